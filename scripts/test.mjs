@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Runs the test suites from the compiled tree: unit tests (no I/O) first, then integration tests
+// against the local stack, which is brought up when it is not already running.
+//   node scripts/test.mjs            unit + integration
+//   node scripts/test.mjs --unit     unit only
+//   node scripts/test.mjs --integration [name-filter]
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const only = args.find((a) => a === '--unit' || a === '--integration');
+const filter = args.find((a) => !a.startsWith('--'));
+
+function testFiles(dir) {
+  let out = [];
+  let entries;
+  try { entries = readdirSync(dir); } catch { return out; }
+  for (const name of entries.sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(testFiles(p));
+    else if (name.endsWith('.test.js') && (!filter || p.includes(filter))) out.push(p);
+  }
+  return out;
+}
+
+function run(label, files, extraEnv = {}, concurrency = undefined) {
+  if (files.length === 0) { console.error(`[test] no ${label} tests found`); return 0; }
+  console.error(`[test] ${label}: ${files.length} files`);
+  const flags = ['--test', '--test-reporter=spec'];
+  if (concurrency !== undefined) flags.push(`--test-concurrency=${concurrency}`);
+  const r = spawnSync(process.execPath, [...flags, ...files], {
+    stdio: 'inherit', env: { ...process.env, ...extraEnv }, cwd: root,
+  });
+  return r.status ?? 1;
+}
+
+let status = 0;
+if (only !== '--integration') {
+  status = run('unit', testFiles(join(root, 'dist/test/unit')));
+  if (status !== 0) process.exit(status);
+}
+if (only !== '--unit') {
+  const cli = join(root, 'dist/src/stack/cli.js');
+  const up = spawnSync(process.execPath, [cli, 'up'], { stdio: 'inherit', cwd: root });
+  if (up.status !== 0) { console.error('[test] the local stack did not come up; see the messages above'); process.exit(up.status ?? 1); }
+  const env = spawnSync(process.execPath, [cli, 'env', '--json'], { cwd: root, encoding: 'utf8' });
+  if (env.status !== 0) { console.error(env.stderr); process.exit(1); }
+  // Integration files share one stack; running them one at a time keeps the 2-core machine responsive
+  // and each file isolates itself with its own topic, schema or namespace.
+  status = run('integration', testFiles(join(root, 'dist/test/integration')), JSON.parse(env.stdout), 1);
+}
+process.exit(status);

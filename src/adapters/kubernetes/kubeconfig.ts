@@ -1,0 +1,38 @@
+// Kubeconfig forging and loading: the only way peerlog builds Kubernetes clients.
+import * as k8s from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+
+export interface KubeconfigParams {
+  readonly cluster: string;
+  readonly server: string;
+  readonly caPem: string;
+  readonly user: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly namespace?: string;
+}
+
+/** A self-contained kubeconfig (certificates inline) for one client-certificate identity. */
+export function forgeKubeconfig(p: KubeconfigParams): string {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: p.cluster, cluster: { server: p.server, 'certificate-authority-data': b64(p.caPem) } }],
+    users: [{ name: p.user, user: { 'client-certificate-data': b64(p.certPem), 'client-key-data': b64(p.keyPem) } }],
+    contexts: [{ name: p.cluster, context: { cluster: p.cluster, user: p.user, ...(p.namespace ? { namespace: p.namespace } : {}) } }],
+    'current-context': p.cluster,
+  });
+}
+
+export function kubeConfigFromFile(path: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+export function kubeConfigFromString(yaml: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(yaml);
+  return kc;
+}

@@ -1,0 +1,118 @@
+// The one error hierarchy of the project. Every failure carries a stable `code` (what callers and
+// logs branch on), `retriable` (whether trying again from fresh state can succeed) and an optional
+// `cause` (the underlying error an adapter translated). This module imports nothing so that any
+// layer, including src/events, can depend on it without creating an import cycle.
+
+export interface PeerlogErrorOptions {
+  readonly cause?: unknown;
+  readonly retriable?: boolean;
+}
+
+/** Codes raised by the domain layer. Adapters add their own codes; `code` stays a plain string. */
+export const ERROR_CODES = {
+  ValidationFailed: 'ValidationFailed',
+  UnknownCommand: 'UnknownCommand',
+  UnknownStream: 'UnknownStream',
+  UnexpectedEvent: 'UnexpectedEvent',
+  InvalidTransition: 'InvalidTransition',
+  ConcurrencyConflict: 'ConcurrencyConflict',
+  RemoteClusterMismatch: 'RemoteClusterMismatch',
+  PeeringConflict: 'PeeringConflict',
+  IdentityConflict: 'IdentityConflict',
+  OfferMismatch: 'OfferMismatch',
+  OfferConflict: 'OfferConflict',
+  ResourceRequestConflict: 'ResourceRequestConflict',
+  VirtualNodeConflict: 'VirtualNodeConflict',
+  PodConflict: 'PodConflict',
+  PodNotOffloaded: 'PodNotOffloaded',
+} as const;
+
+export type DomainErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export class PeerlogError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(code: string, message: string, options: PeerlogErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** Input that can never succeed as given: a malformed command, event or setting. */
+export class ValidationError extends PeerlogError {
+  /** Dotted path of the offending field, when one field is to blame. */
+  readonly field: string | null;
+
+  constructor(
+    message: string,
+    options: { readonly code?: string; readonly field?: string | null; readonly cause?: unknown } = {},
+  ) {
+    super(options.code ?? ERROR_CODES.ValidationFailed, message, { cause: options.cause, retriable: false });
+    this.field = options.field ?? null;
+  }
+}
+
+/** A business rule refused the command; retrying the same command against the same facts fails again. */
+export class DomainError extends PeerlogError {
+  constructor(code: string, message: string, options: { readonly cause?: unknown } = {}) {
+    super(code, message, { cause: options.cause, retriable: false });
+  }
+}
+
+/** The command does not apply to the aggregate's current status. */
+export class InvalidTransitionError extends DomainError {
+  readonly command: string;
+  readonly status: string;
+
+  constructor(command: string, status: string, why: string) {
+    super(ERROR_CODES.InvalidTransition, `${command} is not allowed while ${status}: ${why}`);
+    this.command = command;
+    this.status = status;
+  }
+}
+
+/** The command contradicts a fact already recorded (another key, another offer, another cluster). */
+export class ConflictError extends DomainError {
+  constructor(code: string, message: string, options: { readonly cause?: unknown } = {}) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * Another writer appended to the stream between read and append. Retriable: the handler reads the
+ * fresh state and decides again, which either succeeds or turns into a non-retriable domain error.
+ */
+export class ConcurrencyError extends PeerlogError {
+  readonly streamId: string;
+  readonly expectedVersion: number;
+  readonly actualVersion: number | null;
+
+  constructor(
+    streamId: string,
+    expectedVersion: number,
+    actualVersion: number | null,
+    options: { readonly cause?: unknown } = {},
+  ) {
+    const actual = actualVersion === null ? 'unknown' : String(actualVersion);
+    super(
+      ERROR_CODES.ConcurrencyConflict,
+      `stream ${streamId} moved on: expected version ${expectedVersion}, found ${actual}`,
+      { cause: options.cause, retriable: true },
+    );
+    this.streamId = streamId;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}
+
+export function isPeerlogError(error: unknown): error is PeerlogError {
+  return error instanceof PeerlogError;
+}
+
+/** Unknown errors are programming errors or unclassified library failures: never retried blindly. */
+export function isRetriable(error: unknown): boolean {
+  return error instanceof PeerlogError && error.retriable;
+}

@@ -1,0 +1,286 @@
+// The catalogue: every event type of the log and the shape of its data at the current schema
+// version. Type names are part of the product's public contract; an event's `type` equals its name.
+import type {
+  ACTOR_KINDS,
+  AUTHENTICATION_FAILURE_REASONS,
+  CONDITION_STATUSES,
+  CONTAINER_STATES,
+  IDENTITY_REVOCATION_REASONS,
+  OFFER_REFUSAL_REASONS,
+  OFFER_WITHDRAWAL_REASONS,
+  POD_PHASES,
+  POD_RECLAIM_REASONS,
+  TOKEN_REJECTION_REASONS,
+} from './constants.js';
+
+export type ActorKind = (typeof ACTOR_KINDS)[number];
+export type AuthenticationFailureReason = (typeof AUTHENTICATION_FAILURE_REASONS)[number];
+export type TokenRejectionReason = (typeof TOKEN_REJECTION_REASONS)[number];
+export type OfferRefusalReason = (typeof OFFER_REFUSAL_REASONS)[number];
+export type OfferWithdrawalReason = (typeof OFFER_WITHDRAWAL_REASONS)[number];
+export type IdentityRevocationReason = (typeof IDENTITY_REVOCATION_REASONS)[number];
+export type PodReclaimReason = (typeof POD_RECLAIM_REASONS)[number];
+export type PodPhase = (typeof POD_PHASES)[number];
+export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
+export type ContainerState = (typeof CONTAINER_STATES)[number];
+
+/**
+ * Kubernetes quantity strings by resource name. cpu, memory and pods are always present; extended
+ * resources (`nvidia.com/gpu`, `ephemeral-storage`) may follow. Strings, not numbers, so the log keeps
+ * exactly what Kubernetes showed; src/events/quantity.ts gives the canonical numeric form.
+ */
+export interface Resources {
+  readonly cpu: string;
+  readonly memory: string;
+  readonly pods: string;
+  readonly [resource: string]: string;
+}
+
+// ---- consumer: stream outgoing-<remoteId> ---------------------------------------------------------
+
+export interface PeeringRequestedData {
+  readonly remoteClusterId: string;
+  readonly remoteClusterName: string;
+  readonly authUrl: string;
+}
+
+export interface IdentityRequestedData {
+  /** SHA-256 of the DER SubjectPublicKeyInfo: lets the provider's "same key again" rule be audited. */
+  readonly publicKeyFingerprint: string;
+  readonly csrFingerprint: string;
+}
+
+/**
+ * CertIssued exists on both sides under one name (the name is public contract), so the data says
+ * which side recorded it. A discriminant inside the data, rather than two type names or a rule tied
+ * to the stream id, keeps each message self-describing for any Kafka tool, and lets the schema check
+ * each side's fields strictly.
+ */
+export interface CertReceivedData {
+  readonly side: 'consumer';
+  readonly certFingerprint: string;
+  readonly notAfter: string;
+  readonly tenantNamespace: string;
+  readonly apiServerUrl: string;
+}
+
+export interface CertSignedData {
+  readonly side: 'provider';
+  readonly publicKeyFingerprint: string;
+  readonly certFingerprint: string;
+  readonly serialNumber: string;
+  readonly notAfter: string;
+  readonly tenantNamespace: string;
+}
+
+export type CertIssuedData = CertReceivedData | CertSignedData;
+
+export interface AuthenticationFailedData {
+  readonly reason: AuthenticationFailureReason;
+  /** null when no HTTP answer came back (unreachable endpoint). */
+  readonly httpStatus: number | null;
+}
+
+export interface ResourceRequestedData {
+  readonly tenantNamespace: string;
+}
+
+export interface OfferData {
+  readonly offerName: string;
+  /** metadata.generation of the provider's ResourceOffer as replicated to the consumer. */
+  readonly generation: number;
+  readonly resources: Resources;
+}
+
+export type OfferReceivedData = OfferData;
+export type OfferAcceptedData = OfferData;
+
+export interface OfferRefusedData {
+  readonly offerName: string;
+  readonly generation: number;
+  readonly reason: OfferRefusalReason;
+}
+
+export interface VirtualNodeCreatedData {
+  readonly nodeName: string;
+  readonly resources: Resources;
+}
+
+export interface VirtualNodeRefData {
+  readonly nodeName: string;
+}
+
+export interface UnpeeringRequestedData {
+  /** Force skips what needs the provider (graceful drain), for a provider that is gone. */
+  readonly force: boolean;
+}
+
+export interface PeeringTerminatedData {
+  readonly force: boolean;
+}
+
+// ---- provider: stream incoming-<remoteId> ---------------------------------------------------------
+
+export interface TokenValidatedData {
+  readonly remoteClusterId: string;
+  readonly remoteClusterName: string;
+}
+
+export interface TokenRejectedData {
+  readonly reason: TokenRejectionReason;
+}
+
+export interface ResourceRequestReceivedData {
+  readonly requestName: string;
+  readonly tenantNamespace: string;
+}
+
+export interface OfferIssuedData {
+  readonly offerName: string;
+  readonly resources: Resources;
+}
+
+export type OfferUpdatedData = OfferIssuedData;
+
+export interface OfferWithdrawnData {
+  readonly offerName: string;
+  readonly reason: OfferWithdrawalReason;
+}
+
+export interface IdentityRevokedData {
+  readonly reason: IdentityRevocationReason;
+  /** null when the token was validated but no certificate had been signed yet. */
+  readonly certSerialNumber: string | null;
+}
+
+// ---- pods: stream pods-<remoteId> (one per virtual node, on the consumer) -------------------------
+
+export interface PodRefData {
+  readonly namespace: string;
+  readonly name: string;
+  /** The local pod's uid: a pod recreated under the same name is another pod. */
+  readonly uid: string;
+}
+
+export interface PodOffloadedData extends PodRefData {
+  readonly remoteNamespace: string;
+  readonly remoteName: string;
+}
+
+export interface PodConditionSnapshot {
+  readonly type: string;
+  readonly status: ConditionStatus;
+  readonly reason: string | null;
+  readonly message: string | null;
+}
+
+export interface ContainerStatusSnapshot {
+  readonly name: string;
+  readonly ready: boolean;
+  readonly restartCount: number;
+  readonly state: ContainerState;
+  readonly reason: string | null;
+  readonly exitCode: number | null;
+}
+
+/**
+ * The part of the remote pod's status reflected back. Timestamps (lastProbeTime, heartbeats) are
+ * left out on purpose: they change all the time and would turn every watch event into a log entry.
+ */
+export interface PodStatusSnapshot {
+  readonly phase: PodPhase;
+  readonly podIp: string | null;
+  readonly conditions: readonly PodConditionSnapshot[];
+  readonly containerStatuses: readonly ContainerStatusSnapshot[];
+}
+
+export interface PodStatusReflectedData extends PodRefData {
+  readonly status: PodStatusSnapshot;
+}
+
+export interface PodReclaimedData extends PodRefData {
+  readonly reason: PodReclaimReason;
+}
+
+// ---- the map from type name to data -----------------------------------------------------------------
+
+export interface EventDataMap {
+  // consumer
+  readonly PeeringRequested: PeeringRequestedData;
+  readonly IdentityRequested: IdentityRequestedData;
+  readonly CertIssued: CertIssuedData;
+  readonly AuthenticationFailed: AuthenticationFailedData;
+  readonly ResourceRequested: ResourceRequestedData;
+  readonly OfferReceived: OfferReceivedData;
+  readonly OfferAccepted: OfferAcceptedData;
+  readonly OfferRefused: OfferRefusedData;
+  readonly VirtualNodeCreated: VirtualNodeCreatedData;
+  readonly VirtualNodeReady: VirtualNodeRefData;
+  readonly UnpeeringRequested: UnpeeringRequestedData;
+  readonly VirtualNodeDrained: VirtualNodeRefData;
+  readonly VirtualNodeDeleted: VirtualNodeRefData;
+  readonly PeeringTerminated: PeeringTerminatedData;
+  // provider
+  readonly TokenValidated: TokenValidatedData;
+  readonly TokenRejected: TokenRejectedData;
+  readonly ResourceRequestReceived: ResourceRequestReceivedData;
+  readonly OfferIssued: OfferIssuedData;
+  readonly OfferUpdated: OfferUpdatedData;
+  readonly OfferWithdrawn: OfferWithdrawnData;
+  readonly IdentityRevoked: IdentityRevokedData;
+  // pods
+  readonly PodOffloaded: PodOffloadedData;
+  readonly PodStatusReflected: PodStatusReflectedData;
+  readonly PodReclaimed: PodReclaimedData;
+}
+
+export type EventType = keyof EventDataMap;
+
+/** What a decider emits: type and data only; the handler wraps it in an envelope. */
+export type DomainEvent<T extends EventType = EventType> = {
+  readonly [K in T]: { readonly type: K; readonly data: EventDataMap[K] };
+}[T];
+
+/** Narrows CertIssued to one side, for the aggregates that only ever see one of them. */
+export type CertIssuedOn<Side extends CertIssuedData['side']> = {
+  readonly type: 'CertIssued';
+  readonly data: Extract<CertIssuedData, { readonly side: Side }>;
+};
+
+export type OutgoingEvent =
+  | DomainEvent<
+      | 'PeeringRequested'
+      | 'IdentityRequested'
+      | 'AuthenticationFailed'
+      | 'ResourceRequested'
+      | 'OfferReceived'
+      | 'OfferAccepted'
+      | 'OfferRefused'
+      | 'VirtualNodeCreated'
+      | 'VirtualNodeReady'
+      | 'UnpeeringRequested'
+      | 'VirtualNodeDrained'
+      | 'VirtualNodeDeleted'
+      | 'PeeringTerminated'
+    >
+  | CertIssuedOn<'consumer'>;
+
+export type IncomingEvent =
+  | DomainEvent<
+      | 'TokenValidated'
+      | 'TokenRejected'
+      | 'ResourceRequestReceived'
+      | 'OfferIssued'
+      | 'OfferUpdated'
+      | 'OfferWithdrawn'
+      | 'IdentityRevoked'
+    >
+  | CertIssuedOn<'provider'>;
+
+export type PodsEvent = DomainEvent<'PodOffloaded' | 'PodStatusReflected' | 'PodReclaimed'>;
+
+export interface Actor {
+  readonly kind: ActorKind;
+  /** A user name from kubectl, the CLI user, a remote cluster id, or a controller's name. */
+  readonly name: string;
+}

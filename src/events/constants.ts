@@ -1,0 +1,82 @@
+// Constants of the event log's public contract: enumerations, limits and formats. Changing a value
+// here changes what the log accepts, so each change needs a schema version bump.
+
+/** prevHash of the first event of a cluster log. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export const CLOUDEVENTS_SPEC_VERSION = '1.0';
+export const JSON_CONTENT_TYPE = 'application/json';
+
+export const ACTOR_KINDS = ['user', 'cli', 'remote-cluster', 'controller'] as const;
+
+/** Why the consumer's identity request failed; mirrors the authentication endpoint's answers. */
+export const AUTHENTICATION_FAILURE_REASONS = [
+  'MalformedRequest',
+  'TokenRejected',
+  'PolicyRefused',
+  'IdentityConflict',
+  'TooManyAttempts',
+  'Unreachable',
+  'InvalidResponse',
+] as const;
+
+/** A reason and nothing else: the presented token must never reach the log. */
+export const TOKEN_REJECTION_REASONS = ['TokenMissing', 'TokenMalformed', 'TokenMismatch'] as const;
+
+export const OFFER_REFUSAL_REASONS = ['InsufficientResources', 'PolicyRefused', 'UserRefused'] as const;
+
+export const OFFER_WITHDRAWAL_REASONS = ['ResourceRequestWithdrawn', 'IncomingDisabled'] as const;
+
+export const IDENTITY_REVOCATION_REASONS = ['ConsumerUnpeered', 'IncomingDisabled', 'AdministratorRequest'] as const;
+
+export const POD_RECLAIM_REASONS = ['Deleted', 'Evicted', 'VirtualNodeDeleted'] as const;
+
+export const POD_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
+export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
+export const CONTAINER_STATES = ['waiting', 'running', 'terminated'] as const;
+
+/** Side of the peering a CertIssued event was recorded on (see catalogue.ts). */
+export const CERT_SIDES = ['consumer', 'provider'] as const;
+
+/**
+ * Field names no event schema may declare, checked by the unit tests over every schema. Objects in
+ * events are closed (unknown fields are refused), so a secret cannot slip in under another name
+ * either without a schema change that this list guards.
+ */
+export const FORBIDDEN_FIELD_NAME = /token|private.?key|secret|password|credential/i;
+
+export const LIMITS = {
+  shortString: 63,
+  name: 253,
+  url: 2048,
+  reason: 128,
+  message: 1024,
+  uid: 128,
+  correlationId: 128,
+  quantity: 64,
+  resourceKinds: 32,
+  podConditions: 32,
+  containerStatuses: 64,
+  ip: 45,
+} as const;
+
+/** Kubernetes label value rules, because the cluster id ends up in `peerlog.dev/remote-cluster-id`. */
+export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+/** RFC 1123 label: namespaces, and names of things derived from cluster names. */
+export const DNS_LABEL_PATTERN = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+/** RFC 1123 subdomain: most Kubernetes object names (nodes, pods, offers). */
+export const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** Kubernetes resource names: `cpu`, `memory`, `pods`, `ephemeral-storage`, `nvidia.com/gpu`, `hugepages-2Mi`. */
+export const RESOURCE_NAME_PATTERN = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+/** X.509 serial numbers are at most 20 octets. */
+export const SERIAL_NUMBER_PATTERN = /^[0-9a-f]{1,40}$/;
+/** Timestamps as `Date.prototype.toISOString` writes them (UTC, `Z`), which is also RFC 3339. */
+export const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+export const STREAM_ID_PATTERN = /^[a-z]+-[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+/** Resources whose canonical unit is the byte; every other resource but cpu counts whole units. */
+export const BYTE_RESOURCE_PATTERN = /^(?:memory|ephemeral-storage|storage|hugepages-.+)$/;
+/** Required in every offered or accepted resource set: a virtual node needs all three. */
+export const REQUIRED_RESOURCES = ['cpu', 'memory', 'pods'] as const;

@@ -1,0 +1,14 @@
+// Entry point of the `peerlog` binary: wires the verbs and maps failures to exit codes.
+import { runCli, type Verb } from './cli/index.js';
+import { versionVerb } from './cli/version.js';
+
+const verbs: readonly Verb[] = [versionVerb];
+
+runCli(process.argv.slice(2), verbs).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    const err = e as { message?: string; code?: string };
+    process.stderr.write(`peerlog: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

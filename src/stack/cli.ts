@@ -1,0 +1,231 @@
+// `npm run stack:*`: brings the local stack up idempotently, prints its environment and status, stops it.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, openSync, closeSync, writeFileSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { binary, clusterFiles, databaseUrl, kafkaBrokers, loadLayout, CLUSTERS, type StackLayout } from './config.js';
+import { components, type Component } from './components.js';
+import { isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const SCRIPTS = join(ROOT, 'scripts', 'stack');
+const t0 = Date.now();
+
+function say(msg: string): void {
+  const s = ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[stack ${s}s] ${msg}\n`);
+}
+
+function commandExists(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureSystemPackages(): void {
+  const missing: string[] = [];
+  if (!existsSync('/usr/lib/postgresql/15/bin/postgres')) missing.push('postgresql-15');
+  if (!commandExists('java')) missing.push('openjdk-17-jre-headless');
+  if (!commandExists('mvn')) missing.push('maven');
+  if (!commandExists('setpriv')) missing.push('util-linux');
+  if (missing.length > 0) {
+    say(`installing system packages: ${missing.join(' ')}`);
+    const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    for (const args of [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', ...missing]]) {
+      const r = spawnSync(sudo[0] ?? args[0]!, [...sudo.slice(1), ...(sudo.length ? args : args.slice(1))], { stdio: 'inherit', env });
+      if (r.status !== 0) throw new Error(`installing ${missing.join(' ')} with apt-get failed (exit ${r.status})`);
+    }
+  }
+  if (!commandExists('go')) throw new Error('go is not on PATH: the Kubernetes components, etcd and kwok are built from Go modules (Go 1.26)');
+}
+
+/** Runs one build script, printing a heartbeat so a long cold build shows it is alive. */
+async function build(label: string, script: string, args: string[], layout: StackLayout): Promise<void> {
+  const logFile = join(layout.logDir, `build-${label}.log`);
+  mkdirSync(layout.logDir, { recursive: true });
+  const fd = openSync(logFile, 'a');
+  const start = Date.now();
+  const child = spawn(join(SCRIPTS, script), args, { stdio: ['ignore', fd, fd], env: { ...process.env, PEERLOG_CACHE: layout.cacheDir } });
+  closeSync(fd);
+  const timer = setInterval(() => {
+    const last = readFileSync(logFile, 'utf8').trimEnd().split('\n').filter((l) => l.startsWith('[')).pop() ?? '';
+    say(`  still building ${label} (${Math.round((Date.now() - start) / 1000)}s) ${last}`);
+  }, 30_000);
+  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  clearInterval(timer);
+  if (code !== 0) {
+    const tailText = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-20).join('\n');
+    throw new Error(`building ${label} failed (exit ${code}); its log: ${logFile}\n${tailText}`);
+  }
+  say(`  ${label} ready (${Math.round((Date.now() - start) / 1000)}s)`);
+}
+
+async function install(layout: StackLayout): Promise<void> {
+  ensureSystemPackages();
+  const v = layout.versions;
+  const k8sMissing = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'].some((b) => !existsSync(binary(layout, b, v.kubernetes)));
+  const steps: [string, string, string[], boolean][] = [
+    ['kafka', 'fetch-kafka.sh', [v.kafka], !existsSync(join(layout.cacheDir, `kafka-${v.kafka}`, '.complete'))],
+    ['etcd', 'build-go-tool.sh', ['etcd', 'go.etcd.io/etcd/server/v3', v.etcd, 'go.etcd.io/etcd/server/v3'], !existsSync(binary(layout, 'etcd', v.etcd))],
+    ['kubernetes', 'build-k8s.sh', [v.kubernetes], k8sMissing],
+    ['kwok', 'build-go-tool.sh', ['kwok', 'sigs.k8s.io/kwok', v.kwok, 'sigs.k8s.io/kwok/cmd/kwok'], !existsSync(binary(layout, 'kwok', v.kwok))],
+  ];
+  for (const [label, script, args, needed] of steps) {
+    if (!needed) continue;
+    say(`building ${label} from source (cache: ${layout.cacheDir}; a cold build of Kubernetes takes 10-20 minutes on 2 cores)`);
+    await build(label, script, args, layout);
+  }
+}
+
+/** Serialises concurrent `up`/`down` runs on one state directory. */
+async function withLock<T>(layout: StackLayout, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(layout.runDir, { recursive: true });
+  const lock = join(layout.runDir, 'stack.lock');
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const holder = readPid(lock);
+      if (holder === undefined || !isOurProcess(holder, 'node')) { rmSync(lock, { force: true }); continue; }
+      say(`waiting for another stack command (pid ${holder})`);
+      await sleep(2000);
+    }
+  }
+  try { return await fn(); } finally { rmSync(lock, { force: true }); }
+}
+
+async function healthyNow(c: Component): Promise<boolean> {
+  try { return await c.healthy(); } catch { return false; }
+}
+
+async function ensureRunning(c: Component): Promise<'running' | 'started' | 'restarted'> {
+  const pid = readPid(c.pidFile);
+  let outcome: 'started' | 'restarted' = 'started';
+  if (isOurProcess(pid, c.processMatch)) {
+    try {
+      await waitFor(c.name, () => c.healthy(), 15_000);
+      return 'running';
+    } catch {
+      say(`${c.name} (pid ${pid}) is running but unhealthy: restarting it`);
+      await stopProcess(pid);
+      outcome = 'restarted';
+    }
+  }
+  removePidFile(c.pidFile);
+  if (c.port !== undefined && await portOpen(c.port)) {
+    throw new Error(`${c.name}: port ${c.port} is already taken by a process this stack did not start; free it or set PEERLOG_STACK_PORT_BASE`);
+  }
+  await c.prepare();
+  const newPid = startDetached(c.spec());
+  await waitFor(c.name, () => c.healthy(), c.startTimeoutMs, c.logFile, () => isOurProcess(newPid, c.processMatch));
+  if (c.afterStart) await c.afterStart();
+  return outcome;
+}
+
+async function up(): Promise<void> {
+  const layout = loadLayout();
+  await withLock(layout, async () => {
+    await install(layout);
+    for (const c of components(layout)) {
+      const started = Date.now();
+      try {
+        const outcome = await ensureRunning(c);
+        if (outcome !== 'running') say(`${c.name} ${outcome} (${((Date.now() - started) / 1000).toFixed(1)}s)${c.port ? ` on 127.0.0.1:${c.port}` : ''}`);
+      } catch (e) {
+        throw new Error(`${c.name} failed to start: ${(e as Error).message}\n  log file: ${c.logFile}`);
+      }
+    }
+    say(`stack is up (state: ${layout.stateDir}); \`npm run stack:env\` prints its settings`);
+  });
+}
+
+async function down(purge: boolean): Promise<void> {
+  const layout = loadLayout();
+  await withLock(layout, async () => {
+    for (const c of [...components(layout)].reverse()) {
+      const pid = readPid(c.pidFile);
+      if (isOurProcess(pid, c.processMatch)) {
+        say(`stopping ${c.name} (pid ${pid})`);
+        try { process.kill(pid, c.stopSignal); } catch { /* already gone */ }
+        await stopProcess(pid, 20_000);
+      }
+      removePidFile(c.pidFile);
+    }
+    for (const c of components(layout)) {
+      if (c.port !== undefined && await portOpen(c.port)) say(`warning: port ${c.port} (${c.name}) still has a listener that this stack did not start`);
+    }
+    if (purge) {
+      say(`deleting stack data: ${layout.stateDir} and ${layout.pgDataDir}`);
+      rmSync(layout.pgDataDir, { recursive: true, force: true });
+      for (const d of ['clusters', 'kafka', 'etcd', 'logs']) rmSync(join(layout.stateDir, d), { recursive: true, force: true });
+    }
+    say('stack is down');
+  });
+}
+
+async function status(json: boolean): Promise<boolean> {
+  const layout = loadLayout();
+  const rows: { component: string; pid: string; port: string; health: string }[] = [];
+  for (const c of components(layout)) {
+    const pid = readPid(c.pidFile);
+    const running = isOurProcess(pid, c.processMatch);
+    const health = !running ? 'stopped' : (await healthyNow(c)) ? 'healthy' : 'unhealthy';
+    rows.push({ component: c.name, pid: running ? String(pid) : '-', port: c.port ? String(c.port) : '-', health });
+  }
+  if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else {
+    const w = [31, 9, 7];
+    process.stdout.write(`${'COMPONENT'.padEnd(w[0]!)}${'PID'.padEnd(w[1]!)}${'PORT'.padEnd(w[2]!)}HEALTH\n`);
+    for (const r of rows) process.stdout.write(`${r.component.padEnd(w[0]!)}${r.pid.padEnd(w[1]!)}${r.port.padEnd(w[2]!)}${r.health}\n`);
+  }
+  return rows.every((r) => r.health === 'healthy');
+}
+
+export function stackEnv(layout: StackLayout): Record<string, string> {
+  const env: Record<string, string> = {
+    PEERLOG_STACK_DIR: layout.stateDir,
+    PEERLOG_CACHE: layout.cacheDir,
+    KAFKA_BROKERS: kafkaBrokers(layout),
+    DATABASE_URL: databaseUrl(layout),
+    KUBECTL: binary(layout, 'kubectl', layout.versions.kubernetes),
+  };
+  for (const cl of CLUSTERS) {
+    const f = clusterFiles(layout, cl);
+    const P = cl.toUpperCase();
+    env[`${P}_KUBECONFIG`] = f.kubeconfig;
+    env[`${P}_CA_CERT`] = f.clientCaCert;
+    env[`${P}_CA_KEY`] = f.clientCaKey;
+    env[`${P}_CLUSTER_ID`] = layout.clusters[cl].clusterId;
+    env[`${P}_AUTH_PORT`] = String(layout.clusters[cl].authPort);
+  }
+  return env;
+}
+
+function printEnv(json: boolean): void {
+  const env = stackEnv(loadLayout());
+  if (json) { process.stdout.write(JSON.stringify(env, null, 2) + '\n'); return; }
+  for (const [k, v] of Object.entries(env)) process.stdout.write(`export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
+}
+
+const USAGE = `usage: stack <up|down [--purge]|status [-o json]|env [--json]|demo>`;
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'up': await up(); return 0;
+    case 'down': await down(rest.includes('--purge')); return 0;
+    case 'status': return (await status(rest.includes('json') || rest.includes('--json'))) ? 0 : 1;
+    case 'env': printEnv(rest.includes('--json')); return 0;
+    case 'demo': {
+      const { runDemo } = await import('./demo.js');
+      await up();
+      return runDemo(loadLayout(), stackEnv(loadLayout()));
+    }
+    default: process.stderr.write(`${USAGE}\n`); return verb === undefined || verb === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
+  process.stderr.write(`stack: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+// The local stack's layout: versions, ports and directories, each overridable from the environment.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export type ClusterName = 'alpha' | 'beta';
+export const CLUSTERS: readonly ClusterName[] = ['alpha', 'beta'];
+
+export interface NodeShape {
+  readonly count: number;
+  readonly cpu: string;
+  readonly memory: string;
+  readonly pods: string;
+}
+
+export interface ClusterLayout {
+  readonly name: ClusterName;
+  /** Stable id used by peerlog for this cluster (DNS-1123, deterministic for the local stack). */
+  readonly clusterId: string;
+  readonly apiserverPort: number;
+  readonly controllerManagerPort: number;
+  readonly schedulerPort: number;
+  /** Port of this cluster's peerlog authentication endpoint (`peerlog serve --stack <name>`). */
+  readonly authPort: number;
+  readonly nodeCidr: string;
+  readonly nodes: NodeShape;
+}
+
+export interface StackLayout {
+  readonly cacheDir: string;
+  readonly stateDir: string;
+  readonly binDir: string;
+  readonly logDir: string;
+  readonly runDir: string;
+  readonly pgDataDir: string;
+  readonly versions: { readonly kubernetes: string; readonly etcd: string; readonly kwok: string; readonly kafka: string };
+  readonly ports: { readonly postgres: number; readonly kafka: number; readonly kafkaController: number; readonly etcdClient: number; readonly etcdPeer: number };
+  readonly clusters: Readonly<Record<ClusterName, ClusterLayout>>;
+}
+
+function envPort(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name}=${raw} is not a TCP port`);
+  return n;
+}
+
+export function loadLayout(): StackLayout {
+  const cacheDir = process.env.PEERLOG_CACHE || join(homedir(), '.cache', 'peerlog');
+  const stateDir = process.env.PEERLOG_STACK_DIR || join(cacheDir, 'stack');
+  // PostgreSQL refuses to run as root, and the postgres user cannot enter root's home: as root the
+  // data directory goes under the postgres user's own home instead.
+  const pgDataDir = process.env.PEERLOG_PG_DATA
+    || (process.getuid?.() === 0 ? '/var/lib/postgresql/peerlog-stack' : join(stateDir, 'postgres'));
+  const base = envPort('PEERLOG_STACK_PORT_BASE', 47000);
+  const layout: StackLayout = {
+    cacheDir,
+    stateDir,
+    binDir: join(cacheDir, 'bin'),
+    logDir: join(stateDir, 'logs'),
+    runDir: join(stateDir, 'run'),
+    pgDataDir,
+    versions: {
+      kubernetes: process.env.PEERLOG_K8S_VERSION || 'v1.35.4',
+      etcd: process.env.PEERLOG_ETCD_VERSION || 'v3.6.5',
+      kwok: process.env.PEERLOG_KWOK_VERSION || 'v0.7.0',
+      kafka: process.env.PEERLOG_KAFKA_VERSION || '3.9.1',
+    },
+    ports: {
+      postgres: base + 32,
+      kafka: base + 92,
+      kafkaController: base + 93,
+      etcdClient: base + 79,
+      etcdPeer: base + 80,
+    },
+    clusters: {
+      alpha: {
+        name: 'alpha', clusterId: 'alpha', apiserverPort: base + 443, controllerManagerPort: base + 257,
+        schedulerPort: base + 259, authPort: base + 601, nodeCidr: '10.244.0.0/16',
+        nodes: { count: 2, cpu: '4', memory: '8Gi', pods: '110' },
+      },
+      beta: {
+        name: 'beta', clusterId: 'beta', apiserverPort: base + 444, controllerManagerPort: base + 258,
+        schedulerPort: base + 260, authPort: base + 602, nodeCidr: '10.245.0.0/16',
+        nodes: { count: 3, cpu: '8', memory: '32Gi', pods: '110' },
+      },
+    },
+  };
+  return Object.freeze(layout);
+}
+
+export function clusterDir(layout: StackLayout, cluster: ClusterName): string {
+  return join(layout.stateDir, 'clusters', cluster);
+}
+
+export function clusterFiles(layout: StackLayout, cluster: ClusterName) {
+  const dir = clusterDir(layout, cluster);
+  return {
+    dir,
+    kubeconfig: join(dir, 'admin.kubeconfig'),
+    caCert: join(dir, 'pki', 'ca.crt'),
+    caKey: join(dir, 'pki', 'ca.key'),
+    clientCaCert: join(dir, 'pki', 'client-ca.crt'),
+    clientCaKey: join(dir, 'pki', 'client-ca.key'),
+    servingCert: join(dir, 'pki', 'apiserver.crt'),
+    servingKey: join(dir, 'pki', 'apiserver.key'),
+    adminCert: join(dir, 'pki', 'admin.crt'),
+    adminKey: join(dir, 'pki', 'admin.key'),
+    saKey: join(dir, 'pki', 'sa.key'),
+    saPub: join(dir, 'pki', 'sa.pub'),
+  };
+}
+
+export function binary(layout: StackLayout, name: string, version: string): string {
+  return join(layout.binDir, `${name}-${version}`);
+}
+
+export function databaseUrl(layout: StackLayout): string {
+  return `postgres://postgres@127.0.0.1:${layout.ports.postgres}/peerlog`;
+}
+
+export function kafkaBrokers(layout: StackLayout): string {
+  return `127.0.0.1:${layout.ports.kafka}`;
+}
