@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   UnknownCommand: 'UnknownCommand',
   UnknownStream: 'UnknownStream',
   UnexpectedEvent: 'UnexpectedEvent',
+  UnknownStatus: 'UnknownStatus',
   InvalidTransition: 'InvalidTransition',
   ConcurrencyConflict: 'ConcurrencyConflict',
   RemoteClusterMismatch: 'RemoteClusterMismatch',

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, openSync, closeSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binary, clusterFiles, databaseUrl, kafkaBrokers, loadLayout, CLUSTERS, type StackLayout } from './config.js';
+import { binary, loadLayout, stackEnv, type StackLayout } from './config.js';
 import { components, type Component } from './components.js';
 import { isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
 
@@ -179,26 +179,6 @@ async function status(json: boolean): Promise<boolean> {
     for (const r of rows) process.stdout.write(`${r.component.padEnd(w[0]!)}${r.pid.padEnd(w[1]!)}${r.port.padEnd(w[2]!)}${r.health}\n`);
   }
   return rows.every((r) => r.health === 'healthy');
-}
-
-export function stackEnv(layout: StackLayout): Record<string, string> {
-  const env: Record<string, string> = {
-    PEERLOG_STACK_DIR: layout.stateDir,
-    PEERLOG_CACHE: layout.cacheDir,
-    KAFKA_BROKERS: kafkaBrokers(layout),
-    DATABASE_URL: databaseUrl(layout),
-    KUBECTL: binary(layout, 'kubectl', layout.versions.kubernetes),
-  };
-  for (const cl of CLUSTERS) {
-    const f = clusterFiles(layout, cl);
-    const P = cl.toUpperCase();
-    env[`${P}_KUBECONFIG`] = f.kubeconfig;
-    env[`${P}_CA_CERT`] = f.clientCaCert;
-    env[`${P}_CA_KEY`] = f.clientCaKey;
-    env[`${P}_CLUSTER_ID`] = layout.clusters[cl].clusterId;
-    env[`${P}_AUTH_PORT`] = String(layout.clusters[cl].authPort);
-  }
-  return env;
 }
 
 function printEnv(json: boolean): void {

@@ -122,3 +122,24 @@ export function databaseUrl(layout: StackLayout): string {
 export function kafkaBrokers(layout: StackLayout): string {
   return `127.0.0.1:${layout.ports.kafka}`;
 }
+
+/** The settings the stack exports (`npm run stack:env`), as a flat map of variable names. */
+export function stackEnv(layout: StackLayout): Record<string, string> {
+  const env: Record<string, string> = {
+    PEERLOG_STACK_DIR: layout.stateDir,
+    PEERLOG_CACHE: layout.cacheDir,
+    KAFKA_BROKERS: kafkaBrokers(layout),
+    DATABASE_URL: databaseUrl(layout),
+    KUBECTL: binary(layout, 'kubectl', layout.versions.kubernetes),
+  };
+  for (const cl of CLUSTERS) {
+    const f = clusterFiles(layout, cl);
+    const P = cl.toUpperCase();
+    env[`${P}_KUBECONFIG`] = f.kubeconfig;
+    env[`${P}_CA_CERT`] = f.clientCaCert;
+    env[`${P}_CA_KEY`] = f.clientCaKey;
+    env[`${P}_CLUSTER_ID`] = layout.clusters[cl].clusterId;
+    env[`${P}_AUTH_PORT`] = String(layout.clusters[cl].authPort);
+  }
+  return env;
+}

@@ -1,0 +1,93 @@
+// The generic command handler: read → decide → append with the expected version, retrying on a
+// concurrent writer from fresh state a bounded number of times. I/O goes through the ports below.
+import type { DomainEvent } from '../events/catalogue.js';
+import type { EventEnvelope, UnsealedEvent } from '../events/envelope.js';
+import { forgeUnsealedEvents, toDomainEvent } from '../events/envelope.js';
+import type { CommandMetadata } from './command.js';
+import type { Decider } from './decider.js';
+import { ConcurrencyError } from './errors.js';
+
+export interface StoredStream<S> {
+  readonly state: S;
+  readonly version: number;
+}
+
+export interface AppendRequest<S> {
+  readonly clusterId: string;
+  readonly streamId: string;
+  readonly streamType: string;
+  /** The version `decide` saw; the append throws ConcurrencyError if the stream has moved since. */
+  readonly expectedVersion: number;
+  readonly newState: S;
+  readonly events: readonly UnsealedEvent[];
+}
+
+/** Where streams are kept; implemented by the PostgreSQL adapter. */
+export interface EventStorePort {
+  load<S>(streamId: string): Promise<StoredStream<S> | undefined>;
+  append<S>(req: AppendRequest<S>): Promise<readonly EventEnvelope[]>;
+}
+
+export interface HandlerPorts {
+  readonly store: EventStorePort;
+  readonly clusterId: string;
+  /** A fresh UUID per call. */
+  readonly newId: () => string;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  /** Attempts before a ConcurrencyError reaches the caller (default 8). */
+  readonly maxAttempts?: number;
+}
+
+export interface HandledCommand {
+  readonly streamId: string;
+  /** The stream's version after the command (unchanged when it was already satisfied). */
+  readonly version: number;
+  readonly events: readonly EventEnvelope[];
+  readonly attempts: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function handleCommand<C extends { readonly metadata: CommandMetadata }, S>(
+  ports: HandlerPorts,
+  decider: Decider<C, DomainEvent, S>,
+  stream: { readonly id: string; readonly type: string },
+  command: C,
+): Promise<HandledCommand> {
+  const max = ports.maxAttempts ?? 8;
+  const sleep = ports.sleep ?? defaultSleep;
+  const random = ports.random ?? Math.random;
+  let last: ConcurrencyError | undefined;
+  for (let attempt = 1; attempt <= max; attempt++) {
+    const stored = await ports.store.load<S>(stream.id);
+    const state = stored?.state ?? decider.initialState;
+    const version = stored?.version ?? 0;
+    const decided = decider.decide(command, state);
+    if (decided.length === 0) return { streamId: stream.id, version, events: [], attempts: attempt };
+    const unsealed = forgeUnsealedEvents(decided, {
+      streamId: stream.id,
+      expectedVersion: version,
+      clusterId: ports.clusterId,
+      occurredAt: command.metadata.now,
+      actor: command.metadata.actor,
+      correlationId: command.metadata.correlationId,
+      causationId: command.metadata.commandId,
+      eventIds: decided.map(() => ports.newId()),
+    });
+    const newState = unsealed.reduce((s, e) => decider.evolve(s, toDomainEvent(e)), state);
+    try {
+      const events = await ports.store.append({
+        clusterId: ports.clusterId, streamId: stream.id, streamType: stream.type, expectedVersion: version, newState, events: unsealed,
+      });
+      return { streamId: stream.id, version: version + events.length, events, attempts: attempt };
+    } catch (e) {
+      if (!(e instanceof ConcurrencyError)) throw e;
+      last = e;
+      // Jittered exponential backoff: racing writers spread out instead of colliding again.
+      const base = Math.min(2 ** attempt, 200);
+      await sleep(base / 2 + random() * base);
+    }
+  }
+  throw new ConcurrencyError(stream.id, last?.expectedVersion ?? 0, null, { cause: last });
+}

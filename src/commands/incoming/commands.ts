@@ -1,0 +1,58 @@
+// Commands of the provider-side aggregate (stream incoming-<remoteId>).
+import type {
+  IdentityRevocationReason,
+  OfferWithdrawalReason,
+  Resources,
+  TokenRejectionReason,
+} from '../../events/catalogue.js';
+import type { Command } from '../command.js';
+
+interface ClaimedCluster {
+  readonly remoteClusterId: string;
+  readonly remoteClusterName: string;
+}
+
+/**
+ * The outcome of the authentication endpoint's constant-time comparison. The token itself never
+ * enters a command: the adapter compares, the domain only learns whether it matched and why not.
+ */
+export type ValidateToken = Command<
+  'ValidateToken',
+  | (ClaimedCluster & { readonly outcome: 'valid' })
+  | (ClaimedCluster & { readonly outcome: 'invalid'; readonly reason: TokenRejectionReason })
+>;
+
+/** Sent after the adapter checked the CSR policy and signed; the domain decides whether it stands. */
+export type IssueCertificate = Command<
+  'IssueCertificate',
+  {
+    readonly publicKeyFingerprint: string;
+    readonly certFingerprint: string;
+    readonly serialNumber: string;
+    readonly notAfter: string;
+    readonly tenantNamespace: string;
+  }
+>;
+
+export type ReceiveResourceRequest = Command<'ReceiveResourceRequest', { readonly requestName: string }>;
+
+export type IssueOffer = Command<'IssueOffer', { readonly offerName: string; readonly resources: Resources }>;
+
+/** Freshly computed capacity; it becomes an update only if it moved beyond the threshold. */
+export type UpdateOffer = Command<
+  'UpdateOffer',
+  { readonly resources: Resources; readonly thresholdPercent?: number }
+>;
+
+export type WithdrawOffer = Command<'WithdrawOffer', { readonly reason: OfferWithdrawalReason }>;
+
+export type RevokeIdentity = Command<'RevokeIdentity', { readonly reason: IdentityRevocationReason }>;
+
+export type IncomingCommand =
+  | ValidateToken
+  | IssueCertificate
+  | ReceiveResourceRequest
+  | IssueOffer
+  | UpdateOffer
+  | WithdrawOffer
+  | RevokeIdentity;

@@ -1,0 +1,49 @@
+// State of the provider-side aggregate: what was granted to one consumer.
+import type { OfferWithdrawalReason, Resources, TokenRejectionReason } from '../../events/catalogue.js';
+
+export interface RemotePeer {
+  readonly clusterId: string;
+  readonly clusterName: string;
+}
+
+export interface IssuedIdentity {
+  readonly publicKeyFingerprint: string;
+  readonly certFingerprint: string;
+  readonly serialNumber: string;
+  readonly notAfter: string;
+  readonly tenantNamespace: string;
+}
+
+export interface IssuedOffer {
+  readonly offerName: string;
+  readonly resources: Resources;
+}
+
+interface Granted {
+  readonly remote: RemotePeer;
+  readonly identity: IssuedIdentity;
+}
+
+export type IncomingState =
+  | { readonly status: 'empty' }
+  | {
+      readonly status: 'tokenRejected';
+      readonly reason: TokenRejectionReason;
+      /** Consecutive failures since the last success: what a rate limiter answers 429 on. */
+      readonly failedAttempts: number;
+    }
+  | { readonly status: 'tokenValidated'; readonly remote: RemotePeer }
+  | ({ readonly status: 'authenticated' } & Granted)
+  | ({ readonly status: 'resourcesRequested'; readonly requestName: string } & Granted)
+  | ({ readonly status: 'offered'; readonly requestName: string; readonly offer: IssuedOffer } & Granted)
+  | ({
+      readonly status: 'offerWithdrawn';
+      readonly requestName: string;
+      readonly offer: IssuedOffer;
+      readonly reason: OfferWithdrawalReason;
+    } & Granted)
+  | { readonly status: 'revoked'; readonly remote: RemotePeer };
+
+export type IncomingStatus = IncomingState['status'];
+
+export const initialState: IncomingState = { status: 'empty' };

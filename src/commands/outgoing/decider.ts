@@ -1,0 +1,515 @@
+// The consumer-side peering towards one remote: authenticate, request resources, take an offer,
+// run a virtual node, and unpeer in reverse. Pure: see Decider in ../decider.ts.
+import type { OutgoingEvent } from '../../events/catalogue.js';
+import { ConflictError, ERROR_CODES, InvalidTransitionError, ValidationError } from '../errors.js';
+import { isAfter, unexpectedEvent, unknownCommand, unknownStatus, type Decider } from '../decider.js';
+import type {
+  AcceptOffer,
+  CreateVirtualNode,
+  MarkVirtualNodeDrained,
+  OutgoingCommand,
+  ReceiveOffer,
+  RecordAuthenticationFailure,
+  RecordCertificate,
+  RefuseOffer,
+  RequestIdentity,
+  RequestPeering,
+  RequestUnpeering,
+} from './commands.js';
+import {
+  initialState,
+  type Offer,
+  type OutgoingState,
+  type ReceivedIdentity,
+  type RemoteCluster,
+  type VirtualNode,
+} from './state.js';
+
+export { initialState };
+export type { OutgoingCommand } from './commands.js';
+export type { OutgoingState } from './state.js';
+
+type Events = readonly OutgoingEvent[];
+type StateOf<S extends OutgoingState['status']> = Extract<OutgoingState, { readonly status: S }>;
+
+/** Coarse phases; commands that treat several statuses alike switch on these. */
+type Phase = 'idle' | 'authenticating' | 'peered' | 'unpeering';
+
+function phaseOf(state: OutgoingState): Phase {
+  switch (state.status) {
+    case 'empty':
+    case 'terminated':
+      return 'idle';
+    case 'peeringRequested':
+    case 'identityRequested':
+    case 'authenticationFailed':
+      return 'authenticating';
+    case 'authenticated':
+    case 'resourcesRequested':
+    case 'offerReceived':
+    case 'offerAccepted':
+    case 'offerRefused':
+    case 'virtualNodeCreated':
+    case 'virtualNodeReady':
+      return 'peered';
+    case 'unpeeringRequested':
+    case 'virtualNodeDrained':
+    case 'virtualNodeDeleted':
+      return 'unpeering';
+    default:
+      return unknownStatus(state);
+  }
+}
+
+function invalid(command: OutgoingCommand, state: OutgoingState, why: string): never {
+  throw new InvalidTransitionError(command.type, state.status, why);
+}
+
+/** The virtual node that exists whatever the status (an offer update keeps the node running). */
+function virtualNodeOf(state: OutgoingState): VirtualNode | null {
+  switch (state.status) {
+    case 'virtualNodeCreated':
+    case 'virtualNodeReady':
+    case 'virtualNodeDrained':
+      return state.virtualNode;
+    case 'unpeeringRequested':
+      return state.virtualNode;
+    case 'offerReceived':
+      return state.accepted?.virtualNode ?? null;
+    default:
+      return null;
+  }
+}
+
+function identityOf(state: OutgoingState): ReceivedIdentity | null {
+  return 'identity' in state ? state.identity : null;
+}
+
+function sameOffer(command: { readonly offerName: string; readonly generation: number }, offer: Offer): boolean {
+  return command.offerName === offer.offerName && command.generation === offer.generation;
+}
+
+/** A new object restarts generations, so another name is always news; the same name needs a higher one. */
+function isNewerOffer(command: ReceiveOffer['data'], offer: Offer): boolean {
+  return command.offerName !== offer.offerName || command.generation > offer.generation;
+}
+
+function offerMismatch(command: AcceptOffer | RefuseOffer, current: Offer): never {
+  throw new ConflictError(
+    ERROR_CODES.OfferMismatch,
+    `${command.type} names offer ${command.data.offerName} generation ${command.data.generation}, ` +
+      `but the current offer is ${current.offerName} generation ${current.generation}`,
+  );
+}
+
+// ---- decide -----------------------------------------------------------------------------------------
+
+export function decide(command: OutgoingCommand, state: OutgoingState): Events {
+  switch (command.type) {
+    case 'RequestPeering':
+      return requestPeering(command, state);
+    case 'RequestIdentity':
+      return requestIdentity(command, state);
+    case 'RecordCertificate':
+      return recordCertificate(command, state);
+    case 'RecordAuthenticationFailure':
+      return recordAuthenticationFailure(command, state);
+    case 'RequestResources':
+      if (state.status === 'authenticated') {
+        return [{ type: 'ResourceRequested', data: { tenantNamespace: state.identity.tenantNamespace } }];
+      }
+      if (phaseOf(state) === 'peered') return [];
+      return invalid(command, state, 'resources can be requested only once authenticated');
+    case 'ReceiveOffer':
+      return receiveOffer(command, state);
+    case 'AcceptOffer':
+      return acceptOffer(command, state);
+    case 'RefuseOffer':
+      return refuseOffer(command, state);
+    case 'CreateVirtualNode':
+      return createVirtualNode(command, state);
+    case 'MarkVirtualNodeReady': {
+      const node = virtualNodeOf(state);
+      if (phaseOf(state) !== 'peered' || node === null) {
+        return invalid(command, state, 'there is no running virtual node');
+      }
+      return node.ready ? [] : [{ type: 'VirtualNodeReady', data: { nodeName: node.nodeName } }];
+    }
+    case 'RequestUnpeering':
+      return requestUnpeering(command, state);
+    case 'MarkVirtualNodeDrained':
+      return markVirtualNodeDrained(command, state);
+    case 'DeleteVirtualNode':
+      switch (state.status) {
+        case 'virtualNodeDrained':
+          return [{ type: 'VirtualNodeDeleted', data: { nodeName: state.virtualNode.nodeName } }];
+        case 'unpeeringRequested':
+          if (state.virtualNode === null) return [];
+          // A gone provider cannot run the offloaded pods' graceful eviction: force skips the drain.
+          if (state.force) return [{ type: 'VirtualNodeDeleted', data: { nodeName: state.virtualNode.nodeName } }];
+          return invalid(command, state, 'the virtual node must be drained first (or unpeering forced)');
+        case 'virtualNodeDeleted':
+        case 'empty':
+        case 'terminated':
+          return [];
+        default:
+          return invalid(command, state, 'unpeering has not been requested');
+      }
+    case 'TerminatePeering':
+      switch (state.status) {
+        case 'virtualNodeDeleted':
+          return [{ type: 'PeeringTerminated', data: { force: state.force } }];
+        case 'unpeeringRequested':
+          if (state.virtualNode === null) return [{ type: 'PeeringTerminated', data: { force: state.force } }];
+          return invalid(command, state, 'the virtual node still exists');
+        case 'virtualNodeDrained':
+          return invalid(command, state, 'the virtual node still exists');
+        case 'empty':
+        case 'terminated':
+          return [];
+        default:
+          return invalid(command, state, 'unpeering has not been requested');
+      }
+    default:
+      return unknownCommand(command);
+  }
+}
+
+function markVirtualNodeDrained(command: MarkVirtualNodeDrained, state: OutgoingState): Events {
+  switch (phaseOf(state)) {
+    case 'idle':
+      return [];
+    case 'authenticating':
+    case 'peered':
+      return invalid(command, state, 'unpeering has not been requested');
+    case 'unpeering':
+      // Without a virtual node there is nothing to drain: the step is trivially done.
+      return state.status === 'unpeeringRequested' && state.virtualNode !== null
+        ? [{ type: 'VirtualNodeDrained', data: { nodeName: state.virtualNode.nodeName } }]
+        : [];
+  }
+}
+
+function requestPeering(command: RequestPeering, state: OutgoingState): Events {
+  const { remoteClusterId, remoteClusterName, authUrl } = command.data;
+  const requested: Events = [{ type: 'PeeringRequested', data: { remoteClusterId, remoteClusterName, authUrl } }];
+  const phase = phaseOf(state);
+  if (phase === 'idle') return requested;
+  if (phase === 'unpeering') return invalid(command, state, 'wait until the current unpeering terminates');
+  const remote = (state as Exclude<OutgoingState, StateOf<'empty'>>).remote;
+  if (remote.clusterId !== remoteClusterId) {
+    throw new ConflictError(
+      ERROR_CODES.RemoteClusterMismatch,
+      `RequestPeering for cluster ${remoteClusterId} reached the stream of cluster ${remote.clusterId}`,
+    );
+  }
+  if (remote.clusterName === remoteClusterName && remote.authUrl === authUrl) return [];
+  // Before an identity exists, new coordinates simply restart authentication against them.
+  if (phase === 'authenticating') return requested;
+  throw new ConflictError(
+    ERROR_CODES.PeeringConflict,
+    `cluster ${remoteClusterId} is already peered with name ${remote.clusterName} at ${remote.authUrl}; unpeer before changing them`,
+  );
+}
+
+function requestIdentity(command: RequestIdentity, state: OutgoingState): Events {
+  const { publicKeyFingerprint, csrFingerprint } = command.data;
+  const requested: Events = [{ type: 'IdentityRequested', data: { publicKeyFingerprint, csrFingerprint } }];
+  switch (state.status) {
+    case 'peeringRequested':
+    case 'authenticationFailed':
+      return requested;
+    case 'identityRequested':
+      // A new key replaces an unanswered request (e.g. the handler restarted and made a new key).
+      return state.publicKeyFingerprint === publicKeyFingerprint && state.csrFingerprint === csrFingerprint
+        ? []
+        : requested;
+    default:
+      break;
+  }
+  const identity = phaseOf(state) === 'peered' ? identityOf(state) : null;
+  if (identity === null) return invalid(command, state, 'no peering is being established');
+  if (identity.publicKeyFingerprint === publicKeyFingerprint) return [];
+  // TODO(renewal): a second key is refused until certificate renewal is designed; it needs its own event.
+  throw new ConflictError(ERROR_CODES.IdentityConflict, 'an identity was already issued for another key');
+}
+
+function recordCertificate(command: RecordCertificate, state: OutgoingState): Events {
+  if (state.status === 'identityRequested') {
+    if (!isAfter(command.data.notAfter, command.metadata.now)) {
+      throw new ValidationError(`the certificate expired at ${command.data.notAfter}`, { field: 'notAfter' });
+    }
+    const { certFingerprint, notAfter, tenantNamespace, apiServerUrl } = command.data;
+    return [{ type: 'CertIssued', data: { side: 'consumer', certFingerprint, notAfter, tenantNamespace, apiServerUrl } }];
+  }
+  const identity = phaseOf(state) === 'peered' ? identityOf(state) : null;
+  if (identity === null) return invalid(command, state, 'no identity was requested');
+  if (identity.certFingerprint === command.data.certFingerprint) return [];
+  throw new ConflictError(ERROR_CODES.IdentityConflict, 'another certificate was already recorded for this peering');
+}
+
+function recordAuthenticationFailure(command: RecordAuthenticationFailure, state: OutgoingState): Events {
+  const reason = command.data.reason;
+  const httpStatus = command.data.httpStatus ?? null;
+  switch (state.status) {
+    case 'peeringRequested':
+    case 'identityRequested':
+      return [{ type: 'AuthenticationFailed', data: { reason, httpStatus } }];
+    case 'authenticationFailed':
+      return state.reason === reason && state.httpStatus === httpStatus
+        ? []
+        : [{ type: 'AuthenticationFailed', data: { reason, httpStatus } }];
+    default:
+      return invalid(
+        command,
+        state,
+        phaseOf(state) === 'peered' ? 'the peering is already authenticated' : 'no authentication is under way',
+      );
+  }
+}
+
+function receiveOffer(command: ReceiveOffer, state: OutgoingState): Events {
+  const { offerName, generation, resources } = command.data;
+  const received: Events = [{ type: 'OfferReceived', data: { offerName, generation, resources } }];
+  switch (state.status) {
+    case 'resourcesRequested':
+      return received;
+    case 'offerReceived':
+    case 'offerAccepted':
+    case 'offerRefused':
+    case 'virtualNodeCreated':
+    case 'virtualNodeReady':
+      // Watches replay old observations: an offer not newer than the known one is no news.
+      return isNewerOffer(command.data, state.offer) ? received : [];
+    case 'unpeeringRequested':
+    case 'virtualNodeDrained':
+    case 'virtualNodeDeleted':
+    case 'terminated':
+      // The provider's offer lingers until it sees the unpeering; it no longer matters.
+      return [];
+    default:
+      return invalid(command, state, 'no resources were requested');
+  }
+}
+
+function acceptOffer(command: AcceptOffer, state: OutgoingState): Events {
+  switch (state.status) {
+    case 'offerReceived':
+    case 'offerRefused':
+      // A refusal can be reversed while the refused offer still stands.
+      if (!sameOffer(command.data, state.offer)) return offerMismatch(command, state.offer);
+      return [{ type: 'OfferAccepted', data: { ...state.offer } }];
+    case 'offerAccepted':
+    case 'virtualNodeCreated':
+    case 'virtualNodeReady':
+      return sameOffer(command.data, state.offer) ? [] : offerMismatch(command, state.offer);
+    default:
+      return invalid(command, state, 'there is no offer to accept');
+  }
+}
+
+function refuseOffer(command: RefuseOffer, state: OutgoingState): Events {
+  switch (state.status) {
+    case 'offerReceived': {
+      if (!sameOffer(command.data, state.offer)) return offerMismatch(command, state.offer);
+      const { offerName, generation, reason } = command.data;
+      return [{ type: 'OfferRefused', data: { offerName, generation, reason } }];
+    }
+    case 'offerRefused':
+      return sameOffer(command.data, state.offer) ? [] : offerMismatch(command, state.offer);
+    case 'offerAccepted':
+    case 'virtualNodeCreated':
+    case 'virtualNodeReady':
+      return invalid(command, state, 'the offer was already accepted; request unpeering instead');
+    default:
+      return invalid(command, state, 'there is no offer to refuse');
+  }
+}
+
+function createVirtualNode(command: CreateVirtualNode, state: OutgoingState): Events {
+  if (state.status === 'offerAccepted') {
+    return [{ type: 'VirtualNodeCreated', data: { nodeName: command.data.nodeName, resources: state.offer.resources } }];
+  }
+  const node = phaseOf(state) === 'peered' ? virtualNodeOf(state) : null;
+  if (node === null) return invalid(command, state, 'no offer has been accepted');
+  if (node.nodeName === command.data.nodeName) return [];
+  throw new ConflictError(
+    ERROR_CODES.VirtualNodeConflict,
+    `virtual node ${node.nodeName} already serves this peering; cannot create ${command.data.nodeName}`,
+  );
+}
+
+function requestUnpeering(command: RequestUnpeering, state: OutgoingState): Events {
+  const force = command.data.force ?? false;
+  switch (phaseOf(state)) {
+    case 'idle':
+      return [];
+    case 'authenticating':
+    case 'peered':
+      return [{ type: 'UnpeeringRequested', data: { force } }];
+    case 'unpeering': {
+      // Escalating to force is how an operator unblocks an unpeering whose provider is gone.
+      const current = state as StateOf<'unpeeringRequested' | 'virtualNodeDrained' | 'virtualNodeDeleted'>;
+      return force && !current.force ? [{ type: 'UnpeeringRequested', data: { force: true } }] : [];
+    }
+  }
+}
+
+// ---- evolve -----------------------------------------------------------------------------------------
+
+/**
+ * Applies an event. decide never produces an event that does not fit the state it saw, so an event
+ * that does not fit is left without effect rather than thrown on: a rebuild from the log must never
+ * stop half way.
+ */
+export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingState {
+  switch (event.type) {
+    case 'PeeringRequested': {
+      const { remoteClusterId, remoteClusterName, authUrl } = event.data;
+      const remote: RemoteCluster = { clusterId: remoteClusterId, clusterName: remoteClusterName, authUrl };
+      return { status: 'peeringRequested', remote };
+    }
+    case 'IdentityRequested':
+      if (phaseOf(state) !== 'authenticating') return state;
+      return {
+        status: 'identityRequested',
+        remote: (state as StateOf<'peeringRequested'>).remote,
+        publicKeyFingerprint: event.data.publicKeyFingerprint,
+        csrFingerprint: event.data.csrFingerprint,
+      };
+    case 'CertIssued': {
+      if (state.status !== 'identityRequested') return state;
+      const { certFingerprint, notAfter, tenantNamespace, apiServerUrl } = event.data;
+      const identity: ReceivedIdentity = {
+        publicKeyFingerprint: state.publicKeyFingerprint,
+        certFingerprint,
+        notAfter,
+        tenantNamespace,
+        apiServerUrl,
+      };
+      return { status: 'authenticated', remote: state.remote, identity };
+    }
+    case 'AuthenticationFailed':
+      if (phaseOf(state) !== 'authenticating') return state;
+      return {
+        status: 'authenticationFailed',
+        remote: (state as StateOf<'peeringRequested'>).remote,
+        reason: event.data.reason,
+        httpStatus: event.data.httpStatus,
+      };
+    case 'ResourceRequested':
+      return state.status === 'authenticated' ? { ...state, status: 'resourcesRequested' } : state;
+    case 'OfferReceived': {
+      const offer: Offer = event.data;
+      switch (state.status) {
+        case 'resourcesRequested':
+        case 'offerRefused':
+          return { status: 'offerReceived', remote: state.remote, identity: state.identity, offer, accepted: null };
+        case 'offerReceived':
+          return { ...state, offer };
+        case 'offerAccepted':
+          return {
+            status: 'offerReceived',
+            remote: state.remote,
+            identity: state.identity,
+            offer,
+            accepted: { offer: state.offer, virtualNode: null },
+          };
+        case 'virtualNodeCreated':
+        case 'virtualNodeReady':
+          return {
+            status: 'offerReceived',
+            remote: state.remote,
+            identity: state.identity,
+            offer,
+            accepted: { offer: state.offer, virtualNode: state.virtualNode },
+          };
+        default:
+          return state;
+      }
+    }
+    case 'OfferAccepted': {
+      if (state.status !== 'offerReceived' && state.status !== 'offerRefused') return state;
+      const offer: Offer = event.data;
+      const node = state.status === 'offerReceived' ? (state.accepted?.virtualNode ?? null) : null;
+      // With a node already running, the accepted offer becomes its capacity (DESIGN §5).
+      return withOffer(state.remote, state.identity, offer, node);
+    }
+    case 'OfferRefused':
+      if (state.status !== 'offerReceived') return state;
+      if (state.accepted !== null) {
+        // Refusing an update keeps the earlier acceptance, and the node's capacity, in force.
+        return withOffer(state.remote, state.identity, state.accepted.offer, state.accepted.virtualNode);
+      }
+      return {
+        status: 'offerRefused',
+        remote: state.remote,
+        identity: state.identity,
+        offer: state.offer,
+        reason: event.data.reason,
+      };
+    case 'VirtualNodeCreated':
+      if (state.status !== 'offerAccepted') return state;
+      return { ...state, status: 'virtualNodeCreated', virtualNode: { nodeName: event.data.nodeName, ready: false } };
+    case 'VirtualNodeReady':
+      if (state.status === 'virtualNodeCreated') {
+        return { ...state, status: 'virtualNodeReady', virtualNode: { ...state.virtualNode, ready: true } };
+      }
+      if (state.status === 'offerReceived' && state.accepted?.virtualNode != null) {
+        return {
+          ...state,
+          accepted: { ...state.accepted, virtualNode: { ...state.accepted.virtualNode, ready: true } },
+        };
+      }
+      return state;
+    case 'UnpeeringRequested':
+      switch (phaseOf(state)) {
+        case 'authenticating':
+        case 'peered':
+          return {
+            status: 'unpeeringRequested',
+            remote: (state as StateOf<'peeringRequested'>).remote,
+            identity: identityOf(state),
+            virtualNode: virtualNodeOf(state),
+            force: event.data.force,
+          };
+        case 'unpeering':
+          return { ...(state as StateOf<'unpeeringRequested'>), force: event.data.force };
+        case 'idle':
+          return state;
+      }
+      return state;
+    case 'VirtualNodeDrained':
+      if (state.status !== 'unpeeringRequested' || state.virtualNode === null) return state;
+      return { ...state, status: 'virtualNodeDrained', virtualNode: state.virtualNode };
+    case 'VirtualNodeDeleted':
+      if (state.status !== 'unpeeringRequested' && state.status !== 'virtualNodeDrained') return state;
+      return { status: 'virtualNodeDeleted', remote: state.remote, identity: state.identity, force: state.force };
+    case 'PeeringTerminated':
+      return 'remote' in state ? { status: 'terminated', remote: state.remote } : state;
+    default:
+      return unexpectedEvent(event);
+  }
+}
+
+function withOffer(
+  remote: RemoteCluster,
+  identity: ReceivedIdentity,
+  offer: Offer,
+  virtualNode: VirtualNode | null,
+): OutgoingState {
+  if (virtualNode === null) return { status: 'offerAccepted', remote, identity, offer };
+  return { status: virtualNode.ready ? 'virtualNodeReady' : 'virtualNodeCreated', remote, identity, offer, virtualNode };
+}
+
+/** Terminated means nothing of the peering remains; RequestPeering starts afresh on the same stream. */
+export function isTerminal(state: OutgoingState): boolean {
+  return state.status === 'terminated';
+}
+
+export const outgoingDecider: Decider<OutgoingCommand, OutgoingEvent, OutgoingState> = {
+  initialState,
+  decide,
+  evolve,
+  isTerminal,
+};

@@ -1,0 +1,89 @@
+// State of the consumer-side aggregate, one status per step of the peering's life.
+import type { AuthenticationFailureReason, OfferData, OfferRefusalReason } from '../../events/catalogue.js';
+
+export interface RemoteCluster {
+  readonly clusterId: string;
+  readonly clusterName: string;
+  readonly authUrl: string;
+}
+
+export interface ReceivedIdentity {
+  readonly publicKeyFingerprint: string;
+  readonly certFingerprint: string;
+  readonly notAfter: string;
+  readonly tenantNamespace: string;
+  readonly apiServerUrl: string;
+}
+
+export type Offer = OfferData;
+
+/** Capacity is not stored here: it is always the accepted offer's resources. */
+export interface VirtualNode {
+  readonly nodeName: string;
+  readonly ready: boolean;
+}
+
+/** What is in force while a newer offer waits for a decision. */
+export interface AcceptedOffer {
+  readonly offer: Offer;
+  readonly virtualNode: VirtualNode | null;
+}
+
+interface Peered {
+  readonly remote: RemoteCluster;
+  readonly identity: ReceivedIdentity;
+}
+
+export type OutgoingState =
+  | { readonly status: 'empty' }
+  | { readonly status: 'peeringRequested'; readonly remote: RemoteCluster }
+  | {
+      readonly status: 'identityRequested';
+      readonly remote: RemoteCluster;
+      readonly publicKeyFingerprint: string;
+      readonly csrFingerprint: string;
+    }
+  | {
+      readonly status: 'authenticationFailed';
+      readonly remote: RemoteCluster;
+      readonly reason: AuthenticationFailureReason;
+      readonly httpStatus: number | null;
+    }
+  | ({ readonly status: 'authenticated' } & Peered)
+  | ({ readonly status: 'resourcesRequested' } & Peered)
+  | ({
+      readonly status: 'offerReceived';
+      /** The offer waiting for AcceptOffer or RefuseOffer. */
+      readonly offer: Offer;
+      /** The earlier acceptance still in force (and its node), when this offer is an update. */
+      readonly accepted: AcceptedOffer | null;
+    } & Peered)
+  | ({ readonly status: 'offerAccepted'; readonly offer: Offer } & Peered)
+  | ({ readonly status: 'offerRefused'; readonly offer: Offer; readonly reason: OfferRefusalReason } & Peered)
+  | ({ readonly status: 'virtualNodeCreated'; readonly offer: Offer; readonly virtualNode: VirtualNode } & Peered)
+  | ({ readonly status: 'virtualNodeReady'; readonly offer: Offer; readonly virtualNode: VirtualNode } & Peered)
+  | {
+      readonly status: 'unpeeringRequested';
+      readonly remote: RemoteCluster;
+      readonly identity: ReceivedIdentity | null;
+      readonly virtualNode: VirtualNode | null;
+      readonly force: boolean;
+    }
+  | {
+      readonly status: 'virtualNodeDrained';
+      readonly remote: RemoteCluster;
+      readonly identity: ReceivedIdentity | null;
+      readonly virtualNode: VirtualNode;
+      readonly force: boolean;
+    }
+  | {
+      readonly status: 'virtualNodeDeleted';
+      readonly remote: RemoteCluster;
+      readonly identity: ReceivedIdentity | null;
+      readonly force: boolean;
+    }
+  | { readonly status: 'terminated'; readonly remote: RemoteCluster };
+
+export type OutgoingStatus = OutgoingState['status'];
+
+export const initialState: OutgoingState = { status: 'empty' };

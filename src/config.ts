@@ -1,0 +1,117 @@
+// Control-plane settings: parsed once from flags, PEERLOG_* variables or the local stack
+// (`--stack alpha|beta`), validated, frozen; a bad value fails fast naming the setting.
+import { existsSync } from 'node:fs';
+import { ValidationError } from './commands/errors.js';
+import { loadLayout, stackEnv, CLUSTERS } from './stack/config.js';
+
+export interface PeerlogConfig {
+  readonly clusterId: string;
+  readonly clusterName: string;
+  readonly kubeconfig: string | undefined;
+  readonly kafkaBrokers: readonly string[];
+  readonly databaseUrl: string;
+  /** PostgreSQL schema of this cluster's tables: several control planes can share one database. */
+  readonly dbSchema: string;
+  readonly authPort: number;
+  readonly authHost: string;
+  readonly caCert: string | undefined;
+  readonly caKey: string | undefined;
+}
+
+export interface ConfigSource {
+  readonly stack?: string;
+  readonly clusterId?: string;
+  readonly clusterName?: string;
+  readonly kubeconfig?: string;
+  readonly kafkaBrokers?: string;
+  readonly databaseUrl?: string;
+  readonly dbSchema?: string;
+  readonly authPort?: number;
+  readonly authHost?: string;
+  readonly caCert?: string;
+  readonly caKey?: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function fail(setting: string, why: string): never {
+  throw new ValidationError(`setting ${setting}: ${why}`, { field: setting, code: 'InvalidSetting' });
+}
+
+/** Flag names (as typed on the command line) for each setting, and their variables. */
+export const CONFIG_FLAGS = [
+  { name: 'stack', env: 'PEERLOG_STACK', description: 'take every setting from the local stack cluster alpha or beta' },
+  { name: 'cluster-id', env: 'PEERLOG_CLUSTER_ID', description: 'this cluster\'s id (DNS label)' },
+  { name: 'cluster-name', env: 'PEERLOG_CLUSTER_NAME', description: 'this cluster\'s human name (default: the id)' },
+  { name: 'kubeconfig', env: 'PEERLOG_KUBECONFIG', description: 'kubeconfig of this cluster' },
+  { name: 'kafka-brokers', env: 'PEERLOG_KAFKA_BROKERS', description: 'Kafka brokers, host:port[,host:port]' },
+  { name: 'database-url', env: 'PEERLOG_DATABASE_URL', description: 'PostgreSQL URL, postgres://user@host:port/db' },
+  { name: 'db-schema', env: 'PEERLOG_DB_SCHEMA', description: 'PostgreSQL schema for this cluster (default peerlog_<cluster-id>)' },
+  { name: 'auth-port', env: 'PEERLOG_AUTH_PORT', description: 'port of the authentication endpoint' },
+  { name: 'auth-host', env: 'PEERLOG_AUTH_HOST', description: 'address the authentication endpoint listens on (default 127.0.0.1)' },
+  { name: 'ca-cert', env: 'PEERLOG_CA_CERT', description: 'client CA certificate that the cluster\'s kube-apiserver trusts' },
+  { name: 'ca-key', env: 'PEERLOG_CA_KEY', description: 'key of that client CA' },
+] as const;
+
+export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
+  const pick = (flag: string, variable: string): string | undefined => {
+    const v = flags[flag];
+    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'number') return String(v);
+    return env[variable] || undefined;
+  };
+  const get = (n: (typeof CONFIG_FLAGS)[number]['name']) => pick(n, CONFIG_FLAGS.find((f) => f.name === n)!.env);
+  const port = get('auth-port');
+  return {
+    stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
+    kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
+    authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
+  };
+}
+
+export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?: boolean } = {}): PeerlogConfig {
+  let base: ConfigSource = {};
+  if (src.stack !== undefined) {
+    if (!(CLUSTERS as readonly string[]).includes(src.stack)) fail('stack', `${JSON.stringify(src.stack)} is not a local stack cluster (alpha or beta)`);
+    const layout = loadLayout();
+    const env = stackEnv(layout);
+    const P = src.stack.toUpperCase();
+    base = {
+      clusterId: env[`${P}_CLUSTER_ID`], clusterName: src.stack, kubeconfig: env[`${P}_KUBECONFIG`],
+      kafkaBrokers: env.KAFKA_BROKERS, databaseUrl: env.DATABASE_URL, authPort: Number(env[`${P}_AUTH_PORT`]),
+      caCert: env[`${P}_CA_CERT`], caKey: env[`${P}_CA_KEY`],
+    };
+  }
+  const s: ConfigSource = { ...base, ...Object.fromEntries(Object.entries(src).filter(([, v]) => v !== undefined)) };
+
+  const clusterId = s.clusterId ?? fail('cluster-id', 'missing (use --cluster-id, PEERLOG_CLUSTER_ID or --stack)');
+  if (!DNS_LABEL.test(clusterId)) fail('cluster-id', `${JSON.stringify(clusterId)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
+  const kafkaBrokers = (s.kafkaBrokers ?? fail('kafka-brokers', 'missing')).split(',').map((b) => b.trim()).filter(Boolean);
+  for (const b of kafkaBrokers) if (!/^[^:\s]+:\d{1,5}$/.test(b)) fail('kafka-brokers', `${JSON.stringify(b)} is not host:port`);
+  const databaseUrl = s.databaseUrl ?? fail('database-url', 'missing');
+  try {
+    const u = new URL(databaseUrl);
+    if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') fail('database-url', `scheme must be postgres://, got ${u.protocol}`);
+  } catch (e) {
+    if (e instanceof ValidationError) throw e;
+    fail('database-url', 'not a URL');
+  }
+  const dbSchema = s.dbSchema ?? `peerlog_${clusterId.replace(/-/g, '_')}`;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(dbSchema)) fail('db-schema', `${JSON.stringify(dbSchema)} is not a plain lowercase identifier`);
+  const authPort = s.authPort ?? 0;
+  if (!Number.isInteger(authPort) || authPort < 0 || authPort > 65535) fail('auth-port', `${String(s.authPort)} is not a TCP port`);
+  if (needs.kubernetes) {
+    if (!s.kubeconfig) fail('kubeconfig', 'missing');
+    if (!existsSync(s.kubeconfig)) fail('kubeconfig', `${s.kubeconfig} does not exist`);
+  }
+  if (needs.ca) {
+    for (const [k, v] of [['ca-cert', s.caCert], ['ca-key', s.caKey]] as const) {
+      if (!v) fail(k, 'missing');
+      if (!existsSync(v)) fail(k, `${v} does not exist`);
+    }
+  }
+  return Object.freeze({
+    clusterId, clusterName: s.clusterName ?? clusterId, kubeconfig: s.kubeconfig, kafkaBrokers: Object.freeze(kafkaBrokers),
+    databaseUrl, dbSchema, authPort, authHost: s.authHost ?? '127.0.0.1', caCert: s.caCert, caKey: s.caKey,
+  });
+}

@@ -1,0 +1,115 @@
+// Tamper evidence: each event's hash covers its whole envelope and the previous event's hash, so
+// editing, removing or reordering any event of a cluster log breaks every later link.
+import { createHash } from 'node:crypto';
+import type { EventEnvelope, UnsealedEvent } from './envelope.js';
+import { GENESIS_HASH, SHA256_HEX_PATTERN } from './constants.js';
+import { ValidationError } from '../commands/errors.js';
+
+/**
+ * JSON with object keys sorted by UTF-16 code units and no whitespace. For the values events hold
+ * (strings, finite numbers, booleans, null, arrays, plain objects) this matches RFC 8785 (JCS),
+ * because JSON.stringify already writes numbers and strings the way JCS asks.
+ * Keys whose value is undefined are dropped, as JSON.stringify does, so an optional field left
+ * unset and one absent hash alike.
+ */
+export function canonicalJson(value: unknown): string {
+  return write(value, '$');
+}
+
+function write(value: unknown, path: string): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) {
+        throw new ValidationError(`cannot hash a non-finite number at ${path}`, { field: path });
+      }
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        return `[${value.map((item, index) => (item === undefined ? 'null' : write(item, `${path}[${index}]`))).join(',')}]`;
+      }
+      const record = value as Record<string, unknown>;
+      const parts: string[] = [];
+      for (const key of Object.keys(record).sort()) {
+        const item = record[key];
+        if (item === undefined) continue;
+        parts.push(`${JSON.stringify(key)}:${write(item, `${path}.${key}`)}`);
+      }
+      return `{${parts.join(',')}}`;
+    }
+    default:
+      throw new ValidationError(`cannot hash a ${typeof value} at ${path}`, { field: path });
+  }
+}
+
+/** SHA-256 hex over the canonical JSON of the envelope without its own `hash`. */
+export function computeHash(envelope: UnsealedEvent & { readonly prevHash: string; readonly hash?: string }): string {
+  const { hash: _ignored, ...rest } = envelope;
+  return createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex');
+}
+
+export function sealEvent<E extends UnsealedEvent>(unsealed: E, prevHash: string): E & { readonly prevHash: string; readonly hash: string } {
+  if (!SHA256_HEX_PATTERN.test(prevHash)) {
+    throw new ValidationError('prevHash must be 64 lowercase hex characters', { field: 'prevHash' });
+  }
+  // Rebuilt without any stray hash fields the caller may have carried along.
+  const { prevHash: _p, hash: _h, ...header } = unsealed as E & { prevHash?: unknown; hash?: unknown };
+  const linked = { ...(header as unknown as E), prevHash };
+  return { ...linked, hash: computeHash(linked) };
+}
+
+/** Seals a batch in order, each event chained to the one before it. */
+export function sealEvents(unsealed: readonly UnsealedEvent[], prevHash: string): readonly EventEnvelope[] {
+  const sealed: EventEnvelope[] = [];
+  let previous = prevHash;
+  for (const event of unsealed) {
+    const envelope = sealEvent(event, previous) as EventEnvelope;
+    sealed.push(envelope);
+    previous = envelope.hash;
+  }
+  return sealed;
+}
+
+export type ChainBreak = 'HashMismatch' | 'BrokenLink' | 'ClusterMismatch';
+
+export type ChainVerification =
+  | { readonly valid: true; readonly lastHash: string; readonly count: number }
+  | {
+      readonly valid: false;
+      readonly index: number;
+      readonly eventId: string;
+      readonly reason: ChainBreak;
+      readonly message: string;
+    };
+
+/**
+ * Checks events in cluster-log order. `prevHash` is where the slice starts (GENESIS_HASH for a whole
+ * log); the returned `lastHash` lets a reader verify a log in pages.
+ */
+export function verifyChain(
+  events: readonly EventEnvelope[],
+  options: { readonly prevHash?: string } = {},
+): ChainVerification {
+  let previous = options.prevHash ?? GENESIS_HASH;
+  const clusterId = events[0]?.clusterId;
+  for (const [index, event] of events.entries()) {
+    if (event.clusterId !== clusterId) {
+      return broken(index, event, 'ClusterMismatch', `event belongs to cluster ${event.clusterId}, the log to ${String(clusterId)}`);
+    }
+    if (event.prevHash !== previous) {
+      return broken(index, event, 'BrokenLink', 'prevHash does not match the previous event (an event was removed, inserted or reordered)');
+    }
+    if (computeHash(event) !== event.hash) {
+      return broken(index, event, 'HashMismatch', 'hash does not match the content (the event was modified)');
+    }
+    previous = event.hash;
+  }
+  return { valid: true, lastHash: previous, count: events.length };
+}
+
+function broken(index: number, event: EventEnvelope, reason: ChainBreak, message: string): ChainVerification {
+  return { valid: false, index, eventId: event.id, reason, message: `event ${index} (${event.id}): ${message}` };
+}

@@ -1,0 +1,280 @@
+// A small hand-rolled validator: schemas are values that parse `unknown` into a fresh, typed copy or
+// throw a ValidationError naming the field. Objects are closed (unknown fields are refused), so what
+// comes out is exactly what the schema declares and never a partial object.
+import { ValidationError } from '../commands/errors.js';
+import { REQUIRED_RESOURCES, RESOURCE_NAME_PATTERN, LIMITS } from './constants.js';
+import { parseQuantity } from './quantity.js';
+import type { Resources } from './catalogue.js';
+
+export type SchemaKind =
+  | 'string'
+  | 'number'
+  | 'integer'
+  | 'boolean'
+  | 'enum'
+  | 'literal'
+  | 'object'
+  | 'array'
+  | 'quantities'
+  | 'nullable'
+  | 'optional'
+  | 'union';
+
+export interface Schema<T> {
+  readonly kind: SchemaKind;
+  /** Field name (objects), `*` (array items), variant tag (unions) or '' (wrappers) → child schema. */
+  readonly children: ReadonlyArray<readonly [string, Schema<unknown>]>;
+  parse(value: unknown, path: string): T;
+}
+
+export type Infer<S> = S extends Schema<infer T> ? T : never;
+
+interface OptionalSchema<T> extends Schema<T | undefined> {
+  readonly kind: 'optional';
+}
+
+function fail(path: string, expectation: string, value: unknown): never {
+  throw new ValidationError(`${path} ${expectation}, got ${describe(value)}`, { field: path });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+export interface StringRules {
+  readonly min?: number;
+  readonly max: number;
+  readonly pattern?: RegExp;
+  /** Words for the error message, e.g. 'a UUID'. */
+  readonly format?: string;
+  readonly check?: (value: string) => boolean;
+}
+
+export function string(rules: StringRules): Schema<string> {
+  const min = rules.min ?? 1;
+  const expectation = `must be ${rules.format ?? 'a string'} of ${min}..${rules.max} characters`;
+  return {
+    kind: 'string',
+    children: [],
+    parse(value, path) {
+      if (typeof value !== 'string' || value.length < min || value.length > rules.max) fail(path, expectation, value);
+      if (rules.pattern !== undefined && !rules.pattern.test(value)) fail(path, expectation, value);
+      if (rules.check !== undefined && !rules.check(value)) fail(path, expectation, value);
+      return value;
+    },
+  };
+}
+
+export function integer(rules: { readonly min?: number; readonly max?: number } = {}): Schema<number> {
+  const min = rules.min ?? Number.MIN_SAFE_INTEGER;
+  const max = rules.max ?? Number.MAX_SAFE_INTEGER;
+  return {
+    kind: 'integer',
+    children: [],
+    parse(value, path) {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+        fail(path, `must be an integer in ${min}..${max}`, value);
+      }
+      return value;
+    },
+  };
+}
+
+export function number(rules: { readonly min?: number; readonly max?: number } = {}): Schema<number> {
+  const min = rules.min ?? -Number.MAX_VALUE;
+  const max = rules.max ?? Number.MAX_VALUE;
+  return {
+    kind: 'number',
+    children: [],
+    parse(value, path) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+        fail(path, `must be a finite number in ${min}..${max}`, value);
+      }
+      return value;
+    },
+  };
+}
+
+export function boolean(): Schema<boolean> {
+  return {
+    kind: 'boolean',
+    children: [],
+    parse(value, path) {
+      if (typeof value !== 'boolean') fail(path, 'must be a boolean', value);
+      return value;
+    },
+  };
+}
+
+export function enumOf<const V extends readonly string[]>(values: V): Schema<V[number]> {
+  const allowed = new Set<string>(values);
+  return {
+    kind: 'enum',
+    children: [],
+    parse(value, path) {
+      if (typeof value !== 'string' || !allowed.has(value)) fail(path, `must be one of ${values.join(', ')}`, value);
+      return value as V[number];
+    },
+  };
+}
+
+export function literal<const V extends string>(expected: V): Schema<V> {
+  return {
+    kind: 'literal',
+    children: [],
+    parse(value, path) {
+      if (value !== expected) fail(path, `must be ${JSON.stringify(expected)}`, value);
+      return expected;
+    },
+  };
+}
+
+export function nullable<T>(inner: Schema<T>): Schema<T | null> {
+  return {
+    kind: 'nullable',
+    children: [['', inner]],
+    parse(value, path) {
+      return value === null ? null : inner.parse(value, path);
+    },
+  };
+}
+
+export function optional<T>(inner: Schema<T>): OptionalSchema<T> {
+  return {
+    kind: 'optional',
+    children: [['', inner]],
+    parse(value, path) {
+      return value === undefined ? undefined : inner.parse(value, path);
+    },
+  };
+}
+
+export function array<T>(items: Schema<T>, rules: { readonly max: number }): Schema<readonly T[]> {
+  return {
+    kind: 'array',
+    children: [['*', items]],
+    parse(value, path) {
+      if (!Array.isArray(value) || value.length > rules.max) fail(path, `must be an array of at most ${rules.max} items`, value);
+      return value.map((item, index) => items.parse(item, `${path}[${index}]`));
+    },
+  };
+}
+
+type Shape = Readonly<Record<string, Schema<unknown>>>;
+type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends OptionalSchema<unknown> ? K : never }[keyof S];
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+export type ObjectOf<S extends Shape> = Simplify<
+  { readonly [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & {
+    readonly [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined>;
+  }
+>;
+
+export function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
+  const keys = Object.keys(shape);
+  const known = new Set(keys);
+  return {
+    kind: 'object',
+    children: keys.map((key) => [key, shape[key] as Schema<unknown>] as const),
+    parse(value, path) {
+      if (!isPlainObject(value)) fail(path, 'must be an object', value);
+      for (const key of Object.keys(value)) {
+        if (!known.has(key)) {
+          throw new ValidationError(`${path}.${key} is not a known field (expected only ${keys.join(', ')})`, {
+            field: `${path}.${key}`,
+          });
+        }
+      }
+      const out: Record<string, unknown> = {};
+      for (const key of keys) {
+        const field = shape[key] as Schema<unknown>;
+        const present = Object.prototype.hasOwnProperty.call(value, key) && value[key] !== undefined;
+        if (!present && field.kind !== 'optional') {
+          throw new ValidationError(`${path}.${key} is required`, { field: `${path}.${key}` });
+        }
+        const parsed = field.parse(value[key], `${path}.${key}`);
+        if (parsed !== undefined) out[key] = parsed;
+      }
+      return out as ObjectOf<S>;
+    },
+  };
+}
+
+/**
+ * A union told apart by a string field (`tag`) present in every variant; the variant's own schema
+ * then checks it, so each side of the union stays closed.
+ */
+export function taggedUnion<T>(tag: string, variants: Readonly<Record<string, Schema<T>>>): Schema<T> {
+  const names = Object.keys(variants);
+  return {
+    kind: 'union',
+    children: names.map((name) => [name, variants[name] as Schema<unknown>] as const),
+    parse(value, path) {
+      if (!isPlainObject(value)) fail(path, 'must be an object', value);
+      const which = value[tag];
+      const variant = typeof which === 'string' && Object.prototype.hasOwnProperty.call(variants, which) ? variants[which] : undefined;
+      if (variant === undefined) fail(`${path}.${tag}`, `must be one of ${names.join(', ')}`, which);
+      return variant.parse(value, path);
+    },
+  };
+}
+
+/** Kubernetes resource quantities by resource name; cpu, memory and pods required, none negative. */
+export function quantities(): Schema<Resources> {
+  return {
+    kind: 'quantities',
+    children: [],
+    parse(value, path) {
+      if (!isPlainObject(value)) fail(path, 'must be an object of resource quantities', value);
+      const names = Object.keys(value);
+      if (names.length > LIMITS.resourceKinds) fail(path, `must hold at most ${LIMITS.resourceKinds} resources`, value);
+      for (const required of REQUIRED_RESOURCES) {
+        if (!names.includes(required)) {
+          throw new ValidationError(`${path}.${required} is required`, { field: `${path}.${required}` });
+        }
+      }
+      const out: Record<string, string> = {};
+      for (const name of names.sort()) {
+        const field = `${path}.${name}`;
+        if (!RESOURCE_NAME_PATTERN.test(name) || name.length > LIMITS.name) {
+          throw new ValidationError(`${field} is not a valid resource name`, { field });
+        }
+        const quantity = value[name];
+        if (typeof quantity !== 'string' || quantity.length > LIMITS.quantity) {
+          fail(field, 'must be a Kubernetes quantity string', quantity);
+        }
+        let negative: boolean;
+        try {
+          negative = parseQuantity(quantity).numerator < 0n;
+        } catch (cause) {
+          throw new ValidationError(`${field} must be a Kubernetes quantity, got ${describe(quantity)}`, { field, cause });
+        }
+        if (negative) fail(field, 'must not be negative', quantity);
+        out[name] = quantity;
+      }
+      return out as Resources;
+    },
+  };
+}
+
+/** Every field name a schema declares, at any depth: lets tests prove no secret-looking field exists. */
+export function fieldNames(schema: Schema<unknown>): readonly string[] {
+  const names: string[] = [];
+  const visit = (node: Schema<unknown>): void => {
+    for (const [name, child] of node.children) {
+      if (node.kind === 'object') names.push(name);
+      visit(child);
+    }
+  };
+  visit(schema);
+  return names;
+}

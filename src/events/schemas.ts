@@ -1,0 +1,279 @@
+// Versioned schemas of every event type and the boundary check `parseEvent`: whatever is read from
+// Kafka, the outbox or a file goes through here before any code trusts it.
+import {
+  ACTOR_KINDS,
+  AUTHENTICATION_FAILURE_REASONS,
+  CLUSTER_ID_PATTERN,
+  CONDITION_STATUSES,
+  CONTAINER_STATES,
+  DNS_LABEL_PATTERN,
+  DNS_SUBDOMAIN_PATTERN,
+  IDENTITY_REVOCATION_REASONS,
+  LIMITS,
+  OFFER_REFUSAL_REASONS,
+  OFFER_WITHDRAWAL_REASONS,
+  POD_PHASES,
+  POD_RECLAIM_REASONS,
+  SERIAL_NUMBER_PATTERN,
+  SHA256_HEX_PATTERN,
+  STREAM_ID_PATTERN,
+  TIMESTAMP_PATTERN,
+  TOKEN_REJECTION_REASONS,
+  UUID_PATTERN,
+} from './constants.js';
+import type { Actor, CertIssuedData, EventDataMap, EventType, PodStatusSnapshot } from './catalogue.js';
+import type { EventEnvelope } from './envelope.js';
+import { EventSchemaError, EVENT_ERROR_CODES } from './errors.js';
+import { computeHash } from './hash.js';
+import {
+  array,
+  boolean,
+  enumOf,
+  integer,
+  isPlainObject,
+  literal,
+  nullable,
+  object,
+  quantities,
+  string,
+  taggedUnion,
+  type Schema,
+} from './schema.js';
+import { ValidationError } from '../commands/errors.js';
+
+// ---- field schemas shared by many events ----------------------------------------------------------
+
+const timestamp = string({
+  max: 35,
+  pattern: TIMESTAMP_PATTERN,
+  format: 'an RFC 3339 UTC timestamp',
+  check: (value) => !Number.isNaN(Date.parse(value)),
+});
+const clusterId = string({ max: LIMITS.shortString, pattern: CLUSTER_ID_PATTERN, format: 'a cluster id' });
+const clusterName = string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a DNS label' });
+const namespace = string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a namespace name' });
+const objectName = string({ max: LIMITS.name, pattern: DNS_SUBDOMAIN_PATTERN, format: 'a Kubernetes object name' });
+const fingerprint = string({ min: 64, max: 64, pattern: SHA256_HEX_PATTERN, format: 'a lowercase SHA-256 hex fingerprint' });
+const serialNumber = string({ max: 40, pattern: SERIAL_NUMBER_PATTERN, format: 'a lowercase hex serial number' });
+const httpsUrl = string({ max: LIMITS.url, format: 'an http(s) URL', check: isHttpUrl });
+const generation = integer({ min: 1 });
+const uid = string({ max: LIMITS.uid, format: 'a uid' });
+const reasonText = nullable(string({ max: LIMITS.reason }));
+const messageText = nullable(string({ min: 0, max: LIMITS.message }));
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    // Credentials in a URL would put a secret into the log.
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
+const podRef = { namespace, name: objectName, uid } as const;
+const nodeRef = object({ nodeName: objectName });
+const offerData = object({ offerName: objectName, generation, resources: quantities() });
+
+const podStatus: Schema<PodStatusSnapshot> = object({
+  phase: enumOf(POD_PHASES),
+  podIp: nullable(string({ max: LIMITS.ip, pattern: /^[0-9a-fA-F.:]+$/, format: 'an IP address' })),
+  conditions: array(
+    object({
+      type: string({ max: LIMITS.shortString }),
+      status: enumOf(CONDITION_STATUSES),
+      reason: reasonText,
+      message: messageText,
+    }),
+    { max: LIMITS.podConditions },
+  ),
+  containerStatuses: array(
+    object({
+      name: string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a container name' }),
+      ready: boolean(),
+      restartCount: integer({ min: 0 }),
+      state: enumOf(CONTAINER_STATES),
+      reason: reasonText,
+      exitCode: nullable(integer()),
+    }),
+    { max: LIMITS.containerStatuses },
+  ),
+});
+
+const certIssuedV1: Schema<CertIssuedData> = taggedUnion<CertIssuedData>('side', {
+  consumer: object({
+    side: literal('consumer'),
+    certFingerprint: fingerprint,
+    notAfter: timestamp,
+    tenantNamespace: namespace,
+    apiServerUrl: httpsUrl,
+  }),
+  provider: object({
+    side: literal('provider'),
+    publicKeyFingerprint: fingerprint,
+    certFingerprint: fingerprint,
+    serialNumber,
+    notAfter: timestamp,
+    tenantNamespace: namespace,
+  }),
+});
+
+type SchemaTable = { readonly [T in EventType]: Readonly<Record<number, Schema<EventDataMap[T]>>> };
+
+/**
+ * Schemas by type and schema version. Today every type is at version 1. When a type's data changes
+ * shape, its new version goes here next to the old one and an upcaster turns old data into the new
+ * shape, so that readers only ever see the current types of catalogue.ts.
+ */
+export const EVENT_SCHEMAS: SchemaTable = {
+  PeeringRequested: { 1: object({ remoteClusterId: clusterId, remoteClusterName: clusterName, authUrl: httpsUrl }) },
+  IdentityRequested: { 1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }) },
+  CertIssued: { 1: certIssuedV1 },
+  AuthenticationFailed: {
+    1: object({ reason: enumOf(AUTHENTICATION_FAILURE_REASONS), httpStatus: nullable(integer({ min: 100, max: 599 })) }),
+  },
+  ResourceRequested: { 1: object({ tenantNamespace: namespace }) },
+  OfferReceived: { 1: offerData },
+  OfferAccepted: { 1: offerData },
+  OfferRefused: { 1: object({ offerName: objectName, generation, reason: enumOf(OFFER_REFUSAL_REASONS) }) },
+  VirtualNodeCreated: { 1: object({ nodeName: objectName, resources: quantities() }) },
+  VirtualNodeReady: { 1: nodeRef },
+  UnpeeringRequested: { 1: object({ force: boolean() }) },
+  VirtualNodeDrained: { 1: nodeRef },
+  VirtualNodeDeleted: { 1: nodeRef },
+  PeeringTerminated: { 1: object({ force: boolean() }) },
+  TokenValidated: { 1: object({ remoteClusterId: clusterId, remoteClusterName: clusterName }) },
+  TokenRejected: { 1: object({ reason: enumOf(TOKEN_REJECTION_REASONS) }) },
+  ResourceRequestReceived: { 1: object({ requestName: objectName, tenantNamespace: namespace }) },
+  OfferIssued: { 1: object({ offerName: objectName, resources: quantities() }) },
+  OfferUpdated: { 1: object({ offerName: objectName, resources: quantities() }) },
+  OfferWithdrawn: { 1: object({ offerName: objectName, reason: enumOf(OFFER_WITHDRAWAL_REASONS) }) },
+  IdentityRevoked: {
+    1: object({ reason: enumOf(IDENTITY_REVOCATION_REASONS), certSerialNumber: nullable(serialNumber) }),
+  },
+  PodOffloaded: { 1: object({ ...podRef, remoteNamespace: namespace, remoteName: objectName }) },
+  PodStatusReflected: { 1: object({ ...podRef, status: podStatus }) },
+  PodReclaimed: { 1: object({ ...podRef, reason: enumOf(POD_RECLAIM_REASONS) }) },
+};
+
+export const EVENT_TYPES: readonly EventType[] = Object.freeze(Object.keys(EVENT_SCHEMAS) as EventType[]);
+
+export function isKnownEventType(type: unknown): type is EventType {
+  return typeof type === 'string' && Object.prototype.hasOwnProperty.call(EVENT_SCHEMAS, type);
+}
+
+/** The version new events of this type are written with. */
+export function currentSchemaVersion(type: EventType): number {
+  return Math.max(...Object.keys(EVENT_SCHEMAS[type]).map(Number));
+}
+
+const actor: Schema<Actor> = object({ kind: enumOf(ACTOR_KINDS), name: string({ max: LIMITS.name }) });
+
+const header = object({
+  id: string({ min: 36, max: 36, pattern: UUID_PATTERN, format: 'a lowercase UUID' }),
+  type: string({ max: LIMITS.shortString }),
+  streamId: string({ max: LIMITS.shortString + 16, pattern: STREAM_ID_PATTERN, format: 'a stream id' }),
+  streamVersion: integer({ min: 1 }),
+  clusterId,
+  occurredAt: timestamp,
+  actor,
+  correlationId: string({ max: LIMITS.correlationId }),
+  causationId: string({ max: LIMITS.correlationId }),
+  schemaVersion: integer({ min: 1 }),
+  prevHash: fingerprint,
+  hash: fingerprint,
+});
+
+/**
+ * Checks data against the schema of (type, version) and returns a fresh copy. The command handler
+ * runs this on what a decider emitted before sealing, so a bad command value fails before the log.
+ */
+export function validateEventData<T extends EventType>(type: T, data: unknown, schemaVersion?: number): EventDataMap[T];
+export function validateEventData(type: string, data: unknown, schemaVersion?: number): EventDataMap[EventType];
+export function validateEventData(type: string, data: unknown, schemaVersion?: number): EventDataMap[EventType] {
+  if (!isKnownEventType(type)) {
+    throw new EventSchemaError(EVENT_ERROR_CODES.UnknownEventType, `unknown event type ${JSON.stringify(type)}`, {
+      field: 'type',
+      eventType: String(type),
+    });
+  }
+  const version = schemaVersion ?? currentSchemaVersion(type);
+  const schema = EVENT_SCHEMAS[type][version] as Schema<EventDataMap[EventType]> | undefined;
+  if (schema === undefined) {
+    throw new EventSchemaError(
+      EVENT_ERROR_CODES.UnsupportedSchemaVersion,
+      `${type} has no schema version ${version} (known: ${Object.keys(EVENT_SCHEMAS[type]).join(', ')})`,
+      { field: 'schemaVersion', eventType: type },
+    );
+  }
+  return withContext(type, () => schema.parse(data, 'data'));
+}
+
+export interface ParseOptions {
+  /** Recompute the hash and refuse a mismatch (default true). Chain links need verifyChain. */
+  readonly verifyHash?: boolean;
+}
+
+/**
+ * Validates an envelope and its data for its type and version and returns a fresh, fully checked
+ * copy, or throws an EventSchemaError naming the field and the type. Never returns a partial object.
+ */
+export function parseEvent(value: unknown, options: ParseOptions = {}): EventEnvelope {
+  if (!isPlainObject(value)) {
+    throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, 'an event must be a JSON object');
+  }
+  const claimedType = typeof value['type'] === 'string' ? value['type'] : null;
+  // Type first, so that every later message can name it.
+  if (!isKnownEventType(claimedType)) {
+    throw new EventSchemaError(
+      EVENT_ERROR_CODES.UnknownEventType,
+      `unknown event type ${JSON.stringify(value['type'] ?? null)}`,
+      { field: 'type', eventType: claimedType },
+    );
+  }
+  const { data, ...rest } = value;
+  const parsedHeader = withContext(claimedType, () => header.parse(rest, 'envelope'));
+  if (!Object.prototype.hasOwnProperty.call(value, 'data')) {
+    throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, `${claimedType}: data is required`, {
+      field: 'data',
+      eventType: claimedType,
+    });
+  }
+  const parsedData = validateEventData(claimedType, data, parsedHeader.schemaVersion);
+  const envelope = { ...parsedHeader, type: claimedType, data: parsedData } as EventEnvelope;
+  if ((options.verifyHash ?? true) && computeHash(envelope) !== envelope.hash) {
+    throw new EventSchemaError(
+      EVENT_ERROR_CODES.EventHashMismatch,
+      `${claimedType} ${envelope.id}: hash does not match the content`,
+      { field: 'hash', eventType: claimedType },
+    );
+  }
+  return envelope;
+}
+
+/** parseEvent for raw bytes or text, as read from a Kafka message value or a file. */
+export function parseEventJson(text: string | Uint8Array, options: ParseOptions = {}): EventEnvelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text));
+  } catch (cause) {
+    throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, 'an event must be valid UTF-8 JSON', { cause });
+  }
+  return parseEvent(value, options);
+}
+
+function withContext<R>(eventType: string, run: () => R): R {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof EventSchemaError) throw error;
+    if (error instanceof ValidationError) {
+      throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, `${eventType}: ${error.message}`, {
+        field: error.field,
+        eventType,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,209 @@
+// The projection runner: one Kafka consumer group per projection; each partition batch is applied
+// in one PostgreSQL transaction together with its checkpoint, deduplicated by (stream id, version),
+// so a batch applied twice, a crash mid-batch, or a rebuild from offset 0 all give the same rows.
+import pg from 'pg';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { EventEnvelope } from '../events/envelope.js';
+import type { Logger } from '../adapters/log/index.js';
+import { topicFor } from '../adapters/kafka/client.js';
+
+export interface Projection {
+  readonly name: string;
+  /** Tables this projection owns: emptied on rebuild. */
+  readonly tables: readonly string[];
+  /** Applies new events (in log order, never a duplicate) inside the batch's transaction. */
+  apply(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void>;
+}
+
+export interface RunnerOptions {
+  readonly ds: DataSource;
+  readonly databaseUrl: string;
+  readonly kafka: Kafka;
+  readonly clusterId: string;
+  /** The PostgreSQL schema holding the projection's tables: part of its lock and consumer group. */
+  readonly dbSchema: string;
+  readonly projection: Projection;
+  /** Validates a raw message value into an envelope; throws on anything else. */
+  readonly decode: (value: unknown) => EventEnvelope;
+  readonly logger: Logger;
+  /** Test seam: runs inside the batch transaction after the events are applied, before commit. */
+  readonly beforeCommit?: (applied: readonly EventEnvelope[]) => Promise<void>;
+}
+
+export interface ProjectionRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves once every partition's checkpoint has reached the topic's end as of this call. */
+  caughtUp(timeoutMs?: number): Promise<void>;
+  readonly stats: { applied: number; duplicates: number; deadLetters: number; batches: number };
+}
+
+interface Decoded { readonly offset: string; readonly envelope?: EventEnvelope; readonly error?: string; readonly raw: string }
+
+export async function currentGeneration(ds: DataSource | EntityManager, projection: string): Promise<number> {
+  const r = await ds.query('select generation from peerlog_projection_generations where projection = $1', [projection]) as { generation: number }[];
+  return r[0]?.generation ?? 0;
+}
+
+/**
+ * Empties a projection's tables and bookkeeping and moves it to a new generation (a new consumer
+ * group that starts at offset 0). The caller must hold the projection's lock.
+ */
+export async function resetProjection(ds: DataSource, projection: Projection): Promise<number> {
+  return ds.transaction(async (tx) => {
+    if (projection.tables.length > 0) await tx.query(`truncate ${projection.tables.join(', ')}`);
+    await tx.query('delete from peerlog_checkpoints where projection = $1', [projection.name]);
+    await tx.query('delete from peerlog_projection_streams where projection = $1', [projection.name]);
+    await tx.query('delete from peerlog_dead_letters where projection = $1', [projection.name]);
+    const r = await tx.query(
+      `insert into peerlog_projection_generations (projection, generation) values ($1, 1)
+       on conflict (projection) do update set generation = peerlog_projection_generations.generation + 1 returning generation`,
+      [projection.name]) as { generation: number }[];
+    return r[0]!.generation;
+  });
+}
+
+export function lockKey(dbSchema: string, projection: string): string {
+  return `peerlog-projection:${dbSchema}:${projection}`;
+}
+
+export class ProjectionLockedError extends Error {
+  readonly code = 'ProjectionLocked';
+  readonly retriable = true;
+}
+
+/** Holds the projection's advisory lock on a session of its own until released. */
+export async function acquireProjectionLock(databaseUrl: string, dbSchema: string, projection: string): Promise<pg.Client> {
+  const session = new pg.Client({ connectionString: databaseUrl });
+  await session.connect();
+  const r = await session.query('select pg_try_advisory_lock(hashtext($1)) as ok', [lockKey(dbSchema, projection)]);
+  if (!r.rows[0].ok) {
+    await session.end();
+    throw new ProjectionLockedError(`projection ${projection} in schema ${dbSchema} is being run by another process (a running \`peerlog serve\` or replay); stop it first`);
+  }
+  return session;
+}
+
+export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
+  const topic = topicFor(o.clusterId);
+  const name = o.projection.name;
+  const log = o.logger.child({ component: 'projection', projection: name, clusterId: o.clusterId });
+  const stats = { applied: 0, duplicates: 0, deadLetters: 0, batches: 0 };
+  let consumer: Consumer | undefined;
+  let lock: pg.Client | undefined;
+
+  function decodeAll(messages: readonly KafkaMessage[]): Decoded[] {
+    return messages.map((m) => {
+      const raw = m.value?.toString('utf8') ?? '';
+      try {
+        return { offset: m.offset, envelope: o.decode(JSON.parse(raw)), raw };
+      } catch (e) {
+        return { offset: m.offset, error: (e as Error).message, raw };
+      }
+    });
+  }
+
+  async function applyBatch(partition: number, messages: readonly KafkaMessage[]): Promise<void> {
+    await o.ds.transaction(async (tx) => {
+      await tx.query(
+        `insert into peerlog_checkpoints (projection, topic, partition, next_offset) values ($1, $2, $3, 0) on conflict do nothing`,
+        [name, topic, partition]);
+      const cp = BigInt(((await tx.query(
+        'select next_offset from peerlog_checkpoints where projection = $1 and topic = $2 and partition = $3 for update',
+        [name, topic, partition])) as { next_offset: string }[])[0]!.next_offset);
+      const fresh = messages.filter((m) => BigInt(m.offset) >= cp);
+      if (fresh.length === 0) return;
+      const decoded = decodeAll(fresh);
+      const good = decoded.filter((d) => d.envelope !== undefined).map((d) => d.envelope!);
+      const dead = decoded.filter((d) => d.error !== undefined);
+
+      // Dedupe by (stream id, version): a republished event is skipped, whatever its offset.
+      const streamIds = [...new Set(good.map((e) => e.streamId))];
+      const known = new Map<string, number>();
+      if (streamIds.length > 0) {
+        const rows = await tx.query('select stream_id, version from peerlog_projection_streams where projection = $1 and stream_id = any($2)', [name, streamIds]) as { stream_id: string; version: number }[];
+        for (const r of rows) known.set(r.stream_id, r.version);
+      }
+      const apply: EventEnvelope[] = [];
+      for (const e of good) {
+        const v = known.get(e.streamId) ?? 0;
+        if (e.streamVersion <= v) { stats.duplicates += 1; continue; }
+        if (e.streamVersion !== v + 1) {
+          log.warn('gap in stream versions: applying anyway', { streamId: e.streamId, expected: v + 1, got: e.streamVersion });
+        }
+        known.set(e.streamId, e.streamVersion);
+        apply.push(e);
+      }
+      if (apply.length > 0) {
+        await o.projection.apply(tx, apply);
+        const touched = [...new Set(apply.map((e) => e.streamId))];
+        await tx.query(
+          `insert into peerlog_projection_streams (projection, stream_id, version)
+           select $1, s, v from unnest($2::text[], $3::int[]) as t(s, v)
+           on conflict (projection, stream_id) do update set version = excluded.version`,
+          [name, touched, touched.map((s) => known.get(s)!)]);
+      }
+      for (const d of dead) {
+        log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });
+        await tx.query(
+          `insert into peerlog_dead_letters (projection, topic, partition, "offset", reason, payload) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
+          [name, topic, partition, d.offset, d.error, d.raw.slice(0, 65536)]);
+      }
+      if (o.beforeCommit) await o.beforeCommit(apply);
+      const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+      await tx.query('update peerlog_checkpoints set next_offset = $4, updated_at = now() where projection = $1 and topic = $2 and partition = $3',
+        [name, topic, partition, next.toString()]);
+      stats.applied += apply.length;
+      stats.deadLetters += dead.length;
+      stats.batches += 1;
+    });
+  }
+
+  return {
+    stats,
+    async start() {
+      lock = await acquireProjectionLock(o.databaseUrl, o.dbSchema, name);
+      const generation = await currentGeneration(o.ds, name);
+      consumer = o.kafka.consumer({
+        groupId: `peerlog.${o.dbSchema}.${name}.g${generation}`,
+        maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 200,
+        allowAutoTopicCreation: false,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
+          if (batch.messages.length === 0) return;
+          await applyBatch(batch.partition, batch.messages);
+          // Kafka's committed offset only saves re-reading: the checkpoint in PostgreSQL is the truth.
+          resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        },
+      });
+      log.info('projection started', { generation });
+    },
+    async stop() {
+      await consumer?.disconnect().catch(() => undefined);
+      await lock?.end().catch(() => undefined);
+      log.info('projection stopped', { ...stats });
+    },
+    async caughtUp(timeoutMs = 60_000) {
+      const admin = o.kafka.admin();
+      await admin.connect();
+      let ends: { partition: number; high: string }[];
+      try { ends = await admin.fetchTopicOffsets(topic); } finally { await admin.disconnect(); }
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const rows = await o.ds.query('select partition, next_offset from peerlog_checkpoints where projection = $1 and topic = $2', [name, topic]) as { partition: number; next_offset: string }[];
+        const at = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+        if (ends.every((p) => (at.get(p.partition) ?? 0n) >= BigInt(p.high))) return;
+        if (Date.now() > deadline) throw new Error(`projection ${name} did not catch up with ${topic} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// Wiring of one cluster's control plane: database (migrated), event store, Kafka, command
+// handler ports, the outbox relay and the projection runners, from a validated configuration.
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { Kafka } from 'kafkajs';
+import type { PeerlogConfig } from './config.js';
+import type { HandlerPorts } from './commands/handle.js';
+import { parseEvent } from './events/index.js';
+import { openDataSource, migrate } from './adapters/postgres/datasource.js';
+import { createEventStore } from './adapters/postgres/event-store.js';
+import { createKafka } from './adapters/kafka/client.js';
+import { createRelay, type Relay, type RelayOptions } from './adapters/kafka/relay.js';
+import type { Logger } from './adapters/log/index.js';
+import { createProjectionRunner, type Projection, type ProjectionRunner, type RunnerOptions } from './projections/runner.js';
+import { createReadModelProjection } from './projections/read-models/index.js';
+import { streamFolder } from './projections/read-models/folder.js';
+
+export interface Runtime {
+  readonly config: PeerlogConfig;
+  readonly ds: DataSource;
+  readonly kafka: Kafka;
+  readonly logger: Logger;
+  readonly ports: HandlerPorts;
+  relay(extra?: Partial<RelayOptions>): Relay;
+  projection(projection: Projection, extra?: Partial<RunnerOptions>): ProjectionRunner;
+  readModels(extra?: Partial<RunnerOptions>): ProjectionRunner;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: PeerlogConfig, logger: Logger): Promise<Runtime> {
+  const ds = await openDataSource({ url: config.databaseUrl, schema: config.dbSchema, poolSize: 20 });
+  try {
+    await migrate(ds);
+  } catch (e) {
+    await ds.destroy();
+    throw e;
+  }
+  const kafka = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}`, logger.child({ component: 'kafka' }));
+  const store = createEventStore(ds);
+  const ports: HandlerPorts = { store, clusterId: config.clusterId, newId: randomUUID };
+  const rt: Runtime = {
+    config, ds, kafka, logger, ports,
+    relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, ...extra }),
+    projection: (projection, extra = {}) => createProjectionRunner({
+      ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, dbSchema: config.dbSchema, projection,
+      decode: (v) => parseEvent(v), logger, ...extra,
+    }),
+    readModels: (extra = {}) => rt.projection(createReadModelProjection(streamFolder), extra),
+    close: async () => { await ds.destroy(); },
+  };
+  return rt;
+}
