@@ -6,7 +6,7 @@ import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../events/envelope.js';
 import type { Logger } from '../adapters/log/index.js';
-import { topicFor } from '../adapters/kafka/client.js';
+import { ensureEventTopic, topicFor } from '../adapters/kafka/client.js';
 
 export interface Projection {
   readonly name: string;
@@ -165,9 +165,15 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     async start() {
       lock = await acquireProjectionLock(o.databaseUrl, o.dbSchema, name);
       const generation = await currentGeneration(o.ds, name);
+      // A projection may start before the first event is relayed: the topic must exist to subscribe.
+      const admin = o.kafka.admin();
+      await admin.connect();
+      try { await ensureEventTopic(admin, topic); } finally { await admin.disconnect(); }
       consumer = o.kafka.consumer({
         groupId: `peerlog.${o.dbSchema}.${name}.g${generation}`,
         maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 200,
+        // A restarted control plane rejoins its group: a dead member should not hold partitions long.
+        sessionTimeout: 6000, heartbeatInterval: 1000,
         allowAutoTopicCreation: false,
       });
       await consumer.connect();

@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { handleCommand } from '../../../src/commands/handle.js';
+import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
+import { topicFor, ensureEventTopic } from '../../../src/adapters/kafka/client.js';
+import { resetProjection } from '../../../src/projections/runner.js';
+import { createReadModelProjection } from '../../../src/projections/read-models/index.js';
+import { streamFolder } from '../../../src/projections/read-models/folder.js';
+import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, tableRows } from '../../support/core.js';
+
+const decider = outgoingDecider as never;
+
+test('an event of unknown type or bad schema is recorded with its offset and does not stop the projection', async () => {
+  const lines: string[] = [];
+  const rt = await openTestRuntime('deadletter', lines);
+  const relay = rt.relay();
+  const runner = rt.readModels();
+  try {
+    await relay.start();
+    for (const c of peeringScript('before')) await handleCommand(rt.ports, decider, OUTGOING('before'), c);
+    await relay.drained();
+    const good = (await outboxEvents(rt))[0]!;
+    const topic = topicFor(rt.config.clusterId);
+    const producer = rt.kafka.producer();
+    await producer.connect();
+    const bad = [
+      'this is not JSON',
+      JSON.stringify({ ...good, id: randomUUID(), streamId: 'outgoing-x', type: 'PeeringExploded' }),
+      JSON.stringify({ ...good, id: randomUUID(), streamId: 'outgoing-y', data: { remoteClusterId: 42 } }),
+    ];
+    // One partition for all three, so their offsets are known exactly.
+    const sent = await producer.send({ topic, acks: -1, messages: bad.map((value) => ({ key: 'garbage', value, partition: 0 })) });
+    await producer.disconnect();
+    for (const c of peeringScript('after')) await handleCommand(rt.ports, decider, OUTGOING('after'), c);
+    await relay.drained();
+
+    await runner.start();
+    await runner.caughtUp();
+    const dead = await rt.ds.query('select partition, "offset", reason from peerlog_dead_letters order by "offset"') as { partition: number; offset: string; reason: string }[];
+    const first = BigInt(sent[0]!.baseOffset!);
+    assert.deepEqual(dead.map((d) => [d.partition, d.offset]), [0n, 1n, 2n].map((i) => [0, String(first + i)]));
+    assert.match(dead[0]!.reason, /JSON/);
+    assert.match(dead[1]!.reason, /PeeringExploded/);
+    assert.match(dead[2]!.reason, /remoteClusterId/);
+    const audit = await rt.ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
+    assert.equal(audit[0]!.n, 16, 'every good event before and after the bad ones was applied');
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; offset?: string }).filter((l) => l.msg.startsWith('event refused'));
+    assert.deepEqual(logged.map((l) => l.offset), dead.map((d) => d.offset), 'each is reported in the log with its offset');
+  } finally {
+    await runner.stop();
+    await relay.stop();
+    await rt.cleanup();
+  }
+});
+
+test('rebuilding the read models from offset 0 gives tables equal, row for row, to the live ones', async () => {
+  const rt = await openTestRuntime('rebuild');
+  const relay = rt.relay();
+  let runner = rt.readModels();
+  try {
+    await relay.start();
+    await runner.start();
+    const remotes = Array.from({ length: 12 }, (_, i) => `remote-${i}`);
+    // Streams advance interleaved, while the projection runs live.
+    const scripts = remotes.map((r) => peeringScript(r));
+    for (let step = 0; step < scripts[0]!.length; step++) {
+      await Promise.all(remotes.map((r, i) => handleCommand(rt.ports, decider, OUTGOING(r), scripts[i]![step]!)));
+    }
+    await relay.drained();
+    await runner.caughtUp();
+    const snapshot = async () => ({
+      audit: await tableRows(rt, 'peerlog_audit', 'stream_id, stream_version'),
+      aggregates: await tableRows(rt, 'peerlog_aggregates', 'stream_id'),
+      peerings: await tableRows(rt, 'peerlog_peerings', 'remote_cluster_id, direction'),
+    });
+    const live = await snapshot();
+    assert.equal(live.audit.length, 12 * 8);
+    await runner.stop();
+
+    const generation = await resetProjection(rt.ds, createReadModelProjection(streamFolder));
+    assert.equal(generation, 1);
+    assert.deepEqual((await snapshot()).audit, [], 'the reset emptied the tables');
+    runner = rt.readModels();
+    await runner.start();
+    await runner.caughtUp();
+    assert.deepEqual(await snapshot(), live);
+    assert.deepEqual(
+      await rt.ds.query('select stream_id, stream_type, version, state from peerlog_aggregates order by stream_id'),
+      await rt.ds.query('select stream_id, stream_type, version, state from peerlog_streams order by stream_id'),
+      'the aggregate table is derivable from the log',
+    );
+  } finally {
+    await runner.stop();
+    await relay.stop();
+    await rt.cleanup();
+  }
+});
+
+test('ensureEventTopic is idempotent', async () => {
+  const rt = await openTestRuntime('topic');
+  const admin = rt.kafka.admin();
+  await admin.connect();
+  try {
+    await ensureEventTopic(admin, topicFor(rt.config.clusterId));
+    await ensureEventTopic(admin, topicFor(rt.config.clusterId));
+    const meta = await admin.fetchTopicMetadata({ topics: [topicFor(rt.config.clusterId)] });
+    assert.equal(meta.topics[0]!.partitions.length, 3);
+  } finally {
+    await admin.disconnect();
+    await rt.cleanup();
+  }
+});

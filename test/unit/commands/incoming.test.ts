@@ -1,0 +1,307 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { foldEvents } from '../../../src/commands/decider.js';
+import { ConflictError, InvalidTransitionError, ValidationError } from '../../../src/commands/errors.js';
+import type { IncomingCommand } from '../../../src/commands/incoming/commands.js';
+import { incomingDecider, isTerminal } from '../../../src/commands/incoming/decider.js';
+import type { IncomingState } from '../../../src/commands/incoming/state.js';
+import type { IncomingEvent, Resources, TokenRejectionReason } from '../../../src/events/catalogue.js';
+import { decideMatrix, emits, metadata, nothing, throws, when, type Given } from './harness.js';
+
+// ---- fixtures -----------------------------------------------------------------------------------------
+
+const CONSUMER = { remoteClusterId: 'alpha-01', remoteClusterName: 'alpha' };
+const KEY = 'a'.repeat(64);
+const OTHER_KEY = 'e'.repeat(64);
+const CERT = 'c'.repeat(64);
+const SERIAL = '0f3a';
+const NOT_AFTER = '2026-03-01T12:00:00.000Z';
+const TENANT = 'peerlog-tenant-alpha-01';
+const REQUEST = 'alpha-request';
+const OFFER = 'alpha-offer';
+const RESOURCES: Resources = { cpu: '4', memory: '8Gi', pods: '110' };
+/** cpu +3%: under the default 5% threshold. */
+const NUDGED: Resources = { cpu: '4120m', memory: '8Gi', pods: '110' };
+/** cpu +10%: over it. */
+const GROWN: Resources = { cpu: '4400m', memory: '8Gi', pods: '110' };
+
+const cmd = {
+  validToken: (remoteClusterId = CONSUMER.remoteClusterId): IncomingCommand => ({
+    type: 'ValidateToken',
+    data: { remoteClusterId, remoteClusterName: CONSUMER.remoteClusterName, outcome: 'valid' },
+    metadata,
+  }),
+  invalidToken: (reason: TokenRejectionReason = 'TokenMismatch'): IncomingCommand => ({
+    type: 'ValidateToken',
+    data: { ...CONSUMER, outcome: 'invalid', reason },
+    metadata,
+  }),
+  issueCertificate: (publicKeyFingerprint = KEY, notAfter = NOT_AFTER): IncomingCommand => ({
+    type: 'IssueCertificate',
+    data: { publicKeyFingerprint, certFingerprint: CERT, serialNumber: SERIAL, notAfter, tenantNamespace: TENANT },
+    metadata,
+  }),
+  receiveResourceRequest: (requestName = REQUEST): IncomingCommand => ({
+    type: 'ReceiveResourceRequest',
+    data: { requestName },
+    metadata,
+  }),
+  issueOffer: (resources: Resources = RESOURCES, offerName = OFFER): IncomingCommand => ({
+    type: 'IssueOffer',
+    data: { offerName, resources },
+    metadata,
+  }),
+  updateOffer: (resources: Resources, thresholdPercent?: number): IncomingCommand => ({
+    type: 'UpdateOffer',
+    data: thresholdPercent === undefined ? { resources } : { resources, thresholdPercent },
+    metadata,
+  }),
+  withdrawOffer: (): IncomingCommand => ({ type: 'WithdrawOffer', data: { reason: 'ResourceRequestWithdrawn' }, metadata }),
+  revokeIdentity: (): IncomingCommand => ({ type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' }, metadata }),
+};
+
+const ev = {
+  tokenValidated: (): IncomingEvent => ({ type: 'TokenValidated', data: { ...CONSUMER } }),
+  tokenRejected: (reason: TokenRejectionReason = 'TokenMismatch'): IncomingEvent => ({ type: 'TokenRejected', data: { reason } }),
+  certIssued: (): IncomingEvent => ({
+    type: 'CertIssued',
+    data: {
+      side: 'provider',
+      publicKeyFingerprint: KEY,
+      certFingerprint: CERT,
+      serialNumber: SERIAL,
+      notAfter: NOT_AFTER,
+      tenantNamespace: TENANT,
+    },
+  }),
+  resourceRequestReceived: (): IncomingEvent => ({
+    type: 'ResourceRequestReceived',
+    data: { requestName: REQUEST, tenantNamespace: TENANT },
+  }),
+  offerIssued: (resources: Resources = RESOURCES): IncomingEvent => ({ type: 'OfferIssued', data: { offerName: OFFER, resources } }),
+  offerUpdated: (resources: Resources): IncomingEvent => ({ type: 'OfferUpdated', data: { offerName: OFFER, resources } }),
+  offerWithdrawn: (): IncomingEvent => ({ type: 'OfferWithdrawn', data: { offerName: OFFER, reason: 'ResourceRequestWithdrawn' } }),
+  identityRevoked: (certSerialNumber: string | null = SERIAL): IncomingEvent => ({
+    type: 'IdentityRevoked',
+    data: { reason: 'ConsumerUnpeered', certSerialNumber },
+  }),
+};
+
+const authenticated = [ev.tokenValidated(), ev.certIssued()];
+const requested = [...authenticated, ev.resourceRequestReceived()];
+const offered = [...requested, ev.offerIssued()];
+const withdrawn = [...offered, ev.offerWithdrawn()];
+
+type Label =
+  | 'empty'
+  | 'tokenRejected'
+  | 'tokenValidated'
+  | 'authenticated'
+  | 'resourcesRequested'
+  | 'offered'
+  | 'offerWithdrawn'
+  | 'revoked';
+
+const givens: { readonly [K in Label]: Given<IncomingEvent, IncomingState['status']> } = {
+  empty: { status: 'empty', history: [] },
+  tokenRejected: { status: 'tokenRejected', history: [ev.tokenRejected()] },
+  tokenValidated: { status: 'tokenValidated', history: [ev.tokenValidated()] },
+  authenticated: { status: 'authenticated', history: authenticated },
+  resourcesRequested: { status: 'resourcesRequested', history: requested },
+  offered: { status: 'offered', history: offered },
+  offerWithdrawn: { status: 'offerWithdrawn', history: withdrawn },
+  revoked: { status: 'revoked', history: [...withdrawn, ev.identityRevoked()] },
+};
+
+const statuses: { readonly [K in IncomingState['status']]: true } = {
+  empty: true,
+  tokenRejected: true,
+  tokenValidated: true,
+  authenticated: true,
+  resourcesRequested: true,
+  offered: true,
+  offerWithdrawn: true,
+  revoked: true,
+};
+
+const INVALID = throws(InvalidTransitionError, 'InvalidTransition');
+const MISMATCH = throws(ConflictError, 'RemoteClusterMismatch');
+
+/** Token checks once the consumer is known: a valid token is already satisfied, a bad one is recorded. */
+const knownTokenCells = {
+  ValidateToken: [
+    when(cmd.validToken(), 'valid').then(nothing),
+    when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
+    when(cmd.validToken('gamma'), 'another cluster').then(MISMATCH),
+  ],
+  IssueCertificate: [
+    when(cmd.issueCertificate(), 'same key').then(nothing),
+    when(cmd.issueCertificate(OTHER_KEY), 'another key').then(throws(ConflictError, 'IdentityConflict')),
+  ],
+} as const;
+
+/** Nothing was granted yet: everything past the token needs one. */
+const ungrantedCells = {
+  ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(INVALID),
+  IssueOffer: when(cmd.issueOffer()).then(INVALID),
+  UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
+  WithdrawOffer: when(cmd.withdrawOffer(), 'nothing offered').then(nothing),
+} as const;
+
+decideMatrix('incoming decider', incomingDecider, statuses, givens, {
+  empty: {
+    ...ungrantedCells,
+    ValidateToken: [
+      when(cmd.validToken(), 'valid').then(emits(ev.tokenValidated())),
+      when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
+    ],
+    IssueCertificate: when(cmd.issueCertificate()).then(INVALID),
+    RevokeIdentity: when(cmd.revokeIdentity(), 'nothing granted').then(nothing),
+  },
+  tokenRejected: {
+    ...ungrantedCells,
+    ValidateToken: [
+      when(cmd.validToken(), 'valid').then(emits(ev.tokenValidated())),
+      when(cmd.invalidToken('TokenMalformed'), 'invalid again').then(emits(ev.tokenRejected('TokenMalformed'))),
+    ],
+    IssueCertificate: when(cmd.issueCertificate()).then(INVALID),
+    RevokeIdentity: when(cmd.revokeIdentity(), 'nothing granted').then(nothing),
+  },
+  tokenValidated: {
+    ...ungrantedCells,
+    ValidateToken: [
+      when(cmd.validToken(), 'valid').then(nothing),
+      when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
+      when(cmd.validToken('gamma'), 'another cluster').then(MISMATCH),
+    ],
+    IssueCertificate: [
+      when(cmd.issueCertificate()).then(emits(ev.certIssued())),
+      when(cmd.issueCertificate(KEY, '2025-01-01T00:00:00.000Z'), 'expiring before now').then(
+        throws(ValidationError, 'ValidationFailed'),
+      ),
+    ],
+    RevokeIdentity: when(cmd.revokeIdentity(), 'before any certificate').then(emits(ev.identityRevoked(null))),
+  },
+  authenticated: {
+    ...knownTokenCells,
+    ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(emits(ev.resourceRequestReceived())),
+    IssueOffer: when(cmd.issueOffer(), 'before any request').then(INVALID),
+    UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
+    WithdrawOffer: when(cmd.withdrawOffer(), 'nothing offered').then(nothing),
+    RevokeIdentity: when(cmd.revokeIdentity()).then(emits(ev.identityRevoked())),
+  },
+  resourcesRequested: {
+    ...knownTokenCells,
+    ReceiveResourceRequest: [
+      when(cmd.receiveResourceRequest(), 'same request').then(nothing),
+      when(cmd.receiveResourceRequest('alpha-request-2'), 'another request').then(
+        throws(ConflictError, 'ResourceRequestConflict'),
+      ),
+    ],
+    IssueOffer: when(cmd.issueOffer()).then(emits(ev.offerIssued())),
+    UpdateOffer: when(cmd.updateOffer(GROWN), 'before any offer').then(INVALID),
+    WithdrawOffer: when(cmd.withdrawOffer(), 'nothing offered').then(nothing),
+    RevokeIdentity: when(cmd.revokeIdentity()).then(emits(ev.identityRevoked())),
+  },
+  offered: {
+    ...knownTokenCells,
+    ReceiveResourceRequest: [
+      when(cmd.receiveResourceRequest(), 'same request').then(nothing),
+      when(cmd.receiveResourceRequest('alpha-request-2'), 'another request').then(
+        throws(ConflictError, 'ResourceRequestConflict'),
+      ),
+    ],
+    IssueOffer: [
+      when(cmd.issueOffer(), 'same offer').then(nothing),
+      when(cmd.issueOffer({ cpu: '4000m', memory: '8192Mi', pods: '110' }), 'same amounts written differently').then(nothing),
+      when(cmd.issueOffer(GROWN), 'other amounts').then(throws(ConflictError, 'OfferConflict')),
+      when(cmd.issueOffer(RESOURCES, 'alpha-offer-2'), 'another name').then(throws(ConflictError, 'OfferConflict')),
+    ],
+    UpdateOffer: [
+      when(cmd.updateOffer(GROWN), 'cpu +10%').then(emits(ev.offerUpdated(GROWN))),
+      when(cmd.updateOffer(NUDGED), 'cpu +3%, default threshold').then(nothing),
+      when(cmd.updateOffer(NUDGED, 2), 'cpu +3%, threshold 2%').then(emits(ev.offerUpdated(NUDGED))),
+      when(cmd.updateOffer({ cpu: '4', memory: '7Gi', pods: '110' }), 'memory −12.5%').then(
+        emits(ev.offerUpdated({ cpu: '4', memory: '7Gi', pods: '110' })),
+      ),
+      when(cmd.updateOffer({ ...RESOURCES, 'nvidia.com/gpu': '1' }), 'a new resource').then(
+        emits(ev.offerUpdated({ ...RESOURCES, 'nvidia.com/gpu': '1' })),
+      ),
+      when(cmd.updateOffer(RESOURCES), 'unchanged').then(nothing),
+      when(cmd.updateOffer(GROWN, 150), 'a threshold beyond 100%').then(throws(ValidationError, 'ValidationFailed')),
+    ],
+    WithdrawOffer: when(cmd.withdrawOffer()).then(emits(ev.offerWithdrawn())),
+    RevokeIdentity: when(cmd.revokeIdentity(), 'with the offer still out').then(INVALID),
+  },
+  offerWithdrawn: {
+    ValidateToken: [
+      when(cmd.validToken(), 'valid, during teardown').then(INVALID),
+      when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
+    ],
+    IssueCertificate: [
+      when(cmd.issueCertificate(), 'same key').then(nothing),
+      when(cmd.issueCertificate(OTHER_KEY), 'another key').then(throws(ConflictError, 'IdentityConflict')),
+    ],
+    ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(INVALID),
+    IssueOffer: when(cmd.issueOffer()).then(INVALID),
+    UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
+    WithdrawOffer: when(cmd.withdrawOffer()).then(nothing),
+    RevokeIdentity: when(cmd.revokeIdentity()).then(emits(ev.identityRevoked())),
+  },
+  revoked: {
+    ValidateToken: [
+      when(cmd.validToken(), 'peering again').then(emits(ev.tokenValidated())),
+      when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
+      when(cmd.validToken('gamma'), 'another cluster').then(MISMATCH),
+    ],
+    IssueCertificate: when(cmd.issueCertificate()).then(INVALID),
+    ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(INVALID),
+    IssueOffer: when(cmd.issueOffer()).then(INVALID),
+    UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
+    WithdrawOffer: when(cmd.withdrawOffer()).then(nothing),
+    RevokeIdentity: when(cmd.revokeIdentity()).then(nothing),
+  },
+});
+
+describe('incoming evolve', () => {
+  it('given consecutive bad tokens, then the failures are counted for rate limiting', () => {
+    const state = foldEvents(incomingDecider, [ev.tokenRejected(), ev.tokenRejected('TokenMissing')]);
+    assert.deepEqual(state, { status: 'tokenRejected', reason: 'TokenMissing', failedAttempts: 2 });
+  });
+
+  it('given a granted peering, when a bad token is recorded, then the grant is untouched', () => {
+    const before = foldEvents(incomingDecider, offered);
+    assert.deepEqual(foldEvents(incomingDecider, [ev.tokenRejected()], before), before);
+  });
+
+  it('given an offer, when it is updated, then the state holds the new amounts', () => {
+    const state = foldEvents(incomingDecider, [...offered, ev.offerUpdated(GROWN)]);
+    assert.deepEqual(state, {
+      status: 'offered',
+      remote: { clusterId: CONSUMER.remoteClusterId, clusterName: CONSUMER.remoteClusterName },
+      identity: {
+        publicKeyFingerprint: KEY,
+        certFingerprint: CERT,
+        serialNumber: SERIAL,
+        notAfter: NOT_AFTER,
+        tenantNamespace: TENANT,
+      },
+      requestName: REQUEST,
+      offer: { offerName: OFFER, resources: GROWN },
+    });
+  });
+
+  it('small drifts accumulate against the last issued offer until they cross the threshold', () => {
+    // +3% then +6% of the issued 4 cpu: the second command crosses 5% even though it moved 3% itself.
+    const state = foldEvents(incomingDecider, offered);
+    assert.deepEqual(incomingDecider.decide(cmd.updateOffer(NUDGED), state), []);
+    const drifted: Resources = { cpu: '4240m', memory: '8Gi', pods: '110' };
+    assert.deepEqual(incomingDecider.decide(cmd.updateOffer(drifted), state), [ev.offerUpdated(drifted)]);
+  });
+
+  it('only revoked is terminal', () => {
+    for (const given of Object.values(givens)) {
+      assert.equal(isTerminal(foldEvents(incomingDecider, given.history)), given.status === 'revoked');
+    }
+  });
+});

@@ -1,0 +1,588 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { foldEvents } from '../../../src/commands/decider.js';
+import {
+  ConflictError,
+  InvalidTransitionError,
+  ValidationError,
+  PeerlogError,
+} from '../../../src/commands/errors.js';
+import { outgoingDecider, decide, evolve, isTerminal } from '../../../src/commands/outgoing/decider.js';
+import type { OutgoingCommand } from '../../../src/commands/outgoing/commands.js';
+import type { OutgoingState } from '../../../src/commands/outgoing/state.js';
+import type { OutgoingEvent, OfferData } from '../../../src/events/catalogue.js';
+import { decideMatrix, emits, metadata, nothing, throws, when, type Given } from './harness.js';
+
+// ---- fixtures -----------------------------------------------------------------------------------------
+
+interface RemoteData {
+  readonly remoteClusterId: string;
+  readonly remoteClusterName: string;
+  readonly authUrl: string;
+}
+const REMOTE: RemoteData = { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443' };
+const KEY = 'a'.repeat(64);
+const CSR = 'b'.repeat(64);
+const OTHER_KEY = 'e'.repeat(64);
+const OTHER_CSR = 'f'.repeat(64);
+const CERT = 'c'.repeat(64);
+const OTHER_CERT = 'd'.repeat(64);
+const NOT_AFTER = '2026-03-01T12:00:00.000Z';
+const TENANT = 'peerlog-tenant-beta-7f3c';
+const API_SERVER = 'https://127.0.0.1:6443';
+const NODE = 'peerlog-beta';
+const OFFER_1: OfferData = { offerName: 'beta-offer', generation: 1, resources: { cpu: '4', memory: '8Gi', pods: '110' } };
+const OFFER_2: OfferData = { offerName: 'beta-offer', generation: 2, resources: { cpu: '6', memory: '8Gi', pods: '110' } };
+
+const cmd = {
+  requestPeering: (data: Partial<RemoteData> = {}): OutgoingCommand => ({
+    type: 'RequestPeering',
+    data: { ...REMOTE, ...data },
+    metadata,
+  }),
+  requestIdentity: (publicKeyFingerprint = KEY, csrFingerprint = CSR): OutgoingCommand => ({
+    type: 'RequestIdentity',
+    data: { publicKeyFingerprint, csrFingerprint },
+    metadata,
+  }),
+  recordCertificate: (certFingerprint = CERT, notAfter = NOT_AFTER): OutgoingCommand => ({
+    type: 'RecordCertificate',
+    data: { certFingerprint, notAfter, tenantNamespace: TENANT, apiServerUrl: API_SERVER },
+    metadata,
+  }),
+  recordAuthenticationFailure: (reason: 'TokenRejected' | 'Unreachable' = 'TokenRejected'): OutgoingCommand => ({
+    type: 'RecordAuthenticationFailure',
+    data: reason === 'TokenRejected' ? { reason, httpStatus: 401 } : { reason },
+    metadata,
+  }),
+  requestResources: (): OutgoingCommand => ({ type: 'RequestResources', data: {}, metadata }),
+  receiveOffer: (offer: OfferData): OutgoingCommand => ({ type: 'ReceiveOffer', data: offer, metadata }),
+  acceptOffer: (offer: OfferData): OutgoingCommand => ({
+    type: 'AcceptOffer',
+    data: { offerName: offer.offerName, generation: offer.generation },
+    metadata,
+  }),
+  refuseOffer: (offer: OfferData): OutgoingCommand => ({
+    type: 'RefuseOffer',
+    data: { offerName: offer.offerName, generation: offer.generation, reason: 'InsufficientResources' },
+    metadata,
+  }),
+  createVirtualNode: (nodeName = NODE): OutgoingCommand => ({ type: 'CreateVirtualNode', data: { nodeName }, metadata }),
+  markVirtualNodeReady: (): OutgoingCommand => ({ type: 'MarkVirtualNodeReady', data: {}, metadata }),
+  requestUnpeering: (force?: boolean): OutgoingCommand => ({
+    type: 'RequestUnpeering',
+    data: force === undefined ? {} : { force },
+    metadata,
+  }),
+  markVirtualNodeDrained: (): OutgoingCommand => ({ type: 'MarkVirtualNodeDrained', data: {}, metadata }),
+  deleteVirtualNode: (): OutgoingCommand => ({ type: 'DeleteVirtualNode', data: {}, metadata }),
+  terminatePeering: (): OutgoingCommand => ({ type: 'TerminatePeering', data: {}, metadata }),
+};
+
+const ev = {
+  peeringRequested: (data: Partial<RemoteData> = {}): OutgoingEvent => ({ type: 'PeeringRequested', data: { ...REMOTE, ...data } }),
+  identityRequested: (publicKeyFingerprint = KEY, csrFingerprint = CSR): OutgoingEvent => ({
+    type: 'IdentityRequested',
+    data: { publicKeyFingerprint, csrFingerprint },
+  }),
+  certIssued: (): OutgoingEvent => ({
+    type: 'CertIssued',
+    data: { side: 'consumer', certFingerprint: CERT, notAfter: NOT_AFTER, tenantNamespace: TENANT, apiServerUrl: API_SERVER },
+  }),
+  authenticationFailed: (reason: 'TokenRejected' | 'Unreachable' = 'TokenRejected'): OutgoingEvent => ({
+    type: 'AuthenticationFailed',
+    data: { reason, httpStatus: reason === 'TokenRejected' ? 401 : null },
+  }),
+  resourceRequested: (): OutgoingEvent => ({ type: 'ResourceRequested', data: { tenantNamespace: TENANT } }),
+  offerReceived: (offer: OfferData): OutgoingEvent => ({ type: 'OfferReceived', data: offer }),
+  offerAccepted: (offer: OfferData): OutgoingEvent => ({ type: 'OfferAccepted', data: offer }),
+  offerRefused: (offer: OfferData): OutgoingEvent => ({
+    type: 'OfferRefused',
+    data: { offerName: offer.offerName, generation: offer.generation, reason: 'InsufficientResources' },
+  }),
+  virtualNodeCreated: (offer: OfferData = OFFER_1): OutgoingEvent => ({
+    type: 'VirtualNodeCreated',
+    data: { nodeName: NODE, resources: offer.resources },
+  }),
+  virtualNodeReady: (): OutgoingEvent => ({ type: 'VirtualNodeReady', data: { nodeName: NODE } }),
+  unpeeringRequested: (force = false): OutgoingEvent => ({ type: 'UnpeeringRequested', data: { force } }),
+  virtualNodeDrained: (): OutgoingEvent => ({ type: 'VirtualNodeDrained', data: { nodeName: NODE } }),
+  virtualNodeDeleted: (): OutgoingEvent => ({ type: 'VirtualNodeDeleted', data: { nodeName: NODE } }),
+  peeringTerminated: (force = false): OutgoingEvent => ({ type: 'PeeringTerminated', data: { force } }),
+};
+
+const h = {
+  peeringRequested: [ev.peeringRequested()],
+  identityRequested: [ev.peeringRequested(), ev.identityRequested()],
+  authenticated: [ev.peeringRequested(), ev.identityRequested(), ev.certIssued()],
+  resourcesRequested: [ev.peeringRequested(), ev.identityRequested(), ev.certIssued(), ev.resourceRequested()],
+};
+const offerAccepted = [...h.resourcesRequested, ev.offerReceived(OFFER_1), ev.offerAccepted(OFFER_1)];
+const nodeCreated = [...offerAccepted, ev.virtualNodeCreated()];
+const nodeReady = [...nodeCreated, ev.virtualNodeReady()];
+const unpeeringWithNode = [...nodeReady, ev.unpeeringRequested()];
+const nodeDeleted = [...unpeeringWithNode, ev.virtualNodeDrained(), ev.virtualNodeDeleted()];
+
+type Label =
+  | 'empty'
+  | 'peeringRequested'
+  | 'identityRequested'
+  | 'authenticationFailed'
+  | 'authenticated'
+  | 'resourcesRequested'
+  | 'offerReceived'
+  | 'offerReceived (update of a ready node)'
+  | 'offerReceived (update of a node not yet ready)'
+  | 'offerAccepted'
+  | 'offerRefused'
+  | 'virtualNodeCreated'
+  | 'virtualNodeReady'
+  | 'unpeeringRequested'
+  | 'unpeeringRequested (forced)'
+  | 'unpeeringRequested (no virtual node)'
+  | 'virtualNodeDrained'
+  | 'virtualNodeDeleted'
+  | 'terminated';
+
+const givens: { readonly [K in Label]: Given<OutgoingEvent, OutgoingState['status']> } = {
+  empty: { status: 'empty', history: [] },
+  peeringRequested: { status: 'peeringRequested', history: h.peeringRequested },
+  identityRequested: { status: 'identityRequested', history: h.identityRequested },
+  authenticationFailed: { status: 'authenticationFailed', history: [...h.identityRequested, ev.authenticationFailed()] },
+  authenticated: { status: 'authenticated', history: h.authenticated },
+  resourcesRequested: { status: 'resourcesRequested', history: h.resourcesRequested },
+  offerReceived: { status: 'offerReceived', history: [...h.resourcesRequested, ev.offerReceived(OFFER_1)] },
+  'offerReceived (update of a ready node)': { status: 'offerReceived', history: [...nodeReady, ev.offerReceived(OFFER_2)] },
+  'offerReceived (update of a node not yet ready)': {
+    status: 'offerReceived',
+    history: [...nodeCreated, ev.offerReceived(OFFER_2)],
+  },
+  offerAccepted: { status: 'offerAccepted', history: offerAccepted },
+  offerRefused: {
+    status: 'offerRefused',
+    history: [...h.resourcesRequested, ev.offerReceived(OFFER_1), ev.offerRefused(OFFER_1)],
+  },
+  virtualNodeCreated: { status: 'virtualNodeCreated', history: nodeCreated },
+  virtualNodeReady: { status: 'virtualNodeReady', history: nodeReady },
+  unpeeringRequested: { status: 'unpeeringRequested', history: unpeeringWithNode },
+  'unpeeringRequested (forced)': { status: 'unpeeringRequested', history: [...nodeReady, ev.unpeeringRequested(true)] },
+  'unpeeringRequested (no virtual node)': {
+    status: 'unpeeringRequested',
+    history: [...h.resourcesRequested, ev.unpeeringRequested()],
+  },
+  virtualNodeDrained: { status: 'virtualNodeDrained', history: [...unpeeringWithNode, ev.virtualNodeDrained()] },
+  virtualNodeDeleted: { status: 'virtualNodeDeleted', history: nodeDeleted },
+  terminated: { status: 'terminated', history: [...nodeDeleted, ev.peeringTerminated()] },
+};
+
+const statuses: { readonly [K in OutgoingState['status']]: true } = {
+  empty: true,
+  peeringRequested: true,
+  identityRequested: true,
+  authenticationFailed: true,
+  authenticated: true,
+  resourcesRequested: true,
+  offerReceived: true,
+  offerAccepted: true,
+  offerRefused: true,
+  virtualNodeCreated: true,
+  virtualNodeReady: true,
+  unpeeringRequested: true,
+  virtualNodeDrained: true,
+  virtualNodeDeleted: true,
+  terminated: true,
+};
+
+const INVALID = throws(InvalidTransitionError, 'InvalidTransition');
+const OTHER_URL = 'https://10.0.0.9:7443';
+
+/** Rows shared by every status where the identity is held and the peering is live. */
+const peeredIdentityCells = {
+  RequestPeering: [
+    when(cmd.requestPeering(), 'same coordinates').then(nothing),
+    when(cmd.requestPeering({ authUrl: OTHER_URL }), 'another authUrl').then(throws(ConflictError, 'PeeringConflict')),
+    when(cmd.requestPeering({ remoteClusterId: 'gamma' }), 'another cluster').then(
+      throws(ConflictError, 'RemoteClusterMismatch'),
+    ),
+  ],
+  RequestIdentity: [
+    when(cmd.requestIdentity(), 'same key').then(nothing),
+    when(cmd.requestIdentity(OTHER_KEY, OTHER_CSR), 'another key').then(throws(ConflictError, 'IdentityConflict')),
+  ],
+  RecordCertificate: [
+    when(cmd.recordCertificate(), 'same certificate').then(nothing),
+    when(cmd.recordCertificate(OTHER_CERT), 'another certificate').then(throws(ConflictError, 'IdentityConflict')),
+  ],
+  RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure()).then(INVALID),
+  RequestUnpeering: [
+    when(cmd.requestUnpeering()).then(emits(ev.unpeeringRequested(false))),
+    when(cmd.requestUnpeering(true), 'forced').then(emits(ev.unpeeringRequested(true))),
+  ],
+  MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(INVALID),
+  DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(INVALID),
+  TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
+} as const;
+
+/** Rows shared by the authenticating statuses for commands that need an identity. */
+const notYetPeeredCells = {
+  RequestResources: when(cmd.requestResources()).then(INVALID),
+  ReceiveOffer: when(cmd.receiveOffer(OFFER_1)).then(INVALID),
+  AcceptOffer: when(cmd.acceptOffer(OFFER_1)).then(INVALID),
+  RefuseOffer: when(cmd.refuseOffer(OFFER_1)).then(INVALID),
+  CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
+  MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+  RequestUnpeering: when(cmd.requestUnpeering()).then(emits(ev.unpeeringRequested(false))),
+  MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(INVALID),
+  DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(INVALID),
+  TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
+} as const;
+
+/** Rows shared by the unpeering statuses for commands of the peering's live phase. */
+const unpeeringCells = {
+  RequestPeering: when(cmd.requestPeering()).then(INVALID),
+  RequestIdentity: when(cmd.requestIdentity()).then(INVALID),
+  RecordCertificate: when(cmd.recordCertificate()).then(INVALID),
+  RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure()).then(INVALID),
+  RequestResources: when(cmd.requestResources()).then(INVALID),
+  ReceiveOffer: when(cmd.receiveOffer(OFFER_2), 'a late offer').then(nothing),
+  AcceptOffer: when(cmd.acceptOffer(OFFER_1)).then(INVALID),
+  RefuseOffer: when(cmd.refuseOffer(OFFER_1)).then(INVALID),
+  CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
+  MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+} as const;
+
+/** Rows for statuses where nothing of a peering exists. */
+const idleCells = {
+  RequestIdentity: when(cmd.requestIdentity()).then(INVALID),
+  RecordCertificate: when(cmd.recordCertificate()).then(INVALID),
+  RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure()).then(INVALID),
+  RequestResources: when(cmd.requestResources()).then(INVALID),
+  AcceptOffer: when(cmd.acceptOffer(OFFER_1)).then(INVALID),
+  RefuseOffer: when(cmd.refuseOffer(OFFER_1)).then(INVALID),
+  CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
+  MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+  RequestUnpeering: [
+    when(cmd.requestUnpeering()).then(nothing),
+    when(cmd.requestUnpeering(true), 'forced').then(nothing),
+  ],
+  MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(nothing),
+  DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(nothing),
+  TerminatePeering: when(cmd.terminatePeering()).then(nothing),
+} as const;
+
+/** The offer-related rows of statuses that run a virtual node on OFFER_1. */
+const nodeOnOffer1Cells = {
+  ...peeredIdentityCells,
+  RequestResources: when(cmd.requestResources()).then(nothing),
+  ReceiveOffer: [
+    when(cmd.receiveOffer(OFFER_1), 'the same generation').then(nothing),
+    when(cmd.receiveOffer(OFFER_2), 'a newer generation').then(emits(ev.offerReceived(OFFER_2))),
+    when(cmd.receiveOffer({ ...OFFER_2, offerName: 'beta-offer-2', generation: 1 }), 'another offer object').then(
+      emits(ev.offerReceived({ ...OFFER_2, offerName: 'beta-offer-2', generation: 1 })),
+    ),
+  ],
+  AcceptOffer: [
+    when(cmd.acceptOffer(OFFER_1), 'the accepted offer').then(nothing),
+    when(cmd.acceptOffer(OFFER_2), 'an unknown generation').then(throws(ConflictError, 'OfferMismatch')),
+  ],
+  RefuseOffer: when(cmd.refuseOffer(OFFER_1)).then(INVALID),
+  CreateVirtualNode: [
+    when(cmd.createVirtualNode(), 'same name').then(nothing),
+    when(cmd.createVirtualNode('peerlog-other'), 'another name').then(throws(ConflictError, 'VirtualNodeConflict')),
+  ],
+} as const;
+
+/** A pending update (OFFER_2) over a node running on OFFER_1. */
+const pendingUpdateCells = {
+  ...peeredIdentityCells,
+  RequestResources: when(cmd.requestResources()).then(nothing),
+  ReceiveOffer: [
+    when(cmd.receiveOffer(OFFER_2), 'the pending generation').then(nothing),
+    when(cmd.receiveOffer(OFFER_1), 'a stale generation').then(nothing),
+  ],
+  AcceptOffer: [
+    when(cmd.acceptOffer(OFFER_2), 'the pending update').then(emits(ev.offerAccepted(OFFER_2))),
+    when(cmd.acceptOffer(OFFER_1), 'the superseded offer').then(throws(ConflictError, 'OfferMismatch')),
+  ],
+  RefuseOffer: [
+    when(cmd.refuseOffer(OFFER_2), 'the pending update').then(emits(ev.offerRefused(OFFER_2))),
+    when(cmd.refuseOffer(OFFER_1), 'the superseded offer').then(throws(ConflictError, 'OfferMismatch')),
+  ],
+  CreateVirtualNode: [
+    when(cmd.createVirtualNode(), 'the running node').then(nothing),
+    when(cmd.createVirtualNode('peerlog-other'), 'another name').then(throws(ConflictError, 'VirtualNodeConflict')),
+  ],
+} as const;
+
+decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
+  empty: {
+    ...idleCells,
+    RequestPeering: when(cmd.requestPeering()).then(emits(ev.peeringRequested())),
+    ReceiveOffer: when(cmd.receiveOffer(OFFER_1)).then(INVALID),
+  },
+  peeringRequested: {
+    ...notYetPeeredCells,
+    RequestPeering: [
+      when(cmd.requestPeering(), 'same coordinates').then(nothing),
+      when(cmd.requestPeering({ authUrl: OTHER_URL }), 'another authUrl').then(
+        emits(ev.peeringRequested({ authUrl: OTHER_URL })),
+      ),
+      when(cmd.requestPeering({ remoteClusterId: 'gamma' }), 'another cluster').then(
+        throws(ConflictError, 'RemoteClusterMismatch'),
+      ),
+    ],
+    RequestIdentity: when(cmd.requestIdentity()).then(emits(ev.identityRequested())),
+    RecordCertificate: when(cmd.recordCertificate()).then(INVALID),
+    RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure(), 'endpoint unreachable').then(
+      emits(ev.authenticationFailed()),
+    ),
+  },
+  identityRequested: {
+    ...notYetPeeredCells,
+    RequestPeering: [
+      when(cmd.requestPeering(), 'same coordinates').then(nothing),
+      when(cmd.requestPeering({ remoteClusterName: 'beta-renamed' }), 'another name').then(
+        emits(ev.peeringRequested({ remoteClusterName: 'beta-renamed' })),
+      ),
+    ],
+    RequestIdentity: [
+      when(cmd.requestIdentity(), 'same key').then(nothing),
+      when(cmd.requestIdentity(OTHER_KEY, OTHER_CSR), 'a new key').then(emits(ev.identityRequested(OTHER_KEY, OTHER_CSR))),
+    ],
+    RecordCertificate: [
+      when(cmd.recordCertificate()).then(emits(ev.certIssued())),
+      when(cmd.recordCertificate(CERT, '2025-02-01T00:00:00.000Z'), 'already expired').then(
+        throws(ValidationError, 'ValidationFailed'),
+      ),
+    ],
+    RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure()).then(emits(ev.authenticationFailed())),
+  },
+  authenticationFailed: {
+    ...notYetPeeredCells,
+    RequestPeering: when(cmd.requestPeering(), 'same coordinates').then(nothing),
+    RequestIdentity: when(cmd.requestIdentity(), 'a retry').then(emits(ev.identityRequested())),
+    RecordCertificate: when(cmd.recordCertificate()).then(INVALID),
+    RecordAuthenticationFailure: [
+      when(cmd.recordAuthenticationFailure(), 'the same failure').then(nothing),
+      when(cmd.recordAuthenticationFailure('Unreachable'), 'another failure').then(
+        emits(ev.authenticationFailed('Unreachable')),
+      ),
+    ],
+  },
+  authenticated: {
+    ...peeredIdentityCells,
+    RequestResources: when(cmd.requestResources()).then(emits(ev.resourceRequested())),
+    ReceiveOffer: when(cmd.receiveOffer(OFFER_1), 'before any request').then(INVALID),
+    AcceptOffer: when(cmd.acceptOffer(OFFER_1)).then(INVALID),
+    RefuseOffer: when(cmd.refuseOffer(OFFER_1)).then(INVALID),
+    CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+  },
+  resourcesRequested: {
+    ...peeredIdentityCells,
+    RequestResources: when(cmd.requestResources()).then(nothing),
+    ReceiveOffer: when(cmd.receiveOffer(OFFER_1)).then(emits(ev.offerReceived(OFFER_1))),
+    AcceptOffer: when(cmd.acceptOffer(OFFER_1)).then(INVALID),
+    RefuseOffer: when(cmd.refuseOffer(OFFER_1)).then(INVALID),
+    CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+  },
+  offerReceived: {
+    ...peeredIdentityCells,
+    RequestResources: when(cmd.requestResources()).then(nothing),
+    ReceiveOffer: [
+      when(cmd.receiveOffer(OFFER_1), 'the same generation').then(nothing),
+      when(cmd.receiveOffer(OFFER_2), 'a newer generation').then(emits(ev.offerReceived(OFFER_2))),
+    ],
+    AcceptOffer: [
+      when(cmd.acceptOffer(OFFER_1), 'the pending offer').then(emits(ev.offerAccepted(OFFER_1))),
+      when(cmd.acceptOffer(OFFER_2), 'an unknown generation').then(throws(ConflictError, 'OfferMismatch')),
+    ],
+    RefuseOffer: [
+      when(cmd.refuseOffer(OFFER_1), 'the pending offer').then(emits(ev.offerRefused(OFFER_1))),
+      when(cmd.refuseOffer(OFFER_2), 'an unknown generation').then(throws(ConflictError, 'OfferMismatch')),
+    ],
+    CreateVirtualNode: when(cmd.createVirtualNode(), 'before acceptance').then(INVALID),
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+  },
+  'offerReceived (update of a ready node)': {
+    ...pendingUpdateCells,
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(nothing),
+  },
+  'offerReceived (update of a node not yet ready)': {
+    ...pendingUpdateCells,
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(emits(ev.virtualNodeReady())),
+  },
+  offerAccepted: {
+    ...peeredIdentityCells,
+    RequestResources: when(cmd.requestResources()).then(nothing),
+    ReceiveOffer: [
+      when(cmd.receiveOffer(OFFER_1), 'the same generation').then(nothing),
+      when(cmd.receiveOffer(OFFER_2), 'a newer generation').then(emits(ev.offerReceived(OFFER_2))),
+    ],
+    AcceptOffer: [
+      when(cmd.acceptOffer(OFFER_1), 'the accepted offer').then(nothing),
+      when(cmd.acceptOffer(OFFER_2), 'an unknown generation').then(throws(ConflictError, 'OfferMismatch')),
+    ],
+    RefuseOffer: when(cmd.refuseOffer(OFFER_1)).then(INVALID),
+    CreateVirtualNode: when(cmd.createVirtualNode()).then(emits(ev.virtualNodeCreated(OFFER_1))),
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+  },
+  offerRefused: {
+    ...peeredIdentityCells,
+    RequestResources: when(cmd.requestResources(), 'the request still stands').then(nothing),
+    ReceiveOffer: [
+      when(cmd.receiveOffer(OFFER_1), 'the refused generation').then(nothing),
+      when(cmd.receiveOffer(OFFER_2), 'a newer generation').then(emits(ev.offerReceived(OFFER_2))),
+    ],
+    AcceptOffer: [
+      when(cmd.acceptOffer(OFFER_1), 'reversing the refusal').then(emits(ev.offerAccepted(OFFER_1))),
+      when(cmd.acceptOffer(OFFER_2), 'an unknown generation').then(throws(ConflictError, 'OfferMismatch')),
+    ],
+    RefuseOffer: [
+      when(cmd.refuseOffer(OFFER_1), 'the refused offer').then(nothing),
+      when(cmd.refuseOffer(OFFER_2), 'an unknown generation').then(throws(ConflictError, 'OfferMismatch')),
+    ],
+    CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+  },
+  virtualNodeCreated: {
+    ...nodeOnOffer1Cells,
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(emits(ev.virtualNodeReady())),
+  },
+  virtualNodeReady: {
+    ...nodeOnOffer1Cells,
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(nothing),
+  },
+  unpeeringRequested: {
+    ...unpeeringCells,
+    RequestUnpeering: [
+      when(cmd.requestUnpeering(), 'again').then(nothing),
+      when(cmd.requestUnpeering(true), 'escalating to force').then(emits(ev.unpeeringRequested(true))),
+    ],
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(emits(ev.virtualNodeDrained())),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode(), 'before the drain').then(INVALID),
+    TerminatePeering: when(cmd.terminatePeering(), 'while the node exists').then(INVALID),
+  },
+  'unpeeringRequested (forced)': {
+    ...unpeeringCells,
+    RequestUnpeering: [
+      when(cmd.requestUnpeering(true), 'forced again').then(nothing),
+      when(cmd.requestUnpeering(false), 'not forced').then(nothing),
+    ],
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(emits(ev.virtualNodeDrained())),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode(), 'skipping the drain').then(emits(ev.virtualNodeDeleted())),
+    TerminatePeering: when(cmd.terminatePeering(), 'while the node exists').then(INVALID),
+  },
+  'unpeeringRequested (no virtual node)': {
+    ...unpeeringCells,
+    RequestUnpeering: when(cmd.requestUnpeering()).then(nothing),
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained(), 'nothing to drain').then(nothing),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode(), 'nothing to delete').then(nothing),
+    TerminatePeering: when(cmd.terminatePeering()).then(emits(ev.peeringTerminated(false))),
+  },
+  virtualNodeDrained: {
+    ...unpeeringCells,
+    RequestUnpeering: when(cmd.requestUnpeering()).then(nothing),
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(nothing),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(emits(ev.virtualNodeDeleted())),
+    TerminatePeering: when(cmd.terminatePeering(), 'while the node exists').then(INVALID),
+  },
+  virtualNodeDeleted: {
+    ...unpeeringCells,
+    RequestUnpeering: [
+      when(cmd.requestUnpeering()).then(nothing),
+      when(cmd.requestUnpeering(true), 'escalating to force').then(emits(ev.unpeeringRequested(true))),
+    ],
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(nothing),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(nothing),
+    TerminatePeering: when(cmd.terminatePeering()).then(emits(ev.peeringTerminated(false))),
+  },
+  terminated: {
+    ...idleCells,
+    RequestPeering: when(cmd.requestPeering(), 'peering again').then(emits(ev.peeringRequested())),
+    ReceiveOffer: when(cmd.receiveOffer(OFFER_1), 'a late offer').then(nothing),
+  },
+});
+
+// ---- evolve: the states that matter to others ------------------------------------------------------------
+
+describe('outgoing evolve', () => {
+  it('given a ready node, when an offer update is accepted, then the node stays ready on the new offer', () => {
+    const state = foldEvents(outgoingDecider, [...nodeReady, ev.offerReceived(OFFER_2), ev.offerAccepted(OFFER_2)]);
+    assert.deepEqual(state, {
+      status: 'virtualNodeReady',
+      remote: { clusterId: REMOTE.remoteClusterId, clusterName: REMOTE.remoteClusterName, authUrl: REMOTE.authUrl },
+      identity: {
+        publicKeyFingerprint: KEY,
+        certFingerprint: CERT,
+        notAfter: NOT_AFTER,
+        tenantNamespace: TENANT,
+        apiServerUrl: API_SERVER,
+      },
+      offer: OFFER_2,
+      virtualNode: { nodeName: NODE, ready: true },
+    });
+  });
+
+  it('given a ready node, when an offer update is refused, then the earlier offer stays in force', () => {
+    const state = foldEvents(outgoingDecider, [...nodeReady, ev.offerReceived(OFFER_2), ev.offerRefused(OFFER_2)]);
+    assert.equal(state.status, 'virtualNodeReady');
+    assert.deepEqual(state.status === 'virtualNodeReady' && state.offer, OFFER_1);
+  });
+
+  it('given an accepted offer without a node, when an update is refused, then the earlier acceptance stands', () => {
+    const state = foldEvents(outgoingDecider, [...offerAccepted, ev.offerReceived(OFFER_2), ev.offerRefused(OFFER_2)]);
+    assert.deepEqual(state.status === 'offerAccepted' && state.offer, OFFER_1);
+  });
+
+  it('given an update pending over a node not yet ready, when the node turns ready, then acceptance lands on virtualNodeReady', () => {
+    const state = foldEvents(outgoingDecider, [
+      ...nodeCreated,
+      ev.offerReceived(OFFER_2),
+      ev.virtualNodeReady(),
+      ev.offerAccepted(OFFER_2),
+    ]);
+    assert.equal(state.status, 'virtualNodeReady');
+  });
+
+  it('given a running node, when unpeering is requested, then the node is remembered for the drain', () => {
+    const state = foldEvents(outgoingDecider, unpeeringWithNode);
+    assert.deepEqual(state.status === 'unpeeringRequested' && state.virtualNode, { nodeName: NODE, ready: true });
+  });
+
+  it('when an event does not fit the state, then the state is left unchanged', () => {
+    const empty = outgoingDecider.initialState;
+    assert.equal(evolve(empty, ev.virtualNodeReady()), empty);
+    assert.equal(evolve(empty, ev.certIssued()), empty);
+  });
+
+  it('when an event of another aggregate arrives, then evolve refuses it', () => {
+    assert.throws(
+      () => evolve(outgoingDecider.initialState, { type: 'PodOffloaded' } as unknown as OutgoingEvent),
+      (error: unknown) => error instanceof PeerlogError && error.code === 'UnexpectedEvent',
+    );
+  });
+
+  it('when a command of another aggregate arrives, then decide refuses it', () => {
+    assert.throws(
+      () => decide({ type: 'OffloadPod', data: {}, metadata } as unknown as OutgoingCommand, outgoingDecider.initialState),
+      (error: unknown) => error instanceof ValidationError && error.code === 'UnknownCommand',
+    );
+  });
+
+  it('only terminated is terminal', () => {
+    for (const given of Object.values(givens)) {
+      assert.equal(isTerminal(foldEvents(outgoingDecider, given.history)), given.status === 'terminated');
+    }
+  });
+
+  it('a whole lifecycle, then a second one on the same stream, folds without loss', () => {
+    const history = [...nodeDeleted, ev.peeringTerminated(), ev.peeringRequested({ authUrl: OTHER_URL })];
+    const state = foldEvents(outgoingDecider, history);
+    assert.deepEqual(state, {
+      status: 'peeringRequested',
+      remote: { clusterId: REMOTE.remoteClusterId, clusterName: REMOTE.remoteClusterName, authUrl: OTHER_URL },
+    });
+  });
+});
