@@ -1,8 +1,9 @@
 // Entry point of the `peerlog` binary: wires the verbs and maps failures to exit codes.
 import { runCli, type Verb } from './cli/index.js';
 import { versionVerb } from './cli/version.js';
+import { replayVerb } from './cli/replay.js';
 
-const verbs: readonly Verb[] = [versionVerb];
+const verbs: readonly Verb[] = [replayVerb, versionVerb];
 
 runCli(process.argv.slice(2), verbs).then(
   (code) => { process.exitCode = code; },

@@ -27,6 +27,8 @@ export interface RunnerOptions {
   /** Validates a raw message value into an envelope; throws on anything else. */
   readonly decode: (value: unknown) => EventEnvelope;
   readonly logger: Logger;
+  /** A session already holding the projection's lock (replay takes it before resetting). */
+  readonly heldLock?: pg.Client;
   /** Test seam: runs inside the batch transaction after the events are applied, before commit. */
   readonly beforeCommit?: (applied: readonly EventEnvelope[]) => Promise<void>;
 }
@@ -163,7 +165,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   return {
     stats,
     async start() {
-      lock = await acquireProjectionLock(o.databaseUrl, o.dbSchema, name);
+      lock = o.heldLock ?? await acquireProjectionLock(o.databaseUrl, o.dbSchema, name);
       const generation = await currentGeneration(o.ds, name);
       // A projection may start before the first event is relayed: the topic must exist to subscribe.
       const admin = o.kafka.admin();

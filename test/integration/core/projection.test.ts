@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { handleCommand } from '../../../src/commands/handle.js';
 import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
 import { topicFor, ensureEventTopic } from '../../../src/adapters/kafka/client.js';
@@ -111,3 +113,35 @@ test('ensureEventTopic is idempotent', async () => {
     await rt.cleanup();
   }
 });
+
+test('`peerlog replay` rebuilds the read models to the same rows and reports what it replayed', async () => {
+  const rt = await openTestRuntime('replaycli');
+  const relay = rt.relay();
+  const runner = rt.readModels();
+  try {
+    await relay.start();
+    await runner.start();
+    for (const r of ['one', 'two']) for (const c of peeringScript(r)) await handleCommand(rt.ports, decider, OUTGOING(r), c);
+    await relay.drained();
+    await runner.caughtUp();
+    const live = await tableRows(rt, 'peerlog_peerings', 'remote_cluster_id');
+    const busy = spawnSync(PEERLOG, ['replay', ...cliFlags(rt.config)], { encoding: 'utf8' });
+    assert.notEqual(busy.status, 0, 'refused while the live projection holds its lock');
+    assert.match(busy.stderr, /being run by another process/);
+    await runner.stop();
+
+    const r = spawnSync(PEERLOG, ['replay', ...cliFlags(rt.config)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^replayed 16 events \(0 duplicates skipped, 0 dead letters\)/);
+    assert.deepEqual(await tableRows(rt, 'peerlog_peerings', 'remote_cluster_id'), live);
+  } finally {
+    await runner.stop();
+    await relay.stop();
+    await rt.cleanup();
+  }
+});
+
+const PEERLOG = fileURLToPath(new URL('../../../../bin/peerlog', import.meta.url));
+function cliFlags(c: { clusterId: string; kafkaBrokers: readonly string[]; databaseUrl: string; dbSchema: string }): string[] {
+  return ['--cluster-id', c.clusterId, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl, '--db-schema', c.dbSchema];
+}

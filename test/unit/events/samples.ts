@@ -1,0 +1,112 @@
+// Valid data for every event type (a Record, so the compiler refuses a missing type) and helpers
+// that seal them into envelopes.
+import type { EventDataMap, EventType } from '../../../src/events/catalogue.js';
+import type { EventEnvelope, UnsealedEvent } from '../../../src/events/envelope.js';
+import { GENESIS_HASH } from '../../../src/events/constants.js';
+import { sealEvent } from '../../../src/events/hash.js';
+
+const FP = 'a'.repeat(64);
+const RESOURCES = { cpu: '4', memory: '8Gi', pods: '110' };
+
+export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } = {
+  PeeringRequested: [{ remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443' }],
+  IdentityRequested: [{ publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64) }],
+  CertIssued: [
+    {
+      side: 'consumer',
+      certFingerprint: FP,
+      notAfter: '2026-01-01T00:00:00.000Z',
+      tenantNamespace: 'peerlog-tenant-alpha',
+      apiServerUrl: 'https://127.0.0.1:6443',
+    },
+    {
+      side: 'provider',
+      publicKeyFingerprint: FP,
+      certFingerprint: 'c'.repeat(64),
+      serialNumber: '7e',
+      notAfter: '2026-01-01T00:00:00Z',
+      tenantNamespace: 'peerlog-tenant-beta',
+    },
+  ],
+  AuthenticationFailed: [
+    { reason: 'TokenRejected', httpStatus: 401 },
+    { reason: 'Unreachable', httpStatus: null },
+  ],
+  ResourceRequested: [{ tenantNamespace: 'peerlog-tenant-alpha' }],
+  OfferReceived: [{ offerName: 'beta-offer', generation: 1, resources: RESOURCES }],
+  OfferAccepted: [{ offerName: 'beta-offer', generation: 2, resources: { ...RESOURCES, 'nvidia.com/gpu': '2', 'ephemeral-storage': '100Gi' } }],
+  OfferRefused: [{ offerName: 'beta-offer', generation: 1, reason: 'UserRefused' }],
+  VirtualNodeCreated: [{ nodeName: 'peerlog-beta', resources: { cpu: '3500m', memory: '7.5Gi', pods: '55' } }],
+  VirtualNodeReady: [{ nodeName: 'peerlog-beta' }],
+  UnpeeringRequested: [{ force: false }, { force: true }],
+  VirtualNodeDrained: [{ nodeName: 'peerlog-beta' }],
+  VirtualNodeDeleted: [{ nodeName: 'peerlog-beta' }],
+  PeeringTerminated: [{ force: false }],
+  TokenValidated: [{ remoteClusterId: 'alpha-01', remoteClusterName: 'alpha' }],
+  TokenRejected: [{ reason: 'TokenMismatch' }],
+  ResourceRequestReceived: [{ requestName: 'alpha-request', tenantNamespace: 'peerlog-tenant-alpha' }],
+  OfferIssued: [{ offerName: 'alpha-offer', resources: RESOURCES }],
+  OfferUpdated: [{ offerName: 'alpha-offer', resources: { cpu: '5', memory: '8Gi', pods: '110' } }],
+  OfferWithdrawn: [{ offerName: 'alpha-offer', reason: 'IncomingDisabled' }],
+  IdentityRevoked: [
+    { reason: 'ConsumerUnpeered', certSerialNumber: '7e' },
+    { reason: 'IncomingDisabled', certSerialNumber: null },
+  ],
+  PodOffloaded: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', remoteNamespace: 'shop-alpha', remoteName: 'web-0' }],
+  PodStatusReflected: [
+    {
+      namespace: 'shop',
+      name: 'web-0',
+      uid: 'u-1',
+      status: {
+        phase: 'Running',
+        podIp: 'fd00::7',
+        conditions: [{ type: 'Ready', status: 'True', reason: null, message: '' }],
+        containerStatuses: [{ name: 'web', ready: true, restartCount: 2, state: 'running', reason: null, exitCode: null }],
+      },
+    },
+  ],
+  PodReclaimed: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', reason: 'Evicted' }],
+};
+
+let counter = 0;
+
+/** A fresh lowercase UUID-shaped id, deterministic across runs. */
+export function nextId(): string {
+  counter += 1;
+  return `00000000-0000-4000-8000-${counter.toString(16).padStart(12, '0')}`;
+}
+
+export function unsealed<T extends EventType>(type: T, data: EventDataMap[T], streamVersion = 1): UnsealedEvent {
+  return {
+    id: nextId(),
+    type,
+    streamId: 'outgoing-beta-7f3c',
+    streamVersion,
+    clusterId: 'alpha-01',
+    occurredAt: '2025-03-01T12:00:00.000Z',
+    actor: { kind: 'user', name: 'kubernetes-admin' },
+    correlationId: 'corr-1',
+    causationId: 'cmd-1',
+    schemaVersion: 1,
+    data,
+  } as UnsealedEvent;
+}
+
+export function sealed<T extends EventType>(type: T, data: EventDataMap[T], prevHash = GENESIS_HASH): EventEnvelope {
+  return sealEvent(unsealed(type, data), prevHash) as EventEnvelope;
+}
+
+/** Every sample, sealed into one chained cluster log. */
+export function sampleLog(): readonly EventEnvelope[] {
+  const log: EventEnvelope[] = [];
+  let prev = GENESIS_HASH;
+  for (const type of Object.keys(SAMPLES) as EventType[]) {
+    for (const data of SAMPLES[type]) {
+      const envelope = sealed(type, data as never, prev);
+      log.push(envelope);
+      prev = envelope.hash;
+    }
+  }
+  return log;
+}
