@@ -1,6 +1,6 @@
 // The write side: one row per stream (its folded state and version) and the outbox that the relay
-// publishes to Kafka in position order. The (stream_id, stream_version) key is what makes a
-// concurrent append fail instead of forking a stream.
+// seals into the cluster log's hash chain and publishes to Kafka. The (stream_id, stream_version)
+// key is what makes a concurrent append fail instead of forking a stream.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 export class EventStore1732000000000 implements MigrationInterface {
@@ -24,14 +24,15 @@ export class EventStore1732000000000 implements MigrationInterface {
         event_id       uuid not null unique,
         type           text not null,
         envelope       jsonb not null,
-        hash           text not null,
+        -- null until the relay seals the event (prevHash, hash) into the chain
+        hash           text,
         created_at     timestamptz not null default now(),
         published_at   timestamptz,
         unique (stream_id, stream_version)
       )`);
     await q.query(`create index peerlog_outbox_unpublished on peerlog_outbox (position) where published_at is null`);
-    // The head of each cluster log's hash chain: appends lock it so that every event links to
-    // exactly one predecessor.
+    // The head of each cluster log's hash chain, advanced by the (single) relay as it seals events,
+    // so that appends to different streams never wait for each other.
     await q.query(`
       create table peerlog_log_head (
         cluster_id text primary key,

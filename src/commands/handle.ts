@@ -1,8 +1,9 @@
 // The generic command handler: read → decide → append with the expected version, retrying on a
 // concurrent writer from fresh state a bounded number of times. I/O goes through the ports below.
 import type { DomainEvent } from '../events/catalogue.js';
-import type { EventEnvelope, UnsealedEvent } from '../events/envelope.js';
+import type { UnsealedEvent } from '../events/envelope.js';
 import { forgeUnsealedEvents, toDomainEvent } from '../events/envelope.js';
+import { validateEventData } from '../events/schemas.js';
 import type { CommandMetadata } from './command.js';
 import type { Decider } from './decider.js';
 import { ConcurrencyError } from './errors.js';
@@ -25,7 +26,8 @@ export interface AppendRequest<S> {
 /** Where streams are kept; implemented by the PostgreSQL adapter. */
 export interface EventStorePort {
   load<S>(streamId: string): Promise<StoredStream<S> | undefined>;
-  append<S>(req: AppendRequest<S>): Promise<readonly EventEnvelope[]>;
+  /** Returns the appended events; they are sealed into the cluster log's hash chain on publishing. */
+  append<S>(req: AppendRequest<S>): Promise<readonly UnsealedEvent[]>;
 }
 
 export interface HandlerPorts {
@@ -43,7 +45,7 @@ export interface HandledCommand {
   readonly streamId: string;
   /** The stream's version after the command (unchanged when it was already satisfied). */
   readonly version: number;
-  readonly events: readonly EventEnvelope[];
+  readonly events: readonly UnsealedEvent[];
   readonly attempts: number;
 }
 
@@ -65,6 +67,8 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
     const version = stored?.version ?? 0;
     const decided = decider.decide(command, state);
     if (decided.length === 0) return { streamId: stream.id, version, events: [], attempts: attempt };
+    // Bad command input fails here, naming the field, before anything reaches the log.
+    for (const e of decided) validateEventData(e.type, e.data);
     const unsealed = forgeUnsealedEvents(decided, {
       streamId: stream.id,
       expectedVersion: version,

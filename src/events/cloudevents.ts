@@ -4,7 +4,8 @@ import { CLOUDEVENTS_SPEC_VERSION, JSON_CONTENT_TYPE } from './constants.js';
 import type { EventEnvelope } from './envelope.js';
 import { EventSchemaError, EVENT_ERROR_CODES } from './errors.js';
 
-export interface CloudEventHeaders {
+/** A type literal, not an interface, so that it fits Kafka clients' `{ [header: string]: … }` maps. */
+export type CloudEventHeaders = {
   readonly ce_id: string;
   readonly ce_type: string;
   readonly ce_source: string;
@@ -12,7 +13,7 @@ export interface CloudEventHeaders {
   readonly ce_time: string;
   readonly ce_subject: string;
   readonly 'content-type': typeof JSON_CONTENT_TYPE;
-}
+};
 
 /** The attributes as read back; `subject` is the stream id. */
 export interface CloudEventAttributes {

@@ -202,7 +202,7 @@ export function validateEventData(type: string, data: unknown, schemaVersion?: n
   if (schema === undefined) {
     throw new EventSchemaError(
       EVENT_ERROR_CODES.UnsupportedSchemaVersion,
-      `${type} has no schema version ${version} (known: ${Object.keys(EVENT_SCHEMAS[type]).join(', ')})`,
+      `${type}: schemaVersion ${version} is not supported (known: ${Object.keys(EVENT_SCHEMAS[type]).join(', ')})`,
       { field: 'schemaVersion', eventType: type },
     );
   }

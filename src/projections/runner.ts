@@ -182,6 +182,8 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
+        // Partitions are independent (a stream lives in one; checkpoints are per partition).
+        partitionsConsumedConcurrently: 3,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
           if (batch.messages.length === 0) return;

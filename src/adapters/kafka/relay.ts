@@ -1,6 +1,8 @@
-// The outbox relay: publishes a cluster's outbox to its Kafka topic in position order, then marks
-// the rows published. A crash between the two publishes the events again; consumers dedupe by
-// (stream id, version). One relay per cluster holds a PostgreSQL advisory lock; others stand by.
+// The outbox relay: seals a cluster's new outbox rows into the log's hash chain, publishes them to
+// its Kafka topic in position order, then marks them published. A crash after publishing and
+// before marking publishes the same sealed events again; consumers dedupe by (stream id, version).
+// One relay per cluster holds a PostgreSQL advisory lock; others stand by. Sealing here, in the
+// one serial writer of the log, keeps appends to different streams from queueing on the chain head.
 import pg from 'pg';
 import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
@@ -9,6 +11,9 @@ import { toCloudEventHeaders } from '../../events/envelope.js';
 import type { Logger } from '../log/index.js';
 import { OUTBOX_CHANNEL } from '../postgres/event-store.js';
 import { ensureEventTopic, topicFor, translateKafkaError } from './client.js';
+import { sealEvent } from '../../events/hash.js';
+import { GENESIS_HASH } from '../../events/constants.js';
+import type { UnsealedEvent } from '../../events/envelope.js';
 
 export interface RelayOptions {
   readonly ds: DataSource;
@@ -53,9 +58,10 @@ export function createRelay(o: RelayOptions): Relay {
 
   async function publishOnce(): Promise<number> {
     const rows = await o.ds.query(
-      `select position, envelope from peerlog_outbox where cluster_id = $1 and published_at is null order by position limit $2`,
-      [o.clusterId, batchSize]) as { position: string; envelope: EventEnvelope }[];
+      `select position, envelope, hash from peerlog_outbox where cluster_id = $1 and published_at is null order by position limit $2`,
+      [o.clusterId, batchSize]) as { position: string; envelope: EventEnvelope; hash: string | null }[];
     if (rows.length === 0) return 0;
+    const batch = await seal(rows);
     if (!producer) {
       const admin = o.kafka.admin();
       await admin.connect();
@@ -63,7 +69,6 @@ export function createRelay(o: RelayOptions): Relay {
       producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
       await producer.connect();
     }
-    const batch = rows.map((r) => r.envelope);
     await producer.send({
       topic, acks: -1,
       messages: batch.map((e) => ({ key: e.streamId, value: JSON.stringify(e), headers: { ...toCloudEventHeaders(e, source) }, timestamp: String(Date.parse(e.occurredAt)) })),
@@ -73,6 +78,28 @@ export function createRelay(o: RelayOptions): Relay {
     stats.published += rows.length;
     stats.batches += 1;
     return rows.length;
+  }
+
+  /** Seals the batch's unsealed rows in order, durably, before anything is published. */
+  async function seal(rows: readonly { position: string; envelope: EventEnvelope; hash: string | null }[]): Promise<EventEnvelope[]> {
+    const fresh = rows.filter((r) => r.hash === null);
+    if (fresh.length === 0) return rows.map((r) => r.envelope);
+    return o.ds.transaction(async (tx) => {
+      await tx.query('insert into peerlog_log_head (cluster_id, last_hash, events) values ($1, $2, 0) on conflict do nothing', [o.clusterId, GENESIS_HASH]);
+      let prev = ((await tx.query('select last_hash from peerlog_log_head where cluster_id = $1 for update', [o.clusterId])) as { last_hash: string }[])[0]!.last_hash;
+      const sealed = new Map<string, EventEnvelope>();
+      for (const r of fresh) {
+        const { prevHash: _p, hash: _h, ...unsealed } = r.envelope as EventEnvelope & Partial<Record<'prevHash' | 'hash', string>>;
+        const e = sealEvent(unsealed as UnsealedEvent, prev) as EventEnvelope;
+        sealed.set(r.position, e);
+        prev = e.hash;
+      }
+      await tx.query(
+        `update peerlog_outbox o set envelope = x.e, hash = x.h from unnest($1::bigint[], $2::jsonb[], $3::text[]) as x(p, e, h) where o.position = x.p`,
+        [[...sealed.keys()], [...sealed.values()].map((e) => JSON.stringify(e)), [...sealed.values()].map((e) => e.hash)]);
+      await tx.query('update peerlog_log_head set last_hash = $2, events = events + $3 where cluster_id = $1', [o.clusterId, prev, sealed.size]);
+      return rows.map((r) => sealed.get(r.position) ?? r.envelope);
+    });
   }
 
   async function run(): Promise<void> {

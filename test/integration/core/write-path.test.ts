@@ -28,6 +28,11 @@ test('100 concurrent commands racing on one stream: contiguous versions, no dupl
       }
     }
 
+    // The relay seals the events into the cluster log's hash chain as it publishes them.
+    const relay = rt.relay();
+    await relay.start();
+    await relay.drained();
+    await relay.stop();
     const events = await outboxEvents(rt);
     assert.ok(events.length >= 1);
     assert.deepEqual(events.map((e) => e.streamVersion), events.map((_, i) => i + 1), 'versions 1..n without gaps');

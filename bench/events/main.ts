@@ -1,0 +1,201 @@
+// bench/events: the write path and the read-model rebuild, each against the raw tools in the same run.
+//   1. commands/s: N peering commands through handleCommand (PostgreSQL append + outbox) and the relay
+//      until Kafka holds them all, versus producing the same events straight to Kafka with kafkajs
+//      (acks=all, one send per command: what a handler appending directly to Kafka would do), at the
+//      same concurrency.
+//   2. rebuild: the read-model projection from offset 0 over E events, versus a raw kafkajs consumer
+//      that bulk-inserts every message into one table (unnest, one statement per batch).
+// Usage: npm run bench:events -- [--streams 500] [--concurrency 16] [--rebuild-events 1000000]
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { openRuntime } from '../../src/runtime.js';
+import { silentLogger } from '../../src/adapters/log/index.js';
+import { dropSchema } from '../../src/adapters/postgres/datasource.js';
+import { ensureEventTopic, topicFor } from '../../src/adapters/kafka/client.js';
+import { handleCommand } from '../../src/commands/handle.js';
+import { outgoingDecider } from '../../src/commands/outgoing/decider.js';
+import type { OutgoingCommand } from '../../src/commands/outgoing/commands.js';
+import { forgeUnsealedEvents, toCloudEventHeaders, type EventEnvelope } from '../../src/events/index.js';
+import { sealEvent } from '../../src/events/hash.js';
+import { GENESIS_HASH } from '../../src/events/constants.js';
+import { stackEnv } from '../../src/stack/config.js';
+import { loadLayout } from '../../src/stack/config.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const STREAMS = arg('streams', 500);
+const CONCURRENCY = arg('concurrency', 16);
+const REBUILD_EVENTS = arg('rebuild-events', 1_000_000);
+const env = stackEnv(loadLayout());
+const brokers = (process.env.KAFKA_BROKERS ?? env.KAFKA_BROKERS!).split(',');
+const databaseUrl = process.env.DATABASE_URL ?? env.DATABASE_URL!;
+
+function meta(t: number) {
+  return { now: new Date(Date.UTC(2026, 10, 24) + t * 1000).toISOString(), actor: { kind: 'cli' as const, name: 'bench' }, correlationId: randomUUID(), commandId: randomUUID() };
+}
+function script(remote: string): OutgoingCommand[] {
+  return [
+    { type: 'RequestPeering', data: { remoteClusterId: remote, remoteClusterName: remote, authUrl: `https://127.0.0.1:1/${remote}` }, metadata: meta(1) },
+    { type: 'RequestIdentity', data: { publicKeyFingerprint: 'a'.repeat(64), csrFingerprint: 'b'.repeat(64) }, metadata: meta(2) },
+    { type: 'RecordCertificate', data: { certFingerprint: 'c'.repeat(64), notAfter: '2027-11-24T08:00:00.000Z', tenantNamespace: `peerlog-tenant-${remote}`, apiServerUrl: 'https://127.0.0.1:6443' }, metadata: meta(3) },
+    { type: 'RequestResources', data: {}, metadata: meta(4) },
+    { type: 'ReceiveOffer', data: { offerName: `offer-${remote}`, generation: 1, resources: { cpu: '4', memory: '8Gi', pods: '110' } }, metadata: meta(5) },
+    { type: 'AcceptOffer', data: { offerName: `offer-${remote}`, generation: 1 }, metadata: meta(6) },
+    { type: 'CreateVirtualNode', data: { nodeName: `peerlog-${remote}` }, metadata: meta(7) },
+    { type: 'MarkVirtualNodeReady', data: {}, metadata: meta(8) },
+  ] as OutgoingCommand[];
+}
+
+/** Runs `work(i)` for i in [0, n) with at most `c` in flight. */
+async function pool(n: number, c: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(c, n) }, async () => { while (next < n) await work(next++); }));
+}
+
+/** The events of `streams` whole peerings, decided, forged and sealed in memory (no I/O). */
+function* forgeLog(clusterId: string, streams: number, prefix: string): Generator<EventEnvelope[]> {
+  let prev = GENESIS_HASH;
+  for (let s = 0; s < streams; s++) {
+    const remote = `${prefix}${s}`;
+    let state = outgoingDecider.initialState;
+    let version = 0;
+    const out: EventEnvelope[] = [];
+    for (const c of script(remote)) {
+      const decided = outgoingDecider.decide(c, state);
+      const unsealed = forgeUnsealedEvents(decided, { streamId: `outgoing-${remote}`, expectedVersion: version, clusterId, occurredAt: c.metadata.now, actor: c.metadata.actor, correlationId: c.metadata.correlationId, causationId: c.metadata.commandId, eventIds: decided.map(() => randomUUID()) });
+      for (const u of unsealed) {
+        const sealed = sealEvent(u, prev) as EventEnvelope;
+        prev = sealed.hash;
+        out.push(sealed);
+        state = outgoingDecider.evolve(state, { type: u.type, data: u.data } as never);
+      }
+      version += unsealed.length;
+    }
+    yield out;
+  }
+}
+
+async function benchWritePath(): Promise<{ ours: number; raw: number; commands: number }> {
+  const clusterId = `bench-w-${Date.now().toString(36)}`;
+  const config = loadConfig({ clusterId, kafkaBrokers: brokers.join(','), databaseUrl, dbSchema: clusterId.replace(/-/g, '_') });
+  const rt = await openRuntime(config, silentLogger);
+  const relay = rt.relay();
+  const commands = STREAMS * 8;
+  try {
+    await relay.start();
+    const t0 = performance.now();
+    await pool(STREAMS, CONCURRENCY, async (s) => {
+      for (const c of script(`r${s}`)) await handleCommand(rt.ports, outgoingDecider as never, { id: `outgoing-r${s}`, type: 'outgoing' }, c);
+    });
+    await relay.drained(600_000);
+    const ours = commands / ((performance.now() - t0) / 1000);
+
+    // Raw: the same envelopes, one acks=all send per command, same concurrency, to a fresh topic.
+    const rawTopic = `${topicFor(clusterId)}.raw`;
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureEventTopic(admin, rawTopic);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const rows = await rt.ds.query('select envelope from peerlog_outbox order by position') as { envelope: EventEnvelope }[];
+    const perStream = new Map<string, EventEnvelope[]>();
+    for (const r of rows) perStream.set(r.envelope.streamId, [...(perStream.get(r.envelope.streamId) ?? []), r.envelope]);
+    const streams = [...perStream.values()];
+    const t1 = performance.now();
+    await pool(streams.length, CONCURRENCY, async (i) => {
+      for (const e of streams[i]!) {
+        await producer.send({ topic: rawTopic, acks: -1, messages: [{ key: e.streamId, value: JSON.stringify(e), headers: { ...toCloudEventHeaders(e, 'bench') } }] });
+      }
+    });
+    const raw = commands / ((performance.now() - t1) / 1000);
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [rawTopic, topicFor(clusterId)] });
+    await admin.disconnect();
+    return { ours, raw, commands };
+  } finally {
+    await relay.stop();
+    await rt.close();
+    await dropSchema(databaseUrl, config.dbSchema);
+  }
+}
+
+async function benchRebuild(): Promise<{ ours: number; raw: number; events: number }> {
+  const clusterId = `bench-r-${Date.now().toString(36)}`;
+  const config = loadConfig({ clusterId, kafkaBrokers: brokers.join(','), databaseUrl, dbSchema: clusterId.replace(/-/g, '_') });
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = topicFor(clusterId);
+  await ensureEventTopic(admin, topic);
+  const streams = Math.ceil(REBUILD_EVENTS / 8);
+  process.stderr.write(`  producing ${streams * 8} events (${streams} peerings) to ${topic}...\n`);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  let chunk: { key: string; value: string }[] = [];
+  let produced = 0;
+  for (const events of forgeLog(clusterId, streams, 'p')) {
+    for (const e of events) chunk.push({ key: e.streamId, value: JSON.stringify(e) });
+    if (chunk.length >= 1_000) { await producer.send({ topic, acks: -1, messages: chunk }); produced += chunk.length; chunk = []; }
+  }
+  if (chunk.length) { await producer.send({ topic, acks: -1, messages: chunk }); produced += chunk.length; }
+  await producer.disconnect();
+
+  const rt = await openRuntime(config, silentLogger);
+  try {
+    // Ours: the read-model projection from offset 0.
+    const runner = rt.readModels();
+    const t0 = performance.now();
+    await runner.start();
+    await runner.caughtUp(1_800_000);
+    const ours = produced / ((performance.now() - t0) / 1000);
+    await runner.stop();
+    const audit = await rt.ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
+    if (audit[0]!.n !== produced) throw new Error(`rebuild produced ${audit[0]!.n} audit rows for ${produced} events`);
+
+    // Raw: consume the same topic and bulk-insert each batch into one table.
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query(`create table ${config.dbSchema}.raw_events (stream_id text, "offset" bigint, payload jsonb)`);
+    const consumer = kafka.consumer({ groupId: `${clusterId}-raw`, maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let consumed = 0;
+    const t1 = performance.now();
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        partitionsConsumedConcurrently: 3,
+        eachBatch: async ({ batch }) => {
+          const m = batch.messages;
+          await client.query(`insert into ${config.dbSchema}.raw_events select * from unnest($1::text[], $2::bigint[], $3::jsonb[])`,
+            [m.map((x) => x.key!.toString()), m.map((x) => x.offset), m.map((x) => x.value!.toString())]);
+          consumed += m.length;
+          if (consumed >= produced) resolve();
+        },
+      });
+    });
+    await done;
+    const raw = produced / ((performance.now() - t1) / 1000);
+    await consumer.disconnect();
+    await client.end();
+    return { ours, raw, events: produced };
+  } finally {
+    await rt.close();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    await dropSchema(databaseUrl, config.dbSchema);
+  }
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+process.stderr.write(`bench/events: write path (${STREAMS * 8} commands, concurrency ${CONCURRENCY})...\n`);
+const w = await benchWritePath();
+process.stdout.write(`write path   peerlog ${fmt(w.ours)} commands/s   raw kafkajs produce ${fmt(w.raw)} msgs/s   ratio ${(w.ours / w.raw * 100).toFixed(0)}% (target >= 50%)\n`);
+process.stderr.write(`bench/events: rebuild (${REBUILD_EVENTS} events)...\n`);
+const r = await benchRebuild();
+process.stdout.write(`rebuild      peerlog ${fmt(r.ours)} events/s   raw consume + bulk insert ${fmt(r.raw)} events/s   ratio ${(r.ours / r.raw * 100).toFixed(0)}% (target >= 50%, and >= 50,000 events/s)\n`);
+process.exit(0);

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ValidationError } from '../../../src/commands/errors.js';
+import type { EventType } from '../../../src/events/catalogue.js';
+import { FORBIDDEN_FIELD_NAME } from '../../../src/events/constants.js';
+import { EventSchemaError } from '../../../src/events/errors.js';
+import { sealEvent } from '../../../src/events/hash.js';
+import { fieldNames } from '../../../src/events/schema.js';
+import {
+  EVENT_SCHEMAS,
+  EVENT_TYPES,
+  currentSchemaVersion,
+  isKnownEventType,
+  parseEvent,
+  parseEventJson,
+  validateEventData,
+} from '../../../src/events/schemas.js';
+import * as events from '../../../src/events/index.js';
+import { SAMPLES, sealed, unsealed } from './samples.js';
+
+/** The names DESIGN §2 makes part of the public contract. */
+const CONTRACT: readonly string[] = [
+  'PeeringRequested',
+  'IdentityRequested',
+  'CertIssued',
+  'ResourceRequested',
+  'OfferReceived',
+  'OfferAccepted',
+  'OfferRefused',
+  'VirtualNodeCreated',
+  'VirtualNodeReady',
+  'UnpeeringRequested',
+  'VirtualNodeDrained',
+  'VirtualNodeDeleted',
+  'PeeringTerminated',
+  'TokenValidated',
+  'TokenRejected',
+  'ResourceRequestReceived',
+  'OfferIssued',
+  'OfferUpdated',
+  'OfferWithdrawn',
+  'IdentityRevoked',
+  'PodOffloaded',
+  'PodStatusReflected',
+  'PodReclaimed',
+];
+
+function expectSchemaError(run: () => unknown, code: string, field: string | null, eventType?: string): void {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof EventSchemaError, `expected EventSchemaError, got ${String(error)}`);
+    assert.ok(error instanceof ValidationError);
+    assert.equal(error.code, code);
+    assert.equal(error.field, field);
+    assert.equal(error.retriable, false);
+    if (field !== null) assert.ok(error.message.includes(field), `message names ${field}: ${error.message}`);
+    if (eventType !== undefined) {
+      assert.equal(error.eventType, eventType);
+      assert.ok(error.message.includes(eventType), `message names ${eventType}: ${error.message}`);
+    }
+    return true;
+  });
+}
+
+/** An envelope as plain JSON, ready to be tampered with. */
+function raw(type: EventType, index = 0): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(sealed(type, SAMPLES[type][index] as never))) as Record<string, unknown>;
+}
+
+/** Re-seals a tampered envelope so that only the schema, not the hash, can refuse it. */
+function resealed(value: Record<string, unknown>): Record<string, unknown> {
+  const { hash: _h, prevHash, ...rest } = value;
+  return sealEvent(rest as never, prevHash as string) as unknown as Record<string, unknown>;
+}
+
+describe('event catalogue', () => {
+  it('holds every name of the public contract, and samples cover every type', () => {
+    for (const name of CONTRACT) assert.ok(isKnownEventType(name), name);
+    assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(SAMPLES).sort());
+  });
+
+  it('every type is at schema version 1', () => {
+    for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), 1);
+  });
+
+  it('isKnownEventType refuses unknown names, inherited keys and non-strings', () => {
+    assert.equal(isKnownEventType('PeeringStarted'), false);
+    assert.equal(isKnownEventType('toString'), false);
+    assert.equal(isKnownEventType('__proto__'), false);
+    assert.equal(isKnownEventType(42), false);
+  });
+
+  it('no schema declares a field that could hold a secret', () => {
+    for (const type of EVENT_TYPES) {
+      for (const [version, schema] of Object.entries(EVENT_SCHEMAS[type])) {
+        for (const name of fieldNames(schema)) {
+          assert.doesNotMatch(name, FORBIDDEN_FIELD_NAME, `${type} v${version} declares ${name}`);
+        }
+      }
+    }
+  });
+
+  it('fieldNames reaches nested and union fields', () => {
+    const names = fieldNames(EVENT_SCHEMAS.PodStatusReflected[1]!);
+    assert.ok(names.includes('restartCount') && names.includes('phase'));
+    assert.ok(fieldNames(EVENT_SCHEMAS.CertIssued[1]!).includes('serialNumber'));
+  });
+
+  it('the package index exposes the boundary functions', () => {
+    assert.equal(events.parseEvent, parseEvent);
+    assert.equal(typeof events.sealEvent, 'function');
+    assert.equal(typeof events.toCloudEventHeaders, 'function');
+    assert.equal(typeof events.toMilli, 'function');
+  });
+});
+
+describe('parseEvent', () => {
+  for (const type of Object.keys(SAMPLES) as EventType[]) {
+    SAMPLES[type].forEach((data, index) => {
+      it(`round-trips ${type}${SAMPLES[type].length > 1 ? ` #${index + 1}` : ''} through JSON`, () => {
+        const envelope = sealed(type, data as never);
+        const parsed = parseEventJson(JSON.stringify(envelope));
+        assert.deepEqual(parsed, envelope);
+        assert.notEqual(parsed, envelope);
+        assert.deepEqual(parseEventJson(Buffer.from(JSON.stringify(envelope))), envelope);
+      });
+    });
+  }
+
+  it('returns a copy: later changes to the input do not reach the parsed event', () => {
+    const input = raw('OfferIssued');
+    const parsed = parseEvent(input);
+    ((input['data'] as Record<string, unknown>)['resources'] as Record<string, unknown>)['cpu'] = '999';
+    assert.equal(parsed.type === 'OfferIssued' && parsed.data.resources.cpu, '4');
+  });
+
+  const dataCases: ReadonlyArray<readonly [string, EventType, number, (data: Record<string, unknown>) => void, string]> = [
+    ['an ftp auth URL', 'PeeringRequested', 0, (d) => (d['authUrl'] = 'ftp://beta'), 'data.authUrl'],
+    ['credentials inside the auth URL', 'PeeringRequested', 0, (d) => (d['authUrl'] = 'https://u:p@beta'), 'data.authUrl'],
+    ['a cluster id that is no label value', 'PeeringRequested', 0, (d) => (d['remoteClusterId'] = 'beta/../x'), 'data.remoteClusterId'],
+    ['a missing field', 'TokenValidated', 0, (d) => delete d['remoteClusterName'], 'data.remoteClusterName'],
+    ['a token field', 'TokenRejected', 0, (d) => (d['token'] = 's3cr3t'), 'data.token'],
+    ['a free-text rejection reason', 'TokenRejected', 0, (d) => (d['reason'] = 'token was s3cr3t'), 'data.reason'],
+    ['a private key field', 'IdentityRequested', 0, (d) => (d['privateKey'] = '-----BEGIN'), 'data.privateKey'],
+    ['an uppercase fingerprint', 'IdentityRequested', 0, (d) => (d['csrFingerprint'] = 'B'.repeat(64)), 'data.csrFingerprint'],
+    ['a CertIssued of no side', 'CertIssued', 0, (d) => (d['side'] = 'both'), 'data.side'],
+    ['a provider field on the consumer side', 'CertIssued', 0, (d) => (d['serialNumber'] = '7e'), 'data.serialNumber'],
+    ['a consumer field on the provider side', 'CertIssued', 1, (d) => (d['apiServerUrl'] = 'https://x'), 'data.apiServerUrl'],
+    ['a timestamp with an offset', 'CertIssued', 1, (d) => (d['notAfter'] = '2026-01-01T00:00:00+02:00'), 'data.notAfter'],
+    ['an impossible date', 'CertIssued', 1, (d) => (d['notAfter'] = '2026-13-45T00:00:00Z'), 'data.notAfter'],
+    ['an HTTP status out of range', 'AuthenticationFailed', 0, (d) => (d['httpStatus'] = 99), 'data.httpStatus'],
+    ['generation zero', 'OfferReceived', 0, (d) => (d['generation'] = 0), 'data.generation'],
+    ['a fractional generation', 'OfferReceived', 0, (d) => (d['generation'] = 1.5), 'data.generation'],
+    ['a negative quantity', 'OfferReceived', 0, (d) => ((d['resources'] as Record<string, unknown>)['cpu'] = '-1'), 'data.resources.cpu'],
+    ['a quantity that is no quantity', 'OfferIssued', 0, (d) => ((d['resources'] as Record<string, unknown>)['memory'] = 'lots'), 'data.resources.memory'],
+    ['a numeric quantity', 'OfferIssued', 0, (d) => ((d['resources'] as Record<string, unknown>)['pods'] = 110), 'data.resources.pods'],
+    ['resources without memory', 'VirtualNodeCreated', 0, (d) => delete (d['resources'] as Record<string, unknown>)['memory'], 'data.resources.memory'],
+    ['a bad resource name', 'OfferAccepted', 0, (d) => ((d['resources'] as Record<string, unknown>)['-gpu'] = '1'), 'data.resources.-gpu'],
+    ['a node name with capitals', 'VirtualNodeReady', 0, (d) => (d['nodeName'] = 'Peerlog-Beta'), 'data.nodeName'],
+    ['force as a string', 'UnpeeringRequested', 0, (d) => (d['force'] = 'true'), 'data.force'],
+    ['an unknown revocation reason', 'IdentityRevoked', 0, (d) => (d['reason'] = 'Whim'), 'data.reason'],
+    ['a serial number with spaces', 'IdentityRevoked', 0, (d) => (d['certSerialNumber'] = '7e 01'), 'data.certSerialNumber'],
+    [
+      'a condition status out of the enum',
+      'PodStatusReflected',
+      0,
+      (d) => (((d['status'] as Record<string, unknown>)['conditions'] as Record<string, unknown>[])[0]!['status'] = 'Yes'),
+      'data.status.conditions[0].status',
+    ],
+    [
+      'a negative restart count',
+      'PodStatusReflected',
+      0,
+      (d) => (((d['status'] as Record<string, unknown>)['containerStatuses'] as Record<string, unknown>[])[0]!['restartCount'] = -1),
+      'data.status.containerStatuses[0].restartCount',
+    ],
+    [
+      'too many conditions',
+      'PodStatusReflected',
+      0,
+      (d) => ((d['status'] as Record<string, unknown>)['conditions'] = Array.from({ length: 33 }, () => ({ type: 'X', status: 'True', reason: null, message: null }))),
+      'data.status.conditions',
+    ],
+    ['an oversized pod name', 'PodReclaimed', 0, (d) => (d['name'] = 'a'.repeat(254)), 'data.name'],
+    ['data that is an array', 'PodOffloaded', 0, (d) => Object.assign(d, { namespace: ['shop'] }), 'data.namespace'],
+  ];
+
+  for (const [what, type, index, mutate, field] of dataCases) {
+    it(`refuses ${what} in ${type}, naming ${field}`, () => {
+      const value = raw(type, index);
+      mutate(value['data'] as Record<string, unknown>);
+      expectSchemaError(() => parseEvent(resealed(value)), 'EventSchemaInvalid', field, type);
+      // The same check guards the write side before anything is sealed.
+      expectSchemaError(() => validateEventData(type, value['data']), 'EventSchemaInvalid', field, type);
+    });
+  }
+
+  const envelopeCases: ReadonlyArray<readonly [string, (e: Record<string, unknown>) => void, string]> = [
+    ['an id that is no UUID', (e) => (e['id'] = 'event-1'), 'envelope.id'],
+    ['stream version zero', (e) => (e['streamVersion'] = 0), 'envelope.streamVersion'],
+    ['a stream id without a prefix', (e) => (e['streamId'] = 'beta'), 'envelope.streamId'],
+    ['a local-time occurredAt', (e) => (e['occurredAt'] = '2025-03-01 12:00:00'), 'envelope.occurredAt'],
+    ['an unknown actor kind', (e) => (e['actor'] = { kind: 'robot', name: 'r2' }), 'envelope.actor.kind'],
+    ['an extra envelope field', (e) => (e['token'] = 'x'), 'envelope.token'],
+    ['a missing correlation id', (e) => delete e['correlationId'], 'envelope.correlationId'],
+    ['a malformed prevHash', (e) => (e['prevHash'] = 'abc'), 'envelope.prevHash'],
+    ['a missing data', (e) => delete e['data'], 'data'],
+  ];
+
+  for (const [what, mutate, field] of envelopeCases) {
+    it(`refuses ${what}, naming ${field}`, () => {
+      const value = raw('PeeringRequested');
+      mutate(value);
+      expectSchemaError(() => parseEvent(value, { verifyHash: false }), 'EventSchemaInvalid', field, 'PeeringRequested');
+    });
+  }
+
+  it('refuses an unknown type, naming the type field', () => {
+    const value = raw('PeeringRequested');
+    value['type'] = 'PeeringStarted';
+    expectSchemaError(() => parseEvent(value), 'UnknownEventType', 'type');
+    delete value['type'];
+    expectSchemaError(() => parseEvent(value), 'UnknownEventType', 'type');
+    expectSchemaError(() => validateEventData('PeeringStarted', {}), 'UnknownEventType', 'type');
+  });
+
+  it('refuses a schema version it does not know', () => {
+    const value = raw('OfferIssued');
+    value['schemaVersion'] = 2;
+    expectSchemaError(() => parseEvent(resealed(value)), 'UnsupportedSchemaVersion', 'schemaVersion', 'OfferIssued');
+  });
+
+  it('refuses an event whose content no longer matches its hash, unless told not to check', () => {
+    const value = raw('OfferIssued');
+    (value['data'] as Record<string, unknown>)['offerName'] = 'tampered-offer';
+    expectSchemaError(() => parseEvent(value), 'EventHashMismatch', 'hash', 'OfferIssued');
+    assert.equal(parseEvent(value, { verifyHash: false }).type, 'OfferIssued');
+  });
+
+  it('refuses what is not a JSON object', () => {
+    for (const value of [null, [], 'PeeringRequested', 42]) {
+      expectSchemaError(() => parseEvent(value), 'EventSchemaInvalid', null);
+    }
+    expectSchemaError(() => parseEventJson('{"type":'), 'EventSchemaInvalid', null);
+    expectSchemaError(() => parseEventJson(new Uint8Array([0xff, 0xfe])), 'EventSchemaInvalid', null);
+  });
+
+  it('accepts an unsealed sample only once sealed', () => {
+    const value = unsealed('VirtualNodeReady', { nodeName: 'peerlog-beta' });
+    expectSchemaError(() => parseEvent(value), 'EventSchemaInvalid', 'envelope.prevHash', 'VirtualNodeReady');
+  });
+});
