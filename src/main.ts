@@ -2,8 +2,9 @@
 import { runCli, type Verb } from './cli/index.js';
 import { versionVerb } from './cli/version.js';
 import { replayVerb } from './cli/replay.js';
+import { historyVerb } from './cli/history.js';
 
-const verbs: readonly Verb[] = [replayVerb, versionVerb];
+const verbs: readonly Verb[] = [historyVerb, replayVerb, versionVerb];
 
 runCli(process.argv.slice(2), verbs).then(
   (code) => { process.exitCode = code; },

@@ -8,6 +8,7 @@ import type { HandlerPorts } from './commands/handle.js';
 import { parseEvent } from './events/index.js';
 import { openDataSource, migrate } from './adapters/postgres/datasource.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
+import { READ_MODEL_ENTITIES } from './adapters/postgres/entities.js';
 import { createKafka } from './adapters/kafka/client.js';
 import { createRelay, type Relay, type RelayOptions } from './adapters/kafka/relay.js';
 import type { Logger } from './adapters/log/index.js';
@@ -28,7 +29,7 @@ export interface Runtime {
 }
 
 export async function openRuntime(config: PeerlogConfig, logger: Logger): Promise<Runtime> {
-  const ds = await openDataSource({ url: config.databaseUrl, schema: config.dbSchema, poolSize: 20 });
+  const ds = await openDataSource({ url: config.databaseUrl, schema: config.dbSchema, poolSize: 20, entities: [...READ_MODEL_ENTITIES] });
   try {
     await migrate(ds);
   } catch (e) {

@@ -56,5 +56,13 @@ export async function runCli(argv: readonly string[], verbs: readonly Verb[]): P
     throw e;
   }
   if (parsed.flags.help) { process.stdout.write(verbHelp(verb) + '\n'); return 0; }
-  return verb.run(parsed);
+  try {
+    return await verb.run(parsed);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`peerlog ${verb.name}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
 }

@@ -6,7 +6,7 @@ export interface DataSourceOptions {
   readonly url: string;
   /** Schema to create and use (tests get one each); default: public. */
   readonly schema?: string;
-  readonly entities?: readonly EntitySchema[];
+  readonly entities?: readonly EntitySchema<any>[];
   readonly poolSize?: number;
 }
 

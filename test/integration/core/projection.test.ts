@@ -134,6 +134,13 @@ test('`peerlog replay` rebuilds the read models to the same rows and reports wha
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^replayed 16 events \(0 duplicates skipped, 0 dead letters\)/);
     assert.deepEqual(await tableRows(rt, 'peerlog_peerings', 'remote_cluster_id'), live);
+
+    const h = spawnSync(PEERLOG, ['history', 'two', '-o', 'json', ...cliFlags(rt.config)], { encoding: 'utf8' });
+    assert.equal(h.status, 0, h.stderr);
+    const history = JSON.parse(h.stdout) as { peerings: { remoteClusterId: string; phase: string }[]; events: { type: string; streamVersion: number }[] };
+    assert.deepEqual(history.peerings.map((p) => [p.remoteClusterId, p.phase]), [['two', 'virtualNodeReady']]);
+    assert.deepEqual(history.events.map((e) => e.type), ['PeeringRequested', 'IdentityRequested', 'CertIssued', 'ResourceRequested',
+      'OfferReceived', 'OfferAccepted', 'VirtualNodeCreated', 'VirtualNodeReady']);
   } finally {
     await runner.stop();
     await relay.stop();

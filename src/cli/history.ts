@@ -1,0 +1,48 @@
+// `peerlog history [remote]`: the events of this cluster's peerings from the audit index, oldest first.
+import { CONFIG_FLAGS, loadConfig, sourceFrom } from '../config.js';
+import { openRuntime } from '../runtime.js';
+import { createLogger } from '../adapters/log/index.js';
+import { AuditEntity, PeeringEntity } from '../adapters/postgres/entities.js';
+import { UsageError } from './args.js';
+import type { Verb } from './index.js';
+
+export const historyVerb: Verb = {
+  name: 'history',
+  summary: 'print the peerings of this cluster and their events from the audit index (oldest first)',
+  usage: 'peerlog history [remote-cluster-id] [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL] [-o table|json]',
+  flags: [
+    ...CONFIG_FLAGS.filter((f) => ['stack', 'cluster-id', 'kafka-brokers', 'database-url', 'db-schema'].includes(f.name))
+      .map((f) => ({ name: f.name, type: 'string' as const, description: `${f.description} (env ${f.env})` })),
+    { name: 'output', short: 'o', type: 'string', description: 'table or json', default: 'table' },
+  ],
+  async run({ flags, positionals }) {
+    const output = String(flags.output);
+    if (output !== 'table' && output !== 'json') throw new UsageError(`-o ${output}: expected table or json`);
+    const config = loadConfig(sourceFrom(flags));
+    const rt = await openRuntime(config, createLogger({ level: 'warn' }));
+    try {
+      const remote = positionals[0];
+      const peerings = await rt.ds.getRepository(PeeringEntity).find({
+        where: remote ? { remoteClusterId: remote } : {}, order: { remoteClusterId: 'ASC', direction: 'ASC' },
+      });
+      const streamIds = peerings.map((p) => `${p.direction}-${p.remoteClusterId}`);
+      const events = streamIds.length === 0 ? [] : await rt.ds.getRepository(AuditEntity).createQueryBuilder('a')
+        .where('a.streamId in (:...streamIds)', { streamIds })
+        .orderBy('a.occurredAt', 'ASC').addOrderBy('a.streamId', 'ASC').addOrderBy('a.streamVersion', 'ASC').getMany();
+      if (output === 'json') {
+        process.stdout.write(JSON.stringify({ peerings, events }, null, 2) + '\n');
+        return 0;
+      }
+      for (const p of peerings) {
+        process.stdout.write(`${p.direction} ${p.remoteClusterId}${p.remoteClusterName && p.remoteClusterName !== p.remoteClusterId ? ` (${p.remoteClusterName})` : ''}: ${p.phase}, version ${p.streamVersion}\n`);
+        for (const e of events.filter((x) => x.streamId === `${p.direction}-${p.remoteClusterId}`)) {
+          process.stdout.write(`  ${e.occurredAt.toISOString()}  v${String(e.streamVersion).padEnd(4)} ${e.type.padEnd(24)} by ${e.actorKind}:${e.actorName}  ${e.hash.slice(0, 12)}\n`);
+        }
+      }
+      if (peerings.length === 0) process.stderr.write(remote ? `no peering with ${remote}\n` : 'no peerings yet\n');
+      return 0;
+    } finally {
+      await rt.close();
+    }
+  },
+};
