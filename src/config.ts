@@ -115,3 +115,11 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     databaseUrl, dbSchema, authPort, authHost: s.authHost ?? '127.0.0.1', caCert: s.caCert, caKey: s.caKey,
   });
 }
+
+/** Command-line flags for the given settings, with their environment variables in the help. */
+export function configFlags(names: readonly (typeof CONFIG_FLAGS)[number]['name'][]): { name: string; type: 'string'; description: string }[] {
+  return CONFIG_FLAGS.filter((f) => names.includes(f.name)).map((f) => ({ name: f.name, type: 'string' as const, description: `${f.description} (env ${f.env})` }));
+}
+
+/** The settings every verb that reads or writes a cluster's log needs. */
+export const LOG_SETTINGS = ['stack', 'cluster-id', 'kafka-brokers', 'database-url', 'db-schema'] as const;

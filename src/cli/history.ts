@@ -1,5 +1,5 @@
 // `peerlog history [remote]`: the events of this cluster's peerings from the audit index, oldest first.
-import { CONFIG_FLAGS, loadConfig, sourceFrom } from '../config.js';
+import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { openRuntime } from '../runtime.js';
 import { createLogger } from '../adapters/log/index.js';
 import { AuditEntity, PeeringEntity } from '../adapters/postgres/entities.js';
@@ -11,8 +11,7 @@ export const historyVerb: Verb = {
   summary: 'print the peerings of this cluster and their events from the audit index (oldest first)',
   usage: 'peerlog history [remote-cluster-id] [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL] [-o table|json]',
   flags: [
-    ...CONFIG_FLAGS.filter((f) => ['stack', 'cluster-id', 'kafka-brokers', 'database-url', 'db-schema'].includes(f.name))
-      .map((f) => ({ name: f.name, type: 'string' as const, description: `${f.description} (env ${f.env})` })),
+    ...configFlags(LOG_SETTINGS),
     { name: 'output', short: 'o', type: 'string', description: 'table or json', default: 'table' },
   ],
   async run({ flags, positionals }) {

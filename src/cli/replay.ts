@@ -1,5 +1,5 @@
 // `peerlog replay`: rebuilds this cluster's read models from offset 0 of its Kafka log.
-import { CONFIG_FLAGS, loadConfig, sourceFrom } from '../config.js';
+import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { openRuntime } from '../runtime.js';
 import { createLogger } from '../adapters/log/index.js';
 import { acquireProjectionLock, resetProjection } from '../projections/runner.js';
@@ -12,8 +12,7 @@ export const replayVerb: Verb = {
   summary: 'rebuild the read models (peerings, audit index, aggregate states) from offset 0 of the log',
   usage: 'peerlog replay [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL] [--timeout SECONDS]',
   flags: [
-    ...CONFIG_FLAGS.filter((f) => ['stack', 'cluster-id', 'kafka-brokers', 'database-url', 'db-schema'].includes(f.name))
-      .map((f) => ({ name: f.name, type: 'string' as const, description: `${f.description} (env ${f.env})` })),
+    ...configFlags(LOG_SETTINGS),
     { name: 'timeout', type: 'number', description: 'give up after this many seconds', default: 600 },
   ],
   async run({ flags }) {

@@ -30,23 +30,11 @@ export interface Component {
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
-function httpsGet(url: string, opts: { ca?: string; cert?: string; key?: string; insecure?: boolean }): Promise<{ status: number; body: string }> {
+/** GET over http or https (by the URL's scheme) returning status and body; https may present a client certificate. */
+function httpGet(url: string, opts: { ca?: string; cert?: string; key?: string; insecure?: boolean } = {}): Promise<{ status: number; body: string }> {
+  const request = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: !opts.insecure, timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { timeout: 3000 }, (res) => {
+    const req = request(url, { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: !opts.insecure, timeout: 3000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -210,7 +198,7 @@ function apiserver(layout: StackLayout, cluster: ClusterName): Component {
       };
     },
     async healthy() {
-      const r = await httpsGet(`https://127.0.0.1:${c.apiserverPort}/readyz`, {
+      const r = await httpGet(`https://127.0.0.1:${c.apiserverPort}/readyz`, {
         ca: readFileSync(f.caCert, 'utf8'), cert: readFileSync(f.adminCert, 'utf8'), key: readFileSync(f.adminKey, 'utf8'),
       });
       return r.status === 200;
@@ -237,7 +225,7 @@ function controlComponent(layout: StackLayout, cluster: ClusterName, kind: 'kube
     startTimeoutMs: 90_000, stopSignal: 'SIGTERM',
     async prepare() { mkdirSync(join(f.dir, `${kind}-certs`), { recursive: true }); },
     spec() { return { name, command: bin, args: [...common, ...extra, '--v=0'], logFile: this.logFile, pidFile: this.pidFile }; },
-    async healthy() { const r = await httpsGet(`https://127.0.0.1:${port}/healthz`, { insecure: true }); return r.status === 200; },
+    async healthy() { const r = await httpGet(`https://127.0.0.1:${port}/healthz`, { insecure: true }); return r.status === 200; },
   };
 }
 
