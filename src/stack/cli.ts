@@ -107,7 +107,7 @@ async function ensureRunning(c: Component): Promise<'running' | 'started' | 'res
       return 'running';
     } catch {
       say(`${c.name} (pid ${pid}) is running but unhealthy: restarting it`);
-      await stopProcess(pid);
+      await stopProcess(pid, c.stopSignal);
       outcome = 'restarted';
     }
   }
@@ -146,8 +146,7 @@ async function down(purge: boolean): Promise<void> {
       const pid = readPid(c.pidFile);
       if (isOurProcess(pid, c.processMatch)) {
         say(`stopping ${c.name} (pid ${pid})`);
-        try { process.kill(pid, c.stopSignal); } catch { /* already gone */ }
-        await stopProcess(pid, 20_000);
+        await stopProcess(pid, c.stopSignal, 20_000);
       }
       removePidFile(c.pidFile);
     }

@@ -1,5 +1,5 @@
 // The stack's components in start order: how each is installed, prepared, started and checked.
-import { existsSync, mkdirSync, chownSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -261,8 +261,4 @@ export function components(layout: StackLayout): readonly Component[] {
   for (const cl of CLUSTERS) list.push(controlComponent(layout, cl, 'kube-controller-manager'), controlComponent(layout, cl, 'kube-scheduler'));
   for (const cl of CLUSTERS) list.push(kwok(layout, cl));
   return list;
-}
-
-export function listLogs(layout: StackLayout): string[] {
-  try { return readdirSync(layout.logDir).map((n) => join(layout.logDir, n)); } catch { return []; }
 }

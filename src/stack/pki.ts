@@ -8,6 +8,7 @@ import { createSelfSignedCa, exportKeyPair, generateKeyPair, importKeyPair, issu
 import { clusterFiles, type ClusterName, type StackLayout } from './config.js';
 
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
+type CryptoKeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
 function write(path: string, content: string, secret = false): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -24,7 +25,6 @@ async function ensureCa(certPath: string, keyPath: string, cn: string): Promise<
   write(keyPath, (await exportKeyPair(ca.keys)).privateKeyPem, true);
   return ca;
 }
-type CryptoKeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
 async function ensureLeaf(
   certPath: string, keyPath: string, ca: { certPem: string; keys: CryptoKeyPair },

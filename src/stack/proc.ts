@@ -58,17 +58,18 @@ export function startDetached(spec: SpawnSpec): number {
   }
 }
 
-export async function stopProcess(pid: number, graceMs = 15000): Promise<void> {
-  const signal = (sig: NodeJS.Signals): boolean => {
+/** Sends `signal` (the program's own graceful-stop signal), then SIGKILL after `graceMs`. */
+export async function stopProcess(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15000): Promise<void> {
+  const send = (sig: NodeJS.Signals): boolean => {
     try { process.kill(pid, sig); return true; } catch { return false; }
   };
-  if (!signal('SIGTERM')) return;
+  if (!send(signal)) return;
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     if (!alive(pid)) return;
     await sleep(100);
   }
-  signal('SIGKILL');
+  send('SIGKILL');
   while (alive(pid)) await sleep(50);
 }
 

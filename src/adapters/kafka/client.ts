@@ -17,10 +17,11 @@ export function createKafka(brokers: readonly string[], clientId: string, logger
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log }) => {
       if (!logger) return;
+      // kafkajs's own errors and warnings surface through our error handling, where they are
+      // logged once with context; its log lines stay at debug.
+      if (level > logLevel.WARN) return;
       const { message, ...rest } = log;
-      const fields = { namespace, ...rest };
-      if (level <= logLevel.ERROR) logger.debug(`kafkajs: ${message}`, fields); // surfaced by our own error handling
-      else if (level === logLevel.WARN) logger.debug(`kafkajs: ${message}`, fields);
+      logger.debug(`kafkajs: ${message}`, { namespace, ...rest });
     },
     ...extra,
   });
