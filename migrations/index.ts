@@ -1,5 +1,6 @@
 // Hand-written migrations in the order they apply (never `synchronize`).
 import { EventStore1732000000000 } from './1732000000000-EventStore.js';
 import { Projections1732000001000 } from './1732000001000-Projections.js';
+import { IssuedCertificates1732000002000 } from './1732000002000-IssuedCertificates.js';
 
-export const MIGRATIONS = [EventStore1732000000000, Projections1732000001000] as const;
+export const MIGRATIONS = [EventStore1732000000000, Projections1732000001000, IssuedCertificates1732000002000] as const;

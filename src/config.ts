@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { ValidationError } from './commands/errors.js';
 import { loadLayout, stackEnv, CLUSTERS } from './stack/config.js';
+import { DEFAULT_SYSTEM_NAMESPACE } from './resources/constants.js';
 
 export interface PeerlogConfig {
   readonly clusterId: string;
@@ -16,6 +17,14 @@ export interface PeerlogConfig {
   readonly authHost: string;
   readonly caCert: string | undefined;
   readonly caKey: string | undefined;
+  /** Namespace of this control plane's own objects (token, serving certificate). */
+  readonly systemNamespace: string;
+  /** The authentication URL peers are told to use (default https://<auth-host>:<auth-port>). */
+  readonly authUrl: string | undefined;
+  /** Failed identity requests a source may make in a row before it gets 429. */
+  readonly authFailureBurst: number;
+  /** Seconds after which a rate-limited source earns one more attempt. */
+  readonly authFailureRefillSeconds: number;
 }
 
 export interface ConfigSource {
@@ -30,6 +39,10 @@ export interface ConfigSource {
   readonly authHost?: string;
   readonly caCert?: string;
   readonly caKey?: string;
+  readonly namespace?: string;
+  readonly authUrl?: string;
+  readonly authFailureBurst?: number;
+  readonly authFailureRefillSeconds?: number;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -51,6 +64,10 @@ export const CONFIG_FLAGS = [
   { name: 'auth-host', env: 'PEERLOG_AUTH_HOST', description: 'address the authentication endpoint listens on (default 127.0.0.1)' },
   { name: 'ca-cert', env: 'PEERLOG_CA_CERT', description: 'client CA certificate that the cluster\'s kube-apiserver trusts' },
   { name: 'ca-key', env: 'PEERLOG_CA_KEY', description: 'key of that client CA' },
+  { name: 'namespace', env: 'PEERLOG_NAMESPACE', description: 'namespace of peerlog\'s own objects (default peerlog-system)' },
+  { name: 'auth-url', env: 'PEERLOG_AUTH_URL', description: 'authentication URL announced to peers (default https://<auth-host>:<auth-port>)' },
+  { name: 'auth-failure-burst', env: 'PEERLOG_AUTH_FAILURE_BURST', description: 'failed identity requests per source before 429 (default 10)' },
+  { name: 'auth-failure-refill-seconds', env: 'PEERLOG_AUTH_FAILURE_REFILL_SECONDS', description: 'seconds per extra attempt once rate-limited (default 6)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -62,14 +79,21 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   };
   const get = (n: (typeof CONFIG_FLAGS)[number]['name']) => pick(n, CONFIG_FLAGS.find((f) => f.name === n)!.env);
   const port = get('auth-port');
+  const num = (n: 'auth-failure-burst' | 'auth-failure-refill-seconds') => { const v = get(n); return v === undefined ? undefined : Number(v); };
   return {
+    namespace: get('namespace'), authUrl: get('auth-url'),
+    authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: num('auth-failure-refill-seconds'),
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
     kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
   };
 }
 
-export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?: boolean } = {}): PeerlogConfig {
+/**
+ * Validates the settings. `needs.log: false` is for verbs that touch only the cluster (`peerlog
+ * token`): Kafka and PostgreSQL may then be left unset.
+ */
+export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?: boolean; log?: boolean } = {}): PeerlogConfig {
   let base: ConfigSource = {};
   if (src.stack !== undefined) {
     if (!(CLUSTERS as readonly string[]).includes(src.stack)) fail('stack', `${JSON.stringify(src.stack)} is not a local stack cluster (alpha or beta)`);
@@ -86,9 +110,10 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
 
   const clusterId = s.clusterId ?? fail('cluster-id', 'missing (use --cluster-id, PEERLOG_CLUSTER_ID or --stack)');
   if (!DNS_LABEL.test(clusterId)) fail('cluster-id', `${JSON.stringify(clusterId)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
-  const kafkaBrokers = (s.kafkaBrokers ?? fail('kafka-brokers', 'missing')).split(',').map((b) => b.trim()).filter(Boolean);
+  const needsLog = needs.log ?? true;
+  const kafkaBrokers = (s.kafkaBrokers ?? (needsLog ? fail('kafka-brokers', 'missing') : '')).split(',').map((b) => b.trim()).filter(Boolean);
   for (const b of kafkaBrokers) if (!/^[^:\s]+:\d{1,5}$/.test(b)) fail('kafka-brokers', `${JSON.stringify(b)} is not host:port`);
-  const databaseUrl = s.databaseUrl ?? fail('database-url', 'missing');
+  const databaseUrl = s.databaseUrl ?? (needsLog ? fail('database-url', 'missing') : 'postgres://unset/unset');
   try {
     const u = new URL(databaseUrl);
     if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') fail('database-url', `scheme must be postgres://, got ${u.protocol}`);
@@ -110,9 +135,27 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
       if (!existsSync(v)) fail(k, `${v} does not exist`);
     }
   }
+  const systemNamespace = s.namespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  if (!DNS_LABEL.test(systemNamespace)) fail('namespace', `${JSON.stringify(systemNamespace)} is not a namespace name (DNS label)`);
+  const authHost = s.authHost ?? '127.0.0.1';
+  let authUrl = s.authUrl;
+  if (authUrl !== undefined) {
+    let u: URL | undefined;
+    try { u = new URL(authUrl); } catch { fail('auth-url', `${JSON.stringify(authUrl)} is not a URL`); }
+    if (u.protocol !== 'https:') fail('auth-url', `must be https://, got ${u.protocol}`);
+  } else if (authPort !== 0) {
+    authUrl = `https://${authHost.includes(':') ? `[${authHost}]` : authHost}:${authPort}`;
+  }
+  const positive = (setting: string, v: number | undefined, fallback: number) => {
+    const n = v ?? fallback;
+    if (!Number.isFinite(n) || n <= 0) fail(setting, `${String(v)} is not a positive number`);
+    return n;
+  };
   return Object.freeze({
     clusterId, clusterName: s.clusterName ?? clusterId, kubeconfig: s.kubeconfig, kafkaBrokers: Object.freeze(kafkaBrokers),
-    databaseUrl, dbSchema, authPort, authHost: s.authHost ?? '127.0.0.1', caCert: s.caCert, caKey: s.caKey,
+    databaseUrl, dbSchema, authPort, authHost, caCert: s.caCert, caKey: s.caKey, systemNamespace, authUrl,
+    authFailureBurst: Math.floor(positive('auth-failure-burst', s.authFailureBurst, 10)),
+    authFailureRefillSeconds: positive('auth-failure-refill-seconds', s.authFailureRefillSeconds, 6),
   });
 }
 
@@ -123,3 +166,6 @@ export function configFlags(names: readonly (typeof CONFIG_FLAGS)[number]['name'
 
 /** The settings every verb that reads or writes a cluster's log needs. */
 export const LOG_SETTINGS = ['stack', 'cluster-id', 'kafka-brokers', 'database-url', 'db-schema'] as const;
+
+/** Every setting of a control plane (`peerlog serve`). */
+export const ALL_SETTINGS = CONFIG_FLAGS.map((f) => f.name);

@@ -3,8 +3,10 @@ import { runCli, type Verb } from './cli/index.js';
 import { versionVerb } from './cli/version.js';
 import { replayVerb } from './cli/replay.js';
 import { historyVerb } from './cli/history.js';
+import { serveVerb } from './cli/serve.js';
+import { tokenVerb } from './cli/token.js';
 
-const verbs: readonly Verb[] = [historyVerb, replayVerb, versionVerb];
+const verbs: readonly Verb[] = [serveVerb, tokenVerb, historyVerb, replayVerb, versionVerb];
 
 runCli(process.argv.slice(2), verbs).then(
   (code) => { process.exitCode = code; },

@@ -37,6 +37,8 @@ export interface CertificateInfo {
 
 export interface CsrInfo {
   readonly subject: DistinguishedName;
+  /** Every subject attribute in order, as [type, value]: what a policy checks beyond CN and O. */
+  readonly subjectAttributes: readonly (readonly [string, string])[];
   readonly signatureValid: boolean;
   readonly keyAlgorithm: 'ECDSA' | 'Ed25519' | 'RSA' | 'other';
   readonly keyDetail: string;
@@ -65,8 +67,29 @@ function toPem(der: ArrayBuffer, label: string): string {
   return x509.PemConverter.encode(der, label) + '\n';
 }
 
-export async function generateKeyPair(): Promise<CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(EC_ALG, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+export type KeyKind = 'ECDSA-P256' | 'Ed25519' | { readonly rsaBits: number };
+
+const KEY_ALGORITHMS = {
+  'ECDSA-P256': { generate: EC_ALG, sign: EC_SIGN },
+  Ed25519: { generate: { name: 'Ed25519' }, sign: { name: 'Ed25519' } },
+} as const;
+
+function algorithmsOf(kind: KeyKind): { generate: webcrypto.AlgorithmIdentifier | webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams; sign: webcrypto.AlgorithmIdentifier | webcrypto.EcdsaParams } {
+  if (typeof kind === 'string') return KEY_ALGORITHMS[kind];
+  const rsa = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  return { generate: { ...rsa, modulusLength: kind.rsaBits, publicExponent: new Uint8Array([1, 0, 1]) } as webcrypto.RsaHashedKeyGenParams, sign: rsa };
+}
+
+/** ECDSA P-256 unless asked otherwise (Ed25519, or RSA of a given size for policy tests and old peers). */
+export async function generateKeyPair(kind: KeyKind = 'ECDSA-P256'): Promise<CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(algorithmsOf(kind).generate, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+}
+
+function keyKindOf(key: CryptoKey): KeyKind {
+  const alg = key.algorithm as { name: string; modulusLength?: number };
+  if (alg.name === 'Ed25519') return 'Ed25519';
+  if (alg.name.startsWith('RSA')) return { rsaBits: alg.modulusLength ?? 2048 };
+  return 'ECDSA-P256';
 }
 
 export async function exportKeyPair(keys: CryptoKeyPair): Promise<KeyPairPem> {
@@ -153,11 +176,12 @@ async function publicKeyAlgorithm(spki: ArrayBuffer): Promise<webcrypto.Algorith
   }
 }
 
-export async function createCsr(subject: DistinguishedName, keys: CryptoKeyPair): Promise<string> {
+/** A PEM CSR for `subject`, signed with the private key of `keys` (ECDSA P-256, Ed25519 or RSA). */
+export async function createCsr(subject: DistinguishedName | x509.JsonName, keys: CryptoKeyPair): Promise<string> {
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: toJsonName(subject),
+    name: Array.isArray(subject) ? subject : toJsonName(subject as DistinguishedName),
     keys,
-    signingAlgorithm: EC_SIGN,
+    signingAlgorithm: algorithmsOf(keyKindOf(keys.privateKey as CryptoKey)).sign,
   });
   return csr.toString('pem') + '\n';
 }
@@ -173,6 +197,7 @@ export async function inspectCsr(pem: string): Promise<CsrInfo> {
   try { signatureValid = await csr.verify(); } catch { signatureValid = false; }
   return {
     subject: readName(csr.subjectName),
+    subjectAttributes: csr.subjectName.toJSON().flatMap((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((v) => [type, v] as const))),
     signatureValid,
     keyAlgorithm,
     keyDetail: kind === 'ec' ? String(key.asymmetricKeyDetails?.namedCurve ?? '') : kind ?? '',
@@ -193,4 +218,47 @@ export function inspectCertificate(pem: string): CertificateInfo {
     fingerprint: sha256Hex(cert.rawData),
     publicKeyFingerprint: sha256Hex(cert.publicKey.rawData),
   };
+}
+
+/** A self-signed serving certificate and its key, for an endpoint whose clients pin it by fingerprint. */
+export async function createSelfSignedServerCert(p: {
+  commonName: string; dnsNames: readonly string[]; ipAddresses: readonly string[]; notBefore: Date; notAfter: Date;
+}): Promise<{ certPem: string; keyPem: string }> {
+  const keys = await generateKeyPair();
+  const sans = [...p.dnsNames.map((value) => ({ type: 'dns' as const, value })), ...p.ipAddresses.map((value) => ({ type: 'ip' as const, value }))];
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    name: toJsonName({ commonName: p.commonName }),
+    keys,
+    notBefore: p.notBefore,
+    notAfter: p.notAfter,
+    signingAlgorithm: EC_SIGN,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      ...(sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans)] : []),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: (await exportKeyPair(keys)).privateKeyPem };
+}
+
+/** SHA-256 of a PEM certificate's DER, lowercase hex: what a client pins. */
+export function certificateFingerprint(pem: string): string {
+  return sha256Hex(new x509.X509Certificate(pem).rawData);
+}
+
+/** The SPKI fingerprint of a PEM private key's public half (the same one inspectCsr reports). */
+export function publicKeyFingerprintOf(privateKeyPem: string): string {
+  return sha256Hex(createPublicKey(createPrivateKey(privateKeyPem)).export({ format: 'der', type: 'spki' }));
+}
+
+/** Imports any supported PEM private key (PKCS#8 or SEC1) as a WebCrypto key pair for signing. */
+export async function importAnyKeyPair(privateKeyPem: string): Promise<CryptoKeyPair> {
+  const priv = createPrivateKey(privateKeyPem);
+  const pkcs8 = priv.export({ format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+  const alg = priv.asymmetricKeyType === 'ed25519' ? { name: 'Ed25519' } : priv.asymmetricKeyType === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : EC_ALG;
+  const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, alg, true, ['sign']);
+  const publicKey = await webcrypto.subtle.importKey('spki', spki, alg, true, ['verify']);
+  return { privateKey, publicKey } as CryptoKeyPair;
 }

@@ -1,0 +1,85 @@
+// The consumer's client of a provider's authentication endpoint. The endpoint's certificate is
+// self-signed: it is pinned by SHA-256 fingerprint when one is known, and its fingerprint is
+// always reported so that the first contact can pin it for the next ones.
+import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { PeerlogError } from '../../commands/errors.js';
+import { IDENTITY_PATH, IDS_PATH, type ClusterIds, type IdentityRequest } from '../../auth/protocol.js';
+
+export class ProviderUnreachableError extends PeerlogError {
+  readonly address: string;
+  constructor(address: string, why: string, cause?: unknown) {
+    super('ProviderUnreachable', `the authentication endpoint ${address} cannot be reached: ${why}`, { cause, retriable: true });
+    this.address = address;
+  }
+}
+
+export class FingerprintMismatchError extends PeerlogError {
+  constructor(address: string, expected: string, actual: string) {
+    super('FingerprintMismatch', `the authentication endpoint ${address} presented certificate ${actual}, not the pinned ${expected}`);
+  }
+}
+
+export interface AuthAnswer {
+  readonly status: number;
+  readonly body: unknown;
+  /** SHA-256 fingerprint of the endpoint's certificate, lowercase hex without colons. */
+  readonly fingerprint: string;
+}
+
+export function normalizeFingerprint(fp: string): string {
+  return fp.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase();
+}
+
+function call(authUrl: string, method: 'GET' | 'POST', path: string, body: unknown, pin: string | undefined, timeoutMs: number): Promise<AuthAnswer> {
+  const url = new URL(path, authUrl.endsWith('/') ? authUrl : `${authUrl}/`);
+  if (url.protocol !== 'https:') return Promise.reject(new ProviderUnreachableError(authUrl, 'the authentication URL must be https://'));
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    let fingerprint = '';
+    const req = request(url, {
+      method, agent: false, timeout: timeoutMs,
+      // Trust is established by the pin (or on first use), not by a CA the consumer cannot know.
+      rejectUnauthorized: false,
+      headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown = text;
+        try { parsed = JSON.parse(text); } catch { /* kept as text */ }
+        resolve({ status: res.statusCode ?? 0, body: parsed, fingerprint });
+      });
+      res.on('error', (e) => reject(new ProviderUnreachableError(authUrl, e.message, e)));
+    });
+    req.on('socket', (socket) => {
+      socket.once('secureConnect', () => {
+        const cert = (socket as TLSSocket).getPeerCertificate();
+        fingerprint = normalizeFingerprint(cert.fingerprint256 ?? '');
+        // Nothing (the token least of all) is written before the certificate is checked.
+        if (pin && normalizeFingerprint(pin) !== fingerprint) {
+          req.destroy(new FingerprintMismatchError(authUrl, normalizeFingerprint(pin), fingerprint));
+          return;
+        }
+        req.end(payload);
+      });
+    });
+    req.on('timeout', () => req.destroy(new ProviderUnreachableError(authUrl, `no answer within ${timeoutMs} ms`)));
+    req.on('error', (e) => {
+      if (e instanceof PeerlogError) reject(e);
+      else reject(new ProviderUnreachableError(authUrl, (e as NodeJS.ErrnoException).code ?? e.message, e));
+    });
+  });
+}
+
+export async function fetchClusterIds(authUrl: string, pin?: string, timeoutMs = 10_000): Promise<ClusterIds & { fingerprint: string }> {
+  const a = await call(authUrl, 'GET', IDS_PATH.slice(1), undefined, pin, timeoutMs);
+  const b = a.body as Partial<ClusterIds>;
+  if (a.status !== 200 || typeof b?.clusterId !== 'string') throw new ProviderUnreachableError(authUrl, `GET /ids answered ${a.status}`);
+  return { clusterId: b.clusterId, clusterName: b.clusterName ?? b.clusterId, fingerprint: a.fingerprint };
+}
+
+export function postIdentityRequest(authUrl: string, body: IdentityRequest, pin?: string, timeoutMs = 15_000): Promise<AuthAnswer> {
+  return call(authUrl, 'POST', IDENTITY_PATH.slice(1), body, pin, timeoutMs);
+}

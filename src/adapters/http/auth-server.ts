@@ -1,0 +1,165 @@
+// The HTTPS server of a control plane: the authentication endpoint (GET /ids, POST /identity) and
+// the probes (/healthz, /readyz). Bodies are bounded, failures are rate-limited per source, and no
+// request body is ever logged (it holds the token).
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log/index.js';
+import { AuthRefusal } from '../../auth/errors.js';
+import type { FailureLimiter } from '../../auth/rate-limit.js';
+import { IDENTITY_PATH, IDS_PATH, MAX_BODY_BYTES, parseIdentityRequest, type ClusterIds, type IdentityRequest, type IdentityResponse } from '../../auth/protocol.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+export interface AuthServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: { readonly certPem: string; readonly keyPem: string };
+  readonly ids: ClusterIds;
+  readonly issueIdentity: (req: IdentityRequest) => Promise<IdentityResponse>;
+  readonly readiness: () => Promise<Readiness>;
+  readonly limiter: FailureLimiter;
+  readonly logger: Logger;
+}
+
+export interface AuthServer {
+  readonly server: Server;
+  listen(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  /** Requests answered, by status code (for tests and metrics). */
+  readonly answered: ReadonlyMap<number, number>;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) { reject(new BodyTooLarge()); return; }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) { reject(new BodyTooLarge()); req.removeAllListeners('data'); req.resume(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function createAuthServer(opts: AuthServerOptions): AuthServer {
+  const log = opts.logger.child({ component: 'auth-server' });
+  const answered = new Map<number, number>();
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    answered.set(status, (answered.get(status) ?? 0) + 1);
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+    res.end(text);
+  };
+  const refuse = (res: ServerResponse, e: AuthRefusal, headers: Record<string, string> = {}) => send(res, e.status, e.toJSON(), headers);
+
+  async function identity(req: IncomingMessage, res: ServerResponse, source: string): Promise<number> {
+    const wait = opts.limiter.retryAfter(source);
+    if (wait > 0) {
+      refuse(res, new AuthRefusal('TooManyAttempts', 'TooManyAttempts', `too many failed attempts from ${source}; retry in ${wait} s`), { 'retry-after': String(wait) });
+      return 429;
+    }
+    try {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, MAX_BODY_BYTES);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) throw new AuthRefusal('PayloadTooLarge', 'body', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+        throw e;
+      }
+      let body: unknown;
+      try { body = JSON.parse(raw.toString('utf8')); } catch { throw new AuthRefusal('MalformedRequest', 'body', 'body: not valid JSON'); }
+      const answer = await opts.issueIdentity(parseIdentityRequest(body));
+      send(res, 200, answer);
+      return 200;
+    } catch (e) {
+      if (!(e instanceof AuthRefusal)) throw e;
+      opts.limiter.recordFailure(source);
+      // 413 closes the connection: the rest of an oversized body is not worth reading.
+      refuse(res, e, e.status === 413 ? { connection: 'close' } : {});
+      return e.status;
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const source = req.socket.remoteAddress ?? 'unknown';
+    const only = (method: string) => {
+      if (req.method === method) return true;
+      send(res, 405, { error: { code: 'MethodNotAllowed', reason: 'method', message: `${path} accepts ${method} only` } }, { allow: method });
+      return false;
+    };
+    switch (path) {
+      case IDS_PATH:
+        if (!only('GET')) return 405;
+        send(res, 200, opts.ids);
+        return 200;
+      case IDENTITY_PATH:
+        if (!only('POST')) return 405;
+        return identity(req, res, source);
+      case '/healthz':
+        if (!only('GET')) return 405;
+        send(res, 200, { status: 'ok' });
+        return 200;
+      case '/readyz': {
+        if (!only('GET')) return 405;
+        const r = await opts.readiness();
+        send(res, r.ready ? 200 : 503, r);
+        return r.ready ? 200 : 503;
+      }
+      default:
+        send(res, 404, { error: { code: 'NotFound', reason: 'path', message: `no such endpoint: ${path.slice(0, 100)}` } });
+        return 404;
+    }
+  }
+
+  const server = createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
+    const started = Date.now();
+    route(req, res).then(
+      (status) => log.debug('request', { method: req.method, path: (req.url ?? '').slice(0, 100), status, source: req.socket.remoteAddress, ms: Date.now() - started }),
+      (e: unknown) => {
+        log.error('request failed', { method: req.method, path: (req.url ?? '').slice(0, 100), error: e });
+        if (!res.headersSent) send(res, 500, { error: { code: 'Internal', reason: 'internal', message: 'internal error; the server log says more' } });
+        else res.destroy();
+      },
+    );
+  });
+  server.requestTimeout = 15_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  // Malformed HTTP and failed TLS handshakes are the client's problem: answer 400 where possible, never crash.
+  server.on('clientError', (_e, socket) => {
+    answered.set(400, (answered.get(400) ?? 0) + 1);
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('tlsClientError', (e) => log.debug('TLS handshake failed', { error: e }));
+
+  return {
+    server,
+    answered,
+    listen: () => new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        const addr = server.address() as AddressInfo;
+        log.info('authentication endpoint listening', { url: `https://${opts.host}:${addr.port}` });
+        resolve(addr);
+      });
+    }),
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

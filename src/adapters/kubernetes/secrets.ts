@@ -1,0 +1,104 @@
+// The Secrets a control plane keeps in its own cluster: the peering token, the authentication
+// endpoint's serving certificate, and (on a consumer) each identity a provider issued.
+import type { V1Secret } from '@kubernetes/client-node';
+import {
+  AUTH_TLS_SECRET_NAME, IDENTITY_SECRET_NAME, LABELS, MANAGED_BY, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME,
+} from '../../resources/constants.js';
+import type { KubeClient, KubeObject } from './client.js';
+
+type Secret = V1Secret & KubeObject;
+
+const decode = (s: Secret | undefined, key: string): string | undefined => {
+  const v = s?.data?.[key];
+  return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
+};
+
+function forgeSecret(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string> = {}, type = 'Opaque'): Secret {
+  return {
+    apiVersion: 'v1', kind: 'Secret', type,
+    metadata: { name, namespace, labels: { [LABELS.managedBy]: MANAGED_BY, ...labels } },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  };
+}
+
+export async function ensureNamespace(kube: KubeClient, name: string, labels: Record<string, string> = {}): Promise<void> {
+  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABELS.managedBy]: MANAGED_BY, ...labels } } });
+}
+
+export interface TokenStore {
+  /** The current token, or undefined when none was ever created. */
+  read(): Promise<string | undefined>;
+  /** The current token, created from `generate` if there is none yet (create-once, race-safe). */
+  ensure(generate: () => string): Promise<{ token: string; created: boolean }>;
+  /** Replaces the token; the old one stops working as soon as this returns. */
+  rotate(generate: () => string): Promise<string>;
+}
+
+export function createTokenStore(kube: KubeClient, namespace: string): TokenStore {
+  const read = async () => decode(await kube.get<Secret>('v1', 'Secret', TOKEN_SECRET_NAME, namespace), TOKEN_SECRET_KEY);
+  return {
+    read,
+    async ensure(generate) {
+      const existing = await read();
+      if (existing) return { token: existing, created: false };
+      await ensureNamespace(kube, namespace);
+      try {
+        // create, not apply: two racing `peerlog token` runs must agree on one token.
+        await kube.create(forgeSecret(namespace, TOKEN_SECRET_NAME, { [TOKEN_SECRET_KEY]: generate() }));
+        return { token: (await read())!, created: true };
+      } catch (e) {
+        const again = await read();
+        if (again && (e as { status?: number }).status === 409) return { token: again, created: false };
+        throw e;
+      }
+    },
+    async rotate(generate) {
+      await ensureNamespace(kube, namespace);
+      const token = generate();
+      await kube.apply(forgeSecret(namespace, TOKEN_SECRET_NAME, { [TOKEN_SECRET_KEY]: token }));
+      return token;
+    },
+  };
+}
+
+export interface TlsPair { readonly certPem: string; readonly keyPem: string }
+
+/** The serving certificate kept across restarts, so that a consumer pinning it keeps trusting it. */
+export async function loadOrStoreServingCert(
+  kube: KubeClient, namespace: string, isUsable: (pair: TlsPair) => boolean, forge: () => Promise<TlsPair>,
+): Promise<TlsPair> {
+  const s = await kube.get<Secret>('v1', 'Secret', AUTH_TLS_SECRET_NAME, namespace);
+  const certPem = decode(s, 'tls.crt');
+  const keyPem = decode(s, 'tls.key');
+  if (certPem && keyPem && isUsable({ certPem, keyPem })) return { certPem, keyPem };
+  const pair = await forge();
+  await ensureNamespace(kube, namespace);
+  await kube.apply(forgeSecret(namespace, AUTH_TLS_SECRET_NAME, { 'tls.crt': pair.certPem, 'tls.key': pair.keyPem }, {}, 'kubernetes.io/tls'));
+  return pair;
+}
+
+export interface StoredIdentity {
+  readonly keyPem: string;
+  readonly certPem?: string;
+  readonly kubeconfig?: string;
+  readonly caPem?: string;
+}
+
+/**
+ * The consumer's identity towards one provider. The key is stored before the CSR is sent, so a
+ * retry after a crash presents the same key and the provider answers idempotently.
+ */
+export async function readIdentity(kube: KubeClient, namespace: string): Promise<StoredIdentity | undefined> {
+  const s = await kube.get<Secret>('v1', 'Secret', IDENTITY_SECRET_NAME, namespace);
+  const keyPem = decode(s, 'tls.key');
+  if (!keyPem) return undefined;
+  return { keyPem, certPem: decode(s, 'tls.crt'), kubeconfig: decode(s, 'kubeconfig'), caPem: decode(s, 'ca.crt') };
+}
+
+export async function writeIdentity(kube: KubeClient, namespace: string, remoteClusterId: string, id: StoredIdentity): Promise<void> {
+  const data: Record<string, string> = { 'tls.key': id.keyPem };
+  if (id.certPem) data['tls.crt'] = id.certPem;
+  if (id.kubeconfig) data.kubeconfig = id.kubeconfig;
+  if (id.caPem) data['ca.crt'] = id.caPem;
+  await kube.apply(forgeSecret(namespace, IDENTITY_SECRET_NAME, data, { [LABELS.remoteClusterId]: remoteClusterId }));
+}

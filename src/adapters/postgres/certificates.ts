@@ -1,0 +1,47 @@
+// The provider's store of certificates it signed (see migration IssuedCertificates).
+import type { DataSource } from 'typeorm';
+
+export interface IssuedCertificate {
+  readonly certFingerprint: string;
+  readonly remoteClusterId: string;
+  readonly publicKeyFingerprint: string;
+  readonly serialNumber: string;
+  readonly notAfter: string;
+  readonly pem: string;
+}
+
+export interface CertificateStore {
+  /** Saved before CertIssued is appended, so that every certificate the log names can be found. */
+  save(cert: IssuedCertificate): Promise<void>;
+  find(certFingerprint: string): Promise<IssuedCertificate | undefined>;
+  count(remoteClusterId?: string): Promise<number>;
+}
+
+export function createCertificateStore(ds: DataSource): CertificateStore {
+  return {
+    async save(c) {
+      await ds.query(
+        `insert into peerlog_issued_certificates (cert_fingerprint, remote_cluster_id, public_key_fingerprint, serial_number, not_after, pem)
+         values ($1, $2, $3, $4, $5, $6) on conflict (cert_fingerprint) do nothing`,
+        [c.certFingerprint, c.remoteClusterId, c.publicKeyFingerprint, c.serialNumber, c.notAfter, c.pem]);
+    },
+    async find(fp) {
+      const rows = await ds.query(
+        `select cert_fingerprint, remote_cluster_id, public_key_fingerprint, serial_number, not_after, pem
+         from peerlog_issued_certificates where cert_fingerprint = $1`, [fp]) as Record<string, string | Date>[];
+      const r = rows[0];
+      if (!r) return undefined;
+      return {
+        certFingerprint: String(r.cert_fingerprint), remoteClusterId: String(r.remote_cluster_id),
+        publicKeyFingerprint: String(r.public_key_fingerprint), serialNumber: String(r.serial_number),
+        notAfter: new Date(r.not_after as Date).toISOString(), pem: String(r.pem),
+      };
+    },
+    async count(remoteClusterId) {
+      const rows = await ds.query(
+        `select count(*)::int as n from peerlog_issued_certificates ${remoteClusterId ? 'where remote_cluster_id = $1' : ''}`,
+        remoteClusterId ? [remoteClusterId] : []) as { n: number }[];
+      return rows[0]!.n;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// The CSR policy of the authentication endpoint (DESIGN §6), pure: the X.509 adapter parses and
+// verifies the CSR into facts, and this decides whether a certificate may be signed for them.
+import { IDENTITY_CN_PREFIX, PEERS_GROUP } from '../resources/constants.js';
+import { identityUserFor } from '../resources/names.js';
+
+/** What the endpoint learned from a parsed CSR. */
+export interface CsrFacts {
+  /** Every subject attribute in order, as [type, value] ('CN', 'O', 'OU', ...). */
+  readonly subjectAttributes: readonly (readonly [string, string])[];
+  readonly signatureValid: boolean;
+  readonly keyAlgorithm: 'ECDSA' | 'Ed25519' | 'RSA' | 'other';
+  /** Curve name for ECDSA (prime256v1, secp384r1), the algorithm otherwise. */
+  readonly keyDetail: string;
+  readonly rsaBits: number;
+}
+
+export interface CsrPolicy {
+  /** Validity when the request asks for none. */
+  readonly defaultValiditySeconds: number;
+  readonly maxValiditySeconds: number;
+  readonly minValiditySeconds: number;
+  readonly minRsaBits: number;
+}
+
+export const DEFAULT_CSR_POLICY: CsrPolicy = Object.freeze({
+  defaultValiditySeconds: 90 * 24 * 3600,
+  maxValiditySeconds: 365 * 24 * 3600,
+  minValiditySeconds: 600,
+  minRsaBits: 2048,
+});
+
+export const POLICY_REASONS = [
+  'CsrSignatureInvalid',
+  'KeyTypeNotAllowed',
+  'RsaKeyTooShort',
+  'CommonNameMismatch',
+  'OrganizationNotAllowed',
+  'SubjectNotAllowed',
+  'ValidityBeyondPolicy',
+] as const;
+export type PolicyReason = (typeof POLICY_REASONS)[number];
+
+export type PolicyVerdict =
+  | { readonly allowed: true; readonly validitySeconds: number }
+  | { readonly allowed: false; readonly reason: PolicyReason; readonly message: string };
+
+const ALLOWED_CURVES = ['prime256v1', 'secp384r1'];
+
+function refuse(reason: PolicyReason, message: string): PolicyVerdict {
+  return { allowed: false, reason, message };
+}
+
+/**
+ * Checks a CSR from the cluster claiming `clusterId`. Checked in this order so that the reason
+ * names the most basic fault: a CSR whose signature fails says nothing trustworthy about itself.
+ */
+export function checkCsr(facts: CsrFacts, clusterId: string, requestedValiditySeconds: number | undefined, policy: CsrPolicy = DEFAULT_CSR_POLICY): PolicyVerdict {
+  if (!facts.signatureValid) return refuse('CsrSignatureInvalid', 'the CSR\'s signature does not verify with its own public key');
+  switch (facts.keyAlgorithm) {
+    case 'ECDSA':
+      if (!ALLOWED_CURVES.includes(facts.keyDetail)) return refuse('KeyTypeNotAllowed', `ECDSA curve ${facts.keyDetail || 'unknown'} is not allowed (P-256 or P-384)`);
+      break;
+    case 'Ed25519':
+      break;
+    case 'RSA':
+      if (facts.rsaBits < policy.minRsaBits) return refuse('RsaKeyTooShort', `RSA keys need at least ${policy.minRsaBits} bits, this one has ${facts.rsaBits}`);
+      break;
+    default:
+      return refuse('KeyTypeNotAllowed', `key type ${facts.keyDetail || 'unknown'} is not allowed (ECDSA P-256/P-384, Ed25519 or RSA >= ${policy.minRsaBits})`);
+  }
+  const cns = facts.subjectAttributes.filter(([t]) => t === 'CN').map(([, v]) => v);
+  const orgs = facts.subjectAttributes.filter(([t]) => t === 'O').map(([, v]) => v);
+  const others = facts.subjectAttributes.filter(([t]) => t !== 'CN' && t !== 'O').map(([t]) => t);
+  const expectedCn = identityUserFor(clusterId);
+  if (cns.length !== 1 || cns[0] !== expectedCn) {
+    return refuse('CommonNameMismatch', `the subject CN must be exactly ${JSON.stringify(expectedCn)} (${IDENTITY_CN_PREFIX} followed by the requesting cluster id)`);
+  }
+  if (orgs.length !== 1 || orgs[0] !== PEERS_GROUP) {
+    return refuse('OrganizationNotAllowed', `the subject must have exactly one O, ${JSON.stringify(PEERS_GROUP)}; got ${orgs.length === 0 ? 'none' : JSON.stringify(orgs)}`);
+  }
+  if (others.length > 0) return refuse('SubjectNotAllowed', `subject attributes other than CN and O are not allowed: ${[...new Set(others)].join(', ')}`);
+  const validity = requestedValiditySeconds ?? policy.defaultValiditySeconds;
+  if (!Number.isInteger(validity) || validity < policy.minValiditySeconds || validity > policy.maxValiditySeconds) {
+    return refuse('ValidityBeyondPolicy', `validity must be between ${policy.minValiditySeconds} and ${policy.maxValiditySeconds} seconds; ${validity} was asked`);
+  }
+  return { allowed: true, validitySeconds: validity };
+}

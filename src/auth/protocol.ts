@@ -1,0 +1,73 @@
+// The wire format of the authentication endpoint (DESIGN §6), shared by the server and the client.
+import { CLUSTER_ID_PATTERN } from '../events/constants.js';
+import { AuthRefusal } from './errors.js';
+
+export const IDS_PATH = '/ids';
+export const IDENTITY_PATH = '/identity';
+/** Bodies beyond this are refused with 413 before they are read to the end. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface ClusterIds {
+  readonly clusterId: string;
+  readonly clusterName: string;
+}
+
+export interface IdentityRequest extends ClusterIds {
+  readonly token: string;
+  /** PEM PKCS#10 certificate request. */
+  readonly csr: string;
+  /** Asked validity; the provider's policy bounds it. */
+  readonly validitySeconds?: number;
+}
+
+export interface IdentityResponse {
+  /** The provider's own ids, so the consumer can check whom it reached. */
+  readonly clusterId: string;
+  readonly clusterName: string;
+  /** PEM client certificate signed by the provider's client CA. */
+  readonly certificate: string;
+  /** PEM CA bundle to verify the provider's kube-apiserver. */
+  readonly caBundle: string;
+  readonly apiServerUrl: string;
+  readonly tenantNamespace: string;
+  readonly notAfter: string;
+}
+
+function malformed(field: string, why: string): never {
+  throw new AuthRefusal('MalformedRequest', field, `${field}: ${why}`);
+}
+
+/**
+ * Checks the shape of an identity request. The token is only checked to be present here; whether it
+ * is right is the token check's business, which records the attempt.
+ */
+export function parseIdentityRequest(body: unknown): IdentityRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) malformed('body', 'must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const allowed = new Set(['clusterId', 'clusterName', 'token', 'csr', 'validitySeconds']);
+  for (const k of Object.keys(b)) if (!allowed.has(k)) malformed(k, 'unknown field');
+  if (typeof b.clusterId !== 'string' || !CLUSTER_ID_PATTERN.test(b.clusterId)) malformed('clusterId', 'must be a cluster id (letters, digits, . _ -, at most 63)');
+  if (b.clusterName !== undefined && (typeof b.clusterName !== 'string' || b.clusterName.length === 0 || b.clusterName.length > 63)) {
+    malformed('clusterName', 'must be a string of 1 to 63 characters');
+  }
+  if (b.token !== undefined && typeof b.token !== 'string') malformed('token', 'must be a string');
+  if (typeof b.csr !== 'string' || !b.csr.includes('-----BEGIN CERTIFICATE REQUEST-----')) malformed('csr', 'must be a PEM certificate request');
+  if (b.validitySeconds !== undefined && (typeof b.validitySeconds !== 'number' || !Number.isInteger(b.validitySeconds) || b.validitySeconds <= 0)) {
+    malformed('validitySeconds', 'must be a positive integer');
+  }
+  return {
+    clusterId: b.clusterId,
+    clusterName: (b.clusterName as string | undefined) ?? b.clusterId,
+    token: (b.token as string | undefined) ?? '',
+    csr: b.csr,
+    ...(b.validitySeconds !== undefined ? { validitySeconds: b.validitySeconds as number } : {}),
+  };
+}
+
+export function parseIdentityResponse(body: unknown): IdentityResponse {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  for (const k of ['clusterId', 'clusterName', 'certificate', 'caBundle', 'apiServerUrl', 'tenantNamespace', 'notAfter'] as const) {
+    if (typeof b[k] !== 'string' || b[k] === '') throw new Error(`the provider's answer lacks ${k}`);
+  }
+  return b as unknown as IdentityResponse;
+}

@@ -1,0 +1,156 @@
+// The provider side of authentication: check the token, check the CSR against the policy, sign a
+// certificate the local kube-apiserver accepts, grant it its tenant namespace, and record it all as
+// commands on the stream incoming-<consumerId>. Every effect goes through the ports below.
+import type { Logger } from '../adapters/log/index.js';
+import type { HandledCommand } from '../commands/handle.js';
+import type { IncomingCommand } from '../commands/incoming/commands.js';
+import type { IncomingState } from '../commands/incoming/state.js';
+import { ConflictError, InvalidTransitionError, ValidationError } from '../commands/errors.js';
+import type { CommandMetadata } from '../commands/command.js';
+import { PEERS_GROUP } from '../resources/constants.js';
+import { identityUserFor } from '../resources/names.js';
+import { AuthRefusal } from './errors.js';
+import { checkCsr, type CsrFacts, type CsrPolicy } from './policy.js';
+import type { ClusterIds, IdentityRequest, IdentityResponse } from './protocol.js';
+import { checkToken } from './token.js';
+
+export interface ParsedCsr extends CsrFacts {
+  readonly publicKeyFingerprint: string;
+  readonly publicKeyDer: ArrayBuffer;
+}
+
+export interface SignedCertificate {
+  readonly pem: string;
+  readonly fingerprint: string;
+  readonly serialNumber: string;
+  readonly notAfter: string;
+}
+
+export interface StoredCertificate {
+  readonly certFingerprint: string;
+  readonly remoteClusterId: string;
+  readonly publicKeyFingerprint: string;
+  readonly serialNumber: string;
+  readonly notAfter: string;
+  readonly pem: string;
+}
+
+export interface ProviderPorts {
+  readonly ids: ClusterIds;
+  readonly policy: CsrPolicy;
+  readonly apiServer: { readonly url: string; readonly caPem: string };
+  readToken(): Promise<string | undefined>;
+  /** Throws on anything that is not a PEM CSR. */
+  parseCsr(pem: string): Promise<ParsedCsr>;
+  sign(req: { commonName: string; organization: string; publicKeyDer: ArrayBuffer; notBefore: Date; notAfter: Date }): Promise<SignedCertificate>;
+  loadIncoming(remoteClusterId: string): Promise<IncomingState>;
+  handleIncoming(remoteClusterId: string, command: IncomingCommand): Promise<HandledCommand>;
+  saveCertificate(cert: StoredCertificate): Promise<void>;
+  findCertificate(certFingerprint: string): Promise<StoredCertificate | undefined>;
+  /** Creates (idempotently) the tenant namespace, Role and RoleBinding; returns the namespace. */
+  ensureTenant(remoteClusterId: string): Promise<string>;
+  now(): Date;
+  newId(): string;
+  readonly logger: Logger;
+}
+
+/** Certificates are backdated a little so that a consumer whose clock lags can use them at once. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+function metadata(ports: ProviderPorts, req: IdentityRequest, correlationId: string): CommandMetadata {
+  return { now: ports.now().toISOString(), actor: { kind: 'remote-cluster', name: req.clusterId }, correlationId, commandId: ports.newId() };
+}
+
+/** Domain refusals become the endpoint's answers; anything else is a server fault and propagates. */
+function translate(e: unknown): never {
+  if (e instanceof ConflictError || e instanceof InvalidTransitionError) {
+    throw new AuthRefusal('IdentityConflict', e.code, e.message);
+  }
+  if (e instanceof ValidationError) throw new AuthRefusal('MalformedRequest', e.field ?? 'request', e.message);
+  throw e;
+}
+
+export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest): Promise<IdentityResponse> {
+  const log = ports.logger.child({ remoteClusterId: req.clusterId, streamId: `incoming-${req.clusterId}` });
+  const correlationId = ports.newId();
+
+  // 1. The CSR must at least parse before anything is recorded: garbage is not an attempt.
+  let csr: ParsedCsr;
+  try {
+    csr = await ports.parseCsr(req.csr);
+  } catch {
+    throw new AuthRefusal('MalformedRequest', 'csr', 'csr: not a parseable PEM PKCS#10 certificate request');
+  }
+
+  // 2. The token. A missing secret means no token was ever created here: nothing can match.
+  const expected = await ports.readToken();
+  const rejection = expected === undefined ? 'TokenMismatch' : checkToken(req.token, expected);
+  if (rejection !== null) {
+    await ports.handleIncoming(req.clusterId, {
+      type: 'ValidateToken', data: { remoteClusterId: req.clusterId, remoteClusterName: req.clusterName, outcome: 'invalid', reason: rejection },
+      metadata: metadata(ports, req, correlationId),
+    }).catch(translate);
+    log.warn('token rejected', { reason: rejection });
+    throw new AuthRefusal('TokenRejected', rejection, 'the peering token is not valid for this cluster');
+  }
+  await ports.handleIncoming(req.clusterId, {
+    type: 'ValidateToken', data: { remoteClusterId: req.clusterId, remoteClusterName: req.clusterName, outcome: 'valid' },
+    metadata: metadata(ports, req, correlationId),
+  }).catch(translate);
+
+  // 3. The CSR policy.
+  const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy);
+  if (!verdict.allowed) {
+    log.warn('CSR refused', { reason: verdict.reason });
+    throw new AuthRefusal('PolicyRefused', verdict.reason, verdict.message);
+  }
+
+  // 4. An identity already granted: the same key gets the same certificate back, another key a 409.
+  const state = await ports.loadIncoming(req.clusterId);
+  const granted = 'identity' in state ? state.identity : null;
+  if (granted !== null) {
+    if (granted.publicKeyFingerprint !== csr.publicKeyFingerprint) {
+      throw new AuthRefusal('IdentityConflict', 'IdentityConflict',
+        `cluster ${req.clusterId} already holds an identity for another key; unpeer first or present the same key`);
+    }
+    const stored = await ports.findCertificate(granted.certFingerprint);
+    if (stored) {
+      const tenantNamespace = await ports.ensureTenant(req.clusterId);
+      log.info('identity re-sent for the same key', { certFingerprint: stored.certFingerprint });
+      return answer(ports, stored.pem, tenantNamespace, stored.notAfter);
+    }
+  }
+
+  // 5. Tenant first, so that the certificate works the moment the consumer holds it.
+  const tenantNamespace = await ports.ensureTenant(req.clusterId);
+  const now = ports.now();
+  const cert = await ports.sign({
+    commonName: identityUserFor(req.clusterId), organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
+    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + verdict.validitySeconds * 1000),
+  });
+  // 6. Stored before the log names it, so that every certificate in the log can be sent again.
+  await ports.saveCertificate({
+    certFingerprint: cert.fingerprint, remoteClusterId: req.clusterId, publicKeyFingerprint: csr.publicKeyFingerprint,
+    serialNumber: cert.serialNumber, notAfter: cert.notAfter, pem: cert.pem,
+  });
+  const handled = await ports.handleIncoming(req.clusterId, {
+    type: 'IssueCertificate',
+    data: { publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace },
+    metadata: metadata(ports, req, correlationId),
+  }).catch(translate);
+  if (handled.events.length === 0) {
+    // A concurrent request with the same key won the race: answer with the certificate it recorded.
+    const current = await ports.loadIncoming(req.clusterId);
+    const winner = 'identity' in current ? await ports.findCertificate(current.identity.certFingerprint) : undefined;
+    if (winner) return answer(ports, winner.pem, tenantNamespace, winner.notAfter);
+  }
+  log.info('identity issued', { certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace });
+  return answer(ports, cert.pem, tenantNamespace, cert.notAfter);
+}
+
+function answer(ports: ProviderPorts, certificate: string, tenantNamespace: string, notAfter: string): IdentityResponse {
+  return {
+    clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, certificate,
+    caBundle: ports.apiServer.caPem, apiServerUrl: ports.apiServer.url, tenantNamespace, notAfter,
+  };
+}

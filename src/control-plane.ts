@@ -1,0 +1,99 @@
+// One cluster's control plane (`peerlog serve`): the log's relay and projections, peerlog's CRDs,
+// the token, and the HTTPS authentication endpoint with its probes. Started in numbered steps and
+// stopped in reverse.
+import type { PeerlogConfig } from './config.js';
+import type { Logger } from './adapters/log/index.js';
+import { openRuntime, type Runtime } from './runtime.js';
+import { createKubeClient, type KubeClient } from './adapters/kubernetes/client.js';
+import { kubeConfigFromFile } from './adapters/kubernetes/kubeconfig.js';
+import { installCrds } from './adapters/kubernetes/crds.js';
+import { createTokenStore, ensureNamespace, loadOrStoreServingCert } from './adapters/kubernetes/secrets.js';
+import { certificateFingerprint, createSelfSignedServerCert, inspectCertificate } from './adapters/x509/index.js';
+import { createAuthServer, type AuthServer, type Readiness } from './adapters/http/auth-server.js';
+import { createFailureLimiter } from './auth/rate-limit.js';
+import { generateToken } from './auth/token.js';
+import { issueIdentity } from './auth/provider.js';
+import { providerPorts } from './auth/wire.js';
+import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
+import type { Relay } from './adapters/kafka/relay.js';
+import type { ProjectionRunner } from './projections/runner.js';
+
+export interface ControlPlane {
+  readonly config: PeerlogConfig;
+  readonly runtime: Runtime;
+  readonly kube: KubeClient;
+  readonly server: AuthServer;
+  /** The URL the endpoint listens on (the port resolved when 0 was asked). */
+  readonly url: string;
+  /** SHA-256 fingerprint of the endpoint's certificate, for consumers to pin. */
+  readonly fingerprint: string;
+  stop(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  readonly policy?: CsrPolicy;
+}
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
+
+export async function startControlPlane(config: PeerlogConfig, logger: Logger, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = logger.child({ component: 'control-plane', clusterId: config.clusterId });
+  const undo: (() => Promise<void>)[] = [];
+  const stop = async () => { for (const u of undo.reverse()) await u().catch((e: unknown) => log.error('stop step failed', { error: e })); };
+  try {
+    // 1. The log: database migrated, relay publishing the outbox, read models projected.
+    const runtime = await openRuntime(config, logger);
+    undo.push(() => runtime.close());
+    const relay: Relay = runtime.relay();
+    await relay.start();
+    undo.push(() => relay.stop());
+    const readModels: ProjectionRunner = runtime.readModels();
+    await readModels.start();
+    undo.push(() => readModels.stop());
+
+    // 2. The cluster: CRDs installed (idempotent), the system namespace, the token created once.
+    const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
+    const crds = await installCrds(kube);
+    log.info('CRDs installed', { crds });
+    await ensureNamespace(kube, config.systemNamespace);
+    const { created } = await createTokenStore(kube, config.systemNamespace).ensure(generateToken);
+    if (created) log.info('peering token created; `peerlog token` prints it', { namespace: config.systemNamespace });
+
+    // 3. The endpoint's serving certificate, kept across restarts so that pins stay valid.
+    const host = config.authUrl ? new URL(config.authUrl).hostname.replace(/^\[|\]$/g, '') : config.authHost;
+    const isIp = /^[\d.]+$|:/.test(host);
+    const tls = await loadOrStoreServingCert(kube, config.systemNamespace,
+      (pair) => inspectCertificate(pair.certPem).notAfter.getTime() - Date.now() > RENEW_BEFORE_MS,
+      () => createSelfSignedServerCert({
+        commonName: `peerlog-auth-${config.clusterId}`, dnsNames: ['localhost', ...(isIp ? [] : [host])],
+        ipAddresses: ['127.0.0.1', ...(isIp && host !== '127.0.0.1' ? [host] : [])],
+        notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + YEAR_MS),
+      }));
+
+    // 4. The authentication endpoint and probes.
+    const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY);
+    const readiness = async (): Promise<Readiness> => {
+      const checks: Record<string, string> = {};
+      await runtime.ds.query('select 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = e.message; });
+      await kube.get('v1', 'Namespace', config.systemNamespace).then(() => { checks.kubernetes = 'ok'; }, (e: Error) => { checks.kubernetes = e.message; });
+      checks.relay = relay.stats.failures > 0 && relay.stats.published === 0 ? 'failing (events wait in the outbox)' : 'ok';
+      // Kafka being away does not make the endpoint unready: commands are kept in the outbox.
+      return { ready: checks.database === 'ok' && checks.kubernetes === 'ok', checks };
+    };
+    const server = createAuthServer({
+      host: config.authHost, port: config.authPort, tls, ids: ports.ids, readiness, logger,
+      issueIdentity: (req) => issueIdentity(ports, req),
+      limiter: createFailureLimiter({ burst: config.authFailureBurst, refillSeconds: config.authFailureRefillSeconds }),
+    });
+    const addr = await server.listen();
+    undo.push(() => server.close());
+    const url = config.authUrl ?? `https://${config.authHost.includes(':') ? `[${config.authHost}]` : config.authHost}:${addr.port}`;
+    const fingerprint = certificateFingerprint(tls.certPem);
+    log.info('control plane ready', { authUrl: url, fingerprint, dbSchema: config.dbSchema });
+    return { config, runtime, kube, server, url, fingerprint, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,44 @@
+// Kubernetes-facing constants of peerlog's public contract: API group, names, labels, the identity
+// a provider grants, condition types and reasons. Changing one changes what users and peers see.
+
+export const API_GROUP = 'peering.peerlog.dev';
+export const API_VERSION = 'v1alpha1';
+export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+/** The single field manager of every object peerlog applies (server-side apply). */
+export const FIELD_MANAGER = 'peerlog';
+
+/** Where a control plane keeps its own objects (token, serving certificate) unless configured otherwise. */
+export const DEFAULT_SYSTEM_NAMESPACE = 'peerlog-system';
+export const TOKEN_SECRET_NAME = 'peerlog-token';
+export const TOKEN_SECRET_KEY = 'token';
+export const AUTH_TLS_SECRET_NAME = 'peerlog-auth-tls';
+/** The consumer's identity towards one provider, in the local tenant namespace of that provider. */
+export const IDENTITY_SECRET_NAME = 'peerlog-identity';
+
+export const TENANT_NAMESPACE_PREFIX = 'peerlog-tenant-';
+export const TENANT_ROLE_NAME = 'peerlog-tenant';
+
+/**
+ * Identities a provider issues: the certificate's CN is this prefix plus the consumer's cluster id
+ * (the Kubernetes user name), and its only organisation is the peers group (the Kubernetes group).
+ * No permission is ever bound to the group: each consumer gets its own RoleBinding to its user.
+ */
+export const IDENTITY_CN_PREFIX = 'peerlog:cluster:';
+export const PEERS_GROUP = 'peerlog:peers';
+
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  remoteClusterId: 'peerlog.dev/remote-cluster-id',
+  tenant: 'peerlog.dev/tenant',
+  type: 'peerlog.dev/type',
+} as const;
+
+export const MANAGED_BY = 'peerlog';
+
+export const VIRTUAL_NODE_TYPE = 'virtual-node';
+export const VIRTUAL_NODE_TAINT = { key: 'virtual-node.peerlog.dev/not-allowed', value: 'true', effect: 'NoExecute' } as const;
+
+export const CONDITION_TYPES = ['Authenticated', 'OutgoingPeering', 'IncomingPeering', 'VirtualNodeReady'] as const;
+
+export const PEERING_SWITCH = ['Enabled', 'Disabled'] as const;

@@ -1,0 +1,49 @@
+// The objects a provider creates for one consumer: its tenant namespace, a Role granting only what
+// peering needs there, and the RoleBinding to the consumer's certificate user (DESIGN §6).
+import { API_GROUP, LABELS, MANAGED_BY, TENANT_ROLE_NAME } from './constants.js';
+import { identityUserFor, tenantNamespaceFor } from './names.js';
+
+export interface TenantObjects {
+  readonly namespace: Record<string, unknown>;
+  readonly role: Record<string, unknown>;
+  readonly roleBinding: Record<string, unknown>;
+}
+
+/**
+ * The consumer writes its ResourceRequest (spec) and reads what the provider answers; it reads the
+ * provider's ResourceOffer and writes only that offer's status (acceptance). Nothing else: no
+ * secrets, no other namespace, nothing cluster-scoped, no RBAC objects.
+ */
+export const TENANT_RULES = [
+  { apiGroups: [API_GROUP], resources: ['resourcerequests'], verbs: ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'] },
+  { apiGroups: [API_GROUP], resources: ['resourcerequests/status'], verbs: ['get'] },
+  { apiGroups: [API_GROUP], resources: ['resourceoffers'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [API_GROUP], resources: ['resourceoffers/status'], verbs: ['get', 'update', 'patch'] },
+] as const;
+
+export function forgeTenantObjects(remoteClusterId: string): TenantObjects {
+  const namespace = tenantNamespaceFor(remoteClusterId);
+  const labels = { [LABELS.managedBy]: MANAGED_BY, [LABELS.remoteClusterId]: remoteClusterId, [LABELS.tenant]: 'true' };
+  return {
+    namespace: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } },
+    role: {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role',
+      metadata: { name: TENANT_ROLE_NAME, namespace, labels },
+      rules: TENANT_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+    },
+    roleBinding: {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding',
+      metadata: { name: TENANT_ROLE_NAME, namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: TENANT_ROLE_NAME },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: identityUserFor(remoteClusterId) }],
+    },
+  };
+}
+
+/** The consumer's own namespace for a provider: where its identity Secret lives. */
+export function forgeLocalTenantNamespace(remoteClusterId: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1', kind: 'Namespace',
+    metadata: { name: tenantNamespaceFor(remoteClusterId), labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.remoteClusterId]: remoteClusterId, [LABELS.tenant]: 'true' } },
+  };
+}

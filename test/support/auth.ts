@@ -1,0 +1,104 @@
+// Control planes for authentication tests: a provider on beta and a consumer on alpha, each with
+// its own cluster id (so its own topic, schema, system namespace and tenant namespaces).
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type PeerlogConfig } from '../../src/config.js';
+import { startControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { createKubeClient, type KubeClient } from '../../src/adapters/kubernetes/client.js';
+import { kubeConfigFromFile } from '../../src/adapters/kubernetes/kubeconfig.js';
+import { createTokenStore } from '../../src/adapters/kubernetes/secrets.js';
+import { dropSchema } from '../../src/adapters/postgres/datasource.js';
+import { topicFor } from '../../src/adapters/kafka/client.js';
+import { createLogger, type Logger } from '../../src/adapters/log/index.js';
+import { consumerPorts } from '../../src/auth/wire.js';
+import { obtainIdentity, type ObtainedIdentity, type PeeringTarget } from '../../src/auth/consumer.js';
+import { generateToken } from '../../src/auth/token.js';
+import type { CsrPolicy } from '../../src/auth/policy.js';
+import { tenantNamespaceFor } from '../../src/resources/names.js';
+import { stackEnv, uniqueName } from './env.js';
+
+export interface Captured {
+  readonly lines: string[];
+  readonly logger: Logger;
+}
+
+/** A debug-level logger whose every line is kept, so tests can search what was logged. */
+export function captureLogs(): Captured {
+  const lines: string[] = [];
+  const echo = Boolean(process.env.PEERLOG_TEST_LOGS);
+  return { lines, logger: createLogger({ level: 'debug', write: (l) => { lines.push(l); if (echo) process.stderr.write(l + '\n'); } }) };
+}
+
+function clusterConfig(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}): PeerlogConfig {
+  const env = stackEnv();
+  const c = env.clusters[cluster];
+  const clusterId = uniqueName(prefix);
+  return loadConfig({
+    clusterId, clusterName: clusterId, kubeconfig: c.kubeconfig, caCert: c.caCert, caKey: c.caKey,
+    kafkaBrokers: env.kafkaBrokers.join(','), databaseUrl: env.databaseUrl, dbSchema: `t_${clusterId.replace(/-/g, '_')}`,
+    authPort: 0, namespace: `${clusterId}-system`, ...extra,
+  }, { kubernetes: true, ca: true });
+}
+
+export interface TestProvider {
+  readonly cp: ControlPlane;
+  readonly config: PeerlogConfig;
+  readonly token: string;
+  readonly logs: Captured;
+  readonly kube: KubeClient;
+  cleanup(consumerIds?: readonly string[]): Promise<void>;
+}
+
+async function dropLog(config: PeerlogConfig, rt: Runtime): Promise<void> {
+  await dropSchema(config.databaseUrl, config.dbSchema);
+  const admin = rt.kafka.admin();
+  await admin.connect();
+  try { await admin.deleteTopics({ topics: [topicFor(config.clusterId)] }); } catch { /* never created */ }
+  await admin.disconnect();
+}
+
+export async function startProvider(opts: { prefix?: string; burst?: number; policy?: CsrPolicy } = {}): Promise<TestProvider> {
+  const config = clusterConfig('beta', opts.prefix ?? 'prov', { authFailureBurst: opts.burst ?? 100_000 });
+  const logs = captureLogs();
+  const cp = await startControlPlane(config, logs.logger, opts.policy ? { policy: opts.policy } : {});
+  const { token } = await createTokenStore(cp.kube, config.systemNamespace).ensure(generateToken);
+  return {
+    cp, config, token, logs, kube: cp.kube,
+    async cleanup(consumerIds = []) {
+      await cp.stop();
+      await dropLog(config, cp.runtime);
+      for (const ns of [config.systemNamespace, ...consumerIds.map(tenantNamespaceFor)]) await cp.kube.delete('v1', 'Namespace', ns);
+    },
+  };
+}
+
+export interface TestConsumer {
+  readonly config: PeerlogConfig;
+  readonly rt: Runtime;
+  readonly kube: KubeClient;
+  readonly logs: Captured;
+  obtain(provider: TestProvider, token?: string, target?: Partial<PeeringTarget>): Promise<ObtainedIdentity>;
+  cleanup(providerIds?: readonly string[]): Promise<void>;
+}
+
+export async function openConsumer(prefix = 'cons'): Promise<TestConsumer> {
+  const config = clusterConfig('alpha', prefix);
+  const logs = captureLogs();
+  const rt = await openRuntime(config, logs.logger);
+  const relay = rt.relay();
+  await relay.start();
+  const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
+  const ports = consumerPorts(config, rt, kube, logs.logger);
+  return {
+    config, rt, kube, logs,
+    obtain: (provider, token = provider.token, target = {}) => obtainIdentity(ports, {
+      remoteClusterId: provider.config.clusterId, remoteClusterName: provider.config.clusterName, authUrl: provider.cp.url, ...target,
+    }, token, { actor: { kind: 'cli', name: 'test' }, correlationId: randomUUID() }),
+    async cleanup(providerIds = []) {
+      await relay.stop();
+      await rt.close();
+      await dropLog(config, rt);
+      for (const id of providerIds) await kube.delete('v1', 'Namespace', tenantNamespaceFor(id));
+    },
+  };
+}
