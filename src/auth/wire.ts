@@ -1,7 +1,8 @@
 // Builds the authentication ports of one control plane from its runtime (log, database), its
 // Kubernetes client and its client CA: the only place the auth services meet the adapters.
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createStreamQueue } from '../commands/queue.js';
 import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
@@ -23,7 +24,6 @@ import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tena
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './policy.js';
 import type { ProviderPorts } from './provider.js';
 import type { ConsumerPorts } from './consumer.js';
-import { randomUUID } from 'node:crypto';
 
 /** The kube-apiserver URL and CA a consumer needs, from the kubeconfig the control plane uses. */
 export function apiServerOf(kube: KubeClient): { url: string; caPem: string } {
@@ -41,6 +41,7 @@ export async function providerPorts(
   const caKeys = await importKeyPair(readFileSync(config.caKey, 'utf8'));
   const tokens = createTokenStore(kube, config.systemNamespace);
   const certificates = createCertificateStore(rt.ds);
+  const queue = createStreamQueue();
   return {
     ids: { clusterId: config.clusterId, clusterName: config.clusterName },
     policy,
@@ -56,7 +57,10 @@ export async function providerPorts(
       return { pem, fingerprint: info.fingerprint, serialNumber: info.serialNumber.toLowerCase(), notAfter: info.notAfter.toISOString() };
     },
     loadIncoming: async (remote) => ((await rt.ports.store.load<IncomingState>(streamIdOf('incoming', remote)))?.state ?? incomingInitial),
-    handleIncoming: (remote, command) => handleCommand(rt.ports, incomingDecider, { id: streamIdOf('incoming', remote), type: 'incoming' }, command),
+    handleIncoming: (remote, command) => {
+      const id = streamIdOf('incoming', remote);
+      return queue.run(id, () => handleCommand(rt.ports, incomingDecider, { id, type: 'incoming' }, command));
+    },
     saveCertificate: (c) => certificates.save(c),
     findCertificate: (fp) => certificates.find(fp),
     async ensureTenant(remote) {
@@ -73,10 +77,14 @@ export async function providerPorts(
 }
 
 export function consumerPorts(config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger): ConsumerPorts {
+  const queue = createStreamQueue();
   return {
     ids: { clusterId: config.clusterId, clusterName: config.clusterName },
     loadOutgoing: async (remote) => ((await rt.ports.store.load<OutgoingState>(streamIdOf('outgoing', remote)))?.state ?? outgoingInitial),
-    handleOutgoing: (remote, command) => handleCommand(rt.ports, outgoingDecider, { id: streamIdOf('outgoing', remote), type: 'outgoing' }, command),
+    handleOutgoing: (remote, command) => {
+      const id = streamIdOf('outgoing', remote);
+      return queue.run(id, () => handleCommand(rt.ports, outgoingDecider, { id, type: 'outgoing' }, command));
+    },
     async ensureLocalTenant(remote) {
       const ns = forgeLocalTenantNamespace(remote) as { metadata: { name: string; labels: Record<string, string> } };
       await ensureNamespace(kube, ns.metadata.name, ns.metadata.labels);

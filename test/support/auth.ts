@@ -102,3 +102,21 @@ export async function openConsumer(prefix = 'cons'): Promise<TestConsumer> {
     },
   };
 }
+
+export interface RawAnswer { readonly status: number; readonly text: string; readonly headers: Record<string, string | string[] | undefined> }
+
+/** Any request at all, as an attacker or a broken client would send it (TLS unverified). */
+export function rawRequest(url: string, path: string, opts: { method?: string; body?: string | Buffer; headers?: Record<string, string>; agent?: import('node:https').Agent } = {}): Promise<RawAnswer> {
+  return import('node:https').then(({ request }) => new Promise((resolve, reject) => {
+    const req = request(new URL(path, url), {
+      method: opts.method ?? 'POST', rejectUnauthorized: false, agent: opts.agent ?? false, headers: opts.headers ?? {},
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  }));
+}

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/index.js';
 import { AuthRefusal } from '../../auth/errors.js';
+import { isRetriable } from '../../commands/errors.js';
 import type { FailureLimiter } from '../../auth/rate-limit.js';
 import { IDENTITY_PATH, IDS_PATH, MAX_BODY_BYTES, parseIdentityRequest, type ClusterIds, type IdentityRequest, type IdentityResponse } from '../../auth/protocol.js';
 
@@ -128,9 +129,15 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
     route(req, res).then(
       (status) => log.debug('request', { method: req.method, path: (req.url ?? '').slice(0, 100), status, source: req.socket.remoteAddress, ms: Date.now() - started }),
       (e: unknown) => {
+        if (res.headersSent) { res.destroy(); return; }
+        // A dependency that is briefly away (database, apiserver) or a lost race: worth a retry.
+        if (isRetriable(e)) {
+          log.warn('request deferred', { method: req.method, path: (req.url ?? '').slice(0, 100), error: e });
+          send(res, 503, { error: { code: 'Unavailable', reason: (e as { code?: string }).code ?? 'Unavailable', message: 'temporarily unable to answer; retry shortly' } }, { 'retry-after': '1' });
+          return;
+        }
         log.error('request failed', { method: req.method, path: (req.url ?? '').slice(0, 100), error: e });
-        if (!res.headersSent) send(res, 500, { error: { code: 'Internal', reason: 'internal', message: 'internal error; the server log says more' } });
-        else res.destroy();
+        send(res, 500, { error: { code: 'Internal', reason: 'internal', message: 'internal error; the server log says more' } });
       },
     );
   });

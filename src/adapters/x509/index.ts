@@ -1,8 +1,10 @@
 // X.509 adapter: key pairs, CSRs and certificates through @peculiar/x509 on Node's WebCrypto.
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill.
 import 'reflect-metadata';
-import { webcrypto, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { webcrypto, createHash, createPrivateKey, createPublicKey, verify as verifySignature } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificationRequest } from '@peculiar/asn1-csr';
 
 // Node's WebCrypto types live under the webcrypto namespace, not as DOM globals.
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -193,8 +195,7 @@ export async function inspectCsr(pem: string): Promise<CsrInfo> {
   const key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
   const kind = key.asymmetricKeyType;
   const keyAlgorithm = kind === 'ec' ? 'ECDSA' : kind === 'ed25519' ? 'Ed25519' : kind === 'rsa' ? 'RSA' : 'other';
-  let signatureValid = false;
-  try { signatureValid = await csr.verify(); } catch { signatureValid = false; }
+  const signatureValid = verifyCsrStrictly(csr.rawData, spkiDer);
   return {
     subject: readName(csr.subjectName),
     subjectAttributes: csr.subjectName.toJSON().flatMap((rdn) => Object.entries(rdn).flatMap(([type, values]) => values.map((v) => [type, v] as const))),
@@ -205,6 +206,36 @@ export async function inspectCsr(pem: string): Promise<CsrInfo> {
     publicKeyFingerprint: sha256Hex(spkiDer),
     publicKeyDer: spkiDer,
   };
+}
+
+/** Hash of each CSR signature algorithm peerlog accepts (null: the algorithm hashes itself). */
+const CSR_SIGNATURE_HASHES: Readonly<Record<string, string | null>> = {
+  '1.2.840.10045.4.3.2': 'sha256', // ecdsa-with-SHA256
+  '1.2.840.10045.4.3.3': 'sha384', // ecdsa-with-SHA384
+  '1.3.101.112': null, // Ed25519
+  '1.2.840.113549.1.1.11': 'sha256', // sha256WithRSAEncryption
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+};
+
+/**
+ * True only for a CSR in canonical DER whose signature OpenSSL verifies. The ASN.1 parser accepts
+ * loose encodings (wrong outer tags, lengths, unused bits) outside the signed part; a CSR that does
+ * not re-encode to the very bytes received is refused rather than interpreted.
+ */
+function verifyCsrStrictly(raw: ArrayBuffer, spkiDer: ArrayBuffer): boolean {
+  try {
+    const asn = AsnConvert.parse(raw, CertificationRequest);
+    if (!Buffer.from(AsnConvert.serialize(asn)).equals(Buffer.from(raw))) return false;
+    const hash = CSR_SIGNATURE_HASHES[asn.signatureAlgorithm.algorithm];
+    if (hash === undefined) return false;
+    const key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    const tbs = Buffer.from(AsnConvert.serialize(asn.certificationRequestInfo));
+    // OpenSSL insists on canonical DER inside ECDSA signatures too.
+    return verifySignature(hash, tbs, { key, dsaEncoding: 'der' }, Buffer.from(asn.signature));
+  } catch {
+    return false;
+  }
 }
 
 export function inspectCertificate(pem: string): CertificateInfo {
