@@ -2,6 +2,7 @@
 // the token, and the HTTPS authentication endpoint with its probes. Started in numbered steps and
 // stopped in reverse.
 import type { PeerlogConfig } from './config.js';
+import { PeerlogError, isRetriable } from './commands/errors.js';
 import type { Logger } from './adapters/log/index.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { createKubeClient, type KubeClient } from './adapters/kubernetes/client.js';
@@ -35,6 +36,39 @@ export interface ControlPlaneOptions {
 }
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+export class StartError extends PeerlogError {
+  constructor(stepName: string, target: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('StartFailed', `cannot start (${stepName}): ${target}: ${why}`, { cause, retriable: isRetriable(cause) });
+  }
+}
+
+/** Runs one start-up step, naming it and what it reached for when it fails. */
+async function step<T>(name: string, target: string, work: () => Promise<T>): Promise<T> {
+  try { return await work(); } catch (e) { throw new StartError(name, target, e); }
+}
+
+function redactUrl(url: string): string {
+  try { const u = new URL(url); if (u.password) u.password = '***'; return u.toString(); } catch { return 'the database URL'; }
+}
+
+/** Retries `start` with backoff in the background until it succeeds or is cancelled. */
+function keepStarting(what: string, start: () => Promise<void>, log: Logger): { started(): boolean; cancel(): Promise<void> } {
+  let done = false;
+  let cancelled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = (delay: number): Promise<void> => start().then(() => { done = true; }, (e: unknown) => {
+    if (cancelled) return;
+    log.warn(`${what} cannot start yet; retrying`, { error: e, retryInMs: delay });
+    return new Promise<void>((resolve) => { timer = setTimeout(() => resolve(attempt(Math.min(delay * 2, 5000))), delay); });
+  });
+  const running = attempt(500);
+  return {
+    started: () => done,
+    cancel: async () => { cancelled = true; if (timer) clearTimeout(timer); if (!done) return; await running; },
+  };
+}
 const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 
 export async function startControlPlane(config: PeerlogConfig, logger: Logger, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -43,18 +77,20 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
   const stop = async () => { for (const u of undo.reverse()) await u().catch((e: unknown) => log.error('stop step failed', { error: e })); };
   try {
     // 1. The log: database migrated, relay publishing the outbox, read models projected.
-    const runtime = await openRuntime(config, logger);
+    const runtime = await step('database', `PostgreSQL at ${redactUrl(config.databaseUrl)}`, () => openRuntime(config, logger));
     undo.push(() => runtime.close());
     const relay: Relay = runtime.relay();
     await relay.start();
     undo.push(() => relay.stop());
+    // Kafka may be away at start: commands still land in the outbox, and the projections start
+    // (and catch up) as soon as it is back, so this one is not awaited.
     const readModels: ProjectionRunner = runtime.readModels();
-    await readModels.start();
-    undo.push(() => readModels.stop());
+    const projections = keepStarting('read-models projection', () => readModels.start(), log);
+    undo.push(async () => { await projections.cancel(); await readModels.stop(); });
 
     // 2. The cluster: CRDs installed (idempotent), the system namespace, the token created once.
     const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
-    const crds = await installCrds(kube);
+    const crds = await step('kubernetes', `the kube-apiserver of ${config.kubeconfig}`, () => installCrds(kube));
     log.info('CRDs installed', { crds });
     await ensureNamespace(kube, config.systemNamespace);
     const { created } = await createTokenStore(kube, config.systemNamespace).ensure(generateToken);
@@ -78,6 +114,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       await runtime.ds.query('select 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = e.message; });
       await kube.get('v1', 'Namespace', config.systemNamespace).then(() => { checks.kubernetes = 'ok'; }, (e: Error) => { checks.kubernetes = e.message; });
       checks.relay = relay.stats.failures > 0 && relay.stats.published === 0 ? 'failing (events wait in the outbox)' : 'ok';
+      checks.projections = projections.started() ? 'ok' : 'waiting for Kafka';
       // Kafka being away does not make the endpoint unready: commands are kept in the outbox.
       return { ready: checks.database === 'ok' && checks.kubernetes === 'ok', checks };
     };
@@ -86,7 +123,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       issueIdentity: (req) => issueIdentity(ports, req),
       limiter: createFailureLimiter({ burst: config.authFailureBurst, refillSeconds: config.authFailureRefillSeconds }),
     });
-    const addr = await server.listen();
+    const addr = await step('listen', `${config.authHost}:${config.authPort}`, () => server.listen());
     undo.push(() => server.close());
     const url = config.authUrl ?? `https://${config.authHost.includes(':') ? `[${config.authHost}]` : config.authHost}:${addr.port}`;
     const fingerprint = certificateFingerprint(tls.certPem);
