@@ -130,3 +130,29 @@ test('alpha obtains an identity from beta: authenticated by beta\'s kube-apiserv
   await assert.rejects(postIdentityRequest(provider.cp.url, { clusterId: 'x', clusterName: 'x', token: provider.token, csr }, 'sha256:' + '0'.repeat(64)),
     (e: { code?: string }) => e.code === 'FingerprintMismatch');
 });
+
+test('consumer side: a refusal or an unreachable provider is recorded with its reason, and a retry reuses the stored key', async (t) => {
+  const provider = await startProvider({ prefix: 'prov2' });
+  const consumer = await openConsumer('cons2');
+  t.after(async () => { await consumer.cleanup([provider.config.clusterId]); await provider.cleanup([consumer.config.clusterId]); });
+
+  await assert.rejects(consumer.obtain(provider, 'C'.repeat(43)), (e: { code?: string; status?: number; reason?: string; message?: string }) =>
+    e.code === 'AuthenticationFailed' && e.status === 401 && e.reason === 'TokenMismatch' && !e.message!.includes(provider.token));
+  const keyAfterRefusal = (await readIdentity(consumer.kube, tenantNamespaceFor(provider.config.clusterId)))?.keyPem;
+  assert.ok(keyAfterRefusal, 'the key is stored before the request is sent');
+
+  await assert.rejects(consumer.obtain(provider, provider.token, { authUrl: 'https://127.0.0.1:1' }), (e: { code?: string; message?: string }) =>
+    e.code === 'ProviderUnreachable' && /127\.0\.0\.1:1/.test(e.message!));
+
+  const ok = await consumer.obtain(provider);
+  assert.equal(ok.requested, true);
+  const stored = await readIdentity(consumer.kube, tenantNamespaceFor(provider.config.clusterId));
+  assert.equal(stored?.keyPem, keyAfterRefusal, 'the retry presented the same key');
+
+  const events = (await outboxEvents(consumer.rt)).map((e) => e.type === 'AuthenticationFailed' ? `${e.type}:${(e.data as { reason: string }).reason}` : e.type);
+  assert.deepEqual(events, [
+    'PeeringRequested', 'IdentityRequested', 'AuthenticationFailed:TokenRejected',
+    'PeeringRequested', 'IdentityRequested', 'AuthenticationFailed:Unreachable',
+    'PeeringRequested', 'IdentityRequested', 'CertIssued',
+  ]);
+});
