@@ -3,18 +3,25 @@ import { createHash } from 'node:crypto';
 import { IDENTITY_CN_PREFIX, TENANT_NAMESPACE_PREFIX } from './constants.js';
 
 const MAX_LABEL = 63;
+const HASH_HEX = 16;
+/** A plain name: a DNS label without '--', so it can never look like a hashed one (which has '--'). */
+const PLAIN = /^[a-z0-9](?:[a-z0-9]|-(?!-))*$/;
 
 /**
- * The tenant namespace of a remote cluster. Cluster ids may hold upper case, '.' or '_', which a
- * namespace cannot; such ids (and over-long ones) get a hash suffix so that two ids never collide.
+ * `prefix + value` when value is a plain lowercase label and it fits; otherwise a readable head,
+ * '--' and 64 bits of the value's SHA-256. Plain names never contain '--' and hashed names always
+ * do, so two values cannot share a name short of a 64-bit hash collision.
  */
+function derive(prefix: string, value: string, max: number): string {
+  if (PLAIN.test(value) && prefix.length + value.length <= max) return prefix + value;
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, HASH_HEX);
+  const head = (prefix + value.toLowerCase().replace(/[^a-z0-9-]/g, '-')).slice(0, max - HASH_HEX - 2).replace(/-+$/, '');
+  return `${head}--${hash}`;
+}
+
+/** The tenant namespace of a remote cluster (a DNS label, at most 63 characters). */
 export function tenantNamespaceFor(remoteClusterId: string): string {
-  const plain = remoteClusterId.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-  const name = TENANT_NAMESPACE_PREFIX + plain;
-  if (plain === remoteClusterId && name.length <= MAX_LABEL) return name;
-  const suffix = createHash('sha256').update(remoteClusterId).digest('hex').slice(0, 8);
-  const head = name.slice(0, MAX_LABEL - suffix.length - 1).replace(/-+$/, '');
-  return `${head}-${suffix}`;
+  return derive(TENANT_NAMESPACE_PREFIX, remoteClusterId, MAX_LABEL);
 }
 
 /** The Kubernetes user name (certificate CN) of a consumer cluster's identity. */
@@ -22,7 +29,7 @@ export function identityUserFor(remoteClusterId: string): string {
   return IDENTITY_CN_PREFIX + remoteClusterId;
 }
 
-/** The virtual node standing for a provider on its consumer (DESIGN §5). */
+/** The virtual node standing for a provider on its consumer (DESIGN §5): `peerlog-<remoteName>`. */
 export function virtualNodeNameFor(remoteClusterName: string): string {
-  return `peerlog-${remoteClusterName.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 253);
+  return derive('peerlog-', remoteClusterName, MAX_LABEL);
 }

@@ -1,6 +1,7 @@
 // A thin Kubernetes client: server-side apply under peerlog's one field manager as the idempotent
 // "make it so", plain reads and deletes, and API failures translated into KubernetesError.
 import * as k8s from '@kubernetes/client-node';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { PeerlogError } from '../../commands/errors.js';
 import { FIELD_MANAGER } from '../../resources/constants.js';
 
@@ -41,6 +42,19 @@ export interface KubeClient {
   /** True when deleted, false when it was already gone. */
   delete(apiVersion: string, kind: string, name: string, namespace?: string): Promise<boolean>;
   api<T extends k8s.ApiType>(api: new (config: k8s.Configuration) => T): T;
+  /** Server-side apply of `obj.status` on the status subresource. */
+  applyStatus<T extends KubeObject>(obj: T): Promise<T>;
+  /** A raw API call; `path` starts with /api or /apis. */
+  request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
+  /** List + watch of `path` (relisting on 410), with a local cache. */
+  informer<T extends KubeObject>(path: string, labelSelector?: string): k8s.Informer<T> & k8s.ObjectCache<T>;
+}
+
+/** The REST path of an object (kinds peerlog handles: the core ones it touches and its own CRDs). */
+export function objectPath(apiVersion: string, kind: string, name?: string, namespace?: string): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const plural = kind.toLowerCase().endsWith('s') ? `${kind.toLowerCase()}es` : `${kind.toLowerCase()}s`;
+  return `${base}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
 function describe(apiVersion: string, kind: string, name: string, namespace?: string): string {
@@ -83,5 +97,41 @@ export function createKubeClient(config: k8s.KubeConfig): KubeClient {
       }
     },
     api: (api) => config.makeApiClient(api),
+    async applyStatus(obj) {
+      const path = `${objectPath(obj.apiVersion!, obj.kind!, obj.metadata!.name!, obj.metadata?.namespace)}/status?fieldManager=${FIELD_MANAGER}&force=true`;
+      return rawCall(config, 'PATCH', path, obj, 'application/apply-patch+yaml', `apply status of ${of(obj)}`);
+    },
+    request: (method, path, body, contentType) => rawCall(config, method, path, body, contentType ?? 'application/json', `${method} ${path}`),
+    informer<T extends KubeObject>(path: string, labelSelector?: string) {
+      const list = () => rawCall<k8s.KubernetesListObject<T>>(config, 'GET', `${path}${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`, undefined, 'application/json', `list ${path}`);
+      return k8s.makeInformer<T>(config, path, list, labelSelector);
+    },
   };
+}
+
+async function rawCall<T>(config: k8s.KubeConfig, method: string, path: string, body: unknown, contentType: string, what: string): Promise<T> {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new KubernetesError(0, 'NoCluster', `${what}: the kubeconfig has no current cluster`);
+  const url = new URL(path, cluster.server);
+  const opts: RequestOptions = { method, headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) } };
+  await config.applyToHTTPSOptions(opts);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise<T>((resolve, reject) => {
+    const req = httpsRequest(url, { ...opts, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: { reason?: string; message?: string } = {};
+        try { parsed = JSON.parse(text) as typeof parsed; } catch { /* not JSON */ }
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(parsed as T);
+        else reject(new KubernetesError(status, parsed.reason ?? String(status), `${what}: ${parsed.message ?? `HTTP ${status}`}`));
+      });
+      res.on('error', (e) => reject(translateKubeError(e, what)));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
+    req.on('error', (e) => reject(translateKubeError(e, what)));
+    req.end(payload);
+  });
 }

@@ -1,0 +1,141 @@
+// The ForeignCluster status (DESIGN §5): where each direction of a peering stands and why, forged
+// from the aggregates' states. Conditions keep their lastTransitionTime while their status holds.
+import type { OutgoingState } from '../commands/outgoing/state.js';
+import type { IncomingState } from '../commands/incoming/state.js';
+
+export interface Condition {
+  readonly type: string;
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+}
+
+/** Details the log does not hold but the status should tell (the provider's words, an address tried). */
+export interface OutgoingDetail {
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+const OUTGOING_PHASES: Record<OutgoingState['status'], string> = {
+  empty: 'None',
+  peeringRequested: 'Authenticating',
+  identityRequested: 'Authenticating',
+  authenticationFailed: 'AuthenticationFailed',
+  authenticated: 'Authenticated',
+  resourcesRequested: 'ResourcesRequested',
+  offerReceived: 'OfferReceived',
+  offerAccepted: 'OfferAccepted',
+  offerRefused: 'OfferRefused',
+  virtualNodeCreated: 'VirtualNodeCreated',
+  virtualNodeReady: 'Established',
+  unpeeringRequested: 'Unpeering',
+  virtualNodeDrained: 'Unpeering',
+  virtualNodeDeleted: 'Unpeering',
+  terminated: 'Terminated',
+};
+
+const INCOMING_PHASES: Record<IncomingState['status'], string> = {
+  empty: 'None',
+  tokenRejected: 'AuthenticationFailed',
+  tokenValidated: 'Authenticating',
+  authenticated: 'Authenticated',
+  resourcesRequested: 'ResourcesRequested',
+  offered: 'Established',
+  offerWithdrawn: 'Withdrawn',
+  revoked: 'Revoked',
+};
+
+export function outgoingPhase(s: OutgoingState): string { return OUTGOING_PHASES[s.status]; }
+export function incomingPhase(s: IncomingState): string { return INCOMING_PHASES[s.status]; }
+
+type Draft = Omit<Condition, 'lastTransitionTime'>;
+
+const AUTH_FAILURE_REASONS: Record<string, string> = { Unreachable: 'ProviderUnreachable' };
+
+function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
+  const identity = 'identity' in s && s.identity ? s.identity : null;
+  const out: Draft[] = [];
+  if (s.status === 'authenticationFailed') {
+    const reason = detail.reason ?? AUTH_FAILURE_REASONS[s.reason] ?? s.reason;
+    const message = detail.message ?? `the provider answered ${s.httpStatus ?? 'nothing'} (${s.reason})`;
+    out.push({ type: 'Authenticated', status: 'False', reason, message });
+    out.push({ type: 'OutgoingPeering', status: 'False', reason, message: `authentication failed: ${message}` });
+  } else if (identity) {
+    out.push({ type: 'Authenticated', status: 'True', reason: 'IdentityIssued', message: `identity valid until ${identity.notAfter}, tenant namespace ${identity.tenantNamespace} at ${identity.apiServerUrl}` });
+  } else if (s.status === 'peeringRequested' || s.status === 'identityRequested') {
+    out.push({ type: 'Authenticated', status: 'Unknown', reason: detail.reason ?? 'Authenticating', message: detail.message ?? 'asking the provider for an identity' });
+  }
+  const phase = OUTGOING_PHASES[s.status];
+  if (s.status === 'virtualNodeReady') {
+    out.push({ type: 'OutgoingPeering', status: 'True', reason: 'Established', message: `virtual node ${s.virtualNode.nodeName} offers ${s.offer.resources.cpu} CPU, ${s.offer.resources.memory} memory, ${s.offer.resources.pods} pods` });
+  } else if (s.status === 'offerRefused') {
+    out.push({ type: 'OutgoingPeering', status: 'False', reason: 'OfferRefused', message: `offer ${s.offer.offerName} refused (${s.reason})` });
+  } else if (s.status === 'terminated' || s.status === 'empty') {
+    out.push({ type: 'OutgoingPeering', status: 'False', reason: s.status === 'empty' ? 'NotPeered' : 'Terminated', message: detail.message ?? 'no outgoing peering' });
+  } else if (s.status !== 'authenticationFailed') {
+    out.push({ type: 'OutgoingPeering', status: 'Unknown', reason: detail.reason ?? phase, message: detail.message ?? `peering in progress: ${phase}` });
+  }
+  if ('virtualNode' in s && s.virtualNode) {
+    out.push(s.virtualNode.ready
+      ? { type: 'VirtualNodeReady', status: 'True', reason: 'NodeReady', message: `node ${s.virtualNode.nodeName} is Ready` }
+      : { type: 'VirtualNodeReady', status: 'False', reason: 'NodeStarting', message: `node ${s.virtualNode.nodeName} created, not Ready yet` });
+  } else {
+    out.push({ type: 'VirtualNodeReady', status: 'False', reason: 'NoVirtualNode', message: 'no virtual node for this peering' });
+  }
+  return out;
+}
+
+function incomingConditions(s: IncomingState): Draft[] {
+  switch (s.status) {
+    case 'offered':
+      return [{ type: 'IncomingPeering', status: 'True', reason: 'Established', message: `offering ${s.offer.resources.cpu} CPU, ${s.offer.resources.memory} memory, ${s.offer.resources.pods} pods as ${s.offer.offerName}` }];
+    case 'tokenRejected':
+      return [{ type: 'IncomingPeering', status: 'False', reason: 'TokenRejected', message: `the last ${s.failedAttempts} attempt(s) presented a bad token (${s.reason})` }];
+    case 'revoked':
+      return [{ type: 'IncomingPeering', status: 'False', reason: 'IdentityRevoked', message: 'the identity was revoked' }];
+    case 'offerWithdrawn':
+      return [{ type: 'IncomingPeering', status: 'False', reason: 'OfferWithdrawn', message: `offer withdrawn (${s.reason})` }];
+    case 'empty':
+      return [{ type: 'IncomingPeering', status: 'False', reason: 'NotPeered', message: 'no incoming peering' }];
+    default:
+      return [{ type: 'IncomingPeering', status: 'Unknown', reason: INCOMING_PHASES[s.status], message: `incoming peering in progress: ${INCOMING_PHASES[s.status]}` }];
+  }
+}
+
+/** Keeps the previous lastTransitionTime of a condition whose status did not change. */
+function stamp(drafts: readonly Draft[], previous: readonly Condition[], now: string): Condition[] {
+  return drafts.map((d) => {
+    const p = previous.find((c) => c.type === d.type);
+    return { ...d, lastTransitionTime: p && p.status === d.status ? p.lastTransitionTime : now };
+  });
+}
+
+export interface ForeignClusterStatus {
+  readonly conditions: Condition[];
+  readonly outgoing?: { phase: string; tenantNamespace?: string; virtualNode?: string };
+  readonly incoming?: { phase: string; tenantNamespace?: string };
+}
+
+export function forgeForeignClusterStatus(p: {
+  outgoing?: OutgoingState; incoming?: IncomingState; detail?: OutgoingDetail; previous?: readonly Condition[]; now: string;
+}): ForeignClusterStatus {
+  const drafts: Draft[] = [];
+  const status: { conditions: Condition[]; outgoing?: ForeignClusterStatus['outgoing']; incoming?: ForeignClusterStatus['incoming'] } = { conditions: [] };
+  if (p.outgoing) {
+    drafts.push(...outgoingConditions(p.outgoing, p.detail ?? {}));
+    const s = p.outgoing;
+    status.outgoing = {
+      phase: OUTGOING_PHASES[s.status],
+      ...('identity' in s && s.identity ? { tenantNamespace: s.identity.tenantNamespace } : {}),
+      ...('virtualNode' in s && s.virtualNode ? { virtualNode: s.virtualNode.nodeName } : {}),
+    };
+  }
+  if (p.incoming) {
+    drafts.push(...incomingConditions(p.incoming));
+    const s = p.incoming;
+    status.incoming = { phase: INCOMING_PHASES[s.status], ...('identity' in s ? { tenantNamespace: s.identity.tenantNamespace } : {}) };
+  }
+  status.conditions = stamp(drafts, p.previous ?? [], p.now);
+  return status;
+}

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { DNS_LABEL_PATTERN } from '../../../src/events/constants.js';
+import { identityUserFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
+
+const hash16 = (id: string): string => createHash('sha256').update(id).digest('hex').slice(0, 16);
+
+describe('tenantNamespaceFor', () => {
+  for (const id of ['beta', 'beta-7f3c', '0', 'a1-b2-c3']) {
+    it(`maps the plain id ${id} to peerlog-tenant-${id}`, () => assert.equal(tenantNamespaceFor(id), `peerlog-tenant-${id}`));
+  }
+
+  it('keeps a plain id of 48 characters, the longest that fits, as it is', () => {
+    const id = 'a'.repeat(48);
+    assert.equal(tenantNamespaceFor(id), `peerlog-tenant-${id}`);
+    assert.equal(tenantNamespaceFor(id).length, 63);
+  });
+
+  const hashed: ReadonlyArray<readonly [string, string]> = [
+    ['upper case', 'Beta'],
+    ['a dot', 'beta.eu'],
+    ['an underscore', 'beta_eu'],
+    ['49 characters', 'a'.repeat(49)],
+    ['63 characters', 'b'.repeat(63)],
+    ['everything at once', `Prod.EU_${'x'.repeat(55)}`],
+  ];
+  for (const [name, id] of hashed) {
+    it(`adds a '--' and a 16-hex hash suffix to an id with ${name}`, () => {
+      const ns = tenantNamespaceFor(id);
+      assert.match(ns, /^peerlog-tenant-.*--[0-9a-f]{16}$/);
+      assert.ok(ns.endsWith(`--${hash16(id)}`), `${ns} ends with the hash of ${id}`);
+      assert.ok(ns.length <= 63, `${ns} has ${ns.length} characters`);
+      assert.match(ns, DNS_LABEL_PATTERN);
+    });
+  }
+
+  it('gives the readable part of a hashed id in lower case with dashes', () => {
+    assert.equal(tenantNamespaceFor('Prod.EU_west'), `peerlog-tenant-prod-eu-west--${hash16('Prod.EU_west')}`);
+  });
+
+  it('does not leave a triple dash where a cut falls after a dash', () => {
+    // 30 characters of the id fit before the suffix; the 30th is a '-'.
+    const id = `${'a'.repeat(29)}-${'b'.repeat(30)}`;
+    const ns = tenantNamespaceFor(id);
+    assert.equal(ns, `peerlog-tenant-${'a'.repeat(29)}--${hash16(id)}`);
+    assert.match(ns, DNS_LABEL_PATTERN);
+  });
+
+  it('hashes a plain-looking id holding "--", so that it cannot pose as a hashed name', () => {
+    assert.match(tenantNamespaceFor('a--b'), /--[0-9a-f]{16}$/);
+  });
+
+  it('always gives a valid DNS label of at most 63 characters', () => {
+    const ids = [
+      'a', 'A', 'Z9', 'a.b', 'a_b', 'a-b', 'A.B_C-D', '0.0.0.0', 'a'.repeat(63), 'A'.repeat(63),
+      `a${'.'.repeat(61)}a`, `a${'_'.repeat(61)}z`, `a${'-'.repeat(61)}a`, `X${'-'.repeat(47)}y`,
+    ];
+    for (const id of ids) {
+      const ns = tenantNamespaceFor(id);
+      assert.ok(ns.length <= 63, `${id} -> ${ns}`);
+      assert.match(ns, DNS_LABEL_PATTERN, `${id} -> ${ns}`);
+    }
+  });
+
+  it('maps ids differing only in case to different namespaces', () => {
+    const names = new Set(['beta', 'Beta', 'BETA', 'bEtA'].map(tenantNamespaceFor));
+    assert.equal(names.size, 4);
+  });
+
+  it('maps ids differing only in ".", "_" or "-" to different namespaces', () => {
+    const names = new Set(['beta-eu', 'beta.eu', 'beta_eu'].map(tenantNamespaceFor));
+    assert.equal(names.size, 3);
+  });
+
+  it('maps long ids sharing their first 48 characters to different namespaces', () => {
+    const head = 'c'.repeat(50);
+    assert.notEqual(tenantNamespaceFor(`${head}1`), tenantNamespaceFor(`${head}2`));
+  });
+
+  // Plain names never hold '--' and hashed ones always do: 'A' and 'a--<hash of A>' cannot collide.
+  it('never maps a plain id onto the hashed namespace of another id', () => {
+    for (const id of ['A', 'Beta', 'x'.repeat(60)]) {
+      const hashedNs = tenantNamespaceFor(id);
+      const impostor = hashedNs.slice('peerlog-tenant-'.length);
+      assert.notEqual(tenantNamespaceFor(impostor), hashedNs, `${id} and ${impostor} share ${hashedNs}`);
+    }
+  });
+
+  it('is deterministic', () => {
+    assert.equal(tenantNamespaceFor('Prod.EU_west'), tenantNamespaceFor('Prod.EU_west'));
+  });
+});
+
+describe('identityUserFor', () => {
+  it('is the CN prefix followed by the cluster id, unchanged', () => {
+    assert.equal(identityUserFor('beta-7f3c'), 'peerlog:cluster:beta-7f3c');
+    assert.equal(identityUserFor('Prod.EU_west'), 'peerlog:cluster:Prod.EU_west');
+  });
+});
+
+describe('virtualNodeNameFor', () => {
+  it('prefixes the cluster name with peerlog-', () => {
+    assert.equal(virtualNodeNameFor('alpha'), 'peerlog-alpha');
+  });
+
+  it('gives names that are not plain labels a readable head and a hash, so they stay distinct', () => {
+    const names = ['Alpha EU_west.1', 'alpha_eu', 'Alpha.EU', 'alpha-eu', 'beta_'].map(virtualNodeNameFor);
+    assert.equal(new Set(names).size, names.length);
+    assert.match(names[0]!, /^peerlog-alpha-eu-west-1--[0-9a-f]{16}$/);
+    for (const n of names) assert.match(n, DNS_LABEL_PATTERN);
+  });
+
+  it('is at most 63 characters (a label, so it can also name the node\'s Lease)', () => {
+    const name = virtualNodeNameFor('n'.repeat(300));
+    assert.ok(name.length <= 63);
+    assert.ok(name.startsWith('peerlog-nnn'));
+  });
+});
