@@ -25,6 +25,14 @@ export interface PeerlogConfig {
   readonly authFailureBurst: number;
   /** Seconds after which a rate-limited source earns one more attempt. */
   readonly authFailureRefillSeconds: number;
+  /** Share of the free resources offered to each consumer, in percent (DESIGN §7). */
+  readonly sharingPercent: number;
+  /** An offer is re-issued when a resource moves by more than this percentage. */
+  readonly offerThresholdPercent: number;
+  /** Whether offers received as a consumer are accepted at once or wait for `peerlog offer accept`. */
+  readonly offerAcceptance: 'auto' | 'manual';
+  /** Label selector of the ForeignClusters this control plane acts on (empty: all). */
+  readonly foreignClusterSelector: string;
 }
 
 export interface ConfigSource {
@@ -43,6 +51,10 @@ export interface ConfigSource {
   readonly authUrl?: string;
   readonly authFailureBurst?: number;
   readonly authFailureRefillSeconds?: number;
+  readonly sharingPercent?: number;
+  readonly offerThresholdPercent?: number;
+  readonly offerAcceptance?: string;
+  readonly foreignClusterSelector?: string;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -68,6 +80,10 @@ export const CONFIG_FLAGS = [
   { name: 'auth-url', env: 'PEERLOG_AUTH_URL', description: 'authentication URL announced to peers (default https://<auth-host>:<auth-port>)' },
   { name: 'auth-failure-burst', env: 'PEERLOG_AUTH_FAILURE_BURST', description: 'failed identity requests per source before 429 (default 10)' },
   { name: 'auth-failure-refill-seconds', env: 'PEERLOG_AUTH_FAILURE_REFILL_SECONDS', description: 'seconds per extra attempt once rate-limited (default 6)' },
+  { name: 'sharing-percent', env: 'PEERLOG_SHARING_PERCENT', description: 'percentage of the free resources offered to each consumer (default 50)' },
+  { name: 'offer-threshold-percent', env: 'PEERLOG_OFFER_THRESHOLD_PERCENT', description: 'change of a resource, in percent, that updates an offer (default 5)' },
+  { name: 'offer-acceptance', env: 'PEERLOG_OFFER_ACCEPTANCE', description: 'auto (default) or manual: offers wait for `peerlog offer accept`' },
+  { name: 'foreign-cluster-selector', env: 'PEERLOG_FOREIGN_CLUSTER_SELECTOR', description: 'label selector of the ForeignClusters to act on (default all)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -79,10 +95,12 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   };
   const get = (n: (typeof CONFIG_FLAGS)[number]['name']) => pick(n, CONFIG_FLAGS.find((f) => f.name === n)!.env);
   const port = get('auth-port');
-  const num = (n: 'auth-failure-burst' | 'auth-failure-refill-seconds') => { const v = get(n); return v === undefined ? undefined : Number(v); };
+  const num = (n: 'auth-failure-burst' | 'auth-failure-refill-seconds' | 'sharing-percent' | 'offer-threshold-percent') => { const v = get(n); return v === undefined ? undefined : Number(v); };
   return {
     namespace: get('namespace'), authUrl: get('auth-url'),
     authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: num('auth-failure-refill-seconds'),
+    sharingPercent: num('sharing-percent'), offerThresholdPercent: num('offer-threshold-percent'),
+    offerAcceptance: get('offer-acceptance'), foreignClusterSelector: get('foreign-cluster-selector'),
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
     kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
@@ -151,11 +169,22 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     if (!Number.isFinite(n) || n <= 0) fail(setting, `${String(v)} is not a positive number`);
     return n;
   };
+  const percent = (setting: string, v: number | undefined, fallback: number) => {
+    const n = v ?? fallback;
+    if (!Number.isFinite(n) || n < 0 || n > 100) fail(setting, `${String(v)} is not a percentage (0 to 100)`);
+    return n;
+  };
+  const offerAcceptance = s.offerAcceptance ?? 'auto';
+  if (offerAcceptance !== 'auto' && offerAcceptance !== 'manual') fail('offer-acceptance', `${JSON.stringify(offerAcceptance)} is neither auto nor manual`);
   return Object.freeze({
     clusterId, clusterName: s.clusterName ?? clusterId, kubeconfig: s.kubeconfig, kafkaBrokers: Object.freeze(kafkaBrokers),
     databaseUrl, dbSchema, authPort, authHost, caCert: s.caCert, caKey: s.caKey, systemNamespace, authUrl,
     authFailureBurst: Math.floor(positive('auth-failure-burst', s.authFailureBurst, 10)),
     authFailureRefillSeconds: positive('auth-failure-refill-seconds', s.authFailureRefillSeconds, 6),
+    sharingPercent: percent('sharing-percent', s.sharingPercent, 50),
+    offerThresholdPercent: percent('offer-threshold-percent', s.offerThresholdPercent, 5),
+    offerAcceptance,
+    foreignClusterSelector: s.foreignClusterSelector ?? '',
   });
 }
 

@@ -14,10 +14,11 @@ import { createAuthServer, type AuthServer, type Readiness } from './adapters/ht
 import { createFailureLimiter } from './auth/rate-limit.js';
 import { generateToken } from './auth/token.js';
 import { issueIdentity } from './auth/provider.js';
-import { providerPorts } from './auth/wire.js';
+import { consumerPorts, providerPorts } from './auth/wire.js';
+import { startOperator, type Operator } from './operator/index.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
 import type { Relay } from './adapters/kafka/relay.js';
-import type { ProjectionRunner } from './projections/runner.js';
+import type { Projection, ProjectionRunner } from './projections/runner.js';
 
 export interface ControlPlane {
   readonly config: PeerlogConfig;
@@ -28,6 +29,7 @@ export interface ControlPlane {
   readonly url: string;
   /** SHA-256 fingerprint of the endpoint's certificate, for consumers to pin. */
   readonly fingerprint: string;
+  readonly operator: Operator;
   stop(): Promise<void>;
 }
 
@@ -107,8 +109,17 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
         notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + YEAR_MS),
       }));
 
-    // 4. The authentication endpoint and probes.
-    const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY);
+    // 4. The operator: watches and reconcilers, woken by its own projection of the log.
+    const operator = await step('operator', 'the watches of the local cluster', () => startOperator({
+      config, rt: runtime, kube, consumer: consumerPorts(config, runtime, kube, logger), logger,
+    }));
+    undo.push(() => operator.stop());
+    const operatorRunner = runtime.projection(operator.projection as unknown as Projection);
+    const operatorProjection = keepStarting('operator projection', () => operatorRunner.start(), log);
+    undo.push(async () => { await operatorProjection.cancel(); await operatorRunner.stop(); });
+
+    // 5. The authentication endpoint and probes.
+    const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY, (id) => operator.incomingAllowed(id));
     const readiness = async (): Promise<Readiness> => {
       const checks: Record<string, string> = {};
       await runtime.ds.query('select 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = e.message; });
@@ -128,7 +139,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     const url = config.authUrl ?? `https://${config.authHost.includes(':') ? `[${config.authHost}]` : config.authHost}:${addr.port}`;
     const fingerprint = certificateFingerprint(tls.certPem);
     log.info('control plane ready', { authUrl: url, fingerprint, dbSchema: config.dbSchema });
-    return { config, runtime, kube, server, url, fingerprint, stop };
+    return { config, runtime, kube, server, url, fingerprint, operator, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import type { Kafka } from 'kafkajs';
 import type { PeerlogConfig } from './config.js';
 import type { HandlerPorts } from './commands/handle.js';
+import { createCommandBus, type CommandBus } from './commands/bus.js';
 import { parseEvent } from './events/index.js';
 import { openDataSource, migrate } from './adapters/postgres/datasource.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
@@ -22,6 +23,8 @@ export interface Runtime {
   readonly kafka: Kafka;
   readonly logger: Logger;
   readonly ports: HandlerPorts;
+  /** Commands to this cluster's peering aggregates, serialised per stream within this process. */
+  readonly bus: CommandBus;
   relay(extra?: Partial<RelayOptions>): Relay;
   projection(projection: Projection, extra?: Partial<RunnerOptions>): ProjectionRunner;
   readModels(extra?: Partial<RunnerOptions>): ProjectionRunner;
@@ -40,7 +43,7 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
   const store = createEventStore(ds);
   const ports: HandlerPorts = { store, clusterId: config.clusterId, newId: randomUUID };
   const rt: Runtime = {
-    config, ds, kafka, logger, ports,
+    config, ds, kafka, logger, ports, bus: createCommandBus(ports),
     relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, ...extra }),
     projection: (projection, extra = {}) => createProjectionRunner({
       ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, dbSchema: config.dbSchema, projection,

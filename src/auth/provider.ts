@@ -40,6 +40,8 @@ export interface ProviderPorts {
   readonly policy: CsrPolicy;
   readonly apiServer: { readonly url: string; readonly caPem: string };
   readToken(): Promise<string | undefined>;
+  /** False when this cluster refuses incoming peerings from that cluster (its ForeignCluster says Disabled). */
+  incomingAllowed(clusterId: string): boolean;
   /** Throws on anything that is not a PEM CSR. */
   parseCsr(pem: string): Promise<ParsedCsr>;
   sign(req: { commonName: string; organization: string; publicKeyDer: ArrayBuffer; notBefore: Date; notAfter: Date }): Promise<SignedCertificate>;
@@ -98,14 +100,20 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
     metadata: metadata(ports, req, correlationId),
   }).catch(translate);
 
-  // 3. The CSR policy.
+  // 3. This cluster's own will: incoming peering from that cluster may be disabled.
+  if (!ports.incomingAllowed(req.clusterId)) {
+    log.warn('incoming peering disabled for this cluster');
+    throw new AuthRefusal('PolicyRefused', 'IncomingDisabled', `cluster ${ports.ids.clusterId} does not accept incoming peerings from ${req.clusterId} (its ForeignCluster has incoming: Disabled)`);
+  }
+
+  // 4. The CSR policy.
   const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy);
   if (!verdict.allowed) {
     log.warn('CSR refused', { reason: verdict.reason });
     throw new AuthRefusal('PolicyRefused', verdict.reason, verdict.message);
   }
 
-  // 4. An identity already granted: the same key gets the same certificate back, another key a 409.
+  // 5. An identity already granted: the same key gets the same certificate back, another key a 409.
   const state = await ports.loadIncoming(req.clusterId);
   const granted = 'identity' in state ? state.identity : null;
   if (granted !== null) {
@@ -121,14 +129,14 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
     }
   }
 
-  // 5. Tenant first, so that the certificate works the moment the consumer holds it.
+  // 6. Tenant first, so that the certificate works the moment the consumer holds it.
   const tenantNamespace = await ports.ensureTenant(req.clusterId);
   const now = ports.now();
   const cert = await ports.sign({
     commonName: identityUserFor(req.clusterId), organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
     notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + verdict.validitySeconds * 1000),
   });
-  // 6. Stored before the log names it, so that every certificate in the log can be sent again.
+  // 7. Stored before the log names it, so that every certificate in the log can be sent again.
   await ports.saveCertificate({
     certFingerprint: cert.fingerprint, remoteClusterId: req.clusterId, publicKeyFingerprint: csr.publicKeyFingerprint,
     serialNumber: cert.serialNumber, notAfter: cert.notAfter, pem: cert.pem,

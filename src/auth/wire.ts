@@ -2,7 +2,6 @@
 // Kubernetes client and its client CA: the only place the auth services meet the adapters.
 import { readFileSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
-import { createStreamQueue } from '../commands/queue.js';
 import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
@@ -14,12 +13,6 @@ import {
   createCsr, exportKeyPair, generateKeyPair, importAnyKeyPair, importKeyPair, inspectCertificate, inspectCsr, issueCertificate,
 } from '../adapters/x509/index.js';
 import { postIdentityRequest } from '../adapters/http/auth-client.js';
-import { handleCommand } from '../commands/handle.js';
-import { incomingDecider, initialState as incomingInitial } from '../commands/incoming/decider.js';
-import { outgoingDecider, initialState as outgoingInitial } from '../commands/outgoing/decider.js';
-import type { IncomingState } from '../commands/incoming/state.js';
-import type { OutgoingState } from '../commands/outgoing/state.js';
-import { streamIdOf } from '../commands/registry.js';
 import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tenant.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './policy.js';
 import type { ProviderPorts } from './provider.js';
@@ -35,18 +28,19 @@ export function apiServerOf(kube: KubeClient): { url: string; caPem: string } {
 
 export async function providerPorts(
   config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger, policy: CsrPolicy = DEFAULT_CSR_POLICY,
+  incomingAllowed: (clusterId: string) => boolean = () => true,
 ): Promise<ProviderPorts> {
   if (!config.caCert || !config.caKey) throw new Error('setting ca-cert/ca-key: the client CA is needed to sign identities');
   const caCertPem = readFileSync(config.caCert, 'utf8');
   const caKeys = await importKeyPair(readFileSync(config.caKey, 'utf8'));
   const tokens = createTokenStore(kube, config.systemNamespace);
   const certificates = createCertificateStore(rt.ds);
-  const queue = createStreamQueue();
   return {
     ids: { clusterId: config.clusterId, clusterName: config.clusterName },
     policy,
     apiServer: apiServerOf(kube),
     readToken: () => tokens.read(),
+    incomingAllowed,
     parseCsr: (pem) => inspectCsr(pem),
     async sign(req) {
       const pem = await issueCertificate({
@@ -56,11 +50,8 @@ export async function providerPorts(
       const info = inspectCertificate(pem);
       return { pem, fingerprint: info.fingerprint, serialNumber: info.serialNumber.toLowerCase(), notAfter: info.notAfter.toISOString() };
     },
-    loadIncoming: async (remote) => ((await rt.ports.store.load<IncomingState>(streamIdOf('incoming', remote)))?.state ?? incomingInitial),
-    handleIncoming: (remote, command) => {
-      const id = streamIdOf('incoming', remote);
-      return queue.run(id, () => handleCommand(rt.ports, incomingDecider, { id, type: 'incoming' }, command));
-    },
+    loadIncoming: (remote) => rt.bus.loadIncoming(remote),
+    handleIncoming: (remote, command) => rt.bus.incoming(remote, command),
     saveCertificate: (c) => certificates.save(c),
     findCertificate: (fp) => certificates.find(fp),
     async ensureTenant(remote) {
@@ -77,14 +68,10 @@ export async function providerPorts(
 }
 
 export function consumerPorts(config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger): ConsumerPorts {
-  const queue = createStreamQueue();
   return {
     ids: { clusterId: config.clusterId, clusterName: config.clusterName },
-    loadOutgoing: async (remote) => ((await rt.ports.store.load<OutgoingState>(streamIdOf('outgoing', remote)))?.state ?? outgoingInitial),
-    handleOutgoing: (remote, command) => {
-      const id = streamIdOf('outgoing', remote);
-      return queue.run(id, () => handleCommand(rt.ports, outgoingDecider, { id, type: 'outgoing' }, command));
-    },
+    loadOutgoing: (remote) => rt.bus.loadOutgoing(remote),
+    handleOutgoing: (remote, command) => rt.bus.outgoing(remote, command),
     async ensureLocalTenant(remote) {
       const ns = forgeLocalTenantNamespace(remote) as { metadata: { name: string; labels: Record<string, string> } };
       await ensureNamespace(kube, ns.metadata.name, ns.metadata.labels);

@@ -1,0 +1,372 @@
+// The operator of one control plane: watches observe (ForeignClusters, ResourceRequests, the
+// provider's ResourceOffers, nodes and pods, the log itself) and enqueue reconciles; reconcilers
+// read the aggregates' state and send commands — the only way state changes — then make the
+// clusters match what the log says (replicated objects, the virtual node, ForeignCluster status).
+import { randomUUID } from 'node:crypto';
+import type * as k8s from '@kubernetes/client-node';
+import type { PeerlogConfig } from '../config.js';
+import type { Runtime } from '../runtime.js';
+import type { Logger } from '../adapters/log/index.js';
+import { createKubeClient, type KubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
+import { kubeConfigFromString } from '../adapters/kubernetes/kubeconfig.js';
+import { readIdentity } from '../adapters/kubernetes/secrets.js';
+import { ProviderUnreachableError } from '../adapters/http/auth-client.js';
+import type { ProjectionRunner } from '../projections/runner.js';
+import type { Actor, Resources } from '../events/catalogue.js';
+import type { OutgoingCommand } from '../commands/outgoing/commands.js';
+import type { IncomingCommand } from '../commands/incoming/commands.js';
+import type { OutgoingState } from '../commands/outgoing/state.js';
+import { parseStreamId } from '../commands/registry.js';
+import { obtainIdentity, type ConsumerPorts } from '../auth/consumer.js';
+import { AuthenticationFailedError } from '../auth/errors.js';
+import { GROUP_VERSION, LABELS } from '../resources/constants.js';
+import { tenantNamespaceFor, virtualNodeNameFor } from '../resources/names.js';
+import { computeOffer, isVirtualNode, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
+import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, REQUEST_NAME } from '../resources/objects.js';
+import { forgeForeignClusterStatus, type Condition, type OutgoingDetail } from '../resources/status.js';
+import { createWorkQueue, type WorkQueue } from './work.js';
+import { createVirtualKubelet } from './virtual-kubelet.js';
+
+const FC_PATH = `/apis/${GROUP_VERSION}/foreignclusters`;
+const RR_PATH = `/apis/${GROUP_VERSION}/resourcerequests`;
+const CONTROLLER: Actor = { kind: 'controller', name: 'peerlog-operator' };
+
+interface ForeignCluster extends KubeObject {
+  spec: {
+    clusterId: string; clusterName?: string; authUrl?: string; authFingerprint?: string;
+    outgoing?: 'Enabled' | 'Disabled'; incoming?: 'Enabled' | 'Disabled';
+    tokenSecretRef?: { name: string; namespace?: string; key?: string };
+  };
+  status?: { conditions?: Condition[] };
+}
+
+interface Offer extends KubeObject { spec: { resources: Resources } }
+
+export interface Operator {
+  /** Whether this cluster accepts incoming peerings from `clusterId` (a ForeignCluster may disable it). */
+  incomingAllowed(clusterId: string): boolean;
+  /** A projection of the log that wakes the reconcilers of the streams it sees. */
+  readonly projection: { name: string; tables: readonly string[]; apply(tx: unknown, events: readonly { streamId: string }[]): Promise<void> };
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface OperatorDeps {
+  readonly config: PeerlogConfig;
+  readonly rt: Runtime;
+  readonly kube: KubeClient;
+  readonly consumer: ConsumerPorts;
+  readonly logger: Logger;
+}
+
+export async function startOperator(d: OperatorDeps): Promise<Operator & { attach(runner: ProjectionRunner): void }> {
+  const { config, rt, kube } = d;
+  const log = d.logger.child({ component: 'operator' });
+  const details = new Map<string, OutgoingDetail>();
+  /** FC generation and token already tried after a definitive refusal: not retried until either changes. */
+  const refused = new Map<string, string>();
+  const remoteClients = new Map<string, { fingerprint: string; kube: KubeClient }>();
+  const offerWatches = new Map<string, k8s.Informer<Offer>>();
+  const kubelet = createVirtualKubelet(kube, log.child({ component: 'virtual-kubelet' }));
+  const stoppers: (() => Promise<void> | void)[] = [];
+
+  const meta = (actor: Actor = CONTROLLER) => ({ now: new Date().toISOString(), actor, correlationId: randomUUID(), commandId: randomUUID() });
+  const outgoing = (remote: string, c: Omit<OutgoingCommand, 'metadata'>, actor?: Actor) => rt.bus.outgoing(remote, { ...c, metadata: meta(actor) } as OutgoingCommand);
+  const incoming = (remote: string, c: Omit<IncomingCommand, 'metadata'>, actor?: Actor) => rt.bus.incoming(remote, { ...c, metadata: meta(actor) } as IncomingCommand);
+
+  // ---- watches ------------------------------------------------------------------------------------
+  const fcs = kube.informer<ForeignCluster>(FC_PATH, config.foreignClusterSelector || undefined);
+  const rrs = kube.informer<KubeObject & { spec?: { clusterId?: string } }>(RR_PATH);
+  const nodes = kube.informer<k8s.V1Node & KubeObject>('/api/v1/nodes');
+  const pods = kube.informer<k8s.V1Pod & KubeObject>('/api/v1/pods');
+  const fcFor = (clusterId: string) => fcs.list().find((f) => f.spec?.clusterId === clusterId);
+
+  const queue: WorkQueue = createWorkQueue(async (key) => {
+    const [kind, ...rest] = key.split(':');
+    const arg = rest.join(':');
+    switch (kind) {
+      case 'fc': return reconcileForeignCluster(arg);
+      case 'outgoing': return reconcileOutgoing(arg);
+      case 'incoming': return reconcileIncoming(arg);
+      case 'rr': return reconcileRequest(arg);
+      default: log.warn('unknown work key', { key });
+    }
+  }, log);
+
+  const watch = <T extends KubeObject>(name: string, informer: k8s.Informer<T>, onChange: (o: T, verb: string) => void) => {
+    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o) => onChange(o, verb));
+    informer.on('error', (e: unknown) => {
+      log.warn('watch interrupted; restarting', { watch: name, error: e });
+      setTimeout(() => { informer.start().catch(() => undefined); }, 1000);
+    });
+    stoppers.push(() => informer.stop());
+  };
+  watch('foreignclusters', fcs, (fc) => queue.enqueue(`fc:${fc.metadata!.name!}`));
+  watch('resourcerequests', rrs, (rr, verb) => { if (verb !== 'delete') queue.enqueue(`rr:${rr.metadata!.namespace}/${rr.metadata!.name}`); });
+  let capacityTimer: NodeJS.Timeout | undefined;
+  const capacityChanged = () => {
+    // Pods come and go in bursts: one recomputation per quarter second is enough.
+    if (capacityTimer) return;
+    capacityTimer = setTimeout(() => {
+      capacityTimer = undefined;
+      streamsOf('incoming').then((ids) => ids.forEach((id) => queue.enqueue(`incoming:${id}`)), (e: unknown) => log.warn('listing incoming peerings failed', { error: e }));
+    }, 250);
+  };
+  watch('nodes', nodes, (n, verb) => {
+    if (isVirtualNode({ labels: n.metadata?.labels ?? {} })) {
+      // A deleted virtual node is recreated if the log says it exists.
+      const remote = n.metadata?.labels?.[LABELS.remoteClusterId];
+      if (verb === 'delete' && remote) queue.enqueue(`outgoing:${remote}`);
+      return;
+    }
+    capacityChanged();
+  });
+  watch('pods', pods, () => capacityChanged());
+
+  async function streamsOf(kind: 'incoming' | 'outgoing'): Promise<string[]> {
+    const rows = await rt.ds.query('select stream_id from peerlog_streams where stream_type = $1', [kind]) as { stream_id: string }[];
+    return rows.map((r) => parseStreamId(r.stream_id).remoteClusterId);
+  }
+
+  // ---- consumer side --------------------------------------------------------------------------------
+  async function readToken(fc: ForeignCluster): Promise<string | undefined> {
+    const ref = fc.spec.tokenSecretRef;
+    if (!ref) return undefined;
+    const secret = await kube.get<KubeObject & { data?: Record<string, string> }>('v1', 'Secret', ref.name, ref.namespace ?? config.systemNamespace);
+    const v = secret?.data?.[ref.key ?? 'token'];
+    return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8').trim();
+  }
+
+  function actorOf(fc: ForeignCluster): Actor {
+    const manager = (fc.metadata?.managedFields ?? []).map((m) => m.manager).find((m) => m && m !== 'peerlog');
+    return { kind: 'user', name: manager ?? 'kubectl' };
+  }
+
+  async function reconcileForeignCluster(name: string): Promise<void> {
+    const fc = fcs.get(name);
+    if (!fc?.spec?.clusterId) return;
+    const remote = fc.spec.clusterId;
+    if (fc.spec.outgoing === 'Disabled' || fc.metadata?.deletionTimestamp) {
+      const state = await rt.bus.loadOutgoing(remote);
+      if (state.status !== 'empty' && state.status !== 'terminated') {
+        details.set(remote, { reason: 'UnpeeringNotSupported', message: 'unpeering is not implemented yet: the outgoing peering stays as it is' });
+      }
+      return syncStatus(remote);
+    }
+    const state = await rt.bus.loadOutgoing(remote);
+    if ('identity' in state && state.identity) {
+      details.delete(remote);
+      queue.enqueue(`outgoing:${remote}`);
+      return;
+    }
+    if (!fc.spec.authUrl) {
+      details.set(remote, { reason: 'MissingAuthUrl', message: 'spec.authUrl is needed to authenticate with the provider' });
+      return syncStatus(remote);
+    }
+    const token = await readToken(fc);
+    if (!token) {
+      const ref = fc.spec.tokenSecretRef;
+      details.set(remote, { reason: 'TokenMissing', message: ref ? `secret ${ref.namespace ?? config.systemNamespace}/${ref.name} has no key ${ref.key ?? 'token'}` : 'spec.tokenSecretRef is not set' });
+      await syncStatus(remote);
+      throw new ProviderUnreachableError(fc.spec.authUrl, 'no token yet'); // retried: the Secret may come
+    }
+    const attempt = `${fc.metadata?.generation ?? 0}/${token}`;
+    if (refused.get(remote) === attempt) return;
+    try {
+      await obtainIdentity(d.consumer, {
+        remoteClusterId: remote, remoteClusterName: fc.spec.clusterName ?? remote, authUrl: fc.spec.authUrl,
+        ...(fc.spec.authFingerprint ? { authFingerprint: fc.spec.authFingerprint } : {}),
+      }, token, { actor: actorOf(fc), correlationId: randomUUID() });
+      details.delete(remote);
+      refused.delete(remote);
+    } catch (e) {
+      if (e instanceof ProviderUnreachableError) {
+        details.set(remote, { reason: 'ProviderUnreachable', message: e.message });
+        await syncStatus(remote);
+        throw e;
+      }
+      if (e instanceof AuthenticationFailedError) {
+        details.set(remote, { reason: 'AuthenticationFailed', message: `${e.message}` });
+        await syncStatus(remote);
+        if (e.retriable) throw e;
+        refused.set(remote, attempt);
+        return;
+      }
+      const err = e as { code?: string; message?: string };
+      details.set(remote, { reason: 'AuthenticationFailed', message: `${err.code ?? 'Error'}: ${err.message ?? String(e)}` });
+      await syncStatus(remote);
+      throw e;
+    }
+    await reconcileOutgoing(remote);
+  }
+
+  async function remoteClient(remote: string, state: Extract<OutgoingState, { identity: unknown }>): Promise<KubeClient> {
+    const cached = remoteClients.get(remote);
+    if (cached && cached.fingerprint === state.identity!.certFingerprint) return cached.kube;
+    const id = await readIdentity(kube, tenantNamespaceFor(remote));
+    if (!id?.kubeconfig) throw new ProviderUnreachableError(state.remote.authUrl, `the identity Secret in ${tenantNamespaceFor(remote)} has no kubeconfig`);
+    const client = createKubeClient(kubeConfigFromString(id.kubeconfig));
+    remoteClients.set(remote, { fingerprint: state.identity!.certFingerprint, kube: client });
+    return client;
+  }
+
+  function watchOffers(remote: string, client: KubeClient, namespace: string): void {
+    if (offerWatches.has(remote)) return;
+    const informer = client.informer<Offer>(`/apis/${GROUP_VERSION}/namespaces/${namespace}/resourceoffers`);
+    const onOffer = (o: Offer) => {
+      const generation = o.metadata?.generation ?? 1;
+      outgoing(remote, { type: 'ReceiveOffer', data: { offerName: o.metadata!.name!, generation, resources: o.spec.resources } }, { kind: 'remote-cluster', name: remote })
+        .then(() => queue.enqueue(`outgoing:${remote}`), (e: unknown) => log.warn('offer not recorded', { remoteClusterId: remote, error: e }));
+    };
+    informer.on('add', onOffer);
+    informer.on('update', onOffer);
+    informer.on('error', (e: unknown) => {
+      log.warn('offer watch interrupted; restarting', { remoteClusterId: remote, error: e });
+      setTimeout(() => { if (offerWatches.get(remote) === informer) informer.start().catch(() => undefined); }, 2000);
+    });
+    offerWatches.set(remote, informer);
+    informer.start().catch((e: unknown) => log.warn('offer watch failed to start', { remoteClusterId: remote, error: e }));
+  }
+
+  async function reconcileOutgoing(remote: string): Promise<void> {
+    // Each pass reads fresh state; a command that changed it means another pass, at once.
+    for (let pass = 0; pass < 10; pass++) {
+      const state = await rt.bus.loadOutgoing(remote);
+      if (!('identity' in state) || !state.identity) { await syncStatus(remote); return; }
+      let changed = false;
+      const step = async (c: Omit<OutgoingCommand, 'metadata'>) => { changed = (await outgoing(remote, c)).events.length > 0 || changed; };
+      const client = await remoteClient(remote, state);
+      const tenant = state.identity.tenantNamespace;
+      switch (state.status) {
+        case 'authenticated':
+          await step({ type: 'RequestResources', data: {} });
+          break;
+        case 'offerReceived':
+          if (config.offerAcceptance === 'auto') await step({ type: 'AcceptOffer', data: { offerName: state.offer.offerName, generation: state.offer.generation } });
+          break;
+        case 'offerAccepted':
+          await step({ type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(state.remote.clusterName) } });
+          break;
+        case 'virtualNodeCreated':
+        case 'virtualNodeReady': {
+          await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources });
+          if (state.status === 'virtualNodeCreated') await step({ type: 'MarkVirtualNodeReady', data: {} });
+          break;
+        }
+        default:
+          break;
+      }
+      if (state.status !== 'authenticated' && state.status !== 'unpeeringRequested') {
+        await client.apply(forgeResourceRequest({ consumerId: config.clusterId, consumerName: config.clusterName, namespace: tenant }) as KubeObject);
+        watchOffers(remote, client, tenant);
+      }
+      if ('offer' in state && (state.status === 'offerAccepted' || state.status === 'virtualNodeCreated' || state.status === 'virtualNodeReady')) {
+        await client.applyStatus(forgeOfferStatus({
+          namespace: tenant, offerName: state.offer.offerName, phase: 'Accepted', generation: state.offer.generation,
+          ...('virtualNode' in state ? { virtualNode: state.virtualNode.nodeName } : {}),
+        }) as KubeObject).catch((e: unknown) => log.debug('offer status not written', { error: e }));
+      }
+      if (!changed) break;
+    }
+    await syncStatus(remote);
+  }
+
+  // ---- provider side ----------------------------------------------------------------------------------
+  function freeCapacity(consumer: string): Resources {
+    const nodeFacts: NodeFacts[] = nodes.list().map((n) => ({
+      name: n.metadata!.name!, labels: n.metadata?.labels ?? {}, unschedulable: n.spec?.unschedulable === true,
+      ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+      allocatable: (n.status?.allocatable ?? {}) as Record<string, string>,
+    }));
+    const podFacts: PodFacts[] = pods.list().map((p) => ({
+      nodeName: p.spec?.nodeName, phase: p.status?.phase, labels: p.metadata?.labels ?? {},
+      requests: podRequests((p.spec?.containers ?? []) as never, (p.spec?.initContainers ?? []) as never),
+    }));
+    return computeOffer(nodeFacts, podFacts, config.sharingPercent, consumer);
+  }
+
+  const offerNameFor = () => `offer-${config.clusterId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 253);
+
+  async function reconcileIncoming(remote: string): Promise<void> {
+    for (let pass = 0; pass < 5; pass++) {
+      const state = await rt.bus.loadIncoming(remote);
+      let changed = false;
+      const step = async (c: Omit<IncomingCommand, 'metadata'>) => { changed = (await incoming(remote, c)).events.length > 0 || changed; };
+      if (state.status === 'resourcesRequested') {
+        await step({ type: 'IssueOffer', data: { offerName: offerNameFor(), resources: freeCapacity(remote) } });
+      } else if (state.status === 'offered') {
+        await step({ type: 'UpdateOffer', data: { resources: freeCapacity(remote), thresholdPercent: config.offerThresholdPercent } });
+        if (!changed) {
+          await kube.apply(forgeResourceOffer({
+            providerId: config.clusterId, providerName: config.clusterName, namespace: state.identity.tenantNamespace,
+            offerName: state.offer.offerName, requestName: state.requestName, consumerId: remote, resources: state.offer.resources,
+          }) as KubeObject);
+        }
+      }
+      if (!changed) break;
+    }
+    await syncStatus(remote);
+  }
+
+  async function reconcileRequest(key: string): Promise<void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const rr = rrs.get(name, namespace);
+    const consumer = rr?.spec?.clusterId;
+    if (!rr || !consumer) return;
+    const state = await rt.bus.loadIncoming(consumer);
+    // Only a consumer this cluster authenticated, in its own tenant namespace, is answered.
+    if (!('identity' in state) || state.identity.tenantNamespace !== namespace) return;
+    await incoming(consumer, { type: 'ReceiveResourceRequest', data: { requestName: name } }, { kind: 'remote-cluster', name: consumer });
+    await reconcileIncoming(consumer);
+  }
+
+  // ---- ForeignCluster status -----------------------------------------------------------------------------
+  async function syncStatus(remote: string): Promise<void> {
+    const out = await rt.bus.loadOutgoing(remote);
+    const inc = await rt.bus.loadIncoming(remote);
+    let fc = fcFor(remote);
+    if (!fc && inc.status === 'empty') return;
+    if (!fc) {
+      // A consumer that peered with this cluster appears here too, incoming only.
+      const name = tenantNamespaceFor(remote).slice('peerlog-tenant-'.length);
+      fc = await kube.apply({
+        apiVersion: GROUP_VERSION, kind: 'ForeignCluster', metadata: { name, labels: { [LABELS.remoteClusterId]: remote } },
+        spec: { clusterId: remote, clusterName: 'remote' in inc ? inc.remote.clusterName : remote, outgoing: 'Disabled', incoming: 'Enabled' },
+      } as KubeObject) as ForeignCluster;
+    }
+    const status = forgeForeignClusterStatus({
+      ...(out.status !== 'empty' || fc.spec.outgoing !== 'Disabled' ? { outgoing: out } : {}),
+      ...(inc.status !== 'empty' ? { incoming: inc } : {}),
+      detail: details.get(remote) ?? {}, previous: fc.status?.conditions ?? [], now: new Date().toISOString(),
+    });
+    await kube.applyStatus({ apiVersion: GROUP_VERSION, kind: 'ForeignCluster', metadata: { name: fc.metadata!.name! }, status } as KubeObject);
+  }
+
+  // ---- start ----------------------------------------------------------------------------------------------
+  await Promise.all([fcs.start(), rrs.start(), nodes.start(), pods.start()]);
+  for (const id of await streamsOf('outgoing')) queue.enqueue(`outgoing:${id}`);
+  for (const id of await streamsOf('incoming')) queue.enqueue(`incoming:${id}`);
+
+  return {
+    incomingAllowed: (clusterId) => fcFor(clusterId)?.spec.incoming !== 'Disabled',
+    projection: {
+      name: 'operator',
+      tables: [],
+      async apply(_tx, events) {
+        for (const e of events) {
+          const ref = parseStreamId(e.streamId);
+          if (ref.kind === 'outgoing' || ref.kind === 'incoming') queue.enqueue(`${ref.kind}:${ref.remoteClusterId}`);
+        }
+      },
+    },
+    attach(runner) { stoppers.push(() => runner.stop()); },
+    idle: () => queue.idle(),
+    async stop() {
+      await queue.stop();
+      kubelet.stop();
+      clearTimeout(capacityTimer);
+      for (const w of offerWatches.values()) await w.stop().catch(() => undefined);
+      for (const s of stoppers.reverse()) await Promise.resolve(s()).catch(() => undefined);
+    },
+  };
+}
