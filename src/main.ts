@@ -5,14 +5,22 @@ import { replayVerb } from './cli/replay.js';
 import { historyVerb } from './cli/history.js';
 import { serveVerb } from './cli/serve.js';
 import { tokenVerb } from './cli/token.js';
+import { peerVerb } from './cli/peer.js';
+import { statusVerb } from './cli/status.js';
+import { offerVerb } from './cli/offer.js';
 
-const verbs: readonly Verb[] = [serveVerb, tokenVerb, historyVerb, replayVerb, versionVerb];
+const verbs: readonly Verb[] = [serveVerb, tokenVerb, peerVerb, statusVerb, offerVerb, historyVerb, replayVerb, versionVerb];
+
+// A verb that has returned is done: whatever a client library left running (a retry timer, a
+// socket) must not keep the process alive, but stdout gets a moment to drain into a pipe.
+const exitSoon = () => { setTimeout(() => process.exit(), 3000).unref(); };
 
 runCli(process.argv.slice(2), verbs).then(
-  (code) => { process.exitCode = code; },
+  (code) => { process.exitCode = code; exitSoon(); },
   (e: unknown) => {
     const err = e as { message?: string; code?: string };
     process.stderr.write(`peerlog: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
     process.exitCode = 1;
+    exitSoon();
   },
 );

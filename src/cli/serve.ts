@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import type { Verb } from './index.js';
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
+const STOP_GRACE_MS = 15_000;
 
 export const serveVerb: Verb = {
   name: 'serve',
@@ -22,11 +23,18 @@ export const serveVerb: Verb = {
     const logger = createLogger({ level: level as Level, fields: { clusterId: config.clusterId } });
     const cp = await startControlPlane(config, logger);
     await new Promise<void>((resolve) => {
-      const done = (signal: string) => { logger.info('stopping', { signal }); resolve(); };
+      const done = (signal: string) => {
+        logger.info('stopping', { signal });
+        // A second signal means now.
+        process.once(signal as NodeJS.Signals, () => { logger.warn('stopping at once', { signal }); process.exit(130); });
+        resolve();
+      };
       process.once('SIGINT', () => done('SIGINT'));
       process.once('SIGTERM', () => done('SIGTERM'));
     });
-    await cp.stop();
+    // Stopping waits for in-flight work; a dependency that vanished must not make it hang.
+    const stopped = await Promise.race([cp.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), STOP_GRACE_MS).unref())]);
+    if (!stopped) logger.warn('stop did not finish in time; exiting anyway', { graceMs: STOP_GRACE_MS });
     logger.info('stopped');
     return 0;
   },

@@ -19,7 +19,7 @@ import type { OutgoingState } from '../commands/outgoing/state.js';
 import { parseStreamId } from '../commands/registry.js';
 import { obtainIdentity, type ConsumerPorts } from '../auth/consumer.js';
 import { AuthenticationFailedError } from '../auth/errors.js';
-import { GROUP_VERSION, LABELS } from '../resources/constants.js';
+import { ANNOTATIONS, GROUP_VERSION, LABELS } from '../resources/constants.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../resources/names.js';
 import { computeOffer, isVirtualNode, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
 import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, REQUEST_NAME } from '../resources/objects.js';
@@ -138,6 +138,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   }
 
   function actorOf(fc: ForeignCluster): Actor {
+    const requested = fc.metadata?.annotations?.[ANNOTATIONS.requestedBy];
+    if (requested?.startsWith('cli:')) return { kind: 'cli', name: requested.slice(4) || 'unknown' };
     const manager = (fc.metadata?.managedFields ?? []).map((m) => m.manager).find((m) => m && m !== 'peerlog');
     return { kind: 'user', name: manager ?? 'kubectl' };
   }

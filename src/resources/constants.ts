@@ -36,6 +36,11 @@ export const LABELS = {
 
 export const MANAGED_BY = 'peerlog';
 
+export const ANNOTATIONS = {
+  /** Who asked for a ForeignCluster through the CLI (`cli:<user>`); kubectl users are known by field manager. */
+  requestedBy: 'peerlog.dev/requested-by',
+} as const;
+
 export const VIRTUAL_NODE_TYPE = 'virtual-node';
 export const VIRTUAL_NODE_TAINT = { key: 'virtual-node.peerlog.dev/not-allowed', value: 'true', effect: 'NoExecute' } as const;
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, rmSync, openSync, closeSync, writeFileSync, read
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binary, loadLayout, stackEnv, type StackLayout } from './config.js';
-import { components, type Component } from './components.js';
+import { components, controlPlanes, type Component } from './components.js';
 import { isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -142,7 +142,7 @@ async function up(): Promise<void> {
 async function down(purge: boolean): Promise<void> {
   const layout = loadLayout();
   await withLock(layout, async () => {
-    for (const c of [...components(layout)].reverse()) {
+    for (const c of [...controlPlanes(layout), ...[...components(layout)].reverse()]) {
       const pid = readPid(c.pidFile);
       if (isOurProcess(pid, c.processMatch)) {
         say(`stopping ${c.name} (pid ${pid})`);
@@ -186,7 +186,25 @@ function printEnv(json: boolean): void {
   for (const [k, v] of Object.entries(env)) process.stdout.write(`export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
 }
 
-const USAGE = `usage: stack <up|down [--purge]|status [-o json]|env [--json]|demo>`;
+/** Starts the control planes (the demo's) if they are not running; `stop` stops them only. */
+async function planes(stop: boolean): Promise<void> {
+  const layout = loadLayout();
+  await withLock(layout, async () => {
+    for (const c of controlPlanes(layout)) {
+      const pid = readPid(c.pidFile);
+      if (stop) {
+        if (isOurProcess(pid, c.processMatch)) { say(`stopping ${c.name} (pid ${pid})`); await stopProcess(pid, c.stopSignal, 20_000); }
+        removePidFile(c.pidFile);
+        continue;
+      }
+      const started = Date.now();
+      const outcome = await ensureRunning(c).catch((e: unknown) => { throw new Error(`${c.name} failed to start: ${(e as Error).message}\n  log file: ${c.logFile}`); });
+      if (outcome !== 'running') say(`${c.name} ${outcome} (${((Date.now() - started) / 1000).toFixed(1)}s) on https://127.0.0.1:${c.port}; log: ${c.logFile}`);
+    }
+  });
+}
+
+const USAGE = `usage: stack <up|down [--purge]|status [-o json]|env [--json]|planes-up|planes-down|demo>`;
 
 async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -195,9 +213,12 @@ async function main(argv: string[]): Promise<number> {
     case 'down': await down(rest.includes('--purge')); return 0;
     case 'status': return (await status(rest.includes('json') || rest.includes('--json'))) ? 0 : 1;
     case 'env': printEnv(rest.includes('--json')); return 0;
+    case 'planes-up': await planes(false); return 0;
+    case 'planes-down': await planes(true); return 0;
     case 'demo': {
       const { runDemo } = await import('./demo.js');
       await up();
+      await planes(false);
       return runDemo(loadLayout(), stackEnv(loadLayout()));
     }
     default: process.stderr.write(`${USAGE}\n`); return verb === undefined || verb === '--help' ? 0 : 2;

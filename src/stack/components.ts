@@ -262,3 +262,32 @@ export function components(layout: StackLayout): readonly Component[] {
   for (const cl of CLUSTERS) list.push(kwok(layout, cl));
   return list;
 }
+
+/** The repository's `peerlog` binary, next to this compiled file (dist/src/stack → bin/peerlog). */
+function peerlogBin(): string {
+  return join(new URL('../../../bin/peerlog', import.meta.url).pathname);
+}
+
+/**
+ * Each cluster's peerlog control plane (`peerlog serve --stack <cluster>`), run by the demo rather
+ * than by `up`: tests start control planes of their own. `down` stops them before the stack.
+ */
+export function controlPlanes(layout: StackLayout): readonly Component[] {
+  return CLUSTERS.map((cluster): Component => {
+    const name = `peerlog-${cluster}`;
+    const bin = peerlogBin();
+    return {
+      name, port: layout.clusters[cluster].authPort, processMatch: `serve\0--stack\0${cluster}`,
+      pidFile: pidFileFor(layout.runDir, name), logFile: join(layout.logDir, `${name}.log`),
+      startTimeoutMs: 60_000, stopSignal: 'SIGTERM',
+      async prepare() { /* the control plane prepares its own schema, topic and CRDs */ },
+      spec() {
+        return { name, command: process.execPath, args: [bin, 'serve', '--stack', cluster], logFile: this.logFile, pidFile: this.pidFile };
+      },
+      async healthy() {
+        const r = await httpGet(`https://127.0.0.1:${layout.clusters[cluster].authPort}/readyz`, { insecure: true }).catch(() => ({ status: 0 }));
+        return r.status === 200;
+      },
+    };
+  });
+}

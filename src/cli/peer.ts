@@ -1,0 +1,133 @@
+// `peerlog peer <name> --auth-url URL --token T`: creates or updates the ForeignCluster of a
+// provider and follows the peering as its events land in the log, one line per step, until the
+// virtual node is Ready (exit 0), a step fails for good, or --timeout passes (non-zero, naming it).
+import { userInfo } from 'node:os';
+import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
+import { createLogger } from '../adapters/log/index.js';
+import { openRuntime } from '../runtime.js';
+import { createKubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
+import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
+import { ensureNamespace } from '../adapters/kubernetes/secrets.js';
+import { fetchClusterIds } from '../adapters/http/auth-client.js';
+import { ANNOTATIONS, GROUP_VERSION, MANAGED_BY, LABELS } from '../resources/constants.js';
+import { streamIdOf } from '../commands/registry.js';
+import type { EventEnvelope } from '../events/envelope.js';
+import type { Condition } from '../resources/status.js';
+import { UsageError } from './args.js';
+import { describeEvent, elapsed } from './progress.js';
+import type { Verb } from './index.js';
+
+export const peerVerb: Verb = {
+  name: 'peer',
+  summary: 'peer with a provider: create or update its ForeignCluster and follow the peering until the virtual node is Ready',
+  usage: 'peerlog peer <name> --auth-url URL --token T [--auth-fingerprint sha256:HEX] [--timeout SECONDS] [--stack alpha|beta | config flags]',
+  flags: [
+    { name: 'auth-url', type: 'string', description: 'the provider\'s authentication URL (from `peerlog token` on the provider)' },
+    { name: 'token', type: 'string', description: 'the provider\'s peering token (or env PEERLOG_PEER_TOKEN)' },
+    { name: 'auth-fingerprint', type: 'string', description: 'SHA-256 fingerprint of the provider\'s endpoint certificate (default: trust and pin the first one seen)' },
+    { name: 'timeout', type: 'number', description: 'give up after this many seconds', default: 120 },
+    ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace']),
+  ],
+  async run({ flags, positionals }) {
+    const name = positionals[0];
+    if (!name || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new UsageError('give the ForeignCluster a name (a lowercase DNS name), e.g. `peerlog peer beta ...`');
+    const authUrl = flags['auth-url'] as string | undefined;
+    const token = (flags.token as string | undefined) ?? process.env.PEERLOG_PEER_TOKEN;
+    if (!authUrl) throw new UsageError('--auth-url is required');
+    if (!token) throw new UsageError('--token is required (or PEERLOG_PEER_TOKEN)');
+    const timeoutMs = Number(flags.timeout) * 1000;
+    const config = loadConfig(sourceFrom(flags), { kubernetes: true });
+    const started = Date.now();
+    const say = (line: string) => process.stderr.write(`[${elapsed(started)}] ${line}\n`);
+
+    // 1. Who is at that address (and which certificate to pin from now on).
+    const pin = flags['auth-fingerprint'] as string | undefined;
+    let ids;
+    try {
+      ids = await fetchClusterIds(authUrl, pin);
+    } catch (e) {
+      process.stderr.write(`peerlog peer: step Reach the provider failed: ${(e as { code?: string }).code ?? 'Error'}: ${(e as Error).message}\n`);
+      return 1;
+    }
+    say(`provider ${ids.clusterName} (${ids.clusterId}) at ${authUrl}, certificate sha256:${ids.fingerprint}`);
+
+    // 2. Where the log stands before this run: everything after it is this run's progress.
+    const rt = await openRuntime(config, createLogger({ level: 'error' }));
+    try {
+      const streamId = streamIdOf('outgoing', ids.clusterId);
+      const current = await rt.ds.query('select coalesce(max(stream_version), 0)::int as v from peerlog_outbox where stream_id = $1', [streamId]) as { v: number }[];
+      let seen = current[0]!.v;
+
+      // 3. The intent: the token in a Secret, the ForeignCluster pointing at it.
+      const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
+      await ensureNamespace(kube, config.systemNamespace);
+      const secretName = `peerlog-token-${name}`.slice(0, 253);
+      await kube.apply({
+        apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: secretName, namespace: config.systemNamespace, labels: { [LABELS.managedBy]: MANAGED_BY } },
+        data: { token: Buffer.from(token).toString('base64') },
+      } as KubeObject);
+      await kube.apply({
+        apiVersion: GROUP_VERSION, kind: 'ForeignCluster',
+        metadata: { name, annotations: { [ANNOTATIONS.requestedBy]: `cli:${safeUser()}` } },
+        spec: {
+          clusterId: ids.clusterId, clusterName: ids.clusterName, authUrl, authFingerprint: `sha256:${pin ? pin.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase() : ids.fingerprint}`,
+          outgoing: 'Enabled', tokenSecretRef: { name: secretName, namespace: config.systemNamespace, key: 'token' },
+        },
+      } as KubeObject);
+      say(`ForeignCluster ${name} applied; following the log of stream ${streamIdOf('outgoing', ids.clusterId)}`);
+
+      // 4. Follow the log until Ready, a definitive failure, or the timeout.
+      const state = await rt.bus.loadOutgoing(ids.clusterId);
+      if (state.status === 'virtualNodeReady') {
+        say(`already peered: virtual node ${state.virtualNode.nodeName} is Ready`);
+        process.stdout.write(`peered with ${ids.clusterName}: node ${state.virtualNode.nodeName} Ready\n`);
+        return 0;
+      }
+      let lastCondition = '';
+      while (Date.now() - started < timeoutMs) {
+        const rows = await rt.ds.query('select envelope from peerlog_outbox where stream_id = $1 and stream_version > $2 order by stream_version', [streamId, seen]) as { envelope: EventEnvelope }[];
+        for (const { envelope: e } of rows) {
+          seen = e.streamVersion;
+          say(describeEvent(e));
+          if (e.type === 'VirtualNodeReady') {
+            const node = (e.data as { nodeName: string }).nodeName;
+            process.stdout.write(`peered with ${ids.clusterName}: node ${node} Ready in ${elapsed(started)}\n`);
+            return 0;
+          }
+          if (e.type === 'AuthenticationFailed') {
+            const d = e.data as { reason: string; httpStatus: number | null };
+            if (d.reason !== 'Unreachable' && d.reason !== 'TooManyAttempts') {
+              const cond = await conditions(kube, name);
+              const why = cond.find((c) => c.type === 'Authenticated')?.message ?? `${d.reason} (HTTP ${d.httpStatus ?? '-'})`;
+              process.stderr.write(`peerlog peer: step Authentication failed: ${d.reason}: ${why}\n`);
+              return 1;
+            }
+          }
+        }
+        // What the control plane says while it retries (an unreachable provider, a missing token).
+        const stuck = (await conditions(kube, name)).find((c) => c.status === 'False' && c.reason !== 'NoVirtualNode');
+        const text = stuck ? `${stuck.type} ${stuck.reason}: ${stuck.message}` : '';
+        if (stuck && text !== lastCondition) { say(`waiting: ${text}`); lastCondition = text; }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const cond = await conditions(kube, name);
+      const stuck = cond.find((c) => c.status !== 'True' && c.reason !== 'NoVirtualNode');
+      const why = cond.length === 0
+        ? `no control plane has acted on ForeignCluster ${name}: is \`peerlog serve\` running for cluster ${config.clusterId}?`
+        : stuck ? `${stuck.type} ${stuck.reason}: ${stuck.message}` : 'the virtual node is not Ready yet';
+      process.stderr.write(`peerlog peer: timed out after ${flags.timeout} s: ${why}\n`);
+      return 1;
+    } finally {
+      await rt.close();
+    }
+  },
+};
+
+function safeUser(): string {
+  try { return userInfo().username; } catch { return 'unknown'; }
+}
+
+async function conditions(kube: ReturnType<typeof createKubeClient>, name: string): Promise<Condition[]> {
+  const fc = await kube.get<KubeObject & { status?: { conditions?: Condition[] } }>(GROUP_VERSION, 'ForeignCluster', name).catch(() => undefined);
+  return fc?.status?.conditions ?? [];
+}
