@@ -46,6 +46,8 @@ if (only !== '--unit') {
   const cli = join(root, 'dist/src/stack/cli.js');
   const up = spawnSync(process.execPath, [cli, 'up'], { stdio: 'inherit', cwd: root });
   if (up.status !== 0) { console.error('[test] the local stack did not come up; see the messages above'); process.exit(up.status ?? 1); }
+  // The demo's control planes would act on the tests' ForeignClusters and hold the stack's auth ports.
+  spawnSync(process.execPath, [cli, 'planes-down'], { stdio: 'inherit', cwd: root });
   const env = spawnSync(process.execPath, [cli, 'env', '--json'], { cwd: root, encoding: 'utf8' });
   if (env.status !== 0) { console.error(env.stderr); process.exit(1); }
   // Integration files share one stack; running them one at a time keeps the 2-core machine responsive

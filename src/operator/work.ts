@@ -44,7 +44,7 @@ export function createWorkQueue(handler: (key: string) => Promise<void>, log: Lo
         },
       ).finally(() => {
         running.delete(key);
-        if (dirty.delete(key)) queued.add(key);
+        if (dirty.delete(key) && !stopped) queued.add(key);
         pump();
         settle();
       });
@@ -62,6 +62,7 @@ export function createWorkQueue(handler: (key: string) => Promise<void>, log: Lo
       stopped = true;
       for (const t of timers.values()) clearTimeout(t);
       queued.clear();
+      dirty.clear();
       if (running.size > 0) await new Promise<void>((r) => waiters.push(r));
     },
   };

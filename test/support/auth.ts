@@ -29,14 +29,14 @@ export function captureLogs(): Captured {
   return { lines, logger: createLogger({ level: 'debug', write: (l) => { lines.push(l); if (echo) process.stderr.write(l + '\n'); } }) };
 }
 
-function clusterConfig(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}): PeerlogConfig {
+export function clusterConfig(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}): PeerlogConfig {
   const env = stackEnv();
   const c = env.clusters[cluster];
   const clusterId = uniqueName(prefix);
   return loadConfig({
     clusterId, clusterName: clusterId, kubeconfig: c.kubeconfig, caCert: c.caCert, caKey: c.caKey,
     kafkaBrokers: env.kafkaBrokers.join(','), databaseUrl: env.databaseUrl, dbSchema: `t_${clusterId.replace(/-/g, '_')}`,
-    authPort: 0, namespace: `${clusterId}-system`, ...extra,
+    authPort: 0, namespace: `${clusterId}-system`, foreignClusterSelector: `peerlog.dev/test=${clusterId}`, ...extra,
   }, { kubernetes: true, ca: true });
 }
 

@@ -1,0 +1,97 @@
+// Two control planes for end-to-end tests: each a full peerlog (consumer and provider), with its own
+// cluster id, log, schema and namespaces, acting only on ForeignClusters labelled for it.
+import { spawnSync } from 'node:child_process';
+import type { PeerlogConfig } from '../../src/config.js';
+import { startControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { createTokenStore } from '../../src/adapters/kubernetes/secrets.js';
+import { dropSchema } from '../../src/adapters/postgres/datasource.js';
+import { topicFor } from '../../src/adapters/kafka/client.js';
+import { generateToken } from '../../src/auth/token.js';
+import { tenantNamespaceFor, virtualNodeNameFor } from '../../src/resources/names.js';
+import { GROUP_VERSION } from '../../src/resources/constants.js';
+import { captureLogs, clusterConfig, type Captured } from './auth.js';
+import { stackEnv } from './env.js';
+
+export interface Plane {
+  readonly cluster: 'alpha' | 'beta';
+  readonly cp: ControlPlane;
+  readonly config: PeerlogConfig;
+  readonly token: string;
+  readonly logs: Captured;
+  /** The label its ForeignClusters need for this control plane to act on them. */
+  readonly fcLabel: Record<string, string>;
+  kubectl(args: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string };
+  stop(): Promise<void>;
+}
+
+export async function startPlane(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}): Promise<Plane> {
+  const config = clusterConfig(cluster, prefix, extra);
+  const logs = captureLogs();
+  const cp = await startControlPlane(config, logs.logger);
+  const { token } = await createTokenStore(cp.kube, config.systemNamespace).ensure(generateToken);
+  const env = stackEnv();
+  let stopped = false;
+  return {
+    cluster, cp, config, token, logs, fcLabel: { 'peerlog.dev/test': config.clusterId },
+    kubectl(args, input) {
+      const r = spawnSync(env.kubectl, ['--kubeconfig', env.clusters[cluster].kubeconfig, ...args], { input, encoding: 'utf8' });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await cp.stop();
+    },
+  };
+}
+
+/** Stops both planes and removes everything they created in both clusters, the log and the schema. */
+export async function cleanupPlanes(planes: readonly Plane[]): Promise<void> {
+  for (const p of planes) await p.stop();
+  for (const p of planes) {
+    const others = planes.filter((o) => o !== p);
+    const k = (args: string[]) => p.kubectl(args);
+    k(['delete', 'foreignclusters', '-l', `peerlog.dev/test=${p.config.clusterId}`, '--wait=false', '--ignore-not-found']);
+    for (const o of others) {
+      k(['delete', 'foreignclusters', '-l', `peerlog.dev/remote-cluster-id=${o.config.clusterId}`, '--wait=false', '--ignore-not-found']);
+      k(['delete', 'node', virtualNodeNameFor(o.config.clusterName), '--wait=false', '--ignore-not-found']);
+      k(['delete', 'namespace', tenantNamespaceFor(o.config.clusterId), '--wait=false', '--ignore-not-found']);
+    }
+    k(['delete', 'namespace', p.config.systemNamespace, '--wait=false', '--ignore-not-found']);
+    await dropSchema(p.config.databaseUrl, p.config.dbSchema);
+    const admin = p.cp.runtime.kafka.admin();
+    await admin.connect();
+    try { await admin.deleteTopics({ topics: [topicFor(p.config.clusterId)] }); } catch { /* never created */ }
+    await admin.disconnect();
+  }
+}
+
+/** A ForeignCluster manifest (and its token Secret) as a user would write it for `kubectl apply -f -`. */
+export function foreignClusterManifest(consumer: Plane, provider: Plane, opts: { name?: string; token?: string; authUrl?: string; incoming?: 'Enabled' | 'Disabled'; outgoing?: 'Enabled' | 'Disabled' } = {}): string {
+  const name = opts.name ?? provider.config.clusterId;
+  const labels = Object.entries(consumer.fcLabel).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
+  return `apiVersion: v1
+kind: Secret
+metadata:
+  name: token-${name}
+  namespace: ${consumer.config.systemNamespace}
+stringData:
+  token: "${opts.token ?? provider.token}"
+---
+apiVersion: ${GROUP_VERSION}
+kind: ForeignCluster
+metadata:
+  name: ${name}
+  labels:
+${labels}
+spec:
+  clusterId: ${provider.config.clusterId}
+  clusterName: ${provider.config.clusterName}
+  authUrl: ${opts.authUrl ?? provider.cp.url}
+  outgoing: ${opts.outgoing ?? 'Enabled'}
+  incoming: ${opts.incoming ?? 'Enabled'}
+  tokenSecretRef:
+    name: token-${name}
+    namespace: ${consumer.config.systemNamespace}
+`;
+}
