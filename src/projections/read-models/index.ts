@@ -59,26 +59,30 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
         await copyRows(tx, 'peerlog_audit_staging', AUDIT_COLUMNS, rows.audit);
         await tx.query(`insert into peerlog_audit (${AUDIT_COLUMN_LIST}) select ${AUDIT_COLUMN_LIST} from peerlog_audit_staging on conflict do nothing`);
       }
-      const g = rows.aggregates;
-      if (g.length > 0) {
+      // Upserts take their rows as one JSON document: pg would otherwise escape every element of
+      // every array parameter (the states and steps are JSON themselves) and PostgreSQL parse it back.
+      if (rows.aggregates.length > 0) {
         await tx.query(
           `insert into peerlog_aggregates (stream_id, stream_type, version, state)
-           select * from unnest($1::text[], $2::text[], $3::int[], $4::jsonb[])
+           select stream_id, stream_type, version, state
+           from jsonb_to_recordset($1::jsonb) as r(stream_id text, stream_type text, version int, state jsonb)
            on conflict (stream_id) do update set stream_type = excluded.stream_type, version = excluded.version, state = excluded.state`,
-          [g.map((r) => r.streamId), g.map((r) => r.streamType), g.map((r) => r.version), g.map((r) => JSON.stringify(r.state))]);
+          [JSON.stringify(rows.aggregates.map((r) => ({ stream_id: r.streamId, stream_type: r.streamType, version: r.version, state: r.state })))]);
       }
-      const p = rows.peerings;
-      if (p.length > 0) {
+      if (rows.peerings.length > 0) {
         await tx.query(
           `insert into peerlog_peerings (cluster_id, remote_cluster_id, direction, remote_cluster_name, phase, stream_version, last_event_type, steps, updated_at)
-           select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::timestamptz[])
+           select cluster_id, remote_cluster_id, direction, remote_cluster_name, phase, stream_version, last_event_type, steps, updated_at
+           from jsonb_to_recordset($1::jsonb) as r(cluster_id text, remote_cluster_id text, direction text, remote_cluster_name text, phase text,
+             stream_version int, last_event_type text, steps jsonb, updated_at timestamptz)
            on conflict (cluster_id, remote_cluster_id, direction) do update set
              remote_cluster_name = coalesce(excluded.remote_cluster_name, peerlog_peerings.remote_cluster_name),
              phase = excluded.phase, stream_version = excluded.stream_version, last_event_type = excluded.last_event_type,
              steps = peerlog_peerings.steps || excluded.steps, updated_at = excluded.updated_at`,
-          [p.map((r) => r.clusterId), p.map((r) => r.remoteClusterId), p.map((r) => r.direction), p.map((r) => r.remoteClusterName),
-            p.map((r) => r.phase), p.map((r) => r.streamVersion), p.map((r) => r.lastEventType), p.map((r) => JSON.stringify(r.steps)),
-            p.map((r) => r.updatedAt)]);
+          [JSON.stringify(rows.peerings.map((r) => ({
+            cluster_id: r.clusterId, remote_cluster_id: r.remoteClusterId, direction: r.direction, remote_cluster_name: r.remoteClusterName,
+            phase: r.phase, stream_version: r.streamVersion, last_event_type: r.lastEventType, steps: r.steps, updated_at: r.updatedAt,
+          })))]);
       }
     },
   };
