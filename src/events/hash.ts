@@ -13,35 +13,62 @@ import { ValidationError } from '../commands/errors.js';
  * unset and one absent hash alike.
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, '$');
+  try {
+    return write(value);
+  } catch (e) {
+    if (!(e instanceof Unhashable)) throw e;
+    const path = `$${e.path.reverse().join('')}`;
+    throw new ValidationError(`cannot hash ${e.what} at ${path}`, { field: path });
+  }
 }
 
-function write(value: unknown, path: string): string {
+/**
+ * Thrown by `write` with the path built on the way out: every projection hashes every event it
+ * reads, so the writer builds no path strings unless a value cannot be hashed.
+ */
+class Unhashable {
+  readonly path: string[] = [];
+  constructor(readonly what: string) {}
+}
+
+function write(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return JSON.stringify(value);
     case 'number':
-      if (!Number.isFinite(value)) {
-        throw new ValidationError(`cannot hash a non-finite number at ${path}`, { field: path });
-      }
+      if (!Number.isFinite(value)) throw new Unhashable('a non-finite number');
       return JSON.stringify(value);
     case 'object': {
+      let out = '';
       if (Array.isArray(value)) {
-        return `[${value.map((item, index) => (item === undefined ? 'null' : write(item, `${path}[${index}]`))).join(',')}]`;
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          out += `${i === 0 ? '' : ','}${item === undefined ? 'null' : within(i, item)}`;
+        }
+        return `[${out}]`;
       }
       const record = value as Record<string, unknown>;
-      const parts: string[] = [];
       for (const key of Object.keys(record).sort()) {
         const item = record[key];
         if (item === undefined) continue;
-        parts.push(`${JSON.stringify(key)}:${write(item, `${path}.${key}`)}`);
+        out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${within(key, item)}`;
       }
-      return `{${parts.join(',')}}`;
+      return `{${out}}`;
     }
     default:
-      throw new ValidationError(`cannot hash a ${typeof value} at ${path}`, { field: path });
+      throw new Unhashable(`a ${typeof value}`);
+  }
+}
+
+/** `write` of an array item (by index) or an object field (by key). */
+function within(step: number | string, value: unknown): string {
+  try {
+    return write(value);
+  } catch (e) {
+    if (e instanceof Unhashable) e.path.push(typeof step === 'number' ? `[${step}]` : `.${step}`);
+    throw e;
   }
 }
 

@@ -1,11 +1,20 @@
 // The read-model projection: audit index, aggregate states and peerings, written in bulk (one
-// statement per table per batch) inside the runner's transaction.
+// statement per table per batch, COPY for the append-only audit index) inside the runner's transaction.
 import type { EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../../events/envelope.js';
 import type { Projection } from '../runner.js';
-import { forgeReadModelRows, type AggregateRow, type StreamFolder } from './forge.js';
+import { copyRows, type CopyColumns } from '../../adapters/postgres/copy.js';
+import { forgeReadModelRows, type AggregateRow, type AuditRow, type StreamFolder } from './forge.js';
 
 export const READ_MODELS = 'read-models';
+
+const AUDIT_COLUMNS: CopyColumns<AuditRow> = {
+  event_id: (r) => r.eventId, cluster_id: (r) => r.clusterId, occurred_at: (r) => r.occurredAt, type: (r) => r.type,
+  stream_id: (r) => r.streamId, stream_version: (r) => r.streamVersion, actor_kind: (r) => r.actorKind, actor_name: (r) => r.actorName,
+  correlation_id: (r) => r.correlationId, causation_id: (r) => r.causationId, hash: (r) => r.hash, prev_hash: (r) => r.prevHash,
+};
+const AUDIT_COLUMN_LIST = Object.keys(AUDIT_COLUMNS).join(', ');
+const PG_UNIQUE_VIOLATION = '23505';
 
 export function createReadModelProjection(folder: StreamFolder): Projection {
   return {
@@ -17,39 +26,63 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
       for (const r of await tx.query('select stream_id, stream_type, version, state from peerlog_aggregates where stream_id = any($1)', [streamIds]) as { stream_id: string; stream_type: string; version: number; state: unknown }[]) {
         prior.set(r.stream_id, { streamId: r.stream_id, streamType: r.stream_type, version: r.version, state: r.state });
       }
+      // By primary key, so the lookup stays an index probe however many peerings there are.
+      const peeringKeys = new Map<string, readonly [string, string, string]>();
+      for (const e of events) {
+        const kind = folder.kindOf(e.streamId);
+        if (kind === 'outgoing' || kind === 'incoming') peeringKeys.set(e.streamId, [e.clusterId, folder.remoteOf(e.streamId), kind]);
+      }
+      const keys = [...peeringKeys.values()];
       const names = new Map<string, string | null>();
-      for (const r of await tx.query(`select direction || '-' || remote_cluster_id as stream_id, remote_cluster_name from peerlog_peerings where direction || '-' || remote_cluster_id = any($1)`, [streamIds]) as { stream_id: string; remote_cluster_name: string | null }[]) {
-        names.set(r.stream_id, r.remote_cluster_name);
+      if (keys.length > 0) {
+        for (const r of await tx.query(
+          `select p.direction || '-' || p.remote_cluster_id as stream_id, p.remote_cluster_name
+           from unnest($1::text[], $2::text[], $3::text[]) as k(cluster_id, remote_cluster_id, direction)
+           join peerlog_peerings p using (cluster_id, remote_cluster_id, direction)`,
+          [keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => k[2])]) as { stream_id: string; remote_cluster_name: string | null }[]) {
+          names.set(r.stream_id, r.remote_cluster_name);
+        }
       }
       const rows = forgeReadModelRows(folder, events, prior, names);
-      const a = rows.audit;
-      await tx.query(
-        `insert into peerlog_audit (event_id, cluster_id, occurred_at, type, stream_id, stream_version, actor_kind, actor_name, correlation_id, causation_id, hash, prev_hash)
-         select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-         on conflict do nothing`,
-        [a.map((r) => r.eventId), a.map((r) => r.clusterId), a.map((r) => r.occurredAt), a.map((r) => r.type), a.map((r) => r.streamId),
-          a.map((r) => r.streamVersion), a.map((r) => r.actorKind), a.map((r) => r.actorName), a.map((r) => r.correlationId),
-          a.map((r) => r.causationId), a.map((r) => r.hash), a.map((r) => r.prevHash)]);
-      const g = rows.aggregates;
-      if (g.length > 0) {
+      // The runner never hands over a (stream, version) twice, so COPY, which cannot skip a
+      // conflict, is safe for the audit rows. Only an event id reused under another (stream,
+      // version), i.e. a forged or corrupt log, conflicts: then this batch's audit rows go through a
+      // staging table and keep the first row of each id, as an insert `on conflict do nothing` does.
+      await tx.query('savepoint peerlog_audit_copy');
+      try {
+        await copyRows(tx, 'peerlog_audit', AUDIT_COLUMNS, rows.audit);
+        await tx.query('release savepoint peerlog_audit_copy');
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== PG_UNIQUE_VIOLATION) throw e;
+        await tx.query('rollback to savepoint peerlog_audit_copy');
+        await tx.query('create temp table peerlog_audit_staging (like peerlog_audit) on commit drop');
+        await copyRows(tx, 'peerlog_audit_staging', AUDIT_COLUMNS, rows.audit);
+        await tx.query(`insert into peerlog_audit (${AUDIT_COLUMN_LIST}) select ${AUDIT_COLUMN_LIST} from peerlog_audit_staging on conflict do nothing`);
+      }
+      // Upserts take their rows as one JSON document: pg would otherwise escape every element of
+      // every array parameter (the states and steps are JSON themselves) and PostgreSQL parse it back.
+      if (rows.aggregates.length > 0) {
         await tx.query(
           `insert into peerlog_aggregates (stream_id, stream_type, version, state)
-           select * from unnest($1::text[], $2::text[], $3::int[], $4::jsonb[])
+           select stream_id, stream_type, version, state
+           from jsonb_to_recordset($1::jsonb) as r(stream_id text, stream_type text, version int, state jsonb)
            on conflict (stream_id) do update set stream_type = excluded.stream_type, version = excluded.version, state = excluded.state`,
-          [g.map((r) => r.streamId), g.map((r) => r.streamType), g.map((r) => r.version), g.map((r) => JSON.stringify(r.state))]);
+          [JSON.stringify(rows.aggregates.map((r) => ({ stream_id: r.streamId, stream_type: r.streamType, version: r.version, state: r.state })))]);
       }
-      const p = rows.peerings;
-      if (p.length > 0) {
+      if (rows.peerings.length > 0) {
         await tx.query(
           `insert into peerlog_peerings (cluster_id, remote_cluster_id, direction, remote_cluster_name, phase, stream_version, last_event_type, steps, updated_at)
-           select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::timestamptz[])
+           select cluster_id, remote_cluster_id, direction, remote_cluster_name, phase, stream_version, last_event_type, steps, updated_at
+           from jsonb_to_recordset($1::jsonb) as r(cluster_id text, remote_cluster_id text, direction text, remote_cluster_name text, phase text,
+             stream_version int, last_event_type text, steps jsonb, updated_at timestamptz)
            on conflict (cluster_id, remote_cluster_id, direction) do update set
              remote_cluster_name = coalesce(excluded.remote_cluster_name, peerlog_peerings.remote_cluster_name),
              phase = excluded.phase, stream_version = excluded.stream_version, last_event_type = excluded.last_event_type,
              steps = peerlog_peerings.steps || excluded.steps, updated_at = excluded.updated_at`,
-          [p.map((r) => r.clusterId), p.map((r) => r.remoteClusterId), p.map((r) => r.direction), p.map((r) => r.remoteClusterName),
-            p.map((r) => r.phase), p.map((r) => r.streamVersion), p.map((r) => r.lastEventType), p.map((r) => JSON.stringify(r.steps)),
-            p.map((r) => r.updatedAt)]);
+          [JSON.stringify(rows.peerings.map((r) => ({
+            cluster_id: r.clusterId, remote_cluster_id: r.remoteClusterId, direction: r.direction, remote_cluster_name: r.remoteClusterName,
+            phase: r.phase, stream_version: r.streamVersion, last_event_type: r.lastEventType, steps: r.steps, updated_at: r.updatedAt,
+          })))]);
       }
     },
   };

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { handleCommand } from '../../../src/commands/handle.js';
 import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
 import { topicFor, ensureEventTopic } from '../../../src/adapters/kafka/client.js';
+import { sealEvent } from '../../../src/events/hash.js';
 import { resetProjection } from '../../../src/projections/runner.js';
 import { createReadModelProjection } from '../../../src/projections/read-models/index.js';
 import { streamFolder } from '../../../src/projections/read-models/folder.js';
@@ -49,6 +50,40 @@ test('an event of unknown type or bad schema is recorded with its offset and doe
     assert.equal(audit[0]!.n, 16, 'every good event before and after the bad ones was applied');
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; offset?: string }).filter((l) => l.msg.startsWith('event refused'));
     assert.deepEqual(logged.map((l) => l.offset), dead.map((d) => d.offset), 'each is reported in the log with its offset');
+  } finally {
+    await runner.stop();
+    await relay.stop();
+    await rt.cleanup();
+  }
+});
+
+test('an event id reused by another stream keeps the first audit row and does not stop the projection', async () => {
+  const rt = await openTestRuntime('dupid');
+  const relay = rt.relay();
+  const runner = rt.readModels();
+  try {
+    await relay.start();
+    for (const c of peeringScript('first')) await handleCommand(rt.ports, decider, OUTGOING('first'), c);
+    await relay.drained();
+    const original = (await outboxEvents(rt))[0]!;
+    const { hash: _h, prevHash: _p, ...unsealed } = original;
+    // Validly sealed, so it passes the boundary: only its id collides with an event already in the log.
+    const reused = sealEvent({ ...unsealed, streamId: 'outgoing-reused' }, original.hash);
+    const producer = rt.kafka.producer();
+    await producer.connect();
+    // The original's key, so both land in one partition and the original comes first.
+    await producer.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: [{ key: original.streamId, value: JSON.stringify(reused) }] });
+    await producer.disconnect();
+
+    await runner.start();
+    await runner.caughtUp();
+    const audit = await rt.ds.query('select stream_id from peerlog_audit where event_id = $1', [original.id]) as { stream_id: string }[];
+    assert.deepEqual(audit, [{ stream_id: original.streamId }], 'one audit row per id: the first');
+    const count = await rt.ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
+    assert.equal(count[0]!.n, 8, 'every audit row of the batch besides the reused id was written');
+    const aggregates = await rt.ds.query('select stream_id, version from peerlog_aggregates order by stream_id') as unknown[];
+    assert.deepEqual(aggregates, [{ stream_id: 'outgoing-first', version: 8 }, { stream_id: 'outgoing-reused', version: 1 }]);
+    assert.equal(runner.stats.deadLetters, 0);
   } finally {
     await runner.stop();
     await relay.stop();
