@@ -69,6 +69,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   const offerWatches = new Map<string, k8s.Informer<Offer>>();
   const kubelet = createVirtualKubelet(kube, log.child({ component: 'virtual-kubelet' }));
   const stoppers: (() => Promise<void> | void)[] = [];
+  /** Set first thing on stop: an informer's error on being stopped must not restart it. */
+  let stopping = false;
 
   const meta = (actor: Actor = CONTROLLER) => ({ now: new Date().toISOString(), actor, correlationId: randomUUID(), commandId: randomUUID() });
   const outgoing = (remote: string, c: Omit<OutgoingCommand, 'metadata'>, actor?: Actor) => rt.bus.outgoing(remote, { ...c, metadata: meta(actor) } as OutgoingCommand);
@@ -96,8 +98,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   const watch = <T extends KubeObject>(name: string, informer: k8s.Informer<T>, onChange: (o: T, verb: string) => void) => {
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o) => onChange(o, verb));
     informer.on('error', (e: unknown) => {
+      if (stopping) return;
       log.warn('watch interrupted; restarting', { watch: name, error: e });
-      setTimeout(() => { informer.start().catch(() => undefined); }, 1000);
+      setTimeout(() => { if (!stopping) informer.start().catch(() => undefined); }, 1000);
     });
     stoppers.push(() => informer.stop());
   };
@@ -223,8 +226,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     informer.on('add', onOffer);
     informer.on('update', onOffer);
     informer.on('error', (e: unknown) => {
+      if (stopping) return;
       log.warn('offer watch interrupted; restarting', { remoteClusterId: remote, error: e });
-      setTimeout(() => { if (offerWatches.get(remote) === informer) informer.start().catch(() => undefined); }, 2000);
+      setTimeout(() => { if (!stopping && offerWatches.get(remote) === informer) informer.start().catch(() => undefined); }, 2000);
     });
     offerWatches.set(remote, informer);
     informer.start().catch((e: unknown) => log.warn('offer watch failed to start', { remoteClusterId: remote, error: e }));
@@ -364,6 +368,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     attach(runner) { stoppers.push(() => runner.stop()); },
     idle: () => queue.idle(),
     async stop() {
+      stopping = true;
       await queue.stop();
       kubelet.stop();
       clearTimeout(capacityTimer);

@@ -1,0 +1,79 @@
+// `peerlog peer` as users run it, and two clusters peering each other at once (directional).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { virtualNodeNameFor } from '../../../src/resources/names.js';
+import { eventually } from '../../support/env.js';
+import { cleanupPlanes, startPlane, type Plane } from '../../support/peering.js';
+
+const BIN = join(process.cwd(), 'bin', 'peerlog');
+
+/** The consumer's own settings, as flags: what `--stack alpha` would give for the real stack. */
+function planeFlags(p: Plane): string[] {
+  const c = p.config;
+  return ['--cluster-id', c.clusterId, '--kubeconfig', c.kubeconfig!, '--kafka-brokers', c.kafkaBrokers.join(','),
+    '--database-url', c.databaseUrl, '--db-schema', c.dbSchema, '--namespace', c.systemNamespace];
+}
+
+function peer(consumer: Plane, provider: Plane, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'peer', provider.config.clusterId, '--auth-url', provider.cp.url, '--token', provider.token, ...planeFlags(consumer), ...extra]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function labelFc(consumer: Plane, name: string): void {
+  // `peer` creates the ForeignCluster; the test control plane acts only on ones labelled for it.
+  consumer.kubectl(['label', 'foreigncluster', name, ...Object.entries(consumer.fcLabel).map(([k, v]) => `${k}=${v}`), '--overwrite']);
+}
+
+test('peerlog peer, both ways at once: a virtual node on each side, live progress, exit 0', async (t) => {
+  const a = await startPlane('alpha', 'a');
+  const b = await startPlane('beta', 'b');
+  t.after(() => cleanupPlanes([a, b]));
+
+  const runs = [peer(a, b), peer(b, a)];
+  // Label each ForeignCluster as soon as `peer` has created it.
+  for (const [consumer, provider] of [[a, b], [b, a]] as const) {
+    void eventually('the ForeignCluster created by peer', async () => {
+      const r = consumer.kubectl(['get', 'foreigncluster', provider.config.clusterId]);
+      if (r.status !== 0) return undefined;
+      labelFc(consumer, provider.config.clusterId);
+      return true;
+    }, 30_000).catch(() => undefined);
+  }
+  const [ab, ba] = await Promise.all(runs);
+  for (const [r, provider] of [[ab!, b], [ba!, a]] as const) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^peered with ${provider.config.clusterName}: node ${virtualNodeNameFor(provider.config.clusterName)} Ready`));
+    const steps = [...r.stderr.matchAll(/^\[\s*[\d.]+s\] (\w+)/gm)].map((m) => m[1]);
+    for (const s of ['IdentityRequested', 'CertIssued', 'ResourceRequested', 'OfferReceived', 'OfferAccepted', 'VirtualNodeCreated', 'VirtualNodeReady']) {
+      assert.ok(steps.includes(s), `progress shows ${s}:\n${r.stderr}`);
+    }
+  }
+  t.diagnostic(`a→b:\n${ab!.stderr}`);
+  // Each side has the other's virtual node, and both directions are Established on each side.
+  assert.match(a.kubectl(['get', 'node', virtualNodeNameFor(b.config.clusterName)]).stdout, /\sReady\s/);
+  assert.match(b.kubectl(['get', 'node', virtualNodeNameFor(a.config.clusterName)]).stdout, /\sReady\s/);
+  await eventually('both directions Established on alpha', async () => {
+    const r = a.kubectl(['get', 'foreigncluster', b.config.clusterId, '-o', 'jsonpath={.status.outgoing.phase}/{.status.incoming.phase}']);
+    return r.stdout === 'Established/Established' ? true : undefined;
+  }, 10_000);
+
+  // status tells the same, as JSON.
+  const status = await new Promise<string>((resolve) => {
+    const c = spawn(process.execPath, [BIN, 'status', b.config.clusterId, '-o', 'json', '--cluster-id', a.config.clusterId, '--kubeconfig', a.config.kubeconfig!]);
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    c.on('exit', () => resolve(out));
+  });
+  const s = JSON.parse(status) as { outgoing: { phase: string; virtualNode: string }; incoming: { phase: string } };
+  assert.equal(s.outgoing.phase, 'Established');
+  assert.equal(s.outgoing.virtualNode, virtualNodeNameFor(b.config.clusterName));
+  assert.equal(s.incoming.phase, 'Established');
+});

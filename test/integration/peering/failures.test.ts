@@ -1,0 +1,87 @@
+// A wrong token, a provider that cannot be reached, a provider refusing incoming peerings: the
+// ForeignCluster condition and the CLI say so, and nothing partial is left on the provider.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { tenantNamespaceFor } from '../../../src/resources/names.js';
+import { outboxEvents } from '../../support/core.js';
+import { eventually } from '../../support/env.js';
+import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
+
+const BIN = join(process.cwd(), 'bin', 'peerlog');
+
+interface Cond { type: string; status: string; reason: string; message: string }
+
+async function condition(consumer: Plane, name: string, type: string, reason: string): Promise<Cond> {
+  return eventually(`${type}=${reason} on ${name}`, async () => {
+    const r = consumer.kubectl(['get', 'foreigncluster', name, '-o', 'jsonpath={.status.conditions}']);
+    const c = (r.stdout ? JSON.parse(r.stdout) as Cond[] : []).find((x) => x.type === type);
+    return c?.reason === reason ? c : undefined;
+  }, 20_000);
+}
+
+async function nothingLeftOn(provider: Plane, consumer: Plane): Promise<void> {
+  assert.notEqual(provider.kubectl(['get', 'namespace', tenantNamespaceFor(consumer.config.clusterId)]).status, 0, 'no tenant namespace on the provider');
+  const issued = await provider.cp.runtime.ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
+  assert.equal(issued[0]!.n, 0, 'no certificate issued');
+  assert.ok(!(await outboxEvents(provider.cp.runtime)).some((e) => e.type === 'CertIssued'));
+}
+
+test('wrong token: AuthenticationFailed with the provider\'s reason on the ForeignCluster and from the CLI; nothing left on the provider', async (t) => {
+  const consumer = await startPlane('alpha', 'c');
+  const provider = await startPlane('beta', 'p');
+  t.after(() => cleanupPlanes([consumer, provider]));
+
+  consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider, { token: 'W'.repeat(43) }));
+  const auth = await condition(consumer, provider.config.clusterId, 'Authenticated', 'AuthenticationFailed');
+  assert.equal(auth.status, 'False');
+  assert.match(auth.message, /401 TokenRejected \(TokenMismatch\)/);
+  const out = await condition(consumer, provider.config.clusterId, 'OutgoingPeering', 'AuthenticationFailed');
+  assert.equal(out.status, 'False');
+  assert.match(consumer.kubectl(['get', 'foreigncluster', provider.config.clusterId]).stdout, /AuthenticationFailed/);
+  await nothingLeftOn(provider, consumer);
+
+  const c = consumer.config;
+  const r = spawnSync(process.execPath, [BIN, 'peer', 'wrong', '--auth-url', provider.cp.url, '--token', 'V'.repeat(43), '--timeout', '20',
+    '--cluster-id', c.clusterId, '--kubeconfig', c.kubeconfig!, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl,
+    '--db-schema', c.dbSchema, '--namespace', c.systemNamespace], { encoding: 'utf8', timeout: 60_000 });
+  // This ForeignCluster carries no test label, so the test's control plane does not act on it: the
+  // CLI must say that nothing happened rather than hang. The labelled one above proves the refusal.
+  assert.notEqual(r.status, 0);
+  consumer.kubectl(['delete', 'foreigncluster', 'wrong', '--wait=false']);
+});
+
+test('unreachable provider: ProviderUnreachable with the address tried, from the condition and the CLI', async (t) => {
+  const consumer = await startPlane('alpha', 'c');
+  const provider = await startPlane('beta', 'p');
+  t.after(() => cleanupPlanes([consumer, provider]));
+  const dead = 'https://127.0.0.1:9';
+
+  consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider, { authUrl: dead }));
+  const cond = await condition(consumer, provider.config.clusterId, 'Authenticated', 'ProviderUnreachable');
+  assert.match(cond.message, /127\.0\.0\.1:9/);
+  await nothingLeftOn(provider, consumer);
+
+  const c = consumer.config;
+  const r = spawnSync(process.execPath, [BIN, 'peer', 'gone', '--auth-url', dead, '--token', provider.token,
+    '--cluster-id', c.clusterId, '--kubeconfig', c.kubeconfig!, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl,
+    '--db-schema', c.dbSchema, '--namespace', c.systemNamespace], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /step Reach the provider failed: ProviderUnreachable: .*127\.0\.0\.1:9.*ECONNREFUSED/);
+});
+
+test('a provider with incoming Disabled refuses with a clear reason', async (t) => {
+  const consumer = await startPlane('alpha', 'c');
+  const provider = await startPlane('beta', 'p');
+  t.after(() => cleanupPlanes([consumer, provider]));
+
+  // The provider's own ForeignCluster for the consumer says incoming: Disabled.
+  provider.kubectl(['apply', '-f', '-'], foreignClusterManifest(provider, consumer, { incoming: 'Disabled', outgoing: 'Disabled' }).split('---')[1]!);
+  await eventually('the provider sees its ForeignCluster', async () => (provider.cp.operator.incomingAllowed(consumer.config.clusterId) ? undefined : true), 10_000);
+  consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider));
+  const cond = await condition(consumer, provider.config.clusterId, 'Authenticated', 'AuthenticationFailed');
+  assert.match(cond.message, /403 PolicyRefused \(IncomingDisabled\)/);
+  assert.match(cond.message, /does not accept incoming peerings/);
+  await nothingLeftOn(provider, consumer);
+});
