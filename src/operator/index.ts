@@ -334,11 +334,19 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     if (!fc && inc.status === 'empty') return;
     if (!fc) {
       // A consumer that peered with this cluster appears here too, incoming only.
+      // Created, never applied: a ForeignCluster of that name made meanwhile by a user (or by
+      // `peerlog peer`) is theirs, and this must not overwrite its spec.
       const name = tenantNamespaceFor(remote).slice('peerlog-tenant-'.length);
-      fc = await kube.apply({
-        apiVersion: GROUP_VERSION, kind: 'ForeignCluster', metadata: { name, labels: { [LABELS.remoteClusterId]: remote } },
-        spec: { clusterId: remote, clusterName: 'remote' in inc ? inc.remote.clusterName : remote, outgoing: 'Disabled', incoming: 'Enabled' },
-      } as KubeObject) as ForeignCluster;
+      try {
+        fc = await kube.create({
+          apiVersion: GROUP_VERSION, kind: 'ForeignCluster', metadata: { name, labels: { [LABELS.remoteClusterId]: remote } },
+          spec: { clusterId: remote, clusterName: 'remote' in inc ? inc.remote.clusterName : remote, outgoing: 'Disabled', incoming: 'Enabled' },
+        } as KubeObject) as ForeignCluster;
+      } catch (e) {
+        if ((e as { status?: number }).status !== 409) throw e;
+        fc = await kube.get<ForeignCluster>(GROUP_VERSION, 'ForeignCluster', name);
+        if (!fc || fc.spec?.clusterId !== remote) return;
+      }
     }
     const status = forgeForeignClusterStatus({
       ...(out.status !== 'empty' || fc.spec.outgoing !== 'Disabled' ? { outgoing: out } : {}),
