@@ -111,13 +111,15 @@ async function main(): Promise<void> {
   const planes: ControlPlane[] = [provider];
   const { token } = await createTokenStore(provider.kube, provider.config.systemNamespace).ensure(generateToken);
   const totals: number[] = [];
-  const phases = new Map<string, number[]>(PHASES.slice(1).map((p) => [p, []]));
+  // Time from the previous step to this event (PeeringRequested: from the apply).
+  const phases = new Map<string, number[]>(PHASES.map((p) => [p, []]));
   try {
     for (let i = 0; i < PEERINGS; i++) {
       const consumer = await startControlPlane(planeConfig('alpha', `bench-c-${run}-${i}`), silentLogger);
       planes.push(consumer);
       await alpha.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'provider-token', namespace: consumer.config.systemNamespace }, stringData: { token } } as KubeObject);
       const started = performance.now();
+      const appliedAt = Date.now();
       await alpha.apply({
         apiVersion: GROUP_VERSION, kind: 'ForeignCluster',
         metadata: { name: `${provider.config.clusterId}-${i}`, labels: { 'peerlog.dev/bench': consumer.config.clusterId } },
@@ -126,8 +128,14 @@ async function main(): Promise<void> {
       } as KubeObject);
       await waitReady(alpha, virtualNodeNameFor(provider.config.clusterName));
       totals.push(performance.now() - started);
-      const rows = await consumer.runtime.ds.query(`select envelope from peerlog_outbox where stream_id = $1 order by stream_version`, [`outgoing-${provider.config.clusterId}`]) as { envelope: EventEnvelope }[];
-      const at = new Map(rows.map((r) => [r.envelope.type, Date.parse(r.envelope.occurredAt)]));
+      // VirtualNodeReady is recorded just after the node's Ready status is written: wait for it.
+      let at = new Map<string, number>();
+      for (let tries = 0; tries < 200 && !at.has('VirtualNodeReady'); tries++) {
+        const rows = await consumer.runtime.ds.query(`select envelope from peerlog_outbox where stream_id = $1 order by stream_version`, [`outgoing-${provider.config.clusterId}`]) as { envelope: EventEnvelope }[];
+        at = new Map(rows.map((r) => [r.envelope.type, Date.parse(r.envelope.occurredAt)]));
+        if (!at.has('VirtualNodeReady')) await new Promise((r) => setTimeout(r, 10));
+      }
+      phases.get('PeeringRequested')!.push(at.get('PeeringRequested')! - appliedAt);
       for (let k = 1; k < PHASES.length; k++) phases.get(PHASES[k]!)!.push(at.get(PHASES[k]!)! - at.get(PHASES[k - 1]!)!);
       process.stderr.write(`peering ${i + 1}/${PEERINGS}: ${totals[i]!.toFixed(0)} ms\n`);
       // The next consumer peers with the same provider: this one's node must go, or names collide.
