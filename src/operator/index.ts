@@ -91,6 +91,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
       case 'outgoing': return reconcileOutgoing(arg);
       case 'incoming': return reconcileIncoming(arg);
       case 'rr': return reconcileRequest(arg);
+      case 'status': return syncStatus(arg);
       default: log.warn('unknown work key', { key });
     }
   }, log);
@@ -156,23 +157,23 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
       if (state.status !== 'empty' && state.status !== 'terminated') {
         details.set(remote, { reason: 'UnpeeringNotSupported', message: 'unpeering is not implemented yet: the outgoing peering stays as it is' });
       }
-      return syncStatus(remote);
+      return status(remote);
     }
     const state = await rt.bus.loadOutgoing(remote);
     if ('identity' in state && state.identity) {
-      details.delete(remote);
+      if (details.get(remote)?.reason === 'UnpeeringNotSupported') details.delete(remote);
       queue.enqueue(`outgoing:${remote}`);
       return;
     }
     if (!fc.spec.authUrl) {
       details.set(remote, { reason: 'MissingAuthUrl', message: 'spec.authUrl is needed to authenticate with the provider' });
-      return syncStatus(remote);
+      return status(remote);
     }
     const token = await readToken(fc);
     if (!token) {
       const ref = fc.spec.tokenSecretRef;
       details.set(remote, { reason: 'TokenMissing', message: ref ? `secret ${ref.namespace ?? config.systemNamespace}/${ref.name} has no key ${ref.key ?? 'token'}` : 'spec.tokenSecretRef is not set' });
-      await syncStatus(remote);
+      status(remote);
       throw new ProviderUnreachableError(fc.spec.authUrl, 'no token yet'); // retried: the Secret may come
     }
     const attempt = `${fc.metadata?.generation ?? 0}/${token}`;
@@ -187,19 +188,19 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     } catch (e) {
       if (e instanceof ProviderUnreachableError) {
         details.set(remote, { reason: 'ProviderUnreachable', message: e.message });
-        await syncStatus(remote);
+        status(remote);
         throw e;
       }
       if (e instanceof AuthenticationFailedError) {
         details.set(remote, { reason: 'AuthenticationFailed', message: `${e.message}` });
-        await syncStatus(remote);
+        status(remote);
         if (e.retriable) throw e;
         refused.set(remote, attempt);
         return;
       }
       const err = e as { code?: string; message?: string };
       details.set(remote, { reason: 'AuthenticationFailed', message: `${err.code ?? 'Error'}: ${err.message ?? String(e)}` });
-      await syncStatus(remote);
+      status(remote);
       throw e;
     }
     await reconcileOutgoing(remote);
@@ -238,7 +239,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     // Each pass reads fresh state; a command that changed it means another pass, at once.
     for (let pass = 0; pass < 10; pass++) {
       const state = await rt.bus.loadOutgoing(remote);
-      if (!('identity' in state) || !state.identity) { await syncStatus(remote); return; }
+      if (!('identity' in state) || !state.identity) { status(remote); return; }
       let changed = false;
       const step = async (c: Omit<OutgoingCommand, 'metadata'>) => { changed = (await outgoing(remote, c)).events.length > 0 || changed; };
       const client = await remoteClient(remote, state);
@@ -274,7 +275,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
       }
       if (!changed) break;
     }
-    await syncStatus(remote);
+    status(remote);
   }
 
   // ---- provider side ----------------------------------------------------------------------------------
@@ -311,7 +312,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
       }
       if (!changed) break;
     }
-    await syncStatus(remote);
+    status(remote);
   }
 
   async function reconcileRequest(key: string): Promise<void> {
@@ -327,6 +328,14 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   }
 
   // ---- ForeignCluster status -----------------------------------------------------------------------------
+  /**
+   * Status is written through its own queue key: one writer per remote at a time, always reading
+   * the latest state, so a slower pass can never overwrite a newer status with an older one.
+   */
+  function status(remote: string): void {
+    queue.enqueue(`status:${remote}`);
+  }
+
   async function syncStatus(remote: string): Promise<void> {
     const out = await rt.bus.loadOutgoing(remote);
     const inc = await rt.bus.loadIncoming(remote);

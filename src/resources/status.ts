@@ -67,7 +67,10 @@ function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
     out.push({ type: 'Authenticated', status: 'Unknown', reason: detail.reason ?? 'Authenticating', message: detail.message ?? 'asking the provider for an identity' });
   }
   const phase = OUTGOING_PHASES[s.status];
-  if (s.status === 'virtualNodeReady') {
+  if (detail.reason === 'UnpeeringNotSupported' && s.status !== 'authenticationFailed') {
+    // The user asked to stop; the peering still stands, and the condition says why.
+    out.push({ type: 'OutgoingPeering', status: s.status === 'virtualNodeReady' ? 'True' : 'Unknown', reason: 'UnpeeringNotSupported', message: detail.message ?? 'unpeering is not implemented yet' });
+  } else if (s.status === 'virtualNodeReady') {
     out.push({ type: 'OutgoingPeering', status: 'True', reason: 'Established', message: `virtual node ${s.virtualNode.nodeName} offers ${s.offer.resources.cpu} CPU, ${s.offer.resources.memory} memory, ${s.offer.resources.pods} pods` });
   } else if (s.status === 'offerRefused') {
     out.push({ type: 'OutgoingPeering', status: 'False', reason: 'OfferRefused', message: `offer ${s.offer.offerName} refused (${s.reason})` });

@@ -65,9 +65,11 @@ test('kubectl apply of a ForeignCluster: virtual node Ready with 50% of the prov
   assert.equal(lease.stdout, nodeName);
 
   // kubectl shows the phase on both sides.
-  const fcs = consumer.kubectl(['get', 'foreignclusters', provider.config.clusterId]);
+  const fcs = await eventually('kubectl get foreignclusters showing Established', async () => {
+    const r = consumer.kubectl(['get', 'foreignclusters', provider.config.clusterId]);
+    return new RegExp(`${provider.config.clusterId}\\s+Established\\s+${nodeName}`).test(r.stdout) ? r : undefined;
+  }, 10_000);
   assert.match(fcs.stdout, /OUTGOING\s+INCOMING\s+VIRTUALNODE/);
-  assert.match(fcs.stdout, new RegExp(`${provider.config.clusterId}\\s+Established\\s+${nodeName}`));
   await eventually('the provider\'s ForeignCluster Established', async () => {
     const r = provider.kubectl(['get', 'foreignclusters', '-l', `peerlog.dev/remote-cluster-id=${consumer.config.clusterId}`, '-o', 'jsonpath={.items[0].status.incoming.phase}']);
     return r.stdout === 'Established' ? true : undefined;
@@ -103,4 +105,13 @@ test('kubectl apply of a ForeignCluster: virtual node Ready with 50% of the prov
   assert.equal(consumer.kubectl(['delete', 'node', nodeName, '--wait=true']).status, 0);
   const back = await eventually('the virtual node recreated', async () => { const n = virtualNode(consumer, nodeName); return n && n.metadata.uid !== node.metadata.uid && ready(n) ? n : undefined; }, 20_000);
   assert.deepEqual(back.status!.capacity, shrunk.status!.capacity);
+
+  // Disabling the outgoing peering asks for unpeering, which is a later step: refused, and said so.
+  assert.equal(consumer.kubectl(['patch', 'foreigncluster', provider.config.clusterId, '--type=merge', '-p', '{"spec":{"outgoing":"Disabled"}}']).status, 0);
+  const refusedCond = await eventually('UnpeeringNotSupported on the ForeignCluster', async () => {
+    const r = consumer.kubectl(['get', 'foreigncluster', provider.config.clusterId, '-o', 'jsonpath={.status.conditions}']);
+    return (JSON.parse(r.stdout || '[]') as { type: string; reason: string; message: string }[]).find((c) => c.type === 'OutgoingPeering' && c.reason === 'UnpeeringNotSupported');
+  }, 10_000);
+  assert.match(refusedCond.message, /not implemented/);
+  assert.ok(ready(virtualNode(consumer, nodeName)), 'the peering stays as it is');
 });

@@ -77,3 +77,34 @@ test('peerlog peer, both ways at once: a virtual node on each side, live progres
   assert.equal(s.outgoing.virtualNode, virtualNodeNameFor(b.config.clusterName));
   assert.equal(s.incoming.phase, 'Established');
 });
+
+test('manual acceptance: the offer waits for `peerlog offer accept`, then the virtual node comes', async (t) => {
+  const a = await startPlane('alpha', 'm', { offerAcceptance: 'manual' });
+  const b = await startPlane('beta', 'n');
+  t.after(() => cleanupPlanes([a, b]));
+  a.kubectl(['apply', '-f', '-'], (await import('../../support/peering.js')).foreignClusterManifest(a, b));
+  await eventually('the offer received and waiting', async () => {
+    const r = a.kubectl(['get', 'foreigncluster', b.config.clusterId, '-o', 'jsonpath={.status.outgoing.phase}']);
+    return r.stdout === 'OfferReceived' ? true : undefined;
+  }, 20_000);
+  const flags = planeFlags(a).filter((_, i, all) => !['--kubeconfig', '--namespace'].includes(all[i - 1] ?? '') && !['--kubeconfig', '--namespace'].includes(all[i]!));
+  const list = await new Promise<string>((resolve) => {
+    const c = spawn(process.execPath, [BIN, 'offer', 'list', '-o', 'json', ...flags]);
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    c.on('exit', () => resolve(out));
+  });
+  const offers = JSON.parse(list) as { offerName: string; status: string; remoteClusterId: string }[];
+  assert.equal(offers.length, 1);
+  assert.equal(offers[0]!.status, 'offerReceived');
+  assert.ok(!a.kubectl(['get', 'node', virtualNodeNameFor(b.config.clusterName)]).stdout.includes('Ready'), 'no node before acceptance');
+  const accepted = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const c = spawn(process.execPath, [BIN, 'offer', 'accept', offers[0]!.offerName, ...flags]);
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    c.on('exit', (code) => resolve({ code, out }));
+  });
+  assert.equal(accepted.code, 0);
+  assert.match(accepted.out, /accepted/);
+  await eventually('the virtual node Ready after acceptance', async () => (/\sReady\s/.test(a.kubectl(['get', 'node', virtualNodeNameFor(b.config.clusterName)]).stdout) ? true : undefined), 20_000);
+});
