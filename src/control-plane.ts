@@ -38,6 +38,7 @@ export interface ControlPlaneOptions {
 }
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
+const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 
 export class StartError extends PeerlogError {
   constructor(stepName: string, target: string, cause: unknown) {
@@ -55,23 +56,34 @@ function redactUrl(url: string): string {
   try { const u = new URL(url); if (u.password) u.password = '***'; return u.toString(); } catch { return 'the database URL'; }
 }
 
-/** Retries `start` with backoff in the background until it succeeds or is cancelled. */
+/**
+ * Retries `start` with backoff in the background until it succeeds or is cancelled. Cancelling
+ * waits for an attempt in flight, so the caller's stop() never races a start still under way.
+ */
 function keepStarting(what: string, start: () => Promise<void>, log: Logger): { started(): boolean; cancel(): Promise<void> } {
   let done = false;
   let cancelled = false;
   let timer: NodeJS.Timeout | undefined;
-  const attempt = (delay: number): Promise<void> => start().then(() => { done = true; }, (e: unknown) => {
-    if (cancelled) return;
-    log.warn(`${what} cannot start yet; retrying`, { error: e, retryInMs: delay });
-    return new Promise<void>((resolve) => { timer = setTimeout(() => resolve(attempt(Math.min(delay * 2, 5000))), delay); });
-  });
-  const running = attempt(500);
+  let wake: (() => void) | undefined;
+  const pause = (ms: number) => new Promise<void>((resolve) => { wake = resolve; timer = setTimeout(resolve, ms); });
+  const running = (async () => {
+    for (let delay = 500; !cancelled; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await start();
+        done = true;
+        return;
+      } catch (e) {
+        if (cancelled) return;
+        log.warn(`${what} cannot start yet; retrying`, { error: e, retryInMs: delay });
+        await pause(delay);
+      }
+    }
+  })();
   return {
     started: () => done,
-    cancel: async () => { cancelled = true; if (timer) clearTimeout(timer); if (!done) return; await running; },
+    cancel: async () => { cancelled = true; clearTimeout(timer); wake?.(); await running; },
   };
 }
-const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 
 export async function startControlPlane(config: PeerlogConfig, logger: Logger, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = logger.child({ component: 'control-plane', clusterId: config.clusterId });
@@ -121,9 +133,10 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     // 5. The authentication endpoint and probes.
     const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY, (id) => operator.incomingAllowed(id));
     const readiness = async (): Promise<Readiness> => {
+      // Unauthenticated callers see ok or failing; the why goes to the log, not to them.
       const checks: Record<string, string> = {};
-      await runtime.ds.query('select 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = e.message; });
-      await kube.get('v1', 'Namespace', config.systemNamespace).then(() => { checks.kubernetes = 'ok'; }, (e: Error) => { checks.kubernetes = e.message; });
+      await runtime.ds.query('select 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = 'failing'; log.warn('readiness: database failing', { error: e }); });
+      await kube.get('v1', 'Namespace', config.systemNamespace).then(() => { checks.kubernetes = 'ok'; }, (e: Error) => { checks.kubernetes = 'failing'; log.warn('readiness: kube-apiserver failing', { error: e }); });
       checks.relay = relay.stats.failures > 0 && relay.stats.published === 0 ? 'failing (events wait in the outbox)' : 'ok';
       checks.projections = projections.started() ? 'ok' : 'waiting for Kafka';
       // Kafka being away does not make the endpoint unready: commands are kept in the outbox.

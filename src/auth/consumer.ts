@@ -36,6 +36,8 @@ export interface ConsumerPorts {
   newPrivateKey(): Promise<string>;
   createCsr(keyPem: string, subject: { commonName: string; organization: string }): Promise<{ pem: string; fingerprint: string; publicKeyFingerprint: string }>;
   inspectCertificate(pem: string): { commonName: string; fingerprint: string; publicKeyFingerprint: string; notAfter: string };
+  /** GET /ids: who answers at that address, and its certificate's fingerprint. Throws ProviderUnreachable or FingerprintMismatch. */
+  probe(authUrl: string, pin?: string): Promise<{ clusterId: string; fingerprint: string }>;
   /** Throws ProviderUnreachableError when the endpoint cannot be reached (or FingerprintMismatch). */
   postIdentity(authUrl: string, body: IdentityRequest, pin?: string): Promise<ProviderAnswer>;
   forgeKubeconfig(p: { cluster: string; server: string; caPem: string; user: string; certPem: string; keyPem: string; namespace: string }): string;
@@ -50,6 +52,8 @@ export interface PeeringTarget {
   readonly authUrl: string;
   /** Pinned SHA-256 fingerprint of the endpoint's certificate, if known. */
   readonly authFingerprint?: string;
+  /** Told the fingerprint learned on first contact (no pin given), so later attempts can pin it. */
+  readonly learned?: (fingerprint: string) => void;
 }
 
 export interface ObtainedIdentity {
@@ -92,7 +96,36 @@ export async function obtainIdentity(
     }
   }
 
-  // 3. The key: the stored one if any, else a new one stored before it is used.
+  // 3. Who answers there, before anything is forged or sent. The token goes only to the certificate
+  //    seen here (or the pinned one): an unreachable provider costs no new key, CSR or event.
+  const fail = async (status: number | null, reason: ReturnType<typeof failureReasonOf> | 'Unreachable', error: Error): Promise<never> => {
+    try {
+      await handle({ type: 'RecordAuthenticationFailure', data: { reason, ...(status === null ? {} : { httpStatus: status }) } });
+    } catch (recording) {
+      log.error('the authentication failure could not be recorded', { error: recording });
+    }
+    log.warn('authentication failed', { reason, httpStatus: status, error: error.message });
+    throw error;
+  };
+  let pin = target.authFingerprint;
+  try {
+    const ids = await ports.probe(target.authUrl, pin);
+    if (ids.clusterId !== remoteClusterId) {
+      return fail(200, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 200, 'InvalidResponse', 'ClusterIdMismatch',
+        `the endpoint belongs to cluster ${ids.clusterId}, not ${remoteClusterId}`));
+    }
+    if (pin === undefined) {
+      pin = ids.fingerprint;
+      target.learned?.(pin);
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code === 'FingerprintMismatch') {
+      return fail(null, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 0, 'FingerprintMismatch', 'FingerprintMismatch', (e as Error).message));
+    }
+    return fail(null, 'Unreachable', e as Error);
+  }
+
+  // 4. The key: the stored one if any, else a new one stored before it is used.
   let keyPem = stored?.keyPem;
   if (!keyPem) {
     keyPem = await ports.newPrivateKey();
@@ -102,19 +135,17 @@ export async function obtainIdentity(
   const csr = await ports.createCsr(keyPem, { commonName, organization: PEERS_GROUP });
   await handle({ type: 'RequestIdentity', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint } });
 
-  // 4. Ask. Every failure is recorded with the provider's reason before it reaches the caller.
-  const fail = async (status: number | null, reason: ReturnType<typeof failureReasonOf> | 'Unreachable', error: Error): Promise<never> => {
-    await handle({ type: 'RecordAuthenticationFailure', data: { reason, ...(status === null ? {} : { httpStatus: status }) } });
-    log.warn('authentication failed', { reason, httpStatus: status, error: error.message });
-    throw error;
-  };
+  // 5. Ask. Every failure is recorded with the provider's reason before it reaches the caller.
   let answer: ProviderAnswer;
   try {
     answer = await ports.postIdentity(target.authUrl, {
       clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, token, csr: csr.pem,
-    }, target.authFingerprint);
+    }, pin);
   } catch (e) {
-    return fail(null, (e as { code?: string }).code === 'FingerprintMismatch' ? 'InvalidResponse' : 'Unreachable', e as Error);
+    if ((e as { code?: string }).code === 'FingerprintMismatch') {
+      return fail(null, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 0, 'FingerprintMismatch', 'FingerprintMismatch', (e as Error).message));
+    }
+    return fail(null, 'Unreachable', e as Error);
   }
   if (answer.status !== 200) {
     const err = (answer.body as { error?: { code?: string; reason?: string; message?: string } })?.error ?? {};
@@ -122,7 +153,7 @@ export async function obtainIdentity(
       target.authUrl, answer.status, err.code ?? 'Unknown', err.reason ?? 'unknown', (err.message ?? String(answer.body)).slice(0, 500)));
   }
 
-  // 5. Check what came back: a certificate for our key and our name, from the cluster we meant.
+  // 6. Check what came back: a certificate for our key and our name, from the cluster we meant.
   let response;
   try {
     response = parseIdentityResponse(answer.body);
@@ -138,7 +169,7 @@ export async function obtainIdentity(
     cluster: target.remoteClusterName, server: response.apiServerUrl, caPem: response.caBundle, user: commonName,
     certPem: response.certificate, keyPem, namespace: response.tenantNamespace,
   });
-  // 6. The Secret before the event: once CertIssued is in the log, the kubeconfig exists.
+  // 7. The Secret before the event: once CertIssued is in the log, the kubeconfig exists.
   await ports.writeIdentity(localNamespace, remoteClusterId, { keyPem, certPem: response.certificate, kubeconfig, caPem: response.caBundle });
   await handle({
     type: 'RecordCertificate',

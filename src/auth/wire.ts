@@ -10,9 +10,9 @@ import { forgeKubeconfig } from '../adapters/kubernetes/kubeconfig.js';
 import { createTokenStore, ensureNamespace, readIdentity, writeIdentity } from '../adapters/kubernetes/secrets.js';
 import { createCertificateStore } from '../adapters/postgres/certificates.js';
 import {
-  createCsr, exportKeyPair, generateKeyPair, importAnyKeyPair, importKeyPair, inspectCertificate, inspectCsr, issueCertificate,
+  createCsr, exportKeyPair, generateKeyPair, importAnyKeyPair, inspectCertificate, inspectCsr, issueCertificate,
 } from '../adapters/x509/index.js';
-import { postIdentityRequest } from '../adapters/http/auth-client.js';
+import { fetchClusterIds, postIdentityRequest } from '../adapters/http/auth-client.js';
 import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tenant.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './policy.js';
 import type { ProviderPorts } from './provider.js';
@@ -32,7 +32,7 @@ export async function providerPorts(
 ): Promise<ProviderPorts> {
   if (!config.caCert || !config.caKey) throw new Error('setting ca-cert/ca-key: the client CA is needed to sign identities');
   const caCertPem = readFileSync(config.caCert, 'utf8');
-  const caKeys = await importKeyPair(readFileSync(config.caKey, 'utf8'));
+  const caKeys = await importAnyKeyPair(readFileSync(config.caKey, 'utf8'));
   const tokens = createTokenStore(kube, config.systemNamespace);
   const certificates = createCertificateStore(rt.ds);
   return {
@@ -90,6 +90,7 @@ export function consumerPorts(config: PeerlogConfig, rt: Runtime, kube: KubeClie
       const c = inspectCertificate(pem);
       return { commonName: c.subject.commonName, fingerprint: c.fingerprint, publicKeyFingerprint: c.publicKeyFingerprint, notAfter: c.notAfter.toISOString() };
     },
+    probe: (url, pin) => fetchClusterIds(url, pin),
     postIdentity: (url, body, pin) => postIdentityRequest(url, body, pin),
     forgeKubeconfig: (p) => forgeKubeconfig(p),
     now: () => new Date(),

@@ -36,7 +36,7 @@ export const offerVerb: Verb = {
       }
       const offer = offers.find((o) => o.offerName === offerName);
       if (!offer) { process.stderr.write(`peerlog offer: no received offer named ${offerName}\n`); return 1; }
-      const metadata = { now: new Date().toISOString(), actor: { kind: 'cli' as const, name: userInfo().username }, correlationId: randomUUID(), commandId: randomUUID() };
+      const metadata = { now: new Date().toISOString(), actor: { kind: 'cli' as const, name: (() => { try { return userInfo().username; } catch { return 'unknown'; } })() }, correlationId: randomUUID(), commandId: randomUUID() };
       const handled = action === 'accept'
         ? await rt.bus.outgoing(offer.remoteClusterId, { type: 'AcceptOffer', data: { offerName: offer.offerName, generation: offer.generation }, metadata })
         : await rt.bus.outgoing(offer.remoteClusterId, { type: 'RefuseOffer', data: { offerName: offer.offerName, generation: offer.generation, reason: 'UserRefused' }, metadata });

@@ -19,6 +19,7 @@ import type { OutgoingState } from '../commands/outgoing/state.js';
 import { parseStreamId } from '../commands/registry.js';
 import { obtainIdentity, type ConsumerPorts } from '../auth/consumer.js';
 import { AuthenticationFailedError } from '../auth/errors.js';
+import { isWellFormedToken } from '../auth/token.js';
 import { ANNOTATIONS, GROUP_VERSION, LABELS } from '../resources/constants.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../resources/names.js';
 import { computeOffer, isVirtualNode, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
@@ -37,7 +38,7 @@ interface ForeignCluster extends KubeObject {
     outgoing?: 'Enabled' | 'Disabled'; incoming?: 'Enabled' | 'Disabled';
     tokenSecretRef?: { name: string; namespace?: string; key?: string };
   };
-  status?: { conditions?: Condition[] };
+  status?: { conditions?: Condition[]; outgoing?: { authFingerprint?: string } };
 }
 
 interface Offer extends KubeObject { spec: { resources: Resources } }
@@ -63,6 +64,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   const { config, rt, kube } = d;
   const log = d.logger.child({ component: 'operator' });
   const details = new Map<string, OutgoingDetail>();
+  /** Endpoint certificates learned on first contact (trust on first use), kept in the status too. */
+  const pins = new Map<string, string>();
   /** FC generation and token already tried after a definitive refusal: not retried until either changes. */
   const refused = new Map<string, string>();
   const remoteClients = new Map<string, { fingerprint: string; kube: KubeClient }>();
@@ -169,19 +172,31 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
       details.set(remote, { reason: 'MissingAuthUrl', message: 'spec.authUrl is needed to authenticate with the provider' });
       return status(remote);
     }
+    // The operator reads Secrets with its own rights: only from its namespace, and only a token.
+    const ref = fc.spec.tokenSecretRef;
+    if (ref?.namespace && ref.namespace !== config.systemNamespace) {
+      details.set(remote, { reason: 'TokenSecretNotAllowed', message: `tokenSecretRef must name a Secret in ${config.systemNamespace}, not ${ref.namespace}` });
+      return status(remote);
+    }
     const token = await readToken(fc);
+    if (token !== undefined && !isWellFormedToken(token)) {
+      details.set(remote, { reason: 'TokenMalformed', message: `secret ${config.systemNamespace}/${ref!.name} does not hold a peerlog token (base64url, at least 43 characters); nothing was sent` });
+      return status(remote);
+    }
     if (!token) {
       const ref = fc.spec.tokenSecretRef;
       details.set(remote, { reason: 'TokenMissing', message: ref ? `secret ${ref.namespace ?? config.systemNamespace}/${ref.name} has no key ${ref.key ?? 'token'}` : 'spec.tokenSecretRef is not set' });
       status(remote);
       throw new ProviderUnreachableError(fc.spec.authUrl, 'no token yet'); // retried: the Secret may come
     }
+    const pin = fc.spec.authFingerprint ?? pins.get(remote) ?? fc.status?.outgoing?.authFingerprint;
     const attempt = `${fc.metadata?.generation ?? 0}/${token}`;
     if (refused.get(remote) === attempt) return;
     try {
       await obtainIdentity(d.consumer, {
         remoteClusterId: remote, remoteClusterName: fc.spec.clusterName ?? remote, authUrl: fc.spec.authUrl,
-        ...(fc.spec.authFingerprint ? { authFingerprint: fc.spec.authFingerprint } : {}),
+        ...(pin ? { authFingerprint: pin } : {}),
+        learned: (fp) => { pins.set(remote, fp); },
       }, token, { actor: actorOf(fc), correlationId: randomUUID() });
       details.delete(remote);
       refused.delete(remote);
@@ -340,7 +355,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     const out = await rt.bus.loadOutgoing(remote);
     const inc = await rt.bus.loadIncoming(remote);
     let fc = fcFor(remote);
-    if (!fc && inc.status === 'empty') return;
+    // Only a consumer granted an identity gets a ForeignCluster here: failed attempts by strangers
+    // stay in the log (TokenRejected) without creating objects in the cluster.
+    if (!fc && !('identity' in inc)) return;
     if (!fc) {
       // A consumer that peered with this cluster appears here too, incoming only.
       // Created, never applied: a ForeignCluster of that name made meanwhile by a user (or by
@@ -357,7 +374,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
         if (!fc || fc.spec?.clusterId !== remote) return;
       }
     }
+    const pinned = pins.get(remote) ?? fc.status?.outgoing?.authFingerprint;
     const status = forgeForeignClusterStatus({
+      ...(pinned ? { authFingerprint: pinned } : {}),
       ...(out.status !== 'empty' || fc.spec.outgoing !== 'Disabled' ? { outgoing: out } : {}),
       ...(inc.status !== 'empty' ? { incoming: inc } : {}),
       detail: details.get(remote) ?? {}, previous: fc.status?.conditions ?? [], now: new Date().toISOString(),

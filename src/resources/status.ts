@@ -63,6 +63,9 @@ function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
     out.push({ type: 'OutgoingPeering', status: 'False', reason, message: `authentication failed: ${message}` });
   } else if (identity) {
     out.push({ type: 'Authenticated', status: 'True', reason: 'IdentityIssued', message: `identity valid until ${identity.notAfter}, tenant namespace ${identity.tenantNamespace} at ${identity.apiServerUrl}` });
+  } else if ((s.status === 'empty' || s.status === 'terminated') && detail.reason) {
+    // Stopped before the first command: a missing or refused token Secret, no auth URL.
+    out.push({ type: 'Authenticated', status: 'False', reason: detail.reason, message: detail.message ?? detail.reason });
   } else if (s.status === 'peeringRequested' || s.status === 'identityRequested') {
     out.push({ type: 'Authenticated', status: 'Unknown', reason: detail.reason ?? 'Authenticating', message: detail.message ?? 'asking the provider for an identity' });
   }
@@ -75,7 +78,7 @@ function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
   } else if (s.status === 'offerRefused') {
     out.push({ type: 'OutgoingPeering', status: 'False', reason: 'OfferRefused', message: `offer ${s.offer.offerName} refused (${s.reason})` });
   } else if (s.status === 'terminated' || s.status === 'empty') {
-    out.push({ type: 'OutgoingPeering', status: 'False', reason: s.status === 'empty' ? 'NotPeered' : 'Terminated', message: detail.message ?? 'no outgoing peering' });
+    out.push({ type: 'OutgoingPeering', status: 'False', reason: detail.reason ?? (s.status === 'empty' ? 'NotPeered' : 'Terminated'), message: detail.message ?? 'no outgoing peering' });
   } else if (s.status !== 'authenticationFailed') {
     out.push({ type: 'OutgoingPeering', status: 'Unknown', reason: detail.reason ?? phase, message: detail.message ?? `peering in progress: ${phase}` });
   }
@@ -116,12 +119,14 @@ function stamp(drafts: readonly Draft[], previous: readonly Condition[], now: st
 
 export interface ForeignClusterStatus {
   readonly conditions: Condition[];
-  readonly outgoing?: { phase: string; tenantNamespace?: string; virtualNode?: string };
+  readonly outgoing?: { phase: string; tenantNamespace?: string; virtualNode?: string; authFingerprint?: string };
   readonly incoming?: { phase: string; tenantNamespace?: string };
 }
 
 export function forgeForeignClusterStatus(p: {
   outgoing?: OutgoingState; incoming?: IncomingState; detail?: OutgoingDetail; previous?: readonly Condition[]; now: string;
+  /** The provider endpoint's certificate fingerprint this cluster trusts (pinned on first contact). */
+  authFingerprint?: string;
 }): ForeignClusterStatus {
   const drafts: Draft[] = [];
   const status: { conditions: Condition[]; outgoing?: ForeignClusterStatus['outgoing']; incoming?: ForeignClusterStatus['incoming'] } = { conditions: [] };
@@ -132,6 +137,7 @@ export function forgeForeignClusterStatus(p: {
       phase: OUTGOING_PHASES[s.status],
       ...('identity' in s && s.identity ? { tenantNamespace: s.identity.tenantNamespace } : {}),
       ...('virtualNode' in s && s.virtualNode ? { virtualNode: s.virtualNode.nodeName } : {}),
+      ...(p.authFingerprint ? { authFingerprint: p.authFingerprint } : {}),
     };
   }
   if (p.incoming) {

@@ -69,10 +69,11 @@ function toPem(der: ArrayBuffer, label: string): string {
   return x509.PemConverter.encode(der, label) + '\n';
 }
 
-export type KeyKind = 'ECDSA-P256' | 'Ed25519' | { readonly rsaBits: number };
+export type KeyKind = 'ECDSA-P256' | 'ECDSA-P384' | 'Ed25519' | { readonly rsaBits: number };
 
 const KEY_ALGORITHMS = {
   'ECDSA-P256': { generate: EC_ALG, sign: EC_SIGN },
+  'ECDSA-P384': { generate: { name: 'ECDSA', namedCurve: 'P-384' }, sign: { name: 'ECDSA', hash: 'SHA-384' } },
   Ed25519: { generate: { name: 'Ed25519' }, sign: { name: 'Ed25519' } },
 } as const;
 
@@ -88,8 +89,9 @@ export async function generateKeyPair(kind: KeyKind = 'ECDSA-P256'): Promise<Cry
 }
 
 function keyKindOf(key: CryptoKey): KeyKind {
-  const alg = key.algorithm as { name: string; modulusLength?: number };
+  const alg = key.algorithm as { name: string; modulusLength?: number; namedCurve?: string };
   if (alg.name === 'Ed25519') return 'Ed25519';
+  if (alg.namedCurve === 'P-384') return 'ECDSA-P384';
   if (alg.name.startsWith('RSA')) return { rsaBits: alg.modulusLength ?? 2048 };
   return 'ECDSA-P256';
 }
@@ -162,7 +164,8 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     signingKey: p.caKeys.privateKey,
     notBefore: p.notBefore,
     notAfter: p.notAfter,
-    signingAlgorithm: EC_SIGN,
+    // The CA's own key type decides: kubeadm's client CAs are RSA, the local stack's are ECDSA.
+    signingAlgorithm: algorithmsOf(keyKindOf(p.caKeys.privateKey as CryptoKey)).sign,
     extensions,
   });
   return cert.toString('pem') + '\n';
@@ -288,7 +291,8 @@ export async function importAnyKeyPair(privateKeyPem: string): Promise<CryptoKey
   const priv = createPrivateKey(privateKeyPem);
   const pkcs8 = priv.export({ format: 'der', type: 'pkcs8' });
   const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  const alg = priv.asymmetricKeyType === 'ed25519' ? { name: 'Ed25519' } : priv.asymmetricKeyType === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : EC_ALG;
+  const curve = priv.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'P-384' : 'P-256';
+  const alg = priv.asymmetricKeyType === 'ed25519' ? { name: 'Ed25519' } : priv.asymmetricKeyType === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : { name: 'ECDSA', namedCurve: curve };
   const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, alg, true, ['sign']);
   const publicKey = await webcrypto.subtle.importKey('spki', spki, alg, true, ['verify']);
   return { privateKey, publicKey } as CryptoKeyPair;

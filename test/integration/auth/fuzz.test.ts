@@ -98,5 +98,9 @@ test(`${REQUESTS} malformed or random requests: the server stays up, issues no c
   assert.equal(issued[0]!.n, 0);
   const events = await outboxEvents(provider.cp.runtime);
   assert.equal(events.filter((e) => e.type === 'CertIssued').length, 0);
+  // Strangers' attempts are in the log, but leave no object in the cluster.
+  await provider.cp.operator.idle();
+  const fcs = await provider.kube.request<{ items: unknown[] }>('GET', `/apis/peering.peerlog.dev/v1alpha1/foreignclusters?labelSelector=${encodeURIComponent(`peerlog.dev/remote-cluster-id=${requester}`)}`);
+  assert.equal(fcs.items.length, 0);
   t.diagnostic(`events recorded: ${JSON.stringify(events.reduce<Record<string, number>>((m, e) => ({ ...m, [e.type]: (m[e.type] ?? 0) + 1 }), {}))}`);
 });

@@ -155,7 +155,8 @@ test('consumer side: a refusal or an unreachable provider is recorded with its r
   const events = (await outboxEvents(consumer.rt)).map((e) => e.type === 'AuthenticationFailed' ? `${e.type}:${(e.data as { reason: string }).reason}` : e.type);
   assert.deepEqual(events, [
     'PeeringRequested', 'IdentityRequested', 'AuthenticationFailed:TokenRejected',
-    'PeeringRequested', 'IdentityRequested', 'AuthenticationFailed:Unreachable',
+    // Unreachable is found before a key, a CSR or the token is spent: no IdentityRequested.
+    'PeeringRequested', 'AuthenticationFailed:Unreachable',
     'PeeringRequested', 'IdentityRequested', 'CertIssued',
   ]);
 });

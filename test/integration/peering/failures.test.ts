@@ -85,3 +85,20 @@ test('a provider with incoming Disabled refuses with a clear reason', async (t) 
   assert.match(cond.message, /does not accept incoming peerings/);
   await nothingLeftOn(provider, consumer);
 });
+
+test('a ForeignCluster cannot make the operator read a Secret outside its namespace, or send what is not a token', async (t) => {
+  const consumer = await startPlane('alpha', 'c');
+  const provider = await startPlane('beta', 'p');
+  t.after(() => cleanupPlanes([consumer, provider]));
+
+  const elsewhere = foreignClusterManifest(consumer, provider).split('---')[1]!.replace(`namespace: ${consumer.config.systemNamespace}`, 'namespace: kube-system');
+  consumer.kubectl(['apply', '-f', '-'], elsewhere);
+  const c1 = await condition(consumer, provider.config.clusterId, 'Authenticated', 'TokenSecretNotAllowed');
+  assert.match(c1.message, /must name a Secret in/);
+
+  consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider, { token: 'hunter2 is not a token' }));
+  const c2 = await condition(consumer, provider.config.clusterId, 'Authenticated', 'TokenMalformed');
+  assert.match(c2.message, /nothing was sent/);
+  // The provider heard nothing at all.
+  assert.deepEqual((await outboxEvents(provider.cp.runtime)).filter((e) => e.streamId === `incoming-${consumer.config.clusterId}`), []);
+});
