@@ -68,7 +68,12 @@ async function cleanup(planes: ControlPlane[], alpha: KubeClient, beta: KubeClie
     await admin.disconnect();
   }
   const kubectl = (kc: string, args: string[]) => spawnSync(env.KUBECTL!, ['--kubeconfig', kc, ...args, '--wait=false', '--ignore-not-found'], { encoding: 'utf8' });
+  const unfinalize = (kc: string, selector: string) => {
+    const names = spawnSync(env.KUBECTL!, ['--kubeconfig', kc, 'get', 'foreignclusters', '-l', selector, '-o', 'name'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const n of names) spawnSync(env.KUBECTL!, ['--kubeconfig', kc, 'patch', n, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+  };
   for (const p of planes) {
+    unfinalize(env.ALPHA_KUBECONFIG!, `peerlog.dev/bench=${p.config.clusterId}`);
     kubectl(env.ALPHA_KUBECONFIG!, ['delete', 'foreignclusters,namespaces,nodes', '-l', `peerlog.dev/remote-cluster-id=${p.config.clusterId}`]);
     kubectl(env.ALPHA_KUBECONFIG!, ['delete', 'foreignclusters', '-l', `peerlog.dev/bench=${p.config.clusterId}`]);
     kubectl(env.BETA_KUBECONFIG!, ['delete', 'foreignclusters,namespaces', '-l', `peerlog.dev/remote-cluster-id=${p.config.clusterId}`]);

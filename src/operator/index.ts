@@ -20,7 +20,7 @@ import { parseStreamId } from '../commands/registry.js';
 import { obtainIdentity, type ConsumerPorts } from '../auth/consumer.js';
 import { AuthenticationFailedError } from '../auth/errors.js';
 import { isWellFormedToken } from '../auth/token.js';
-import { ANNOTATIONS, GROUP_VERSION, LABELS } from '../resources/constants.js';
+import { ANNOTATIONS, GROUP_VERSION, LABELS, OUTGOING_FINALIZER } from '../resources/constants.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../resources/names.js';
 import { computeOffer, isVirtualNode, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
 import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, REQUEST_NAME } from '../resources/objects.js';
@@ -157,11 +157,23 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     const remote = fc.spec.clusterId;
     if (fc.spec.outgoing === 'Disabled' || fc.metadata?.deletionTimestamp) {
       const state = await rt.bus.loadOutgoing(remote);
-      if (state.status !== 'empty' && state.status !== 'terminated') {
-        details.set(remote, { reason: 'UnpeeringNotSupported', message: 'unpeering is not implemented yet: the outgoing peering stays as it is' });
+      const granted = 'identity' in state && state.identity !== null;
+      if (!granted) {
+        // Nothing was granted on the provider: nothing to undo, the object may go.
+        if (fc.metadata?.deletionTimestamp) await setFinalizer(fc, false);
+        return status(remote);
       }
+      const deleting = Boolean(fc.metadata?.deletionTimestamp);
+      // TODO(unpeering): run the unpeering commands here; the issue that builds them lifts this refusal.
+      details.set(remote, {
+        reason: 'UnpeeringNotSupported',
+        message: deleting
+          ? `deletion waits: unpeering is not implemented yet, so the peering stays; remove the finalizer ${OUTGOING_FINALIZER} to drop the object anyway`
+          : 'outgoing is Disabled, but unpeering is not implemented yet: the peering stays as it is',
+      });
       return status(remote);
     }
+    await setFinalizer(fc, true);
     const state = await rt.bus.loadOutgoing(remote);
     if ('identity' in state && state.identity) {
       if (details.get(remote)?.reason === 'UnpeeringNotSupported') details.delete(remote);
@@ -219,6 +231,15 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
       throw e;
     }
     await reconcileOutgoing(remote);
+  }
+
+  /** Adds or removes the outgoing finalizer with a merge patch (an apply would take over the spec). */
+  async function setFinalizer(fc: ForeignCluster, present: boolean): Promise<void> {
+    const current = fc.metadata?.finalizers ?? [];
+    if (current.includes(OUTGOING_FINALIZER) === present) return;
+    const finalizers = present ? [...current, OUTGOING_FINALIZER] : current.filter((f) => f !== OUTGOING_FINALIZER);
+    await kube.request('PATCH', `${FC_PATH}/${encodeURIComponent(fc.metadata!.name!)}`,
+      { metadata: { finalizers, resourceVersion: fc.metadata!.resourceVersion } }, 'application/merge-patch+json');
   }
 
   async function remoteClient(remote: string, state: Extract<OutgoingState, { identity: unknown }>): Promise<KubeClient> {

@@ -36,6 +36,12 @@ export const LABELS = {
 
 export const MANAGED_BY = 'peerlog';
 
+/**
+ * Held by a ForeignCluster while its outgoing peering has an identity: deleting it asks for
+ * unpeering, which must run before the object goes.
+ */
+export const OUTGOING_FINALIZER = 'peering.peerlog.dev/outgoing-peering';
+
 export const ANNOTATIONS = {
   /** Who asked for a ForeignCluster through the CLI (`cli:<user>`); kubectl users are known by field manager. */
   requestedBy: 'peerlog.dev/requested-by',

@@ -79,7 +79,7 @@ export function forgeVirtualNodeStatus(p: { nodeName: string; remoteClusterName:
 
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
 export function microTime(iso: string): string {
-  return iso.replace(/\.(\d{3})Z$/, '.$1000Z');
+  return new Date(iso).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 export function forgeLease(p: { nodeName: string; nodeUid?: string; now: string }): Obj {

@@ -53,6 +53,13 @@ type Draft = Omit<Condition, 'lastTransitionTime'>;
 
 const AUTH_FAILURE_REASONS: Record<string, string> = { Unreachable: 'ProviderUnreachable' };
 
+/** The node in force, whatever the status: an update waiting for a decision keeps the running one. */
+function nodeOf(s: OutgoingState): { nodeName: string; ready: boolean } | null {
+  if ('virtualNode' in s && s.virtualNode) return s.virtualNode;
+  if (s.status === 'offerReceived' && s.accepted?.virtualNode) return s.accepted.virtualNode;
+  return null;
+}
+
 function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
   const identity = 'identity' in s && s.identity ? s.identity : null;
   const out: Draft[] = [];
@@ -75,6 +82,8 @@ function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
     out.push({ type: 'OutgoingPeering', status: s.status === 'virtualNodeReady' ? 'True' : 'Unknown', reason: 'UnpeeringNotSupported', message: detail.message ?? 'unpeering is not implemented yet' });
   } else if (s.status === 'virtualNodeReady') {
     out.push({ type: 'OutgoingPeering', status: 'True', reason: 'Established', message: `virtual node ${s.virtualNode.nodeName} offers ${s.offer.resources.cpu} CPU, ${s.offer.resources.memory} memory, ${s.offer.resources.pods} pods` });
+  } else if (s.status === 'offerReceived' && s.accepted?.virtualNode?.ready) {
+    out.push({ type: 'OutgoingPeering', status: 'True', reason: 'Established', message: `virtual node ${s.accepted.virtualNode.nodeName} runs on offer generation ${s.accepted.offer.generation}; generation ${s.offer.generation} awaits a decision` });
   } else if (s.status === 'offerRefused') {
     out.push({ type: 'OutgoingPeering', status: 'False', reason: 'OfferRefused', message: `offer ${s.offer.offerName} refused (${s.reason})` });
   } else if (s.status === 'terminated' || s.status === 'empty') {
@@ -82,10 +91,11 @@ function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
   } else if (s.status !== 'authenticationFailed') {
     out.push({ type: 'OutgoingPeering', status: 'Unknown', reason: detail.reason ?? phase, message: detail.message ?? `peering in progress: ${phase}` });
   }
-  if ('virtualNode' in s && s.virtualNode) {
-    out.push(s.virtualNode.ready
-      ? { type: 'VirtualNodeReady', status: 'True', reason: 'NodeReady', message: `node ${s.virtualNode.nodeName} is Ready` }
-      : { type: 'VirtualNodeReady', status: 'False', reason: 'NodeStarting', message: `node ${s.virtualNode.nodeName} created, not Ready yet` });
+  const node = nodeOf(s);
+  if (node) {
+    out.push(node.ready
+      ? { type: 'VirtualNodeReady', status: 'True', reason: 'NodeReady', message: `node ${node.nodeName} is Ready` }
+      : { type: 'VirtualNodeReady', status: 'False', reason: 'NodeStarting', message: `node ${node.nodeName} created, not Ready yet` });
   } else {
     out.push({ type: 'VirtualNodeReady', status: 'False', reason: 'NoVirtualNode', message: 'no virtual node for this peering' });
   }
@@ -133,10 +143,12 @@ export function forgeForeignClusterStatus(p: {
   if (p.outgoing) {
     drafts.push(...outgoingConditions(p.outgoing, p.detail ?? {}));
     const s = p.outgoing;
+    const node = nodeOf(s);
     status.outgoing = {
-      phase: OUTGOING_PHASES[s.status],
+      // An offer update does not make a running peering look unestablished.
+      phase: s.status === 'offerReceived' && node?.ready ? 'Established' : OUTGOING_PHASES[s.status],
       ...('identity' in s && s.identity ? { tenantNamespace: s.identity.tenantNamespace } : {}),
-      ...('virtualNode' in s && s.virtualNode ? { virtualNode: s.virtualNode.nodeName } : {}),
+      ...(node ? { virtualNode: node.nodeName } : {}),
       ...(p.authFingerprint ? { authFingerprint: p.authFingerprint } : {}),
     };
   }

@@ -51,6 +51,13 @@ export async function cleanupPlanes(planes: readonly Plane[]): Promise<void> {
   for (const p of planes) {
     const others = planes.filter((o) => o !== p);
     const k = (args: string[]) => p.kubectl(args);
+    // Peered ForeignClusters hold a finalizer until unpeering exists: tests drop them anyway.
+    const selectors = [`peerlog.dev/test=${p.config.clusterId}`, ...others.map((o) => `peerlog.dev/remote-cluster-id=${o.config.clusterId}`)];
+    for (const selector of selectors) {
+      for (const name of k(['get', 'foreignclusters', '-l', selector, '-o', 'name']).stdout.split('\n').filter(Boolean)) {
+        k(['patch', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+      }
+    }
     k(['delete', 'foreignclusters', '-l', `peerlog.dev/test=${p.config.clusterId}`, '--wait=false', '--ignore-not-found']);
     for (const o of others) {
       k(['delete', 'foreignclusters', '-l', `peerlog.dev/remote-cluster-id=${o.config.clusterId}`, '--wait=false', '--ignore-not-found']);

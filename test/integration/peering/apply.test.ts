@@ -114,4 +114,15 @@ test('kubectl apply of a ForeignCluster: virtual node Ready with 50% of the prov
   }, 10_000);
   assert.match(refusedCond.message, /not implemented/);
   assert.ok(ready(virtualNode(consumer, nodeName)), 'the peering stays as it is');
+
+  // Deleting it is refused the same way: the finalizer holds the object, and the condition says why.
+  assert.equal(consumer.kubectl(['delete', 'foreigncluster', provider.config.clusterId, '--wait=false']).status, 0);
+  const held = await eventually('deletion held with a reason', async () => {
+    const r = consumer.kubectl(['get', 'foreigncluster', provider.config.clusterId, '-o', 'json']);
+    const fc = JSON.parse(r.stdout || '{}') as { metadata?: { deletionTimestamp?: string; finalizers?: string[] }; status?: { conditions?: { type: string; reason: string; message: string }[] } };
+    const c = fc.status?.conditions?.find((x) => x.type === 'OutgoingPeering' && /deletion waits/.test(x.message));
+    return fc.metadata?.deletionTimestamp && c ? fc : undefined;
+  }, 10_000);
+  assert.deepEqual(held.metadata!.finalizers, ['peering.peerlog.dev/outgoing-peering']);
+  assert.ok(ready(virtualNode(consumer, nodeName)));
 });
