@@ -68,6 +68,11 @@ export async function startProvider(opts: { prefix?: string; burst?: number; pol
       await cp.stop();
       await dropLog(config, cp.runtime);
       for (const ns of [config.systemNamespace, ...consumerIds.map(tenantNamespaceFor)]) await cp.kube.delete('v1', 'Namespace', ns);
+      // The ForeignClusters the provider made for the consumers it authenticated.
+      for (const id of consumerIds) {
+        const list = await cp.kube.request<{ items: { metadata: { name: string } }[] }>('GET', `/apis/peering.peerlog.dev/v1alpha1/foreignclusters?labelSelector=${encodeURIComponent(`peerlog.dev/remote-cluster-id=${id}`)}`);
+        for (const fc of list.items) await cp.kube.delete('peering.peerlog.dev/v1alpha1', 'ForeignCluster', fc.metadata.name);
+      }
     },
   };
 }
