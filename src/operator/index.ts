@@ -23,7 +23,7 @@ import { isWellFormedToken } from '../auth/token.js';
 import { ANNOTATIONS, GROUP_VERSION, LABELS, OUTGOING_FINALIZER } from '../resources/constants.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../resources/names.js';
 import { computeOffer, isVirtualNode, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
-import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, REQUEST_NAME } from '../resources/objects.js';
+import { forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResourceRequest } from '../resources/objects.js';
 import { forgeForeignClusterStatus, type Condition, type OutgoingDetail } from '../resources/status.js';
 import { createWorkQueue, type WorkQueue } from './work.js';
 import { createVirtualKubelet } from './virtual-kubelet.js';
@@ -344,6 +344,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
             providerId: config.clusterId, providerName: config.clusterName, namespace: state.identity.tenantNamespace,
             offerName: state.offer.offerName, requestName: state.requestName, consumerId: remote, resources: state.offer.resources,
           }) as KubeObject);
+          // The request's status flows back from this side: which offer answers it.
+          await kube.applyStatus(forgeRequestStatus({ namespace: state.identity.tenantNamespace, requestName: state.requestName, offerName: state.offer.offerName }) as KubeObject)
+            .catch((e: unknown) => log.debug('request status not written', { error: e }));
         }
       }
       if (!changed) break;

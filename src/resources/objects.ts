@@ -27,6 +27,14 @@ export function forgeResourceOffer(p: { providerId: string; providerName: string
   };
 }
 
+/** The provider's answer to a request, on its status subresource: the offer that serves it. */
+export function forgeRequestStatus(p: { namespace: string; requestName: string; offerName: string }): Obj {
+  return {
+    apiVersion: GROUP_VERSION, kind: 'ResourceRequest', metadata: { name: p.requestName, namespace: p.namespace },
+    status: { phase: 'Offered', offerName: p.offerName },
+  };
+}
+
 /** The consumer's answer, written on the offer's status subresource in the provider's cluster. */
 export function forgeOfferStatus(p: { namespace: string; offerName: string; phase: 'Accepted' | 'Refused'; generation: number; virtualNode?: string }): Obj {
   return {

@@ -76,6 +76,8 @@ test('kubectl apply of a ForeignCluster: virtual node Ready with 50% of the prov
   }, 10_000);
   const ro = provider.kubectl(['get', 'resourceoffers', '-n', tenantNamespaceFor(consumer.config.clusterId), '-o', 'jsonpath={.items[0].status.phase}']);
   assert.equal(ro.stdout, 'Accepted', 'the consumer wrote its acceptance on the offer\'s status');
+  const rr = provider.kubectl(['get', 'resourcerequests', '-n', tenantNamespaceFor(consumer.config.clusterId), '-o', 'jsonpath={.items[0].status.phase}/{.items[0].status.offerName}']);
+  assert.match(rr.stdout, /^Offered\/offer-/, 'the provider wrote which offer answers the request');
 
   // The log on the consumer tells the whole story, in order.
   const types = (await outboxEvents(consumer.cp.runtime)).filter((e) => e.streamId === `outgoing-${provider.config.clusterId}`).map((e) => e.type);
