@@ -1,14 +1,9 @@
 // The provider's store of certificates it signed (see migration IssuedCertificates).
 import type { DataSource } from 'typeorm';
+import type { StoredCertificate } from '../../auth/provider.js';
 
-export interface IssuedCertificate {
-  readonly certFingerprint: string;
-  readonly remoteClusterId: string;
-  readonly publicKeyFingerprint: string;
-  readonly serialNumber: string;
-  readonly notAfter: string;
-  readonly pem: string;
-}
+/** What the provider keeps of a certificate it signed: the shape its port defines. */
+export type IssuedCertificate = StoredCertificate;
 
 export interface CertificateStore {
   /** Saved before CertIssued is appended, so that every certificate the log names can be found. */
