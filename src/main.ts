@@ -9,6 +9,15 @@ import { peerVerb } from './cli/peer.js';
 import { statusVerb } from './cli/status.js';
 import { offerVerb } from './cli/offer.js';
 
+// Process warnings become JSON log lines like everything else on stderr. kafkajs 2.2.4 asks for a
+// negative timeout when a broker response carries no throttle time, which Node 24 reports as a
+// TimeoutNegativeWarning (and clamps to 1 ms, the intended behaviour): that one says nothing to users.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name === 'TimeoutNegativeWarning') return;
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'node warning', name: w.name, warning: w.message })}\n`);
+});
+
 const verbs: readonly Verb[] = [serveVerb, tokenVerb, peerVerb, statusVerb, offerVerb, historyVerb, replayVerb, versionVerb];
 
 // A verb that has returned is done: whatever a client library left running (a retry timer, a
