@@ -13,6 +13,13 @@ export interface FailureLimiter {
   /** Seconds until `source` may try again, or 0 when it may try now. */
   retryAfter(source: string): number;
   recordFailure(source: string): void;
+  /**
+   * Reserves one attempt for a request about to be handled: 0 when granted, else the seconds to
+   * wait. Reserving first means concurrent requests from one source cannot all pass the check.
+   */
+  take(source: string): number;
+  /** Gives back an attempt taken by a request that succeeded: successes cost nothing. */
+  refund(source: string): void;
   readonly size: number;
 }
 
@@ -38,6 +45,16 @@ export function createFailureLimiter(opts: FailureLimiterOptions): FailureLimite
       buckets.set(source, { tokens: Math.max(0, cur.tokens - 1), at: t });
       // Map order is insertion order and each failure re-inserts: the first entries are the idlest.
       while (buckets.size > max) buckets.delete(buckets.keys().next().value!);
+    },
+    take(source) {
+      const wait = this.retryAfter(source);
+      if (wait > 0) return wait;
+      this.recordFailure(source);
+      return 0;
+    },
+    refund(source) {
+      const b = buckets.get(source);
+      if (b) b.tokens = Math.min(opts.burst, b.tokens + 1);
     },
     get size() { return buckets.size; },
   };

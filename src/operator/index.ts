@@ -69,7 +69,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   /** FC generation and token already tried after a definitive refusal: not retried until either changes. */
   const refused = new Map<string, string>();
   const remoteClients = new Map<string, { fingerprint: string; kube: KubeClient }>();
-  const offerWatches = new Map<string, k8s.Informer<Offer>>();
+  /** One watch of the provider's offers per remote, tied to the client (identity) it was opened with. */
+  const offerWatches = new Map<string, { client: KubeClient; informer: k8s.Informer<Offer> }>();
   const kubelet = createVirtualKubelet(kube, log.child({ component: 'virtual-kubelet' }));
   const stoppers: (() => Promise<void> | void)[] = [];
   /** Set first thing on stop: an informer's error on being stopped must not restart it. */
@@ -253,7 +254,10 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   }
 
   function watchOffers(remote: string, client: KubeClient, namespace: string): void {
-    if (offerWatches.has(remote)) return;
+    const current = offerWatches.get(remote);
+    if (current?.client === client) return;
+    // A new identity means a new client: the old watch would keep using the old certificate.
+    if (current) void current.informer.stop().catch(() => undefined);
     const informer = client.informer<Offer>(`/apis/${GROUP_VERSION}/namespaces/${namespace}/resourceoffers`);
     const onOffer = (o: Offer) => {
       const generation = o.metadata?.generation ?? 1;
@@ -265,9 +269,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     informer.on('error', (e: unknown) => {
       if (stopping) return;
       log.warn('offer watch interrupted; restarting', { remoteClusterId: remote, error: e });
-      setTimeout(() => { if (!stopping && offerWatches.get(remote) === informer) informer.start().catch(() => undefined); }, 2000);
+      setTimeout(() => { if (!stopping && offerWatches.get(remote)?.informer === informer) informer.start().catch(() => undefined); }, 2000);
     });
-    offerWatches.set(remote, informer);
+    offerWatches.set(remote, { client, informer });
     informer.start().catch((e: unknown) => log.warn('offer watch failed to start', { remoteClusterId: remote, error: e }));
   }
 
@@ -432,7 +436,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
       await queue.stop();
       kubelet.stop();
       clearTimeout(capacityTimer);
-      for (const w of offerWatches.values()) await w.stop().catch(() => undefined);
+      for (const w of offerWatches.values()) await w.informer.stop().catch(() => undefined);
       for (const s of stoppers.reverse()) await Promise.resolve(s()).catch(() => undefined);
     },
   };

@@ -65,7 +65,7 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   const refuse = (res: ServerResponse, e: AuthRefusal, headers: Record<string, string> = {}) => send(res, e.status, e.toJSON(), headers);
 
   async function identity(req: IncomingMessage, res: ServerResponse, source: string): Promise<number> {
-    const wait = opts.limiter.retryAfter(source);
+    const wait = opts.limiter.take(source);
     if (wait > 0) {
       refuse(res, new AuthRefusal('TooManyAttempts', 'TooManyAttempts', `too many failed attempts from ${source}; retry in ${wait} s`), { 'retry-after': String(wait) });
       return 429;
@@ -81,11 +81,12 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
       let body: unknown;
       try { body = JSON.parse(raw.toString('utf8')); } catch { throw new AuthRefusal('MalformedRequest', 'body', 'body: not valid JSON'); }
       const answer = await opts.issueIdentity(parseIdentityRequest(body));
+      opts.limiter.refund(source);
       send(res, 200, answer);
       return 200;
     } catch (e) {
-      if (!(e instanceof AuthRefusal)) throw e;
-      opts.limiter.recordFailure(source);
+      // A refusal keeps the attempt it took; anything else was not the caller's fault.
+      if (!(e instanceof AuthRefusal)) { opts.limiter.refund(source); throw e; }
       // 413 closes the connection: the rest of an oversized body is not worth reading.
       refuse(res, e, e.status === 413 ? { connection: 'close' } : {});
       return e.status;

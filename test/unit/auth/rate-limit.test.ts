@@ -106,3 +106,20 @@ describe('createFailureLimiter', () => {
     assert.equal(l.retryAfter('s14'), 0);
   });
 });
+
+describe('take and refund', () => {
+  it('reserves attempts before they are handled, so concurrent requests cannot exceed the burst', () => {
+    const limiter = createFailureLimiter({ burst: 2, refillSeconds: 10, now: () => 0 });
+    assert.equal(limiter.take('a'), 0);
+    assert.equal(limiter.take('a'), 0);
+    assert.ok(limiter.take('a') > 0, 'the third concurrent attempt waits');
+  });
+
+  it('gives a successful attempt back', () => {
+    const limiter = createFailureLimiter({ burst: 1, refillSeconds: 10, now: () => 0 });
+    assert.equal(limiter.take('a'), 0);
+    limiter.refund('a');
+    assert.equal(limiter.take('a'), 0);
+    assert.ok(limiter.take('a') > 0);
+  });
+});
