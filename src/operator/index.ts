@@ -105,7 +105,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
     informer.on('error', (e: unknown) => {
       if (stopping) return;
       log.warn('watch interrupted; restarting', { watch: name, error: e });
-      setTimeout(() => { if (!stopping) informer.start().catch(() => undefined); }, 1000);
+      setTimeout(() => { if (!stopping) void startWatch(name, informer as unknown as k8s.Informer<KubeObject>); }, 1000);
     });
     stoppers.push(() => informer.stop());
   };
@@ -413,7 +413,21 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   }
 
   // ---- start ----------------------------------------------------------------------------------------------
-  await Promise.all([fcs.start(), rrs.start(), nodes.start(), pods.start()]);
+  // A watch that cannot start yet (a CRD whose storage is still initialising, an apiserver that
+  // blinks) is retried in the background; the first list of each is awaited when it works at once.
+  const startWatch = async (name: string, informer: k8s.Informer<KubeObject>, delay = 500): Promise<void> => {
+    try {
+      await informer.start();
+    } catch (e) {
+      if (stopping) return;
+      log.warn('watch cannot start yet; retrying', { watch: name, retryInMs: delay, error: e });
+      setTimeout(() => { if (!stopping) void startWatch(name, informer, Math.min(delay * 2, 10_000)); }, delay);
+    }
+  };
+  await Promise.all([
+    startWatch('foreignclusters', fcs as unknown as k8s.Informer<KubeObject>), startWatch('resourcerequests', rrs as unknown as k8s.Informer<KubeObject>),
+    startWatch('nodes', nodes as unknown as k8s.Informer<KubeObject>), startWatch('pods', pods as unknown as k8s.Informer<KubeObject>),
+  ]);
   for (const id of await streamsOf('outgoing')) queue.enqueue(`outgoing:${id}`);
   for (const id of await streamsOf('incoming')) queue.enqueue(`incoming:${id}`);
 
