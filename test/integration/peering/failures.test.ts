@@ -2,7 +2,7 @@
 // ForeignCluster condition and the CLI say so, and nothing partial is left on the provider.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tenantNamespaceFor } from '../../../src/resources/names.js';
 import { outboxEvents } from '../../support/core.js';
@@ -28,7 +28,7 @@ async function nothingLeftOn(provider: Plane, consumer: Plane): Promise<void> {
   assert.ok(!(await outboxEvents(provider.cp.runtime)).some((e) => e.type === 'CertIssued'));
 }
 
-test('wrong token: AuthenticationFailed with the provider\'s reason on the ForeignCluster and from the CLI; nothing left on the provider', async (t) => {
+test('wrong token: AuthenticationFailed with the provider\'s reason on the ForeignCluster; nothing left on the provider', async (t) => {
   const consumer = await startPlane('alpha', 'c');
   const provider = await startPlane('beta', 'p');
   t.after(() => cleanupPlanes([consumer, provider]));
@@ -41,15 +41,29 @@ test('wrong token: AuthenticationFailed with the provider\'s reason on the Forei
   assert.equal(out.status, 'False');
   assert.match(consumer.kubectl(['get', 'foreigncluster', provider.config.clusterId]).stdout, /AuthenticationFailed/);
   await nothingLeftOn(provider, consumer);
+});
 
+test('wrong token through `peerlog peer`: exit 1 naming the step and the provider\'s reason', async (t) => {
+  const consumer = await startPlane('alpha', 'c');
+  const provider = await startPlane('beta', 'p');
+  t.after(() => cleanupPlanes([consumer, provider]));
+  // The test's control plane acts only on labelled ForeignClusters: label it first, `peer` fills in the rest.
+  const labels = Object.entries(consumer.fcLabel).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
+  consumer.kubectl(['apply', '-f', '-'], `apiVersion: peering.peerlog.dev/v1alpha1\nkind: ForeignCluster\nmetadata:\n  name: wrong\n  labels:\n${labels}\nspec:\n  clusterId: ${provider.config.clusterId}\n  outgoing: Disabled\n`);
   const c = consumer.config;
-  const r = spawnSync(process.execPath, [BIN, 'peer', 'wrong', '--auth-url', provider.cp.url, '--token', 'V'.repeat(43), '--timeout', '20',
-    '--cluster-id', c.clusterId, '--kubeconfig', c.kubeconfig!, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl,
-    '--db-schema', c.dbSchema, '--namespace', c.systemNamespace], { encoding: 'utf8', timeout: 60_000 });
-  // This ForeignCluster carries no test label, so the test's control plane does not act on it: the
-  // CLI must say that nothing happened rather than hang. The labelled one above proves the refusal.
-  assert.notEqual(r.status, 0);
-  consumer.kubectl(['delete', 'foreigncluster', 'wrong', '--wait=false']);
+  // Not spawnSync: the provider runs in this process and must keep answering while the CLI waits.
+  const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'peer', 'wrong', '--auth-url', provider.cp.url, '--token', 'V'.repeat(43), '--timeout', '30',
+      '--cluster-id', c.clusterId, '--kubeconfig', c.kubeconfig!, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl,
+      '--db-schema', c.dbSchema, '--namespace', c.systemNamespace]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('exit', (status) => resolve({ status, stderr }));
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /AuthenticationFailed\s+authentication failed: TokenRejected \(HTTP 401\)/);
+  assert.match(r.stderr, /peerlog peer: step Authentication failed: TokenRejected: .*TokenMismatch/);
+  await nothingLeftOn(provider, consumer);
 });
 
 test('unreachable provider: ProviderUnreachable with the address tried, from the condition and the CLI', async (t) => {
