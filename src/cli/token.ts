@@ -3,8 +3,7 @@
 import { ALL_SETTINGS, configFlags, loadConfig, sourceFrom } from '../config.js';
 import { createKubeClient } from '../adapters/kubernetes/client.js';
 import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
-import { createTokenStore } from '../adapters/kubernetes/secrets.js';
-import { AUTH_TLS_SECRET_NAME } from '../resources/constants.js';
+import { createTokenStore, readServingCert } from '../adapters/kubernetes/secrets.js';
 import { certificateFingerprint } from '../adapters/x509/index.js';
 import { generateToken } from '../auth/token.js';
 import { ValidationError } from '../commands/errors.js';
@@ -34,9 +33,8 @@ export const tokenVerb: Verb = {
       token = (await store.ensure(generateToken)).token;
     }
     // The endpoint's certificate exists once `peerlog serve` has run; consumers can pin it.
-    const tls = await kube.get<{ data?: Record<string, string> } & Record<string, unknown>>('v1', 'Secret', AUTH_TLS_SECRET_NAME, config.systemNamespace);
-    const certB64 = tls?.data?.['tls.crt'];
-    const authFingerprint = certB64 ? `sha256:${certificateFingerprint(Buffer.from(certB64, 'base64').toString('utf8'))}` : undefined;
+    const cert = await readServingCert(kube, config.systemNamespace);
+    const authFingerprint = cert ? `sha256:${certificateFingerprint(cert)}` : undefined;
     const peerCommand = `peerlog peer ${config.clusterName} --auth-url ${config.authUrl} --token ${token}${authFingerprint ? ` --auth-fingerprint ${authFingerprint}` : ''}`;
     const data = { clusterId: config.clusterId, clusterName: config.clusterName, authUrl: config.authUrl, token, ...(authFingerprint ? { authFingerprint } : {}), peerCommand };
     printData(format, data, () => [

@@ -9,9 +9,8 @@ import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
 import { createKubeClient, type KubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
 import { kubeConfigFromString } from '../adapters/kubernetes/kubeconfig.js';
-import { readIdentity } from '../adapters/kubernetes/secrets.js';
+import { readIdentity, readSecretValue } from '../adapters/kubernetes/secrets.js';
 import { ProviderUnreachableError } from '../adapters/http/auth-client.js';
-import type { ProjectionRunner } from '../projections/runner.js';
 import type { Actor, Resources } from '../events/catalogue.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
@@ -60,7 +59,7 @@ export interface OperatorDeps {
   readonly logger: Logger;
 }
 
-export async function startOperator(d: OperatorDeps): Promise<Operator & { attach(runner: ProjectionRunner): void }> {
+export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const { config, rt, kube } = d;
   const log = d.logger.child({ component: 'operator' });
   const details = new Map<string, OutgoingDetail>();
@@ -140,9 +139,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   async function readToken(fc: ForeignCluster): Promise<string | undefined> {
     const ref = fc.spec.tokenSecretRef;
     if (!ref) return undefined;
-    const secret = await kube.get<KubeObject & { data?: Record<string, string> }>('v1', 'Secret', ref.name, ref.namespace ?? config.systemNamespace);
-    const v = secret?.data?.[ref.key ?? 'token'];
-    return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8').trim();
+    return (await readSecretValue(kube, ref.namespace ?? config.systemNamespace, ref.name, ref.key ?? 'token'))?.trim();
   }
 
   function actorOf(fc: ForeignCluster): Actor {
@@ -276,44 +273,51 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
   }
 
   async function reconcileOutgoing(remote: string): Promise<void> {
-    // Each pass reads fresh state; a command that changed it means another pass, at once.
+    // 1. Commands, each on fresh state: one that changed the state means another pass, at once.
+    //    The node is written before MarkVirtualNodeReady, so Ready in the log means Ready in the cluster.
+    let nodeWritten = false;
+    let state = await rt.bus.loadOutgoing(remote);
     for (let pass = 0; pass < 10; pass++) {
-      const state = await rt.bus.loadOutgoing(remote);
       if (!('identity' in state) || !state.identity) { status(remote); return; }
-      let changed = false;
-      const step = async (c: Omit<OutgoingCommand, 'metadata'>) => { changed = (await outgoing(remote, c)).events.length > 0 || changed; };
-      const client = await remoteClient(remote, state);
-      const tenant = state.identity.tenantNamespace;
+      let command: Omit<OutgoingCommand, 'metadata'> | undefined;
       switch (state.status) {
         case 'authenticated':
-          await step({ type: 'RequestResources', data: {} });
+          command = { type: 'RequestResources', data: {} };
           break;
         case 'offerReceived':
-          if (config.offerAcceptance === 'auto') await step({ type: 'AcceptOffer', data: { offerName: state.offer.offerName, generation: state.offer.generation } });
+          if (config.offerAcceptance === 'auto') command = { type: 'AcceptOffer', data: { offerName: state.offer.offerName, generation: state.offer.generation } };
           break;
         case 'offerAccepted':
-          await step({ type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(state.remote.clusterName) } });
+          command = { type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(state.remote.clusterName) } };
           break;
         case 'virtualNodeCreated':
-        case 'virtualNodeReady': {
           await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources });
-          if (state.status === 'virtualNodeCreated') await step({ type: 'MarkVirtualNodeReady', data: {} });
+          nodeWritten = true;
+          command = { type: 'MarkVirtualNodeReady', data: {} };
           break;
-        }
         default:
           break;
       }
-      if (state.status !== 'authenticated' && state.status !== 'unpeeringRequested') {
-        await client.apply(forgeResourceRequest({ consumerId: config.clusterId, consumerName: config.clusterName, namespace: tenant }) as KubeObject);
-        watchOffers(remote, client, tenant);
-      }
-      if ('offer' in state && (state.status === 'offerAccepted' || state.status === 'virtualNodeCreated' || state.status === 'virtualNodeReady')) {
-        await client.applyStatus(forgeOfferStatus({
-          namespace: tenant, offerName: state.offer.offerName, phase: 'Accepted', generation: state.offer.generation,
-          ...('virtualNode' in state ? { virtualNode: state.virtualNode.nodeName } : {}),
-        }) as KubeObject).catch((e: unknown) => log.debug('offer status not written', { error: e }));
-      }
-      if (!changed) break;
+      if (!command || (await outgoing(remote, command)).events.length === 0) break;
+      state = await rt.bus.loadOutgoing(remote);
+    }
+    if (!('identity' in state) || !state.identity) { status(remote); return; }
+
+    // 2. The clusters made to match the final state, once per reconcile.
+    const client = await remoteClient(remote, state);
+    const tenant = state.identity.tenantNamespace;
+    if (state.status === 'virtualNodeReady' && !nodeWritten) {
+      await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources });
+    }
+    if (state.status !== 'authenticated' && state.status !== 'unpeeringRequested') {
+      await client.apply(forgeResourceRequest({ consumerId: config.clusterId, consumerName: config.clusterName, namespace: tenant }) as KubeObject);
+      watchOffers(remote, client, tenant);
+    }
+    if (state.status === 'offerAccepted' || state.status === 'virtualNodeCreated' || state.status === 'virtualNodeReady') {
+      await client.applyStatus(forgeOfferStatus({
+        namespace: tenant, offerName: state.offer.offerName, phase: 'Accepted', generation: state.offer.generation,
+        ...('virtualNode' in state ? { virtualNode: state.virtualNode.nodeName } : {}),
+      }) as KubeObject).catch((e: unknown) => log.debug('offer status not written', { error: e }));
     }
     status(remote);
   }
@@ -443,7 +447,6 @@ export async function startOperator(d: OperatorDeps): Promise<Operator & { attac
         }
       },
     },
-    attach(runner) { stoppers.push(() => runner.stop()); },
     idle: () => queue.idle(),
     async stop() {
       stopping = true;

@@ -9,19 +9,16 @@ import { forgeLease, forgeVirtualNode, forgeVirtualNodeStatus, LEASE_DURATION_SE
 export interface VirtualKubelet {
   /** Applies the node, its status and its Lease, and keeps the Lease renewed. Returns true once Ready was written. */
   ensure(p: { nodeName: string; remoteClusterId: string; remoteClusterName: string; resources: Resources }): Promise<boolean>;
-  readonly nodes: ReadonlySet<string>;
   stop(): void;
 }
 
 export function createVirtualKubelet(kube: KubeClient, log: Logger, now: () => Date = () => new Date()): VirtualKubelet {
   const heartbeats = new Map<string, NodeJS.Timeout>();
   const readySince = new Map<string, string>();
-  const nodes = new Set<string>();
   const renew = async (nodeName: string, uid: string | undefined) => {
     await kube.apply(forgeLease({ nodeName, nodeUid: uid, now: now().toISOString() }) as KubeObject);
   };
   return {
-    nodes,
     async ensure(p) {
       const node = await kube.apply(forgeVirtualNode({ nodeName: p.nodeName, remoteClusterId: p.remoteClusterId }) as KubeObject);
       const at = now().toISOString();
@@ -36,7 +33,6 @@ export function createVirtualKubelet(kube: KubeClient, log: Logger, now: () => D
       heartbeats.set(p.nodeName, setInterval(() => {
         renew(p.nodeName, uid).catch((e: unknown) => log.warn('lease renewal failed', { nodeName: p.nodeName, error: e }));
       }, (LEASE_DURATION_SECONDS * 1000) / 4));
-      nodes.add(p.nodeName);
       return true;
     },
     stop() {

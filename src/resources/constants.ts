@@ -50,6 +50,4 @@ export const ANNOTATIONS = {
 export const VIRTUAL_NODE_TYPE = 'virtual-node';
 export const VIRTUAL_NODE_TAINT = { key: 'virtual-node.peerlog.dev/not-allowed', value: 'true', effect: 'NoExecute' } as const;
 
-export const CONDITION_TYPES = ['Authenticated', 'OutgoingPeering', 'IncomingPeering', 'VirtualNodeReady'] as const;
-
 export const PEERING_SWITCH = ['Enabled', 'Disabled'] as const;

@@ -49,7 +49,8 @@ export interface TestProvider {
   cleanup(consumerIds?: readonly string[]): Promise<void>;
 }
 
-async function dropLog(config: PeerlogConfig, rt: Runtime): Promise<void> {
+/** Drops a control plane's schema and topic. */
+export async function dropLog(config: PeerlogConfig, rt: Runtime): Promise<void> {
   await dropSchema(config.databaseUrl, config.dbSchema);
   const admin = rt.kafka.admin();
   await admin.connect();

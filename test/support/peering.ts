@@ -1,15 +1,14 @@
 // Two control planes for end-to-end tests: each a full peerlog (consumer and provider), with its own
 // cluster id, log, schema and namespaces, acting only on ForeignClusters labelled for it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { PeerlogConfig } from '../../src/config.js';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { createTokenStore } from '../../src/adapters/kubernetes/secrets.js';
-import { dropSchema } from '../../src/adapters/postgres/datasource.js';
-import { topicFor } from '../../src/adapters/kafka/client.js';
 import { generateToken } from '../../src/auth/token.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../../src/resources/names.js';
 import { GROUP_VERSION } from '../../src/resources/constants.js';
-import { captureLogs, clusterConfig, type Captured } from './auth.js';
+import { captureLogs, clusterConfig, dropLog, type Captured } from './auth.js';
 import { stackEnv } from './env.js';
 
 export interface Plane {
@@ -65,12 +64,36 @@ export async function cleanupPlanes(planes: readonly Plane[]): Promise<void> {
       k(['delete', 'namespace', tenantNamespaceFor(o.config.clusterId), '--wait=false', '--ignore-not-found']);
     }
     k(['delete', 'namespace', p.config.systemNamespace, '--wait=false', '--ignore-not-found']);
-    await dropSchema(p.config.databaseUrl, p.config.dbSchema);
-    const admin = p.cp.runtime.kafka.admin();
-    await admin.connect();
-    try { await admin.deleteTopics({ topics: [topicFor(p.config.clusterId)] }); } catch { /* never created */ }
-    await admin.disconnect();
+    await dropLog(p.config, p.cp.runtime);
   }
+}
+
+/** The flags that point a log-reading verb (`offer`, `history`) at a plane's log. */
+export function logFlags(p: Plane): string[] {
+  const c = p.config;
+  return ['--cluster-id', c.clusterId, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl, '--db-schema', c.dbSchema];
+}
+
+/** Every setting of a plane as flags: what `--stack alpha` gives on the real stack. */
+export function planeFlags(p: Plane): string[] {
+  return [...logFlags(p), '--kubeconfig', p.config.kubeconfig!, '--namespace', p.config.systemNamespace];
+}
+
+const BIN = join(process.cwd(), 'bin', 'peerlog');
+
+/**
+ * Runs `peerlog <args>` to the end. Asynchronously on purpose: the control planes run in the test's
+ * process and must keep answering while the CLI waits on them.
+ */
+export function peerlog(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 /** A ForeignCluster manifest (and its token Secret) as a user would write it for `kubectl apply -f -`. */

@@ -30,8 +30,6 @@ export interface AuthServer {
   readonly server: Server;
   listen(): Promise<AddressInfo>;
   close(): Promise<void>;
-  /** Requests answered, by status code (for tests and metrics). */
-  readonly answered: ReadonlyMap<number, number>;
 }
 
 class BodyTooLarge extends Error {}
@@ -54,10 +52,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 export function createAuthServer(opts: AuthServerOptions): AuthServer {
   const log = opts.logger.child({ component: 'auth-server' });
-  const answered = new Map<number, number>();
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    answered.set(status, (answered.get(status) ?? 0) + 1);
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
     res.end(text);
@@ -147,7 +143,6 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   server.keepAliveTimeout = 5_000;
   // Malformed HTTP and failed TLS handshakes are the client's problem: answer 400 where possible, never crash.
   server.on('clientError', (_e, socket) => {
-    answered.set(400, (answered.get(400) ?? 0) + 1);
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
@@ -155,7 +150,6 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
 
   return {
     server,
-    answered,
     listen: () => new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {

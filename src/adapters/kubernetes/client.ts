@@ -38,7 +38,6 @@ export interface KubeClient {
   /** The object, or undefined when it does not exist. */
   get<T extends KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined>;
   create<T extends KubeObject>(obj: T): Promise<T>;
-  replace<T extends KubeObject>(obj: T): Promise<T>;
   /** True when deleted, false when it was already gone. */
   delete(apiVersion: string, kind: string, name: string, namespace?: string): Promise<boolean>;
   api<T extends k8s.ApiType>(api: new (config: k8s.Configuration) => T): T;
@@ -82,9 +81,6 @@ export function createKubeClient(config: k8s.KubeConfig): KubeClient {
     },
     async create(obj) {
       try { return await objects.create(obj) as typeof obj; } catch (e) { throw translateKubeError(e, `create ${of(obj)}`); }
-    },
-    async replace(obj) {
-      try { return await objects.replace(obj) as typeof obj; } catch (e) { throw translateKubeError(e, `replace ${of(obj)}`); }
     },
     async delete(apiVersion, kind, name, namespace) {
       try {

@@ -21,6 +21,16 @@ function forgeSecret(namespace: string, name: string, data: Record<string, strin
   };
 }
 
+/** One value of a Secret, decoded; undefined when the Secret or the key is missing. */
+export async function readSecretValue(kube: KubeClient, namespace: string, name: string, key: string): Promise<string | undefined> {
+  return decode(await kube.get<Secret>('v1', 'Secret', name, namespace), key);
+}
+
+/** The endpoint's serving certificate, once a control plane has made it. */
+export function readServingCert(kube: KubeClient, namespace: string): Promise<string | undefined> {
+  return readSecretValue(kube, namespace, AUTH_TLS_SECRET_NAME, 'tls.crt');
+}
+
 export async function ensureNamespace(kube: KubeClient, name: string, labels: Record<string, string> = {}): Promise<void> {
   await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABELS.managedBy]: MANAGED_BY, ...labels } } });
 }
@@ -35,7 +45,7 @@ export interface TokenStore {
 }
 
 export function createTokenStore(kube: KubeClient, namespace: string): TokenStore {
-  const read = async () => decode(await kube.get<Secret>('v1', 'Secret', TOKEN_SECRET_NAME, namespace), TOKEN_SECRET_KEY);
+  const read = () => readSecretValue(kube, namespace, TOKEN_SECRET_NAME, TOKEN_SECRET_KEY);
   return {
     read,
     async ensure(generate) {

@@ -9,7 +9,6 @@ export interface CertificateStore {
   /** Saved before CertIssued is appended, so that every certificate the log names can be found. */
   save(cert: IssuedCertificate): Promise<void>;
   find(certFingerprint: string): Promise<IssuedCertificate | undefined>;
-  count(remoteClusterId?: string): Promise<number>;
 }
 
 export function createCertificateStore(ds: DataSource): CertificateStore {
@@ -31,12 +30,6 @@ export function createCertificateStore(ds: DataSource): CertificateStore {
         publicKeyFingerprint: String(r.public_key_fingerprint), serialNumber: String(r.serial_number),
         notAfter: new Date(r.not_after as Date).toISOString(), pem: String(r.pem),
       };
-    },
-    async count(remoteClusterId) {
-      const rows = await ds.query(
-        `select count(*)::int as n from peerlog_issued_certificates ${remoteClusterId ? 'where remote_cluster_id = $1' : ''}`,
-        remoteClusterId ? [remoteClusterId] : []) as { n: number }[];
-      return rows[0]!.n;
     },
   };
 }

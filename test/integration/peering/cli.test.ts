@@ -1,30 +1,12 @@
 // `peerlog peer` as users run it, and two clusters peering each other at once (directional).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { virtualNodeNameFor } from '../../../src/resources/names.js';
 import { eventually } from '../../support/env.js';
-import { cleanupPlanes, startPlane, type Plane } from '../../support/peering.js';
+import { cleanupPlanes, foreignClusterManifest, logFlags, peerlog, planeFlags, startPlane, type Plane } from '../../support/peering.js';
 
-const BIN = join(process.cwd(), 'bin', 'peerlog');
-
-/** The consumer's own settings, as flags: what `--stack alpha` would give for the real stack. */
-function planeFlags(p: Plane): string[] {
-  const c = p.config;
-  return ['--cluster-id', c.clusterId, '--kubeconfig', c.kubeconfig!, '--kafka-brokers', c.kafkaBrokers.join(','),
-    '--database-url', c.databaseUrl, '--db-schema', c.dbSchema, '--namespace', c.systemNamespace];
-}
-
-function peer(consumer: Plane, provider: Plane, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'peer', provider.config.clusterId, '--auth-url', provider.cp.url, '--token', provider.token, ...planeFlags(consumer), ...extra]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function peer(consumer: Plane, provider: Plane): ReturnType<typeof peerlog> {
+  return peerlog(['peer', provider.config.clusterId, '--auth-url', provider.cp.url, '--token', provider.token, ...planeFlags(consumer)]);
 }
 
 function labelFc(consumer: Plane, name: string): void {
@@ -49,7 +31,7 @@ test('peerlog peer, both ways at once: a virtual node on each side, live progres
   }
   const [ab, ba] = await Promise.all(runs);
   for (const [r, provider] of [[ab!, b], [ba!, a]] as const) {
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^peered with ${provider.config.clusterName}: node ${virtualNodeNameFor(provider.config.clusterName)} Ready`));
     const steps = [...r.stderr.matchAll(/^\[\s*[\d.]+s\] (\w+)/gm)].map((m) => m[1]);
     for (const s of ['IdentityRequested', 'CertIssued', 'ResourceRequested', 'OfferReceived', 'OfferAccepted', 'VirtualNodeCreated', 'VirtualNodeReady']) {
@@ -66,13 +48,9 @@ test('peerlog peer, both ways at once: a virtual node on each side, live progres
   }, 10_000);
 
   // status tells the same, as JSON.
-  const status = await new Promise<string>((resolve) => {
-    const c = spawn(process.execPath, [BIN, 'status', b.config.clusterId, '-o', 'json', '--cluster-id', a.config.clusterId, '--kubeconfig', a.config.kubeconfig!]);
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.on('exit', () => resolve(out));
-  });
-  const s = JSON.parse(status) as { outgoing: { phase: string; virtualNode: string }; incoming: { phase: string } };
+  const status = await peerlog(['status', b.config.clusterId, '-o', 'json', '--cluster-id', a.config.clusterId, '--kubeconfig', a.config.kubeconfig!]);
+  assert.equal(status.status, 0, status.stderr);
+  const s = JSON.parse(status.stdout) as { outgoing: { phase: string; virtualNode: string }; incoming: { phase: string } };
   assert.equal(s.outgoing.phase, 'Established');
   assert.equal(s.outgoing.virtualNode, virtualNodeNameFor(b.config.clusterName));
   assert.equal(s.incoming.phase, 'Established');
@@ -82,29 +60,19 @@ test('manual acceptance: the offer waits for `peerlog offer accept`, then the vi
   const a = await startPlane('alpha', 'm', { offerAcceptance: 'manual' });
   const b = await startPlane('beta', 'n');
   t.after(() => cleanupPlanes([a, b]));
-  a.kubectl(['apply', '-f', '-'], (await import('../../support/peering.js')).foreignClusterManifest(a, b));
+  a.kubectl(['apply', '-f', '-'], foreignClusterManifest(a, b));
   await eventually('the offer received and waiting', async () => {
     const r = a.kubectl(['get', 'foreigncluster', b.config.clusterId, '-o', 'jsonpath={.status.outgoing.phase}']);
     return r.stdout === 'OfferReceived' ? true : undefined;
   }, 20_000);
-  const flags = planeFlags(a).filter((_, i, all) => !['--kubeconfig', '--namespace'].includes(all[i - 1] ?? '') && !['--kubeconfig', '--namespace'].includes(all[i]!));
-  const list = await new Promise<string>((resolve) => {
-    const c = spawn(process.execPath, [BIN, 'offer', 'list', '-o', 'json', ...flags]);
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.on('exit', () => resolve(out));
-  });
-  const offers = JSON.parse(list) as { offerName: string; status: string; remoteClusterId: string }[];
+  const list = await peerlog(['offer', 'list', '-o', 'json', ...logFlags(a)]);
+  assert.equal(list.status, 0, list.stderr);
+  const offers = JSON.parse(list.stdout) as { offerName: string; status: string; remoteClusterId: string }[];
   assert.equal(offers.length, 1);
   assert.equal(offers[0]!.status, 'offerReceived');
   assert.ok(!a.kubectl(['get', 'node', virtualNodeNameFor(b.config.clusterName)]).stdout.includes('Ready'), 'no node before acceptance');
-  const accepted = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const c = spawn(process.execPath, [BIN, 'offer', 'accept', offers[0]!.offerName, ...flags]);
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.on('exit', (code) => resolve({ code, out }));
-  });
-  assert.equal(accepted.code, 0);
-  assert.match(accepted.out, /accepted/);
+  const accepted = await peerlog(['offer', 'accept', offers[0]!.offerName, ...logFlags(a)]);
+  assert.equal(accepted.status, 0, accepted.stderr);
+  assert.match(accepted.stdout, /accepted/);
   await eventually('the virtual node Ready after acceptance', async () => (/\sReady\s/.test(a.kubectl(['get', 'node', virtualNodeNameFor(b.config.clusterName)]).stdout) ? true : undefined), 20_000);
 });

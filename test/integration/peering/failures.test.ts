@@ -2,14 +2,10 @@
 // ForeignCluster condition and the CLI say so, and nothing partial is left on the provider.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { tenantNamespaceFor } from '../../../src/resources/names.js';
 import { outboxEvents } from '../../support/core.js';
 import { eventually } from '../../support/env.js';
-import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
-
-const BIN = join(process.cwd(), 'bin', 'peerlog');
+import { cleanupPlanes, foreignClusterManifest, peerlog, planeFlags, startPlane, type Plane } from '../../support/peering.js';
 
 interface Cond { type: string; status: string; reason: string; message: string }
 
@@ -50,16 +46,7 @@ test('wrong token through `peerlog peer`: exit 1 naming the step and the provide
   // The test's control plane acts only on labelled ForeignClusters: label it first, `peer` fills in the rest.
   const labels = Object.entries(consumer.fcLabel).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
   consumer.kubectl(['apply', '-f', '-'], `apiVersion: peering.peerlog.dev/v1alpha1\nkind: ForeignCluster\nmetadata:\n  name: wrong\n  labels:\n${labels}\nspec:\n  clusterId: ${provider.config.clusterId}\n  outgoing: Disabled\n`);
-  const c = consumer.config;
-  // Not spawnSync: the provider runs in this process and must keep answering while the CLI waits.
-  const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'peer', 'wrong', '--auth-url', provider.cp.url, '--token', 'V'.repeat(43), '--timeout', '30',
-      '--cluster-id', c.clusterId, '--kubeconfig', c.kubeconfig!, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl,
-      '--db-schema', c.dbSchema, '--namespace', c.systemNamespace]);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('exit', (status) => resolve({ status, stderr }));
-  });
+  const r = await peerlog(['peer', 'wrong', '--auth-url', provider.cp.url, '--token', 'V'.repeat(43), '--timeout', '30', ...planeFlags(consumer)]);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /AuthenticationFailed\s+authentication failed: TokenRejected \(HTTP 401\)/);
   assert.match(r.stderr, /peerlog peer: step Authentication failed: TokenRejected: .*TokenMismatch/);
@@ -77,10 +64,7 @@ test('unreachable provider: ProviderUnreachable with the address tried, from the
   assert.match(cond.message, /127\.0\.0\.1:9/);
   await nothingLeftOn(provider, consumer);
 
-  const c = consumer.config;
-  const r = spawnSync(process.execPath, [BIN, 'peer', 'gone', '--auth-url', dead, '--token', provider.token,
-    '--cluster-id', c.clusterId, '--kubeconfig', c.kubeconfig!, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl,
-    '--db-schema', c.dbSchema, '--namespace', c.systemNamespace], { encoding: 'utf8', timeout: 60_000 });
+  const r = await peerlog(['peer', 'gone', '--auth-url', dead, '--token', provider.token, ...planeFlags(consumer)]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /step Reach the provider failed: ProviderUnreachable: .*127\.0\.0\.1:9.*ECONNREFUSED/);
 });
