@@ -97,8 +97,9 @@ export const peerVerb: Verb = {
           if (e.type === 'AuthenticationFailed') {
             const d = e.data as { reason: string; httpStatus: number | null };
             if (d.reason !== 'Unreachable' && d.reason !== 'TooManyAttempts') {
-              const cond = await conditions(kube, name);
-              const why = cond.find((c) => c.type === 'Authenticated')?.message ?? `${d.reason} (HTTP ${d.httpStatus ?? '-'})`;
+              // The provider's own words are in the ForeignCluster's status, written just after the event.
+              const failed = await waitForCondition(kube, name, (c) => c.type === 'Authenticated' && c.status === 'False', 3000);
+              const why = failed?.message ?? `${d.reason} (HTTP ${d.httpStatus ?? '-'})`;
               process.stderr.write(`peerlog peer: step Authentication failed: ${d.reason}: ${why}\n`);
               return 1;
             }
@@ -125,6 +126,15 @@ export const peerVerb: Verb = {
 
 function safeUser(): string {
   try { return userInfo().username; } catch { return 'unknown'; }
+}
+
+async function waitForCondition(kube: ReturnType<typeof createKubeClient>, name: string, match: (c: Condition) => boolean, timeoutMs: number): Promise<Condition | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await conditions(kube, name)).find(match);
+    if (found || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function conditions(kube: ReturnType<typeof createKubeClient>, name: string): Promise<Condition[]> {
