@@ -13,12 +13,55 @@ import { ValidationError } from '../commands/errors.js';
  * unset and one absent hash alike.
  */
 export function canonicalJson(value: unknown): string {
+  // Values whose keys already stand in canonical order (what parseEvent returns) are written by the
+  // native JSON.stringify, which then gives the same text; the walk that proves it builds no string.
+  if (inCanonicalOrder(value)) return JSON.stringify(value);
   try {
     return write(value);
   } catch (e) {
     if (!(e instanceof Unhashable)) throw e;
     const path = `$${e.path.reverse().join('')}`;
     throw new ValidationError(`cannot hash ${e.what} at ${path}`, { field: path });
+  }
+}
+
+/**
+ * True when JSON.stringify(value) is the canonical JSON of value: only plain objects, arrays,
+ * strings, booleans, null and finite numbers, and every object's keys in ascending UTF-16 order as
+ * enumerated (array-index keys enumerate numerically, so `{"10":…,"9":…}` is refused here and
+ * sorted by `write`). Both writers leave undefined members out and write undefined items as null.
+ */
+function inCanonicalOrder(value: unknown): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          // JSON.stringify writes an undefined item as null, and so does `write`.
+          if (item !== undefined && !inCanonicalOrder(item)) return false;
+        }
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      let previous: string | undefined;
+      for (const key in value) {
+        if (!Object.prototype.hasOwnProperty.call(value, key)) return false;
+        if (previous !== undefined && !(previous < key)) return false;
+        previous = key;
+        const item: unknown = (value as Record<string, unknown>)[key];
+        if (item !== undefined && !inCanonicalOrder(item)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
   }
 }
 

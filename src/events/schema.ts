@@ -18,12 +18,15 @@ export type SchemaKind =
   | 'quantities'
   | 'nullable'
   | 'optional'
+  | 'rooted'
   | 'union';
 
 export interface Schema<T> {
   readonly kind: SchemaKind;
   /** Field name (objects), `*` (array items), variant tag (unions) or '' (wrappers) → child schema. */
   readonly children: ReadonlyArray<readonly [string, Schema<unknown>]>;
+  /** The path this schema names in errors wherever it stands (see `rooted`); else its parent's path for it. */
+  readonly root?: string;
   parse(value: unknown, path: string): T;
 }
 
@@ -154,12 +157,44 @@ export function optional<T>(inner: Schema<T>): OptionalSchema<T> {
 }
 
 export function array<T>(items: Schema<T>, rules: { readonly max: number }): Schema<readonly T[]> {
+  const paths = childPaths((parent, index) => `${parent}[${index}]`);
   return {
     kind: 'array',
     children: [['*', items]],
     parse(value, path) {
       if (!Array.isArray(value) || value.length > rules.max) fail(path, `must be an array of at most ${rules.max} items`, value);
-      return value.map((item, index) => items.parse(item, `${path}[${index}]`));
+      const itemPaths = paths(path, value.length);
+      return value.map((item, index) => items.parse(item, itemPaths[index]!));
+    },
+  };
+}
+
+/**
+ * The paths of a schema's children under its latest parent path. Paths are only read when a value
+ * is refused, but they are passed down on every parse: building them once per parent path, rather
+ * than once per value, keeps a stream of events from producing a string per field.
+ */
+function childPaths(name: (parent: string, index: number) => string): (path: string, count: number) => readonly string[] {
+  let parent: string | undefined;
+  let paths: string[] = [];
+  return (path, count) => {
+    if (path !== parent) {
+      parent = path;
+      paths = [];
+    }
+    for (let i = paths.length; i < count; i++) paths.push(name(path, i));
+    return paths;
+  };
+}
+
+/** `inner`, reporting its errors under `root` wherever it is placed (an envelope's `data`). */
+export function rooted<T>(inner: Schema<T>, root: string): Schema<T> {
+  return {
+    kind: 'rooted',
+    children: [['', inner]],
+    root,
+    parse(value) {
+      return inner.parse(value, root);
     },
   };
 }
@@ -180,11 +215,19 @@ export function isPlainObject(value: unknown): value is Readonly<Record<string, 
 }
 
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
+  // Fields are checked in the order declared, so the first error named stays the same; the copy
+  // gets its keys in canonical (sorted) order, so hashing a parsed event is one JSON.stringify.
   const keys = Object.keys(shape);
+  const fields = keys.map((key) => shape[key] as Schema<unknown>);
   const known = new Set(keys);
+  const sorted = keys.map((_, index) => index).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
+  const paths = childPaths((parent, index) => fields[index]!.root ?? `${parent}.${keys[index]!}`);
+  // Parsed values between the checking pass and the sorted copy; a schema never holds itself, so
+  // one buffer per schema is enough, but a re-entry would get a buffer of its own.
+  let buffer: unknown[] | undefined = new Array<unknown>(keys.length);
   return {
     kind: 'object',
-    children: keys.map((key) => [key, shape[key] as Schema<unknown>] as const),
+    children: keys.map((key, index) => [key, fields[index]!] as const),
     parse(value, path) {
       if (!isPlainObject(value)) fail(path, 'must be an object', value);
       for (const key of Object.keys(value)) {
@@ -194,17 +237,27 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
           });
         }
       }
-      const out: Record<string, unknown> = {};
-      for (const key of keys) {
-        const field = shape[key] as Schema<unknown>;
-        const present = Object.prototype.hasOwnProperty.call(value, key) && value[key] !== undefined;
-        if (!present && field.kind !== 'optional') {
-          throw new ValidationError(`${path}.${key} is required`, { field: `${path}.${key}` });
+      const fieldPaths = paths(path, keys.length);
+      const parsed = buffer ?? new Array<unknown>(keys.length);
+      buffer = undefined;
+      try {
+        for (let i = 0; i < keys.length; i++) {
+          const field = fields[i]!;
+          const item = Object.prototype.hasOwnProperty.call(value, keys[i]!) ? value[keys[i]!] : undefined;
+          if (item === undefined && field.kind !== 'optional') {
+            throw new ValidationError(`${fieldPaths[i]!} is required`, { field: fieldPaths[i]! });
+          }
+          parsed[i] = field.parse(item, fieldPaths[i]!);
         }
-        const parsed = field.parse(value[key], `${path}.${key}`);
-        if (parsed !== undefined) out[key] = parsed;
+        const out: Record<string, unknown> = {};
+        for (const i of sorted) {
+          if (parsed[i] !== undefined) out[keys[i]!] = parsed[i];
+        }
+        return out as ObjectOf<S>;
+      } finally {
+        parsed.fill(undefined);
+        buffer = parsed;
       }
-      return out as ObjectOf<S>;
     },
   };
 }
@@ -228,6 +281,31 @@ export function taggedUnion<T>(tag: string, variants: Readonly<Record<string, Sc
   };
 }
 
+/**
+ * Quantities already found well-formed and not negative. Offers repeat a handful of values ("4",
+ * "8Gi", "110") across a whole log, and exact parsing goes through BigInt. Bounded: it is emptied
+ * when full.
+ */
+const goodQuantities = new Set<string>();
+const GOOD_QUANTITIES_MAX = 4096;
+
+function checkQuantity(quantity: unknown, field: string): string {
+  if (typeof quantity === 'string' && goodQuantities.has(quantity)) return quantity;
+  if (typeof quantity !== 'string' || quantity.length > LIMITS.quantity) {
+    fail(field, 'must be a Kubernetes quantity string', quantity);
+  }
+  let negative: boolean;
+  try {
+    negative = parseQuantity(quantity).numerator < 0n;
+  } catch (cause) {
+    throw new ValidationError(`${field} must be a Kubernetes quantity, got ${describe(quantity)}`, { field, cause });
+  }
+  if (negative) fail(field, 'must not be negative', quantity);
+  if (goodQuantities.size >= GOOD_QUANTITIES_MAX) goodQuantities.clear();
+  goodQuantities.add(quantity);
+  return quantity;
+}
+
 /** Kubernetes resource quantities by resource name; cpu, memory and pods required, none negative. */
 export function quantities(): Schema<Resources> {
   return {
@@ -238,28 +316,17 @@ export function quantities(): Schema<Resources> {
       const names = Object.keys(value);
       if (names.length > LIMITS.resourceKinds) fail(path, `must hold at most ${LIMITS.resourceKinds} resources`, value);
       for (const required of REQUIRED_RESOURCES) {
-        if (!names.includes(required)) {
+        if (!Object.prototype.hasOwnProperty.call(value, required)) {
           throw new ValidationError(`${path}.${required} is required`, { field: `${path}.${required}` });
         }
       }
       const out: Record<string, string> = {};
       for (const name of names.sort()) {
-        const field = `${path}.${name}`;
         if (!RESOURCE_NAME_PATTERN.test(name) || name.length > LIMITS.name) {
-          throw new ValidationError(`${field} is not a valid resource name`, { field });
+          throw new ValidationError(`${path}.${name} is not a valid resource name`, { field: `${path}.${name}` });
         }
         const quantity = value[name];
-        if (typeof quantity !== 'string' || quantity.length > LIMITS.quantity) {
-          fail(field, 'must be a Kubernetes quantity string', quantity);
-        }
-        let negative: boolean;
-        try {
-          negative = parseQuantity(quantity).numerator < 0n;
-        } catch (cause) {
-          throw new ValidationError(`${field} must be a Kubernetes quantity, got ${describe(quantity)}`, { field, cause });
-        }
-        if (negative) fail(field, 'must not be negative', quantity);
-        out[name] = quantity;
+        out[name] = typeof quantity === 'string' && goodQuantities.has(quantity) ? quantity : checkQuantity(quantity, `${path}.${name}`);
       }
       return out as Resources;
     },

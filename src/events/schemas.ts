@@ -35,6 +35,7 @@ import {
   nullable,
   object,
   quantities,
+  rooted,
   string,
   taggedUnion,
   type Schema,
@@ -169,7 +170,7 @@ export function currentSchemaVersion(type: EventType): number {
 
 const actor: Schema<Actor> = object({ kind: enumOf(ACTOR_KINDS), name: string({ max: LIMITS.name }) });
 
-const header = object({
+const HEADER_FIELDS = {
   id: string({ min: 36, max: 36, pattern: UUID_PATTERN, format: 'a lowercase UUID' }),
   type: string({ max: LIMITS.shortString }),
   streamId: string({ max: LIMITS.shortString + 16, pattern: STREAM_ID_PATTERN, format: 'a stream id' }),
@@ -182,7 +183,19 @@ const header = object({
   schemaVersion: integer({ min: 1 }),
   prevHash: fingerprint,
   hash: fingerprint,
-});
+} as const;
+
+const header = object(HEADER_FIELDS);
+
+/**
+ * The whole envelope of each (type, version): the header's fields, then the data under its own
+ * path, so that a valid event is checked and copied in one pass.
+ */
+const ENVELOPE_SCHEMAS: { readonly [T in EventType]: Readonly<Record<number, Schema<EventEnvelope<T>>>> } = Object.fromEntries(
+  Object.entries(EVENT_SCHEMAS).map(([type, versions]) => [type, Object.fromEntries(
+    Object.entries(versions as Record<number, Schema<unknown>>).map(([version, data]) => [version, object({ ...HEADER_FIELDS, data: rooted(data, 'data') })]),
+  )]),
+) as never;
 
 /**
  * Checks data against the schema of (type, version) and returns a fresh copy. The command handler
@@ -231,16 +244,27 @@ export function parseEvent(value: unknown, options: ParseOptions = {}): EventEnv
       { field: 'type', eventType: claimedType },
     );
   }
-  const { data, ...rest } = value;
-  const parsedHeader = withContext(claimedType, () => header.parse(rest, 'envelope'));
-  if (!Object.prototype.hasOwnProperty.call(value, 'data')) {
-    throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, `${claimedType}: data is required`, {
-      field: 'data',
-      eventType: claimedType,
-    });
+  const version = value['schemaVersion'];
+  const schema = typeof version === 'number' ? ENVELOPE_SCHEMAS[claimedType][version] : undefined;
+  let envelope: EventEnvelope;
+  if (schema !== undefined) {
+    try {
+      envelope = schema.parse(value, 'envelope') as EventEnvelope;
+    } catch (error) {
+      throw inContext(claimedType, error);
+    }
+  } else {
+    // No schema for the claimed version: check the header alone, so the error names what is wrong.
+    const { data, ...rest } = value;
+    const parsedHeader = withContext(claimedType, () => header.parse(rest, 'envelope'));
+    if (!Object.prototype.hasOwnProperty.call(value, 'data')) {
+      throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, `${claimedType}: data is required`, {
+        field: 'data',
+        eventType: claimedType,
+      });
+    }
+    envelope = { ...parsedHeader, type: claimedType, data: validateEventData(claimedType, data, parsedHeader.schemaVersion) } as EventEnvelope;
   }
-  const parsedData = validateEventData(claimedType, data, parsedHeader.schemaVersion);
-  const envelope = { ...parsedHeader, type: claimedType, data: parsedData } as EventEnvelope;
   if ((options.verifyHash ?? true) && computeHash(envelope) !== envelope.hash) {
     throw new EventSchemaError(
       EVENT_ERROR_CODES.EventHashMismatch,
@@ -266,14 +290,16 @@ function withContext<R>(eventType: string, run: () => R): R {
   try {
     return run();
   } catch (error) {
-    if (error instanceof EventSchemaError) throw error;
-    if (error instanceof ValidationError) {
-      throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, `${eventType}: ${error.message}`, {
-        field: error.field,
-        eventType,
-        cause: error,
-      });
-    }
-    throw error;
+    throw inContext(eventType, error);
   }
+}
+
+/** A ValidationError from a schema, as the EventSchemaError of the event type it was checked for. */
+function inContext(eventType: string, error: unknown): unknown {
+  if (error instanceof EventSchemaError || !(error instanceof ValidationError)) return error;
+  return new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, `${eventType}: ${error.message}`, {
+    field: error.field,
+    eventType,
+    cause: error,
+  });
 }
