@@ -1,6 +1,6 @@
 // Tamper evidence: each event's hash covers its whole envelope and the previous event's hash, so
 // editing, removing or reordering any event of a cluster log breaks every later link.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EventEnvelope, UnsealedEvent } from './envelope.js';
 import { GENESIS_HASH, SHA256_HEX_PATTERN } from './constants.js';
 import { ValidationError } from '../commands/errors.js';
@@ -118,7 +118,7 @@ function within(step: number | string, value: unknown): string {
 /** SHA-256 hex over the canonical JSON of the envelope without its own `hash`. */
 export function computeHash(envelope: UnsealedEvent & { readonly prevHash: string; readonly hash?: string }): string {
   const { hash: _ignored, ...rest } = envelope;
-  return createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex');
+  return hash('sha256', canonicalJson(rest), 'hex');
 }
 
 export function sealEvent<E extends UnsealedEvent>(unsealed: E, prevHash: string): E & { readonly prevHash: string; readonly hash: string } {

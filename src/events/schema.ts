@@ -215,49 +215,73 @@ export function isPlainObject(value: unknown): value is Readonly<Record<string, 
 }
 
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
-  // Fields are checked in the order declared, so the first error named stays the same; the copy
-  // gets its keys in canonical (sorted) order, so hashing a parsed event is one JSON.stringify.
   const keys = Object.keys(shape);
   const fields = keys.map((key) => shape[key] as Schema<unknown>);
   const known = new Set(keys);
-  const sorted = keys.map((_, index) => index).sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
+  // The copy gets its keys in canonical (sorted) order, so hashing a parsed event is one JSON.stringify.
+  const sortedKeys = [...keys].sort();
+  const sortedFields = sortedKeys.map((key) => shape[key] as Schema<unknown>);
   const paths = childPaths((parent, index) => fields[index]!.root ?? `${parent}.${keys[index]!}`);
-  // Parsed values between the checking pass and the sorted copy; a schema never holds itself, so
-  // one buffer per schema is enough, but a re-entry would get a buffer of its own.
-  let buffer: unknown[] | undefined = new Array<unknown>(keys.length);
+  const sortedPaths = childPaths((parent, index) => sortedFields[index]!.root ?? `${parent}.${sortedKeys[index]!}`);
+
+  /**
+   * Checks in the order declared, so that the error named is the first in that order; returns the
+   * copy for what the one-pass check below leaves to it (an own key holding undefined).
+   */
+  function inDeclaredOrder(value: Readonly<Record<string, unknown>>, path: string): ObjectOf<S> {
+    for (const key of Object.keys(value)) {
+      if (!known.has(key)) {
+        throw new ValidationError(`${path}.${key} is not a known field (expected only ${keys.join(', ')})`, {
+          field: `${path}.${key}`,
+        });
+      }
+    }
+    const fieldPaths = paths(path, keys.length);
+    const parsed = new Map<string, unknown>();
+    for (let i = 0; i < keys.length; i++) {
+      const field = fields[i]!;
+      const item = Object.prototype.hasOwnProperty.call(value, keys[i]!) ? value[keys[i]!] : undefined;
+      if (item === undefined && field.kind !== 'optional') {
+        throw new ValidationError(`${fieldPaths[i]!} is required`, { field: fieldPaths[i]! });
+      }
+      parsed.set(keys[i]!, field.parse(item, fieldPaths[i]!));
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of sortedKeys) if (parsed.get(key) !== undefined) out[key] = parsed.get(key);
+    return out as ObjectOf<S>;
+  }
+
   return {
     kind: 'object',
     children: keys.map((key, index) => [key, fields[index]!] as const),
     parse(value, path) {
       if (!isPlainObject(value)) fail(path, 'must be an object', value);
-      for (const key of Object.keys(value)) {
-        if (!known.has(key)) {
-          throw new ValidationError(`${path}.${key} is not a known field (expected only ${keys.join(', ')})`, {
-            field: `${path}.${key}`,
-          });
-        }
-      }
-      const fieldPaths = paths(path, keys.length);
-      const parsed = buffer ?? new Array<unknown>(keys.length);
-      buffer = undefined;
+      // The common case, a valid value, is checked and copied in one pass in sorted order; anything
+      // else is checked again in declared order, which names the error.
+      const fieldPaths = sortedPaths(path, sortedKeys.length);
+      const out: Record<string, unknown> = {};
+      let present = 0;
       try {
-        for (let i = 0; i < keys.length; i++) {
-          const field = fields[i]!;
-          const item = Object.prototype.hasOwnProperty.call(value, keys[i]!) ? value[keys[i]!] : undefined;
-          if (item === undefined && field.kind !== 'optional') {
-            throw new ValidationError(`${fieldPaths[i]!} is required`, { field: fieldPaths[i]! });
+        for (let i = 0; i < sortedKeys.length; i++) {
+          const key = sortedKeys[i]!;
+          const field = sortedFields[i]!;
+          const item = Object.prototype.hasOwnProperty.call(value, key) ? value[key] : undefined;
+          if (item === undefined) {
+            if (field.kind !== 'optional') return inDeclaredOrder(value, path);
+            continue;
           }
-          parsed[i] = field.parse(item, fieldPaths[i]!);
+          present += 1;
+          const parsed = field.parse(item, fieldPaths[i]!);
+          if (parsed !== undefined) out[key] = parsed;
         }
-        const out: Record<string, unknown> = {};
-        for (const i of sorted) {
-          if (parsed[i] !== undefined) out[keys[i]!] = parsed[i];
-        }
-        return out as ObjectOf<S>;
-      } finally {
-        parsed.fill(undefined);
-        buffer = parsed;
+      } catch {
+        return inDeclaredOrder(value, path);
       }
+      // Every own key must be a declared one.
+      let own = 0;
+      for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) own += 1;
+      if (own !== present) return inDeclaredOrder(value, path);
+      return out as ObjectOf<S>;
     },
   };
 }

@@ -1,12 +1,15 @@
 // The projection runner: one Kafka consumer group per projection; each partition batch is applied
 // in one PostgreSQL transaction together with its checkpoint, deduplicated by (stream id, version),
 // so a batch applied twice, a crash mid-batch, or a rebuild from offset 0 all give the same rows.
+// The consumer fetches ahead while batches are written (see pipeline.ts); Kafka's committed offset
+// follows the checkpoint, never leads it, so a consumer started afresh resumes at or before it.
 import pg from 'pg';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../events/envelope.js';
 import type { Logger } from '../adapters/log/index.js';
 import { ensureEventTopic, topicFor } from '../adapters/kafka/client.js';
+import { createPartitionPipeline, type PartitionPipeline } from './pipeline.js';
 
 export interface Projection {
   readonly name: string;
@@ -38,10 +41,10 @@ export interface ProjectionRunner {
   stop(): Promise<void>;
   /** Resolves once every partition's checkpoint has reached the topic's end as of this call. */
   caughtUp(timeoutMs?: number): Promise<void>;
-  readonly stats: { applied: number; duplicates: number; deadLetters: number; batches: number };
+  readonly stats: { applied: number; duplicates: number; deadLetters: number; batches: number; failures: number };
 }
 
-interface Decoded { readonly offset: string; readonly envelope?: EventEnvelope; readonly error?: string; readonly raw: string }
+interface Decoded { readonly offset: string; readonly envelope?: EventEnvelope; readonly error?: string; readonly raw?: string }
 
 export async function currentGeneration(ds: DataSource | EntityManager, projection: string): Promise<number> {
   const r = await ds.query('select generation from peerlog_projection_generations where projection = $1', [projection]) as { generation: number }[];
@@ -65,6 +68,14 @@ export async function resetProjection(ds: DataSource, projection: Projection): P
     return r[0]!.generation;
   });
 }
+
+/** Orders two Kafka offsets (non-negative decimal strings) without parsing them. */
+export function compareOffsets(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const RESTART_BACKOFF_MS = { initial: 200, max: 30_000 } as const;
 
 export function lockKey(dbSchema: string, projection: string): string {
   return `peerlog-projection:${dbSchema}:${projection}`;
@@ -91,31 +102,38 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   const topic = topicFor(o.clusterId);
   const name = o.projection.name;
   const log = o.logger.child({ component: 'projection', projection: name, clusterId: o.clusterId });
-  const stats = { applied: 0, duplicates: 0, deadLetters: 0, batches: 0 };
+  const stats = { applied: 0, duplicates: 0, deadLetters: 0, batches: 0, failures: 0 };
   let consumer: Consumer | undefined;
+  let pipeline: PartitionPipeline<readonly KafkaMessage[]> | undefined;
   let lock: pg.Client | undefined;
+  let generation = 0;
+  let stopping = false;
+  let restarting: Promise<void> | undefined;
+  let backoffMs: number = RESTART_BACKOFF_MS.initial;
+  let stopped!: () => void;
+  const whenStopped = new Promise<void>((resolve) => { stopped = resolve; });
 
   function decodeAll(messages: readonly KafkaMessage[]): Decoded[] {
     return messages.map((m) => {
-      const raw = m.value?.toString('utf8') ?? '';
       try {
-        return { offset: m.offset, envelope: o.decode(JSON.parse(raw)), raw };
+        return { offset: m.offset, envelope: o.decode(JSON.parse(m.value?.toString('utf8') ?? '')) };
       } catch (e) {
-        return { offset: m.offset, error: (e as Error).message, raw };
+        return { offset: m.offset, error: (e as Error).message, raw: m.value?.toString('utf8') ?? '' };
       }
     });
   }
 
-  async function applyBatch(partition: number, messages: readonly KafkaMessage[]): Promise<void> {
-    await o.ds.transaction(async (tx) => {
+  /** Applies the batch's new events with its checkpoint; returns the next offset, if it moved. */
+  async function applyBatch(partition: number, messages: readonly KafkaMessage[]): Promise<bigint | undefined> {
+    return o.ds.transaction(async (tx) => {
       await tx.query(
         `insert into peerlog_checkpoints (projection, topic, partition, next_offset) values ($1, $2, $3, 0) on conflict do nothing`,
         [name, topic, partition]);
-      const cp = BigInt(((await tx.query(
+      const cp = ((await tx.query(
         'select next_offset from peerlog_checkpoints where projection = $1 and topic = $2 and partition = $3 for update',
-        [name, topic, partition])) as { next_offset: string }[])[0]!.next_offset);
-      const fresh = messages.filter((m) => BigInt(m.offset) >= cp);
-      if (fresh.length === 0) return;
+        [name, topic, partition])) as { next_offset: string }[])[0]!.next_offset;
+      const fresh = messages.filter((m) => compareOffsets(m.offset, cp) >= 0);
+      if (fresh.length === 0) return undefined;
       const decoded = decodeAll(fresh);
       const good = decoded.filter((d) => d.envelope !== undefined).map((d) => d.envelope!);
       const dead = decoded.filter((d) => d.error !== undefined);
@@ -150,7 +168,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });
         await tx.query(
           `insert into peerlog_dead_letters (projection, topic, partition, "offset", reason, payload) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
-          [name, topic, partition, d.offset, d.error, d.raw.slice(0, 65536)]);
+          [name, topic, partition, d.offset, d.error, d.raw!.slice(0, 65536)]);
       }
       if (o.beforeCommit) await o.beforeCommit(apply);
       const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
@@ -159,44 +177,96 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       stats.applied += apply.length;
       stats.deadLetters += dead.length;
       stats.batches += 1;
+      return next;
     });
+  }
+
+  async function startConsumer(): Promise<void> {
+    const c = o.kafka.consumer({
+      groupId: `peerlog.${o.dbSchema}.${name}.g${generation}`,
+      maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 200,
+      // A restarted control plane rejoins its group: a dead member should not hold partitions long.
+      sessionTimeout: 6000, heartbeatInterval: 1000,
+      allowAutoTopicCreation: false,
+    });
+    // One batch per partition may wait while the one before it is written.
+    const p = createPartitionPipeline<readonly KafkaMessage[]>({
+      depth: 1,
+      work: async (partition, messages) => {
+        const next = await applyBatch(partition, messages);
+        backoffMs = RESTART_BACKOFF_MS.initial;
+        if (next === undefined) return;
+        // Only saves re-reading after a restart: the checkpoint in PostgreSQL is the truth.
+        await c.commitOffsets([{ topic, partition, offset: next.toString() }]).catch((e: unknown) => {
+          log.debug('could not commit the consumer offset (the checkpoint holds)', { partition, error: e });
+        });
+      },
+    });
+    consumer = c;
+    pipeline = p;
+    void p.closed.then((error) => { if (error !== undefined) restarting ??= restartAfter(error); });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      // Partitions are independent (a stream lives in one; checkpoints are per partition).
+      partitionsConsumedConcurrently: 3,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (batch.messages.length === 0) return;
+        await p.push(batch.partition, batch.messages, heartbeat);
+        // Resolving moves only this consumer's fetch position; a failed batch restarts the consumer.
+        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        await heartbeat();
+      },
+    });
+  }
+
+  /**
+   * A batch failed (its transaction rolled back): the batches fetched after it are dropped and a new
+   * consumer resumes from the committed offset, which is never past the checkpoint.
+   */
+  async function restartAfter(error: unknown): Promise<void> {
+    stats.failures += 1;
+    try {
+      while (!stopping) {
+        log.error('projection batch failed; resuming from the checkpoint', { error, retryInMs: backoffMs });
+        await consumer?.disconnect().catch(() => undefined);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([whenStopped, new Promise((r) => { timer = setTimeout(r, backoffMs); })]);
+        clearTimeout(timer);
+        backoffMs = Math.min(backoffMs * 2, RESTART_BACKOFF_MS.max);
+        if (stopping) return;
+        try {
+          await startConsumer();
+          return;
+        } catch (e) {
+          error = e;
+        }
+      }
+    } finally {
+      restarting = undefined;
+    }
   }
 
   return {
     stats,
     async start() {
       lock = o.heldLock ?? await acquireProjectionLock(o.databaseUrl, o.dbSchema, name);
-      const generation = await currentGeneration(o.ds, name);
+      generation = await currentGeneration(o.ds, name);
       // A projection may start before the first event is relayed: the topic must exist to subscribe.
       const admin = o.kafka.admin();
       await admin.connect();
       try { await ensureEventTopic(admin, topic); } finally { await admin.disconnect(); }
-      consumer = o.kafka.consumer({
-        groupId: `peerlog.${o.dbSchema}.${name}.g${generation}`,
-        maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 200,
-        // A restarted control plane rejoins its group: a dead member should not hold partitions long.
-        sessionTimeout: 6000, heartbeatInterval: 1000,
-        allowAutoTopicCreation: false,
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        // Partitions are independent (a stream lives in one; checkpoints are per partition).
-        partitionsConsumedConcurrently: 3,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
-          if (batch.messages.length === 0) return;
-          await applyBatch(batch.partition, batch.messages);
-          // Kafka's committed offset only saves re-reading: the checkpoint in PostgreSQL is the truth.
-          resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-          await commitOffsetsIfNecessary();
-          await heartbeat();
-        },
-      });
+      await startConsumer();
       log.info('projection started', { generation });
     },
     async stop() {
+      stopping = true;
+      stopped();
+      await restarting;
+      // The batch being written finishes (or rolls back); those fetched after it are dropped.
+      await pipeline?.close();
       await consumer?.disconnect().catch(() => undefined);
       await lock?.end().catch(() => undefined);
       log.info('projection stopped', { ...stats });
