@@ -6,7 +6,7 @@ import type { Kafka } from 'kafkajs';
 import type { PeerlogConfig } from './config.js';
 import type { HandlerPorts } from './commands/handle.js';
 import { createCommandBus, type CommandBus } from './commands/bus.js';
-import { parseEvent } from './events/index.js';
+import { parseEventJson } from './events/index.js';
 import { openDataSource, migrate } from './adapters/postgres/datasource.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
 import { READ_MODEL_ENTITIES } from './adapters/postgres/entities.js';
@@ -47,7 +47,7 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
     relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, ...extra }),
     projection: (projection, extra = {}) => createProjectionRunner({
       ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, dbSchema: config.dbSchema, projection,
-      decode: (v) => parseEvent(v), logger, ...extra,
+      decode: (text) => parseEventJson(text), logger, ...extra,
     }),
     readModels: (extra = {}) => rt.projection(createReadModelProjection(streamFolder), extra),
     close: async () => { await ds.destroy(); },

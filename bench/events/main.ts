@@ -20,7 +20,7 @@ import { ensureEventTopic, topicFor } from '../../src/adapters/kafka/client.js';
 import { handleCommand } from '../../src/commands/handle.js';
 import { outgoingDecider } from '../../src/commands/outgoing/decider.js';
 import type { OutgoingCommand } from '../../src/commands/outgoing/commands.js';
-import { forgeUnsealedEvents, toCloudEventHeaders, type EventEnvelope } from '../../src/events/index.js';
+import { forgeUnsealedEvents, serializeEvent, toCloudEventHeaders, type EventEnvelope } from '../../src/events/index.js';
 import { sealEvent } from '../../src/events/hash.js';
 import { GENESIS_HASH } from '../../src/events/constants.js';
 import { stackEnv } from '../../src/stack/config.js';
@@ -142,7 +142,7 @@ async function benchRebuild(): Promise<{ ours: number; raw: number; events: numb
   let chunk: { key: string; value: string }[] = [];
   let produced = 0;
   for (const events of forgeLog(clusterId, streams, 'p')) {
-    for (const e of events) chunk.push({ key: e.streamId, value: JSON.stringify(e) });
+    for (const e of events) chunk.push({ key: e.streamId, value: serializeEvent(e) });
     if (chunk.length >= 1_000) { await producer.send({ topic, acks: -1, messages: chunk }); produced += chunk.length; chunk = []; }
   }
   if (chunk.length) { await producer.send({ topic, acks: -1, messages: chunk }); produced += chunk.length; }

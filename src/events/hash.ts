@@ -118,7 +118,12 @@ function within(step: number | string, value: unknown): string {
 /** SHA-256 hex over the canonical JSON of the envelope without its own `hash`. */
 export function computeHash(envelope: UnsealedEvent & { readonly prevHash: string; readonly hash?: string }): string {
   const { hash: _ignored, ...rest } = envelope;
-  return hash('sha256', canonicalJson(rest), 'hex');
+  return sha256Hex(canonicalJson(rest));
+}
+
+/** SHA-256 hex of the UTF-8 bytes of `text`. */
+export function sha256Hex(text: string): string {
+  return hash('sha256', text, 'hex');
 }
 
 export function sealEvent<E extends UnsealedEvent>(unsealed: E, prevHash: string): E & { readonly prevHash: string; readonly hash: string } {

@@ -13,6 +13,7 @@ export {
   isKnownEventType,
   parseEvent,
   parseEventJson,
+  serializeEvent,
   validateEventData,
   type ParseOptions,
 } from './schemas.js';

@@ -24,7 +24,7 @@ import {
 import type { Actor, CertIssuedData, EventDataMap, EventType, PodStatusSnapshot } from './catalogue.js';
 import type { EventEnvelope } from './envelope.js';
 import { EventSchemaError, EVENT_ERROR_CODES } from './errors.js';
-import { computeHash } from './hash.js';
+import { canonicalJson, computeHash, sha256Hex } from './hash.js';
 import {
   array,
   boolean,
@@ -265,25 +265,60 @@ export function parseEvent(value: unknown, options: ParseOptions = {}): EventEnv
     }
     envelope = { ...parsedHeader, type: claimedType, data: validateEventData(claimedType, data, parsedHeader.schemaVersion) } as EventEnvelope;
   }
-  if ((options.verifyHash ?? true) && computeHash(envelope) !== envelope.hash) {
-    throw new EventSchemaError(
-      EVENT_ERROR_CODES.EventHashMismatch,
-      `${claimedType} ${envelope.id}: hash does not match the content`,
-      { field: 'hash', eventType: claimedType },
-    );
+  if ((options.verifyHash ?? true) && computeHash(envelope) !== envelope.hash) throw hashMismatch(envelope);
+  return envelope;
+}
+
+/**
+ * parseEvent for raw bytes or text, as read from a Kafka message value or a file.
+ *
+ * The hash is checked on the text first: the relay writes each event as its canonical JSON
+ * (`serializeEvent`), so the text less its `"hash"` member is exactly what was hashed, and one
+ * SHA-256 over it proves nothing changed since sealing, without writing the envelope out again.
+ * Text laid out otherwise (another writer's key order or spacing) is checked the long way, on the
+ * canonical JSON of the parsed envelope.
+ */
+export function parseEventJson(text: string | Uint8Array, options: ParseOptions = {}): EventEnvelope {
+  let json: string;
+  let value: unknown;
+  try {
+    json = typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text);
+    value = JSON.parse(json);
+  } catch (cause) {
+    throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, 'an event must be valid UTF-8 JSON', { cause });
+  }
+  const envelope = parseEvent(value, { verifyHash: false });
+  if ((options.verifyHash ?? true) && !textHashes(json, envelope.hash) && computeHash(envelope) !== envelope.hash) {
+    throw hashMismatch(envelope);
   }
   return envelope;
 }
 
-/** parseEvent for raw bytes or text, as read from a Kafka message value or a file. */
-export function parseEventJson(text: string | Uint8Array, options: ParseOptions = {}): EventEnvelope {
-  let value: unknown;
-  try {
-    value = JSON.parse(typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text));
-  } catch (cause) {
-    throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, 'an event must be valid UTF-8 JSON', { cause });
-  }
-  return parseEvent(value, options);
+/**
+ * True when `json` less one `,"hash":"<hash>"` member hashes to `hash`: those are then the very
+ * bytes that were hashed, unchanged since. Which such member is removed does not matter, since no
+ * one can write text that holds its own SHA-256. The check is for change, not for layout: bytes
+ * hashed in a layout other than the canonical one pass here, and `verifyChain`, which recomputes
+ * every hash from the canonical JSON, is where a log of such bytes is found out.
+ */
+function textHashes(json: string, hash: string): boolean {
+  const member = `,"hash":"${hash}"`;
+  const at = json.indexOf(member);
+  if (at < 0) return false;
+  return sha256Hex(json.slice(0, at) + json.slice(at + member.length)) === hash;
+}
+
+/** The text an event is written as in the log: its canonical JSON, the form `parseEventJson` checks fastest. */
+export function serializeEvent(envelope: EventEnvelope): string {
+  return canonicalJson(envelope);
+}
+
+function hashMismatch(envelope: EventEnvelope): EventSchemaError {
+  return new EventSchemaError(
+    EVENT_ERROR_CODES.EventHashMismatch,
+    `${envelope.type} ${envelope.id}: hash does not match the content`,
+    { field: 'hash', eventType: envelope.type },
+  );
 }
 
 function withContext<R>(eventType: string, run: () => R): R {

@@ -27,8 +27,8 @@ export interface RunnerOptions {
   /** The PostgreSQL schema holding the projection's tables: part of its lock and consumer group. */
   readonly dbSchema: string;
   readonly projection: Projection;
-  /** Validates a raw message value into an envelope; throws on anything else. */
-  readonly decode: (value: unknown) => EventEnvelope;
+  /** Validates a message value (its UTF-8 text) into an envelope; throws on anything else. */
+  readonly decode: (text: string) => EventEnvelope;
   readonly logger: Logger;
   /** A session already holding the projection's lock (replay takes it before resetting). */
   readonly heldLock?: pg.Client;
@@ -116,7 +116,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   function decodeAll(messages: readonly KafkaMessage[]): Decoded[] {
     return messages.map((m) => {
       try {
-        return { offset: m.offset, envelope: o.decode(JSON.parse(m.value?.toString('utf8') ?? '')) };
+        return { offset: m.offset, envelope: o.decode(m.value?.toString('utf8') ?? '') };
       } catch (e) {
         return { offset: m.offset, error: (e as Error).message, raw: m.value?.toString('utf8') ?? '' };
       }
@@ -142,7 +142,10 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       const streamIds = [...new Set(good.map((e) => e.streamId))];
       const known = new Map<string, number>();
       if (streamIds.length > 0) {
-        const rows = await tx.query('select stream_id, version from peerlog_projection_streams where projection = $1 and stream_id = any($2)', [name, streamIds]) as { stream_id: string; version: number }[];
+        // Lists go as one JSON text: pg would escape every element of an array parameter.
+        const rows = await tx.query(
+          'select stream_id, version from peerlog_projection_streams where projection = $1 and stream_id = any(array(select json_array_elements_text($2::json)))',
+          [name, JSON.stringify(streamIds)]) as { stream_id: string; version: number }[];
         for (const r of rows) known.set(r.stream_id, r.version);
       }
       const apply: EventEnvelope[] = [];
@@ -160,9 +163,9 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         const touched = [...new Set(apply.map((e) => e.streamId))];
         await tx.query(
           `insert into peerlog_projection_streams (projection, stream_id, version)
-           select $1, s, v from unnest($2::text[], $3::int[]) as t(s, v)
+           select $1, s, v from json_to_recordset($2::json) as t(s text, v int)
            on conflict (projection, stream_id) do update set version = excluded.version`,
-          [name, touched, touched.map((s) => known.get(s)!)]);
+          [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
       }
       for (const d of dead) {
         log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });

@@ -8,6 +8,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../../events/envelope.js';
 import { toCloudEventHeaders } from '../../events/envelope.js';
+import { serializeEvent } from '../../events/schemas.js';
 import type { Logger } from '../log/index.js';
 import { OUTBOX_CHANNEL } from '../postgres/event-store.js';
 import { ensureEventTopic, topicFor, translateKafkaError } from './client.js';
@@ -71,7 +72,7 @@ export function createRelay(o: RelayOptions): Relay {
     }
     await producer.send({
       topic, acks: -1,
-      messages: batch.map((e) => ({ key: e.streamId, value: JSON.stringify(e), headers: { ...toCloudEventHeaders(e, source) }, timestamp: String(Date.parse(e.occurredAt)) })),
+      messages: batch.map((e) => ({ key: e.streamId, value: serializeEvent(e), headers: { ...toCloudEventHeaders(e, source) }, timestamp: String(Date.parse(e.occurredAt)) })),
     });
     if (o.afterPublish) await o.afterPublish(batch);
     await o.ds.query(`update peerlog_outbox set published_at = now() where position = any($1::bigint[])`, [rows.map((r) => r.position)]);

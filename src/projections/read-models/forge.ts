@@ -58,29 +58,31 @@ export function forgeReadModelRows(
   prior: ReadonlyMap<string, AggregateRow>,
   priorNames: ReadonlyMap<string, string | null>,
 ): ReadModelRows {
-  const aggregates = new Map<string, AggregateRow>();
-  const peerings = new Map<string, { row: PeeringRow; steps: Record<string, string> }>();
+  // Per stream, what the rows need once the whole batch is folded: its rows are forged at the end.
+  const folded = new Map<string, { kind: string; state: unknown; last: EventEnvelope; steps: Record<string, string>; name: string | null }>();
   for (const e of events) {
-    const kind = folder.kindOf(e.streamId);
-    if (kind === undefined) continue;
-    const before = aggregates.get(e.streamId) ?? prior.get(e.streamId);
-    const state = folder.evolve(kind, before?.state ?? folder.initialState(kind), e);
-    aggregates.set(e.streamId, { streamId: e.streamId, streamType: kind, version: e.streamVersion, state });
-    if (kind !== 'outgoing' && kind !== 'incoming') continue;
-    const prev = peerings.get(e.streamId);
-    const steps = { ...(prev?.steps ?? {}), [e.type]: e.occurredAt };
-    const name = clusterNameFrom(e) ?? prev?.row.remoteClusterName ?? priorNames.get(e.streamId) ?? null;
-    peerings.set(e.streamId, {
-      steps,
-      row: {
-        clusterId: e.clusterId, remoteClusterId: folder.remoteOf(e.streamId), direction: kind, remoteClusterName: name,
-        phase: folder.statusOf(state), streamVersion: e.streamVersion, lastEventType: e.type, steps, updatedAt: e.occurredAt,
-      },
+    let f = folded.get(e.streamId);
+    if (f === undefined) {
+      const kind = folder.kindOf(e.streamId);
+      if (kind === undefined) continue;
+      f = { kind, state: prior.get(e.streamId)?.state ?? folder.initialState(kind), last: e, steps: {}, name: priorNames.get(e.streamId) ?? null };
+      folded.set(e.streamId, f);
+    }
+    f.state = folder.evolve(f.kind, f.state, e);
+    f.last = e;
+    if (f.kind !== 'outgoing' && f.kind !== 'incoming') continue;
+    f.steps[e.type] = e.occurredAt;
+    f.name = clusterNameFrom(e) ?? f.name;
+  }
+  const aggregates: AggregateRow[] = [];
+  const peerings: PeeringRow[] = [];
+  for (const [streamId, f] of folded) {
+    aggregates.push({ streamId, streamType: f.kind, version: f.last.streamVersion, state: f.state });
+    if (f.kind !== 'outgoing' && f.kind !== 'incoming') continue;
+    peerings.push({
+      clusterId: f.last.clusterId, remoteClusterId: folder.remoteOf(streamId), direction: f.kind, remoteClusterName: f.name,
+      phase: folder.statusOf(f.state), streamVersion: f.last.streamVersion, lastEventType: f.last.type, steps: f.steps, updatedAt: f.last.occurredAt,
     });
   }
-  return {
-    audit: events.map(forgeAuditRow),
-    aggregates: [...aggregates.values()],
-    peerings: [...peerings.values()].map((p) => p.row),
-  };
+  return { audit: events.map(forgeAuditRow), aggregates, peerings };
 }

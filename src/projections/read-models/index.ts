@@ -23,23 +23,26 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
     async apply(tx: EntityManager, events: readonly EventEnvelope[]) {
       const streamIds = [...new Set(events.map((e) => e.streamId))];
       const prior = new Map<string, AggregateRow>();
-      for (const r of await tx.query('select stream_id, stream_type, version, state from peerlog_aggregates where stream_id = any($1)', [streamIds]) as { stream_id: string; stream_type: string; version: number; state: unknown }[]) {
+      // Lists go as one JSON text: pg would escape every element of an array parameter.
+      for (const r of await tx.query(
+        'select stream_id, stream_type, version, state from peerlog_aggregates where stream_id = any(array(select json_array_elements_text($1::json)))',
+        [JSON.stringify(streamIds)]) as { stream_id: string; stream_type: string; version: number; state: unknown }[]) {
         prior.set(r.stream_id, { streamId: r.stream_id, streamType: r.stream_type, version: r.version, state: r.state });
       }
       // By primary key, so the lookup stays an index probe however many peerings there are.
-      const peeringKeys = new Map<string, readonly [string, string, string]>();
+      const peeringKeys = new Map<string, { readonly cluster_id: string; readonly remote_cluster_id: string; readonly direction: string }>();
       for (const e of events) {
+        if (peeringKeys.has(e.streamId)) continue;
         const kind = folder.kindOf(e.streamId);
-        if (kind === 'outgoing' || kind === 'incoming') peeringKeys.set(e.streamId, [e.clusterId, folder.remoteOf(e.streamId), kind]);
+        if (kind === 'outgoing' || kind === 'incoming') peeringKeys.set(e.streamId, { cluster_id: e.clusterId, remote_cluster_id: folder.remoteOf(e.streamId), direction: kind });
       }
-      const keys = [...peeringKeys.values()];
       const names = new Map<string, string | null>();
-      if (keys.length > 0) {
+      if (peeringKeys.size > 0) {
         for (const r of await tx.query(
           `select p.direction || '-' || p.remote_cluster_id as stream_id, p.remote_cluster_name
-           from unnest($1::text[], $2::text[], $3::text[]) as k(cluster_id, remote_cluster_id, direction)
+           from json_to_recordset($1::json) as k(cluster_id text, remote_cluster_id text, direction text)
            join peerlog_peerings p using (cluster_id, remote_cluster_id, direction)`,
-          [keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => k[2])]) as { stream_id: string; remote_cluster_name: string | null }[]) {
+          [JSON.stringify([...peeringKeys.values()])]) as { stream_id: string; remote_cluster_name: string | null }[]) {
           names.set(r.stream_id, r.remote_cluster_name);
         }
       }
