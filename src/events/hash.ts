@@ -92,6 +92,9 @@ function write(value: unknown): string {
         }
         return `[${out}]`;
       }
+      const proto: unknown = Object.getPrototypeOf(value);
+      // A Date, Map or class instance has no own data to write: hashing it as {} would lose it.
+      if (proto !== Object.prototype && proto !== null) throw new Unhashable(`a ${(value as object).constructor?.name ?? 'non-plain'} object`);
       const record = value as Record<string, unknown>;
       for (const key of Object.keys(record).sort()) {
         const item = record[key];

@@ -33,6 +33,65 @@ describe('canonicalJson', () => {
   });
 });
 
+/** The definition, written plainly: keys sorted by code units at every depth, then JSON. */
+function reference(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : reference(item))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).sort().filter((k) => record[k] !== undefined);
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(record[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A seeded generator of JSON-like values with keys in any order, integer-like keys among them. */
+function randomValue(seed: number): unknown {
+  let x = seed;
+  const next = (n: number): number => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+  const KEYS = ['a', 'b', 'Z', 'é', '10', '9', '0', 'hash', 'data', 'ab', 'a\nb', ''];
+  const make = (depth: number): unknown => {
+    switch (next(depth > 2 ? 4 : 7)) {
+      case 0: return next(2) === 0 ? null : next(1000) - 500;
+      case 1: return ['x', 'é', 'tab\t', '"q"', '\u0000', ''][next(6)];
+      case 2: return next(2) === 0;
+      case 3: return next(3) === 0 ? undefined : 0.5;
+      case 4: return Array.from({ length: next(4) }, () => make(depth + 1));
+      default: {
+        const o: Record<string, unknown> = {};
+        for (let i = next(5); i > 0; i--) o[KEYS[next(KEYS.length)]!] = make(depth + 1);
+        return o;
+      }
+    }
+  };
+  return { root: make(0), other: make(0) };
+}
+
+describe('canonicalJson against its definition', () => {
+  it('gives the same text for 2,000 random values, whether or not their keys already stand sorted', () => {
+    for (let seed = 1; seed <= 2000; seed++) {
+      const value = randomValue(seed);
+      assert.equal(canonicalJson(value), reference(value), `seed ${seed}`);
+    }
+  });
+
+  it('writes integer-like keys in code-unit order, not the numeric order objects enumerate them in', () => {
+    assert.equal(canonicalJson({ 9: 'a', 10: 'b' }), '{"10":"b","9":"a"}');
+    assert.equal(canonicalJson({ a: { 9: 1, 10: 2 } }), '{"a":{"10":2,"9":1}}');
+  });
+
+  it('leaves out undefined members and writes undefined items as null, sorted or not', () => {
+    assert.equal(canonicalJson({ a: 1, b: undefined }), '{"a":1}');
+    assert.equal(canonicalJson({ b: undefined, a: 1 }), '{"a":1}');
+    assert.equal(canonicalJson([undefined, 1]), '[null,1]');
+  });
+
+  it('refuses what is not plain data even where keys are sorted', () => {
+    assert.throws(() => canonicalJson({ a: new Date(0) }), ValidationError);
+    assert.throws(() => canonicalJson({ a: 1, b: Number.NaN }), ValidationError);
+    assert.throws(() => canonicalJson(undefined), ValidationError);
+  });
+});
+
 describe('hash chain', () => {
   it('the hash is SHA-256 over the canonical envelope without the hash', () => {
     const event = sealEvent(unsealed('VirtualNodeReady', { nodeName: 'peerlog-beta' }), GENESIS_HASH);

@@ -13,10 +13,12 @@ import {
   isKnownEventType,
   parseEvent,
   parseEventJson,
+  serializeEvent,
   validateEventData,
 } from '../../../src/events/schemas.js';
+import { canonicalJson as canonicalJsonOf } from '../../../src/events/hash.js';
 import * as events from '../../../src/events/index.js';
-import { SAMPLES, sealed, unsealed } from './samples.js';
+import { SAMPLES, sampleLog as sampleLogForText, sealed, unsealed } from './samples.js';
 
 /** The names DESIGN §2 makes part of the public contract. */
 const CONTRACT: readonly string[] = [
@@ -125,6 +127,27 @@ describe('parseEvent', () => {
       });
     });
   }
+
+  it('reads the canonical text the relay writes, and refuses that text once its content is changed', () => {
+    for (const envelope of sampleLogForText()) {
+      const text = serializeEvent(envelope);
+      assert.equal(text, canonicalJsonOf(envelope));
+      assert.deepEqual(parseEventJson(text), envelope);
+      assert.deepEqual(parseEventJson(Buffer.from(text)), envelope);
+    }
+    const text = serializeEvent(sealed('VirtualNodeReady', { nodeName: 'peerlog-beta' }));
+    expectSchemaError(() => parseEventJson(text.replace('peerlog-beta', 'peerlog-gamma')), 'EventHashMismatch', 'hash', 'VirtualNodeReady');
+    expectSchemaError(() => parseEventJson(text.replace('"streamVersion":1', '"streamVersion":2')), 'EventHashMismatch', 'hash', 'VirtualNodeReady');
+    // The same change in another writer's layout is refused by the canonical check.
+    const other = JSON.stringify(JSON.parse(text.replace('peerlog-beta', 'peerlog-gamma')), null, 1);
+    expectSchemaError(() => parseEventJson(other), 'EventHashMismatch', 'hash', 'VirtualNodeReady');
+  });
+
+  it('a hash member copied into the data does not stand in for the envelope\'s own', () => {
+    const envelope = sealed('VirtualNodeReady', { nodeName: 'peerlog-beta' });
+    const text = serializeEvent(envelope).replace('"data":{', `"data":{"hash":"${envelope.hash}",`);
+    expectSchemaError(() => parseEventJson(text), 'EventSchemaInvalid', 'data.hash', 'VirtualNodeReady');
+  });
 
   it('returns a copy: later changes to the input do not reach the parsed event', () => {
     const input = raw('OfferIssued');
