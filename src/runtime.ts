@@ -1,6 +1,5 @@
 // Wiring of one cluster's control plane: database (migrated), event store, Kafka, command
 // handler ports, the outbox relay and the projection runners, from a validated configuration.
-import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { Kafka } from 'kafkajs';
 import type { PeerlogConfig } from './config.js';
@@ -11,6 +10,7 @@ import { openDataSource, migrate } from './adapters/postgres/datasource.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
 import { READ_MODEL_ENTITIES } from './adapters/postgres/entities.js';
 import { createKafka } from './adapters/kafka/client.js';
+import { uuidv7 } from './adapters/ids/index.js';
 import { createRelay, type Relay, type RelayOptions } from './adapters/kafka/relay.js';
 import type { Logger } from './adapters/log/index.js';
 import { createProjectionRunner, type Projection, type ProjectionRunner, type RunnerOptions } from './projections/runner.js';
@@ -41,7 +41,7 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
   }
   const kafka = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}`, logger.child({ component: 'kafka' }));
   const store = createEventStore(ds);
-  const ports: HandlerPorts = { store, clusterId: config.clusterId, newId: randomUUID };
+  const ports: HandlerPorts = { store, clusterId: config.clusterId, newId: () => uuidv7() };
   const rt: Runtime = {
     config, ds, kafka, logger, ports, bus: createCommandBus(ports),
     relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, ...extra }),

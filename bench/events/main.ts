@@ -24,6 +24,7 @@ import { forgeUnsealedEvents, serializeEvent, toCloudEventHeaders, type EventEnv
 import { sealEvent } from '../../src/events/hash.js';
 import { GENESIS_HASH } from '../../src/events/constants.js';
 import { stackEnv } from '../../src/stack/config.js';
+import { uuidv7 } from '../../src/adapters/ids/index.js';
 import { loadLayout } from '../../src/stack/config.js';
 
 function arg(name: string, fallback: number): number {
@@ -69,7 +70,7 @@ function* forgeLog(clusterId: string, streams: number, prefix: string): Generato
     const out: EventEnvelope[] = [];
     for (const c of script(remote)) {
       const decided = outgoingDecider.decide(c, state);
-      const unsealed = forgeUnsealedEvents(decided, { streamId: `outgoing-${remote}`, expectedVersion: version, clusterId, occurredAt: c.metadata.now, actor: c.metadata.actor, correlationId: c.metadata.correlationId, causationId: c.metadata.commandId, eventIds: decided.map(() => randomUUID()) });
+      const unsealed = forgeUnsealedEvents(decided, { streamId: `outgoing-${remote}`, expectedVersion: version, clusterId, occurredAt: c.metadata.now, actor: c.metadata.actor, correlationId: c.metadata.correlationId, causationId: c.metadata.commandId, eventIds: decided.map(() => uuidv7()) });
       for (const u of unsealed) {
         const sealed = sealEvent(u, prev) as EventEnvelope;
         prev = sealed.hash;
