@@ -47,7 +47,7 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
     relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, ...extra }),
     projection: (projection, extra = {}) => createProjectionRunner({
       ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, dbSchema: config.dbSchema, projection,
-      decode: (text) => parseEventJson(text), logger, ...extra,
+      decode: (value) => parseEventJson(value), logger, ...extra,
     }),
     readModels: (extra = {}) => rt.projection(createReadModelProjection(streamFolder), extra),
     close: async () => { await ds.destroy(); },

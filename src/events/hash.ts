@@ -129,6 +129,17 @@ export function sha256Hex(text: string): string {
   return hash('sha256', text, 'hex');
 }
 
+let scratch = Buffer.alloc(64 * 1024);
+
+/** SHA-256 hex of `bytes` less the range [start, end), without a copy of the text on the heap. */
+export function sha256HexWithout(bytes: Uint8Array, start: number, end: number): string {
+  const length = bytes.length - (end - start);
+  if (scratch.length < length) scratch = Buffer.alloc(Math.max(length, scratch.length * 2));
+  scratch.set(bytes.subarray(0, start), 0);
+  scratch.set(bytes.subarray(end), start);
+  return hash('sha256', scratch.subarray(0, length), 'hex');
+}
+
 export function sealEvent<E extends UnsealedEvent>(unsealed: E, prevHash: string): E & { readonly prevHash: string; readonly hash: string } {
   if (!SHA256_HEX_PATTERN.test(prevHash)) {
     throw new ValidationError('prevHash must be 64 lowercase hex characters', { field: 'prevHash' });

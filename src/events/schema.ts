@@ -330,6 +330,11 @@ function checkQuantity(quantity: unknown, field: string): string {
   return quantity;
 }
 
+function ascending(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if (!(names[i - 1]! < names[i]!)) return false;
+  return true;
+}
+
 /** Kubernetes resource quantities by resource name; cpu, memory and pods required, none negative. */
 export function quantities(): Schema<Resources> {
   return {
@@ -344,8 +349,10 @@ export function quantities(): Schema<Resources> {
           throw new ValidationError(`${path}.${required} is required`, { field: `${path}.${required}` });
         }
       }
+      // Canonical key order; names read from canonical JSON already stand sorted.
+      if (!ascending(names)) names.sort();
       const out: Record<string, string> = {};
-      for (const name of names.sort()) {
+      for (const name of names) {
         if (!RESOURCE_NAME_PATTERN.test(name) || name.length > LIMITS.name) {
           throw new ValidationError(`${path}.${name} is not a valid resource name`, { field: `${path}.${name}` });
         }

@@ -24,7 +24,7 @@ import {
 import type { Actor, CertIssuedData, EventDataMap, EventType, PodStatusSnapshot } from './catalogue.js';
 import type { EventEnvelope } from './envelope.js';
 import { EventSchemaError, EVENT_ERROR_CODES } from './errors.js';
-import { canonicalJson, computeHash, sha256Hex } from './hash.js';
+import { canonicalJson, computeHash, sha256Hex, sha256HexWithout } from './hash.js';
 import {
   array,
   boolean,
@@ -282,17 +282,20 @@ export function parseEventJson(text: string | Uint8Array, options: ParseOptions 
   let json: string;
   let value: unknown;
   try {
-    json = typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text);
+    json = typeof text === 'string' ? text : UTF8.decode(text);
     value = JSON.parse(json);
   } catch (cause) {
     throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, 'an event must be valid UTF-8 JSON', { cause });
   }
   const envelope = parseEvent(value, { verifyHash: false });
-  if ((options.verifyHash ?? true) && !textHashes(json, envelope.hash) && computeHash(envelope) !== envelope.hash) {
+  if ((options.verifyHash ?? true) && !textHashes(json, typeof text === 'string' ? undefined : text, envelope.hash)
+    && computeHash(envelope) !== envelope.hash) {
     throw hashMismatch(envelope);
   }
   return envelope;
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * True when `json` less one `,"hash":"<hash>"` member hashes to `hash`: those are then the very
@@ -301,10 +304,12 @@ export function parseEventJson(text: string | Uint8Array, options: ParseOptions 
  * hashed in a layout other than the canonical one pass here, and `verifyChain`, which recomputes
  * every hash from the canonical JSON, is where a log of such bytes is found out.
  */
-function textHashes(json: string, hash: string): boolean {
+function textHashes(json: string, bytes: Uint8Array | undefined, hash: string): boolean {
   const member = `,"hash":"${hash}"`;
   const at = json.indexOf(member);
   if (at < 0) return false;
+  // Plain ASCII text (the usual event) has its characters where its bytes are: hash the bytes.
+  if (bytes !== undefined && bytes.length === json.length) return sha256HexWithout(bytes, at, at + member.length) === hash;
   return sha256Hex(json.slice(0, at) + json.slice(at + member.length)) === hash;
 }
 

@@ -27,8 +27,8 @@ export interface RunnerOptions {
   /** The PostgreSQL schema holding the projection's tables: part of its lock and consumer group. */
   readonly dbSchema: string;
   readonly projection: Projection;
-  /** Validates a message value (its UTF-8 text) into an envelope; throws on anything else. */
-  readonly decode: (text: string) => EventEnvelope;
+  /** Validates a message value (UTF-8 JSON) into an envelope; throws on anything else. */
+  readonly decode: (value: Uint8Array) => EventEnvelope;
   readonly logger: Logger;
   /** A session already holding the projection's lock (replay takes it before resetting). */
   readonly heldLock?: pg.Client;
@@ -68,6 +68,8 @@ export async function resetProjection(ds: DataSource, projection: Projection): P
     return r[0]!.generation;
   });
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Orders two Kafka offsets (non-negative decimal strings) without parsing them. */
 export function compareOffsets(a: string, b: string): number {
@@ -116,7 +118,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   function decodeAll(messages: readonly KafkaMessage[]): Decoded[] {
     return messages.map((m) => {
       try {
-        return { offset: m.offset, envelope: o.decode(m.value?.toString('utf8') ?? '') };
+        return { offset: m.offset, envelope: o.decode(m.value ?? EMPTY) };
       } catch (e) {
         return { offset: m.offset, error: (e as Error).message, raw: m.value?.toString('utf8') ?? '' };
       }
@@ -125,7 +127,8 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
 
   /** Applies the batch's new events with its checkpoint; returns the next offset, if it moved. */
   async function applyBatch(partition: number, messages: readonly KafkaMessage[]): Promise<bigint | undefined> {
-    return o.ds.transaction(async (tx) => {
+    const counts = { applied: 0, duplicates: 0, deadLetters: 0 };
+    const next = await o.ds.transaction(async (tx) => {
       await tx.query(
         `insert into peerlog_checkpoints (projection, topic, partition, next_offset) values ($1, $2, $3, 0) on conflict do nothing`,
         [name, topic, partition]);
@@ -134,60 +137,79 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         [name, topic, partition])) as { next_offset: string }[])[0]!.next_offset;
       const fresh = messages.filter((m) => compareOffsets(m.offset, cp) >= 0);
       if (fresh.length === 0) return undefined;
-      const decoded = decodeAll(fresh);
-      const good = decoded.filter((d) => d.envelope !== undefined).map((d) => d.envelope!);
-      const dead = decoded.filter((d) => d.error !== undefined);
-
-      // Dedupe by (stream id, version): a republished event is skipped, whatever its offset.
-      const streamIds = [...new Set(good.map((e) => e.streamId))];
-      const known = new Map<string, number>();
-      if (streamIds.length > 0) {
-        // Lists go as one JSON text: pg would escape every element of an array parameter.
-        const rows = await tx.query(
-          'select stream_id, version from peerlog_projection_streams where projection = $1 and stream_id = any(array(select json_array_elements_text($2::json)))',
-          [name, JSON.stringify(streamIds)]) as { stream_id: string; version: number }[];
-        for (const r of rows) known.set(r.stream_id, r.version);
-      }
-      const apply: EventEnvelope[] = [];
-      for (const e of good) {
-        const v = known.get(e.streamId) ?? 0;
-        if (e.streamVersion <= v) { stats.duplicates += 1; continue; }
-        if (e.streamVersion !== v + 1) {
-          log.warn('gap in stream versions: applying anyway', { streamId: e.streamId, expected: v + 1, got: e.streamVersion });
-        }
-        known.set(e.streamId, e.streamVersion);
-        apply.push(e);
-      }
-      if (apply.length > 0) {
-        await o.projection.apply(tx, apply);
-        const touched = [...new Set(apply.map((e) => e.streamId))];
-        await tx.query(
-          `insert into peerlog_projection_streams (projection, stream_id, version)
-           select $1, s, v from json_to_recordset($2::json) as t(s text, v int)
-           on conflict (projection, stream_id) do update set version = excluded.version`,
-          [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
-      }
-      for (const d of dead) {
-        log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });
-        await tx.query(
-          `insert into peerlog_dead_letters (projection, topic, partition, "offset", reason, payload) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
-          [name, topic, partition, d.offset, d.error, d.raw!.slice(0, 65536)]);
-      }
-      if (o.beforeCommit) await o.beforeCommit(apply);
-      const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+      // The whole batch at once: applying it in slices measured slower (more statements), for
+      // less than it saved in garbage collection.
+      const applied = await applyMessages(tx, partition, fresh, counts);
+      if (o.beforeCommit) await o.beforeCommit(applied);
+      const after = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
       await tx.query('update peerlog_checkpoints set next_offset = $4, updated_at = now() where projection = $1 and topic = $2 and partition = $3',
-        [name, topic, partition, next.toString()]);
-      stats.applied += apply.length;
-      stats.deadLetters += dead.length;
-      stats.batches += 1;
-      return next;
+        [name, topic, partition, after.toString()]);
+      return after;
     });
+    if (next !== undefined) {
+      stats.applied += counts.applied;
+      stats.duplicates += counts.duplicates;
+      stats.deadLetters += counts.deadLetters;
+      stats.batches += 1;
+    }
+    return next;
+  }
+
+  /** Decodes, dedupes and applies a batch's new messages inside its transaction; returns what it applied. */
+  async function applyMessages(
+    tx: EntityManager, partition: number, messages: readonly KafkaMessage[],
+    counts: { applied: number; duplicates: number; deadLetters: number },
+  ): Promise<readonly EventEnvelope[]> {
+    const decoded = decodeAll(messages);
+    const good = decoded.filter((d) => d.envelope !== undefined).map((d) => d.envelope!);
+    const dead = decoded.filter((d) => d.error !== undefined);
+
+    // Dedupe by (stream id, version): a republished event is skipped, whatever its offset.
+    const streamIds = [...new Set(good.map((e) => e.streamId))];
+    const known = new Map<string, number>();
+    if (streamIds.length > 0) {
+      // Lists go as one JSON text: pg would escape every element of an array parameter.
+      const rows = await tx.query(
+        'select stream_id, version from peerlog_projection_streams where projection = $1 and stream_id = any(array(select json_array_elements_text($2::json)))',
+        [name, JSON.stringify(streamIds)]) as { stream_id: string; version: number }[];
+      for (const r of rows) known.set(r.stream_id, r.version);
+    }
+    const apply: EventEnvelope[] = [];
+    for (const e of good) {
+      const v = known.get(e.streamId) ?? 0;
+      if (e.streamVersion <= v) { counts.duplicates += 1; continue; }
+      if (e.streamVersion !== v + 1) {
+        log.warn('gap in stream versions: applying anyway', { streamId: e.streamId, expected: v + 1, got: e.streamVersion });
+      }
+      known.set(e.streamId, e.streamVersion);
+      apply.push(e);
+    }
+    if (apply.length > 0) {
+      await o.projection.apply(tx, apply);
+      const touched = [...new Set(apply.map((e) => e.streamId))];
+      await tx.query(
+        `insert into peerlog_projection_streams (projection, stream_id, version)
+         select $1, s, v from json_to_recordset($2::json) as t(s text, v int)
+         on conflict (projection, stream_id) do update set version = excluded.version`,
+        [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
+    }
+    for (const d of dead) {
+      log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });
+      await tx.query(
+        `insert into peerlog_dead_letters (projection, topic, partition, "offset", reason, payload) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
+        [name, topic, partition, d.offset, d.error, d.raw!.slice(0, 65536)]);
+    }
+    counts.applied += apply.length;
+    counts.deadLetters += dead.length;
+    return apply;
   }
 
   async function startConsumer(): Promise<void> {
     const c = o.kafka.consumer({
       groupId: `peerlog.${o.dbSchema}.${name}.g${generation}`,
-      maxBytesPerPartition: 8 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 200,
+      // Batches of a few thousand events: larger ones keep more decoded events alive across
+      // young-generation collections (measured: 4 MiB beat 8 and 2 on a 1M-event rebuild).
+      maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024, maxWaitTimeInMs: 200,
       // A restarted control plane rejoins its group: a dead member should not hold partitions long.
       sessionTimeout: 6000, heartbeatInterval: 1000,
       allowAutoTopicCreation: false,

@@ -19,6 +19,7 @@ import {
 import { canonicalJson as canonicalJsonOf } from '../../../src/events/hash.js';
 import * as events from '../../../src/events/index.js';
 import { SAMPLES, sampleLog as sampleLogForText, sealed, unsealed } from './samples.js';
+import { GENESIS_HASH as GENESIS } from '../../../src/events/constants.js';
 
 /** The names DESIGN §2 makes part of the public contract. */
 const CONTRACT: readonly string[] = [
@@ -141,6 +142,14 @@ describe('parseEvent', () => {
     // The same change in another writer's layout is refused by the canonical check.
     const other = JSON.stringify(JSON.parse(text.replace('peerlog-beta', 'peerlog-gamma')), null, 1);
     expectSchemaError(() => parseEventJson(other), 'EventHashMismatch', 'hash', 'VirtualNodeReady');
+  });
+
+  it('checks the bytes of non-ASCII text as well as of plain ASCII', () => {
+    const envelope = sealEvent({ ...unsealed('VirtualNodeReady', { nodeName: 'peerlog-beta' }), actor: { kind: 'user', name: 'José Åström' } } as never, GENESIS);
+    const text = serializeEvent(envelope as never);
+    assert.deepEqual(parseEventJson(Buffer.from(text)), envelope);
+    expectSchemaError(() => parseEventJson(Buffer.from(text.replace('Åström', 'Astrom'))), 'EventHashMismatch', 'hash', 'VirtualNodeReady');
+    expectSchemaError(() => parseEventJson(Buffer.from(text.replace('peerlog-beta', 'peerlog-gamm'))), 'EventHashMismatch', 'hash', 'VirtualNodeReady');
   });
 
   it('a hash member copied into the data does not stand in for the envelope\'s own', () => {
