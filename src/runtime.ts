@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import type { PeerlogConfig } from './config.js';
 import type { HandlerPorts } from './commands/handle.js';
 import { createCommandBus, type CommandBus } from './commands/bus.js';
+import { createStreamCache } from './commands/cache.js';
 import { parseEventJson } from './events/index.js';
 import { openDataSource, migrate } from './adapters/postgres/datasource.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
@@ -41,7 +42,7 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
   }
   const kafka = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}`, logger.child({ component: 'kafka' }));
   const store = createEventStore(ds);
-  const ports: HandlerPorts = { store, clusterId: config.clusterId, newId: () => uuidv7() };
+  const ports: HandlerPorts = { store, clusterId: config.clusterId, newId: () => uuidv7(), cache: createStreamCache() };
   const rt: Runtime = {
     config, ds, kafka, logger, ports, bus: createCommandBus(ports),
     relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, ...extra }),

@@ -6,7 +6,7 @@
 //   2. rebuild: the read-model projection from offset 0 over E events, versus a raw kafkajs consumer
 //      that bulk-loads every message into one table (one COPY per batch, each of the partitions
 //      consumed concurrently on a connection of its own, as the projection does).
-// Usage: npm run bench:events -- [--streams 500] [--concurrency 16] [--rebuild-events 1000000]
+// Usage: npm run bench:events -- [--streams 500] [--concurrency 16] [--rebuild-events 1000000] [--only write|rebuild]
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { finished } from 'node:stream/promises';
@@ -34,6 +34,9 @@ function arg(name: string, fallback: number): number {
 const STREAMS = arg('streams', 500);
 const CONCURRENCY = arg('concurrency', 16);
 const REBUILD_EVENTS = arg('rebuild-events', 1_000_000);
+const onlyAt = process.argv.indexOf('--only');
+const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'write' && ONLY !== 'rebuild') throw new Error(`--only ${ONLY}: expected write or rebuild`);
 const env = stackEnv(loadLayout());
 const brokers = (process.env.KAFKA_BROKERS ?? env.KAFKA_BROKERS!).split(',');
 const databaseUrl = process.env.DATABASE_URL ?? env.DATABASE_URL!;
@@ -203,10 +206,14 @@ async function benchRebuild(): Promise<{ ours: number; raw: number; events: numb
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-process.stderr.write(`bench/events: write path (${STREAMS * 8} commands, concurrency ${CONCURRENCY})...\n`);
-const w = await benchWritePath();
-process.stdout.write(`write path   peerlog ${fmt(w.ours)} commands/s   raw kafkajs produce ${fmt(w.raw)} msgs/s   ratio ${(w.ours / w.raw * 100).toFixed(0)}% (target >= 50%)\n`);
-process.stderr.write(`bench/events: rebuild (${REBUILD_EVENTS} events)...\n`);
-const r = await benchRebuild();
-process.stdout.write(`rebuild      peerlog ${fmt(r.ours)} events/s   raw consume + bulk insert ${fmt(r.raw)} events/s   ratio ${(r.ours / r.raw * 100).toFixed(0)}% (target >= 50%, and >= 50,000 events/s)\n`);
+if (ONLY !== 'rebuild') {
+  process.stderr.write(`bench/events: write path (${STREAMS * 8} commands, concurrency ${CONCURRENCY})...\n`);
+  const w = await benchWritePath();
+  process.stdout.write(`write path   peerlog ${fmt(w.ours)} commands/s   raw kafkajs produce ${fmt(w.raw)} msgs/s   ratio ${(w.ours / w.raw * 100).toFixed(0)}% (target >= 50%)\n`);
+}
+if (ONLY !== 'write') {
+  process.stderr.write(`bench/events: rebuild (${REBUILD_EVENTS} events)...\n`);
+  const r = await benchRebuild();
+  process.stdout.write(`rebuild      peerlog ${fmt(r.ours)} events/s   raw consume + bulk insert ${fmt(r.raw)} events/s   ratio ${(r.ours / r.raw * 100).toFixed(0)}% (target >= 50%, and >= 50,000 events/s)\n`);
+}
 process.exit(0);

@@ -1,5 +1,6 @@
 // The generic command handler: read → decide → append with the expected version, retrying on a
-// concurrent writer from fresh state a bounded number of times. I/O goes through the ports below.
+// concurrent writer from fresh state a bounded number of times. I/O goes through the ports below;
+// the read is skipped for a stream whose state this process appended last (cache.ts).
 import type { DomainEvent } from '../events/catalogue.js';
 import type { UnsealedEvent } from '../events/envelope.js';
 import { forgeUnsealedEvents, toDomainEvent } from '../events/envelope.js';
@@ -7,6 +8,7 @@ import { validateEventData } from '../events/schemas.js';
 import type { CommandMetadata } from './command.js';
 import type { Decider } from './decider.js';
 import { ConcurrencyError } from './errors.js';
+import type { StreamCache } from './cache.js';
 
 export interface StoredStream<S> {
   readonly state: S;
@@ -39,6 +41,8 @@ export interface HandlerPorts {
   readonly random?: () => number;
   /** Attempts before a ConcurrencyError reaches the caller (default 8). */
   readonly maxAttempts?: number;
+  /** States this process appended, so a command on such a stream skips the read (see cache.ts). */
+  readonly cache?: StreamCache;
 }
 
 export interface HandledCommand {
@@ -61,12 +65,26 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
   const sleep = ports.sleep ?? defaultSleep;
   const random = ports.random ?? Math.random;
   let last: ConcurrencyError | undefined;
-  for (let attempt = 1; attempt <= max; attempt++) {
-    const stored = await ports.store.load<S>(stream.id);
+  // A cached state is trusted only through the append's version check: a decision that appends
+  // nothing (already satisfied, or refused) is made again on the stored state.
+  let cached = ports.cache?.get<S>(stream.id);
+  for (let attempt = 1; attempt <= max;) {
+    const stored = cached ?? await ports.store.load<S>(stream.id);
+    const fromCache = cached !== undefined;
+    cached = undefined;
     const state = stored?.state ?? decider.initialState;
     const version = stored?.version ?? 0;
-    const decided = decider.decide(command, state);
-    if (decided.length === 0) return { streamId: stream.id, version, events: [], attempts: attempt };
+    let decided: readonly DomainEvent[];
+    try {
+      decided = decider.decide(command, state);
+    } catch (e) {
+      if (fromCache) continue;
+      throw e;
+    }
+    if (decided.length === 0) {
+      if (fromCache) continue;
+      return { streamId: stream.id, version, events: [], attempts: attempt };
+    }
     // Bad command input fails here, naming the field, before anything reaches the log.
     for (const e of decided) validateEventData(e.type, e.data);
     const unsealed = forgeUnsealedEvents(decided, {
@@ -84,13 +102,18 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
       const events = await ports.store.append({
         clusterId: ports.clusterId, streamId: stream.id, streamType: stream.type, expectedVersion: version, newState, events: unsealed,
       });
+      ports.cache?.set(stream.id, { state: newState, version: version + events.length });
       return { streamId: stream.id, version: version + events.length, events, attempts: attempt };
     } catch (e) {
+      ports.cache?.delete(stream.id);
       if (!(e instanceof ConcurrencyError)) throw e;
       last = e;
+      // A stale cached state is not a race: decide again at once on the stored state.
+      if (fromCache) continue;
       // Jittered exponential backoff: racing writers spread out instead of colliding again.
       const base = Math.min(2 ** attempt, 200);
       await sleep(base / 2 + random() * base);
+      attempt += 1;
     }
   }
   throw new ConcurrencyError(stream.id, last?.expectedVersion ?? 0, null, { cause: last });

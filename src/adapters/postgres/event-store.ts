@@ -1,5 +1,6 @@
 // PostgreSQL event store: versioned stream rows guard appends, and the outbox holds every event
 // until the relay has sealed it into the cluster log's hash chain and published it (DESIGN §3).
+import type pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { ConcurrencyError } from '../../commands/errors.js';
 import type { AppendRequest, EventStorePort } from '../../commands/handle.js';
@@ -14,26 +15,37 @@ const PG_UNIQUE_VIOLATION = '23505';
 const GUARD_UPDATE = `update peerlog_streams set version = $3, state = $4::jsonb, updated_at = now()
   where stream_id = $1 and version = $2 returning 1`;
 const GUARD_CREATE = `insert into peerlog_streams (stream_id, stream_type, version, state, updated_at)
-  select $1, $11, $3, $4::jsonb, now() where $2::int = 0 on conflict (stream_id) do nothing returning 1`;
+  select $1, $8, $3, $4::jsonb, now() where $2::int = 0 on conflict (stream_id) do nothing returning 1`;
 
+// The events go as one JSON document: as array parameters, pg would escape every envelope and
+// PostgreSQL parse each array literal back.
 function appendSql(guard: string): string {
   return `with s as (${guard}),
   o as (
     insert into peerlog_outbox (cluster_id, stream_id, stream_version, event_id, type, envelope)
-    select $5, $1, v, id, t, e from unnest($6::int[], $7::uuid[], $8::text[], $9::jsonb[]) as x(v, id, t, e)
+    select $5, $1, x.v, x.id, x.t, x.e from json_to_recordset($6::json) as x(v int, id uuid, t text, e jsonb)
     where exists (select 1 from s)
     returning 1
   )
   select (select count(*) from o)::int as inserted,
-         (select pg_notify($10, $5) where exists (select 1 from s)) as notified`;
+         (select pg_notify($7, $5) where exists (select 1 from s)) as notified`;
 }
-const APPEND_UPDATE = appendSql(GUARD_UPDATE);
-const APPEND_CREATE = appendSql(GUARD_CREATE);
+
+// Named statements: each pooled connection parses and plans them once, not on every command.
+const LOAD = { name: 'peerlog-stream-load', text: 'select state, version from peerlog_streams where stream_id = $1' };
+const APPEND_UPDATE = { name: 'peerlog-stream-append', text: appendSql(GUARD_UPDATE) };
+const APPEND_CREATE = { name: 'peerlog-stream-create', text: appendSql(GUARD_CREATE) };
+
+/** The pg pool under a typeorm DataSource, for the statements above (typeorm cannot name them). */
+function poolOf(ds: DataSource): pg.Pool {
+  return (ds.driver as unknown as { master: pg.Pool }).master;
+}
 
 export function createEventStore(ds: DataSource): EventStorePort {
+  const pool = poolOf(ds);
   return {
     async load<S>(streamId: string) {
-      const rows = await ds.query('select state, version from peerlog_streams where stream_id = $1', [streamId]) as { state: S; version: number }[];
+      const { rows } = await pool.query<{ state: S; version: number }>({ ...LOAD, values: [streamId] });
       const row = rows[0];
       return row ? { state: row.state, version: row.version } : undefined;
     },
@@ -46,16 +58,15 @@ export function createEventStore(ds: DataSource): EventStorePort {
         }
       });
       const e = req.events;
-      const params = [
+      const values: unknown[] = [
         req.streamId, req.expectedVersion, req.expectedVersion + e.length, JSON.stringify(req.newState), req.clusterId,
-        e.map((x) => x.streamVersion), e.map((x) => x.id), e.map((x) => x.type), e.map((x) => JSON.stringify(x)),
-        OUTBOX_CHANNEL,
+        JSON.stringify(e.map((x) => ({ v: x.streamVersion, id: x.id, t: x.type, e: x }))), OUTBOX_CHANNEL,
       ];
       let inserted: number;
       try {
-        const rows = req.expectedVersion === 0
-          ? await ds.query(APPEND_CREATE, [...params, req.streamType]) as { inserted: number }[]
-          : await ds.query(APPEND_UPDATE, params) as { inserted: number }[];
+        const { rows } = req.expectedVersion === 0
+          ? await pool.query<{ inserted: number }>({ ...APPEND_CREATE, values: [...values, req.streamType] })
+          : await pool.query<{ inserted: number }>({ ...APPEND_UPDATE, values });
         inserted = rows[0]!.inserted;
       } catch (err) {
         if ((err as { code?: string }).code === PG_UNIQUE_VIOLATION) throw new ConcurrencyError(req.streamId, req.expectedVersion, null, { cause: err });

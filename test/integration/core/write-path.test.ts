@@ -8,6 +8,9 @@ import { toDomainEvent } from '../../../src/events/envelope.js';
 import { canonicalJson, verifyChain } from '../../../src/events/hash.js';
 import { topicFor } from '../../../src/adapters/kafka/client.js';
 import { openTestRuntime, peeringScript, offerPair, OUTGOING, outboxEvents, readTopic, envelopes } from '../../support/core.js';
+import { openRuntime } from '../../../src/runtime.js';
+import { silentLogger } from '../../../src/adapters/log/index.js';
+import type { OutgoingCommand } from '../../../src/commands/outgoing/commands.js';
 
 const decider = outgoingDecider as never;
 
@@ -127,5 +130,47 @@ test('the relay publishes the outbox in order with CloudEvents headers, key = st
   } finally {
     await relay.stop();
     await rt.cleanup();
+  }
+});
+
+test('a state cached by one process and moved on by another is never decided on: stale appends, no-ops and refusals are checked against the stored stream', async () => {
+  const a = await openTestRuntime('cache');
+  // Another process on the same database: a cache of its own.
+  const b = await openRuntime(a.config, silentLogger);
+  try {
+    const [requestPeering, requestIdentity, recordCertificate, requestResources] = peeringScript('beta') as [OutgoingCommand, OutgoingCommand, OutgoingCommand, OutgoingCommand];
+    const stream = OUTGOING('beta');
+    assert.equal((await handleCommand(a.ports, decider, stream, requestPeering)).version, 1);
+    assert.equal(a.ports.cache?.get(stream.id)?.version, 1, 'A remembers what it appended');
+
+    // B moves the stream on: A's cache now holds version 1 of a stream at version 2.
+    assert.equal((await handleCommand(b.ports, decider, stream, requestIdentity)).version, 2);
+
+    // On A's stale state RecordCertificate is refused (no identity requested yet); on the stored
+    // state it is valid, and A appends it.
+    const recorded = await handleCommand(a.ports, decider, stream, recordCertificate);
+    assert.deepEqual([recorded.version, recorded.events.map((e) => e.type), recorded.attempts], [3, ['CertIssued'], 1]);
+
+    // B moves on again; on A's stale state (version 3) RequestResources appends, the version
+    // check refuses it, and A decides again on the stored state, where it is already satisfied.
+    await handleCommand(b.ports, decider, stream, requestResources);
+    const again = await handleCommand(a.ports, decider, stream, requestResources);
+    assert.deepEqual([again.version, again.events.length, again.attempts], [4, 0, 1]);
+
+    // A no-op on a cached state is confirmed on the stored one: the answer names version 4, not 1.
+    const requested = outgoingDecider.evolve(outgoingDecider.initialState, { type: 'PeeringRequested', data: requestPeering.data } as never);
+    a.ports.cache?.set(stream.id, { state: requested, version: 1 });
+    const noop = await handleCommand(a.ports, decider, stream, requestPeering);
+    assert.deepEqual([noop.version, noop.events.length], [4, 0]);
+
+    // A command that appends on a stale cached state and is refused on the stored one is refused.
+    a.ports.cache?.set(stream.id, { state: outgoingDecider.initialState, version: 0 });
+    await assert.rejects(handleCommand(a.ports, decider, stream, { ...requestPeering, data: { ...requestPeering.data, authUrl: 'https://127.0.0.1:2/elsewhere' } } as never), PeerlogError);
+
+    const events = await outboxEvents(a);
+    assert.deepEqual(events.map((e) => [e.streamVersion, e.type]), [[1, 'PeeringRequested'], [2, 'IdentityRequested'], [3, 'CertIssued'], [4, 'ResourceRequested']]);
+  } finally {
+    await b.close();
+    await a.cleanup();
   }
 });

@@ -1,0 +1,32 @@
+// The state and version this process last appended for each stream, so that its next command on
+// that stream needs no read first. A stale entry (another process appended since) cannot slip
+// through: the append's version check refuses it, and the handler then decides again on fresh state.
+import type { StoredStream } from './handle.js';
+
+export interface StreamCache {
+  get<S>(streamId: string): StoredStream<S> | undefined;
+  set<S>(streamId: string, stored: StoredStream<S>): void;
+  delete(streamId: string): void;
+  readonly size: number;
+}
+
+/** A least-recently-used cache of at most `max` streams. */
+export function createStreamCache(max = 10_000): StreamCache {
+  const entries = new Map<string, StoredStream<unknown>>();
+  return {
+    get<S>(streamId: string) {
+      const hit = entries.get(streamId);
+      if (hit === undefined) return undefined;
+      entries.delete(streamId);
+      entries.set(streamId, hit);
+      return hit as StoredStream<S>;
+    },
+    set(streamId, stored) {
+      entries.delete(streamId);
+      entries.set(streamId, stored);
+      if (entries.size > max) entries.delete(entries.keys().next().value!);
+    },
+    delete(streamId) { entries.delete(streamId); },
+    get size() { return entries.size; },
+  };
+}
