@@ -10,6 +10,7 @@ import type { EventEnvelope } from '../events/envelope.js';
 import type { Logger } from '../adapters/log/index.js';
 import { ensureEventTopic, topicFor } from '../adapters/kafka/client.js';
 import { createPartitionPipeline, type PartitionPipeline } from './pipeline.js';
+import { runStatement, type Statement } from '../adapters/postgres/statements.js';
 
 export interface Projection {
   readonly name: string;
@@ -71,6 +72,30 @@ export async function resetProjection(ds: DataSource, projection: Projection): P
 
 const EMPTY = new Uint8Array(0);
 
+// The statements of every batch, named (see statements.ts). Lists go as one JSON text: as array
+// parameters pg would escape every element and PostgreSQL parse each array literal back.
+/** Creates the partition's checkpoint if need be and locks it for the batch's transaction. */
+const LOCK_CHECKPOINT: Statement = {
+  name: 'peerlog-checkpoint-lock',
+  text: `insert into peerlog_checkpoints (projection, topic, partition, next_offset) values ($1, $2, $3, 0)
+    on conflict (projection, topic, partition) do update set next_offset = peerlog_checkpoints.next_offset
+    returning next_offset`,
+};
+const MOVE_CHECKPOINT: Statement = {
+  name: 'peerlog-checkpoint-move',
+  text: 'update peerlog_checkpoints set next_offset = $4, updated_at = now() where projection = $1 and topic = $2 and partition = $3',
+};
+const STREAM_VERSIONS: Statement = {
+  name: 'peerlog-stream-versions',
+  text: 'select stream_id, version from peerlog_projection_streams where projection = $1 and stream_id = any(array(select json_array_elements_text($2::json)))',
+};
+const MOVE_STREAM_VERSIONS: Statement = {
+  name: 'peerlog-stream-versions-move',
+  text: `insert into peerlog_projection_streams (projection, stream_id, version)
+    select $1, s, v from json_to_recordset($2::json) as t(s text, v int)
+    on conflict (projection, stream_id) do update set version = excluded.version`,
+};
+
 /** Orders two Kafka offsets (non-negative decimal strings) without parsing them. */
 export function compareOffsets(a: string, b: string): number {
   if (a.length !== b.length) return a.length - b.length;
@@ -129,12 +154,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   async function applyBatch(partition: number, messages: readonly KafkaMessage[]): Promise<bigint | undefined> {
     const counts = { applied: 0, duplicates: 0, deadLetters: 0 };
     const next = await o.ds.transaction(async (tx) => {
-      await tx.query(
-        `insert into peerlog_checkpoints (projection, topic, partition, next_offset) values ($1, $2, $3, 0) on conflict do nothing`,
-        [name, topic, partition]);
-      const cp = ((await tx.query(
-        'select next_offset from peerlog_checkpoints where projection = $1 and topic = $2 and partition = $3 for update',
-        [name, topic, partition])) as { next_offset: string }[])[0]!.next_offset;
+      const cp = (await runStatement<{ next_offset: string }>(tx, LOCK_CHECKPOINT, [name, topic, partition]))[0]!.next_offset;
       const fresh = messages.filter((m) => compareOffsets(m.offset, cp) >= 0);
       if (fresh.length === 0) return undefined;
       // The whole batch at once: applying it in slices measured slower (more statements), for
@@ -142,8 +162,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       const applied = await applyMessages(tx, partition, fresh, counts);
       if (o.beforeCommit) await o.beforeCommit(applied);
       const after = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
-      await tx.query('update peerlog_checkpoints set next_offset = $4, updated_at = now() where projection = $1 and topic = $2 and partition = $3',
-        [name, topic, partition, after.toString()]);
+      await runStatement(tx, MOVE_CHECKPOINT, [name, topic, partition, after.toString()]);
       return after;
     });
     if (next !== undefined) {
@@ -168,10 +187,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     const streamIds = [...new Set(good.map((e) => e.streamId))];
     const known = new Map<string, number>();
     if (streamIds.length > 0) {
-      // Lists go as one JSON text: pg would escape every element of an array parameter.
-      const rows = await tx.query(
-        'select stream_id, version from peerlog_projection_streams where projection = $1 and stream_id = any(array(select json_array_elements_text($2::json)))',
-        [name, JSON.stringify(streamIds)]) as { stream_id: string; version: number }[];
+      const rows = await runStatement<{ stream_id: string; version: number }>(tx, STREAM_VERSIONS, [name, JSON.stringify(streamIds)]);
       for (const r of rows) known.set(r.stream_id, r.version);
     }
     const apply: EventEnvelope[] = [];
@@ -187,11 +203,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     if (apply.length > 0) {
       await o.projection.apply(tx, apply);
       const touched = [...new Set(apply.map((e) => e.streamId))];
-      await tx.query(
-        `insert into peerlog_projection_streams (projection, stream_id, version)
-         select $1, s, v from json_to_recordset($2::json) as t(s text, v int)
-         on conflict (projection, stream_id) do update set version = excluded.version`,
-        [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
+      await runStatement(tx, MOVE_STREAM_VERSIONS, [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
     }
     for (const d of dead) {
       log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });

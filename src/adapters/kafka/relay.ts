@@ -95,9 +95,10 @@ export function createRelay(o: RelayOptions): Relay {
         sealed.set(r.position, e);
         prev = e.hash;
       }
+      // One JSON document: as array parameters pg would escape every envelope and PostgreSQL parse it back.
       await tx.query(
-        `update peerlog_outbox o set envelope = x.e, hash = x.h from unnest($1::bigint[], $2::jsonb[], $3::text[]) as x(p, e, h) where o.position = x.p`,
-        [[...sealed.keys()], [...sealed.values()].map((e) => JSON.stringify(e)), [...sealed.values()].map((e) => e.hash)]);
+        `update peerlog_outbox o set envelope = x.e, hash = x.h from json_to_recordset($1::json) as x(p bigint, e jsonb, h text) where o.position = x.p`,
+        [JSON.stringify([...sealed].map(([p, e]) => ({ p, e, h: e.hash })))]);
       await tx.query('update peerlog_log_head set last_hash = $2, events = events + $3 where cluster_id = $1', [o.clusterId, prev, sealed.size]);
       return rows.map((r) => sealed.get(r.position) ?? r.envelope);
     });

@@ -2,9 +2,9 @@
 // batch of thousands of rows it costs PostgreSQL and Node a fraction of an insert over unnest'ed
 // arrays, whose array literals pg escapes element by element and PostgreSQL parses back.
 import { finished } from 'node:stream/promises';
-import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { EntityManager } from 'typeorm';
+import { clientOf } from './statements.js';
 
 export type CopyValue = string | number | null;
 
@@ -27,8 +27,7 @@ export type CopyColumns<R> = Readonly<Record<string, (row: R) => CopyValue>>;
  */
 export async function copyRows<R>(tx: EntityManager, table: string, columns: CopyColumns<R>, rows: readonly R[]): Promise<void> {
   if (rows.length === 0) return;
-  if (!tx.queryRunner) throw new Error('copyRows needs the EntityManager of a transaction');
-  const client = await tx.queryRunner.connect() as pg.PoolClient;
+  const client = await clientOf(tx);
   const names = Object.keys(columns);
   const values = Object.values(columns);
   let text = '';

@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../../events/envelope.js';
 import type { Projection } from '../runner.js';
 import { copyRows, type CopyColumns } from '../../adapters/postgres/copy.js';
+import { runStatement, type Statement } from '../../adapters/postgres/statements.js';
 import { forgeReadModelRows, type AggregateRow, type AuditRow, type StreamFolder } from './forge.js';
 
 export const READ_MODELS = 'read-models';
@@ -16,6 +17,40 @@ const AUDIT_COLUMNS: CopyColumns<AuditRow> = {
 const AUDIT_COLUMN_LIST = Object.keys(AUDIT_COLUMNS).join(', ');
 const PG_UNIQUE_VIOLATION = '23505';
 
+// The statements of every batch, named (see statements.ts). Lists and rows go as one JSON text: as
+// array parameters pg would escape every element (states and steps are JSON themselves) and
+// PostgreSQL parse each array literal back.
+const PRIOR_STATES: Statement = {
+  name: 'peerlog-read-models-states',
+  text: 'select stream_id, stream_type, version, state from peerlog_aggregates where stream_id = any(array(select json_array_elements_text($1::json)))',
+};
+/** By primary key, so the lookup stays an index probe however many peerings there are. */
+const PRIOR_NAMES: Statement = {
+  name: 'peerlog-read-models-names',
+  text: `select p.direction || '-' || p.remote_cluster_id as stream_id, p.remote_cluster_name
+    from json_to_recordset($1::json) as k(cluster_id text, remote_cluster_id text, direction text)
+    join peerlog_peerings p using (cluster_id, remote_cluster_id, direction)`,
+};
+const UPSERT_AGGREGATES: Statement = {
+  name: 'peerlog-read-models-aggregates',
+  text: `insert into peerlog_aggregates (stream_id, stream_type, version, state)
+           select stream_id, stream_type, version, state
+           from json_to_recordset($1::json) as r(stream_id text, stream_type text, version int, state jsonb)
+           on conflict (stream_id) do update set stream_type = excluded.stream_type, version = excluded.version, state = excluded.state`,
+};
+const UPSERT_PEERINGS: Statement = {
+  name: 'peerlog-read-models-peerings',
+  text: `insert into peerlog_peerings (cluster_id, remote_cluster_id, direction, remote_cluster_name, phase, stream_version, last_event_type, steps, updated_at)
+           select cluster_id, remote_cluster_id, direction, remote_cluster_name, phase, stream_version, last_event_type, steps, updated_at
+           from json_to_recordset($1::json) as r(cluster_id text, remote_cluster_id text, direction text, remote_cluster_name text, phase text,
+             stream_version int, last_event_type text, steps jsonb, updated_at timestamptz)
+           on conflict (cluster_id, remote_cluster_id, direction) do update set
+             remote_cluster_name = coalesce(excluded.remote_cluster_name, peerlog_peerings.remote_cluster_name),
+             phase = excluded.phase, stream_version = excluded.stream_version, last_event_type = excluded.last_event_type,
+             steps = peerlog_peerings.steps || excluded.steps, updated_at = excluded.updated_at`,
+};
+
+
 export function createReadModelProjection(folder: StreamFolder): Projection {
   return {
     name: READ_MODELS,
@@ -23,13 +58,9 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
     async apply(tx: EntityManager, events: readonly EventEnvelope[]) {
       const streamIds = [...new Set(events.map((e) => e.streamId))];
       const prior = new Map<string, AggregateRow>();
-      // Lists go as one JSON text: pg would escape every element of an array parameter.
-      for (const r of await tx.query(
-        'select stream_id, stream_type, version, state from peerlog_aggregates where stream_id = any(array(select json_array_elements_text($1::json)))',
-        [JSON.stringify(streamIds)]) as { stream_id: string; stream_type: string; version: number; state: unknown }[]) {
+      for (const r of await runStatement<{ stream_id: string; stream_type: string; version: number; state: unknown }>(tx, PRIOR_STATES, [JSON.stringify(streamIds)])) {
         prior.set(r.stream_id, { streamId: r.stream_id, streamType: r.stream_type, version: r.version, state: r.state });
       }
-      // By primary key, so the lookup stays an index probe however many peerings there are.
       const peeringKeys = new Map<string, { readonly cluster_id: string; readonly remote_cluster_id: string; readonly direction: string }>();
       for (const e of events) {
         if (peeringKeys.has(e.streamId)) continue;
@@ -38,11 +69,7 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
       }
       const names = new Map<string, string | null>();
       if (peeringKeys.size > 0) {
-        for (const r of await tx.query(
-          `select p.direction || '-' || p.remote_cluster_id as stream_id, p.remote_cluster_name
-           from json_to_recordset($1::json) as k(cluster_id text, remote_cluster_id text, direction text)
-           join peerlog_peerings p using (cluster_id, remote_cluster_id, direction)`,
-          [JSON.stringify([...peeringKeys.values()])]) as { stream_id: string; remote_cluster_name: string | null }[]) {
+        for (const r of await runStatement<{ stream_id: string; remote_cluster_name: string | null }>(tx, PRIOR_NAMES, [JSON.stringify([...peeringKeys.values()])])) {
           names.set(r.stream_id, r.remote_cluster_name);
         }
       }
@@ -62,30 +89,14 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
         await copyRows(tx, 'peerlog_audit_staging', AUDIT_COLUMNS, rows.audit);
         await tx.query(`insert into peerlog_audit (${AUDIT_COLUMN_LIST}) select ${AUDIT_COLUMN_LIST} from peerlog_audit_staging on conflict do nothing`);
       }
-      // Upserts take their rows as one JSON document: pg would otherwise escape every element of
-      // every array parameter (the states and steps are JSON themselves) and PostgreSQL parse it back.
       if (rows.aggregates.length > 0) {
-        await tx.query(
-          `insert into peerlog_aggregates (stream_id, stream_type, version, state)
-           select stream_id, stream_type, version, state
-           from jsonb_to_recordset($1::jsonb) as r(stream_id text, stream_type text, version int, state jsonb)
-           on conflict (stream_id) do update set stream_type = excluded.stream_type, version = excluded.version, state = excluded.state`,
-          [JSON.stringify(rows.aggregates.map((r) => ({ stream_id: r.streamId, stream_type: r.streamType, version: r.version, state: r.state })))]);
+        await runStatement(tx, UPSERT_AGGREGATES, [JSON.stringify(rows.aggregates.map((r) => ({ stream_id: r.streamId, stream_type: r.streamType, version: r.version, state: r.state })))]);
       }
       if (rows.peerings.length > 0) {
-        await tx.query(
-          `insert into peerlog_peerings (cluster_id, remote_cluster_id, direction, remote_cluster_name, phase, stream_version, last_event_type, steps, updated_at)
-           select cluster_id, remote_cluster_id, direction, remote_cluster_name, phase, stream_version, last_event_type, steps, updated_at
-           from jsonb_to_recordset($1::jsonb) as r(cluster_id text, remote_cluster_id text, direction text, remote_cluster_name text, phase text,
-             stream_version int, last_event_type text, steps jsonb, updated_at timestamptz)
-           on conflict (cluster_id, remote_cluster_id, direction) do update set
-             remote_cluster_name = coalesce(excluded.remote_cluster_name, peerlog_peerings.remote_cluster_name),
-             phase = excluded.phase, stream_version = excluded.stream_version, last_event_type = excluded.last_event_type,
-             steps = peerlog_peerings.steps || excluded.steps, updated_at = excluded.updated_at`,
-          [JSON.stringify(rows.peerings.map((r) => ({
-            cluster_id: r.clusterId, remote_cluster_id: r.remoteClusterId, direction: r.direction, remote_cluster_name: r.remoteClusterName,
-            phase: r.phase, stream_version: r.streamVersion, last_event_type: r.lastEventType, steps: r.steps, updated_at: r.updatedAt,
-          })))]);
+        await runStatement(tx, UPSERT_PEERINGS, [JSON.stringify(rows.peerings.map((r) => ({
+          cluster_id: r.clusterId, remote_cluster_id: r.remoteClusterId, direction: r.direction, remote_cluster_name: r.remoteClusterName,
+          phase: r.phase, stream_version: r.streamVersion, last_event_type: r.lastEventType, steps: r.steps, updated_at: r.updatedAt,
+        })))]);
       }
     },
   };
