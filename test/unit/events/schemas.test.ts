@@ -235,6 +235,11 @@ describe('parseEvent', () => {
     ['an extra envelope field', (e) => (e['token'] = 'x'), 'envelope.token'],
     ['a missing correlation id', (e) => delete e['correlationId'], 'envelope.correlationId'],
     ['a malformed prevHash', (e) => (e['prevHash'] = 'abc'), 'envelope.prevHash'],
+    ['an uppercase prevHash', (e) => (e['prevHash'] = 'A'.repeat(64)), 'envelope.prevHash'],
+    ['a prevHash with a letter past f', (e) => (e['prevHash'] = `${'a'.repeat(63)}g`), 'envelope.prevHash'],
+    ['an uppercase UUID', (e) => (e['id'] = '0000000A-0000-4000-8000-000000000001'), 'envelope.id'],
+    ['a UUID with a dash out of place', (e) => (e['id'] = '00000000-00004-000-8000-000000000001'), 'envelope.id'],
+    ['a UUID with no dashes but its length', (e) => (e['id'] = '0'.repeat(36)), 'envelope.id'],
     ['a missing data', (e) => delete e['data'], 'data'],
   ];
 
