@@ -16,8 +16,12 @@ export interface Projection {
   readonly name: string;
   /** Tables this projection owns: emptied on rebuild. */
   readonly tables: readonly string[];
-  /** Applies new events (in log order, never a duplicate) inside the batch's transaction. */
-  apply(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void>;
+  /**
+   * Applies new events (in log order, never a duplicate) inside the batch's transaction.
+   * `firstSeen` holds the streams none of whose events this projection applied before this batch:
+   * it has no rows of theirs to read back.
+   */
+  apply(tx: EntityManager, events: readonly EventEnvelope[], firstSeen: ReadonlySet<string>): Promise<void>;
 }
 
 export interface RunnerOptions {
@@ -190,6 +194,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       const rows = await runStatement<{ stream_id: string; version: number }>(tx, STREAM_VERSIONS, [name, JSON.stringify(streamIds)]);
       for (const r of rows) known.set(r.stream_id, r.version);
     }
+    const firstSeen = new Set(streamIds.filter((id) => !known.has(id)));
     const apply: EventEnvelope[] = [];
     for (const e of good) {
       const v = known.get(e.streamId) ?? 0;
@@ -201,7 +206,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       apply.push(e);
     }
     if (apply.length > 0) {
-      await o.projection.apply(tx, apply);
+      await o.projection.apply(tx, apply, firstSeen);
       const touched = [...new Set(apply.map((e) => e.streamId))];
       await runStatement(tx, MOVE_STREAM_VERSIONS, [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
     }

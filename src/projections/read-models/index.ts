@@ -65,15 +65,18 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
   return {
     name: READ_MODELS,
     tables: ['peerlog_audit', 'peerlog_aggregates', 'peerlog_peerings'],
-    async apply(tx: EntityManager, events: readonly EventEnvelope[]) {
-      const streamIds = [...new Set(events.map((e) => e.streamId))];
+    async apply(tx: EntityManager, events: readonly EventEnvelope[], firstSeen: ReadonlySet<string>) {
+      // Only streams seen before have rows to read back (in a rebuild, those a batch boundary cut).
+      const streamIds = [...new Set(events.map((e) => e.streamId))].filter((id) => !firstSeen.has(id));
       const prior = new Map<string, AggregateRow>();
-      for (const r of await runStatement<{ stream_id: string; stream_type: string; version: number; state: unknown }>(tx, PRIOR_STATES, [JSON.stringify(streamIds)])) {
-        prior.set(r.stream_id, { streamId: r.stream_id, streamType: r.stream_type, version: r.version, state: r.state });
+      if (streamIds.length > 0) {
+        for (const r of await runStatement<{ stream_id: string; stream_type: string; version: number; state: unknown }>(tx, PRIOR_STATES, [JSON.stringify(streamIds)])) {
+          prior.set(r.stream_id, { streamId: r.stream_id, streamType: r.stream_type, version: r.version, state: r.state });
+        }
       }
       const peeringKeys = new Map<string, { readonly cluster_id: string; readonly remote_cluster_id: string; readonly direction: string }>();
       for (const e of events) {
-        if (peeringKeys.has(e.streamId)) continue;
+        if (peeringKeys.has(e.streamId) || firstSeen.has(e.streamId)) continue;
         const kind = folder.kindOf(e.streamId);
         if (kind === 'outgoing' || kind === 'incoming') peeringKeys.set(e.streamId, { cluster_id: e.clusterId, remote_cluster_id: folder.remoteOf(e.streamId), direction: kind });
       }
