@@ -86,7 +86,12 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
       return { streamId: stream.id, version, events: [], attempts: attempt };
     }
     // Bad command input fails here, naming the field, before anything reaches the log.
-    for (const e of decided) validateEventData(e.type, e.data);
+    try {
+      for (const e of decided) validateEventData(e.type, e.data);
+    } catch (e) {
+      if (fromCache) continue;
+      throw e;
+    }
     const unsealed = forgeUnsealedEvents(decided, {
       streamId: stream.id,
       expectedVersion: version,
@@ -102,7 +107,8 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
       const events = await ports.store.append({
         clusterId: ports.clusterId, streamId: stream.id, streamType: stream.type, expectedVersion: version, newState, events: unsealed,
       });
-      ports.cache?.set(stream.id, { state: newState, version: version + events.length });
+      // A copy: the state may hold objects of the command's, which its caller may change later.
+      ports.cache?.set(stream.id, { state: structuredClone(newState), version: version + events.length });
       return { streamId: stream.id, version: version + events.length, events, attempts: attempt };
     } catch (e) {
       ports.cache?.delete(stream.id);

@@ -265,7 +265,10 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
         for (let i = 0; i < sortedKeys.length; i++) {
           const key = sortedKeys[i]!;
           const field = sortedFields[i]!;
-          const item = Object.prototype.hasOwnProperty.call(value, key) ? value[key] : undefined;
+          // Enumerable own keys only, as the count below sees them; a hidden one goes the long way.
+          let item: unknown;
+          if (Object.prototype.propertyIsEnumerable.call(value, key)) item = value[key];
+          else if (Object.prototype.hasOwnProperty.call(value, key)) return inDeclaredOrder(value, path);
           if (item === undefined) {
             if (field.kind !== 'optional') return inDeclaredOrder(value, path);
             continue;
@@ -356,8 +359,7 @@ export function quantities(): Schema<Resources> {
         if (!RESOURCE_NAME_PATTERN.test(name) || name.length > LIMITS.name) {
           throw new ValidationError(`${path}.${name} is not a valid resource name`, { field: `${path}.${name}` });
         }
-        const quantity = value[name];
-        out[name] = typeof quantity === 'string' && goodQuantities.has(quantity) ? quantity : checkQuantity(quantity, `${path}.${name}`);
+        out[name] = checkQuantity(value[name], `${path}.${name}`);
       }
       return out as Resources;
     },

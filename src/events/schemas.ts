@@ -223,7 +223,11 @@ export function validateEventData(type: string, data: unknown, schemaVersion?: n
 }
 
 export interface ParseOptions {
-  /** Recompute the hash and refuse a mismatch (default true). Chain links need verifyChain. */
+  /**
+   * Check the hash and refuse a mismatch (default true): parseEvent recomputes it from the
+   * canonical JSON; parseEventJson first checks it on the text's own bytes (see textHashes).
+   * Chain links need verifyChain.
+   */
   readonly verifyHash?: boolean;
 }
 
@@ -300,11 +304,14 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * True when `json` less one `,"hash":"<hash>"` member hashes to `hash`: those are then the very
  * bytes that were hashed, unchanged since. Which such member is removed does not matter, since no
- * one can write text that holds its own SHA-256. The check is for change, not for layout: bytes
- * hashed in a layout other than the canonical one pass here, and `verifyChain`, which recomputes
- * every hash from the canonical JSON, is where a log of such bytes is found out.
+ * one can write text that holds its own SHA-256. The check is for change, not for layout: text
+ * hashed in another layout (a writer that did not write canonical JSON, or one that repeats a key)
+ * passes here as the bytes it was sealed as, and `verifyChain`, which recomputes every hash from
+ * the canonical JSON, is where a log of such text is found out.
  */
 function textHashes(json: string, bytes: Uint8Array | undefined, hash: string): boolean {
+  // Canonical text opens with the first key in order; other text (older writers) goes the long way at once.
+  if (!json.startsWith('{"actor":')) return false;
   const member = `,"hash":"${hash}"`;
   const at = json.indexOf(member);
   if (at < 0) return false;

@@ -11,8 +11,6 @@ export interface PartitionPipeline<T> {
    * `whileWaiting` runs about every `waitTickMs` while it waits (the consumer's heartbeat).
    */
   push(partition: number, item: T, whileWaiting?: () => Promise<void>): Promise<void>;
-  /** Items queued or being worked on. */
-  readonly pending: number;
   /**
    * Stops taking items, drops those not started and resolves once the items being worked on are
    * done. After a failure the pipeline closes itself; `closed` then resolves with the error.
@@ -39,7 +37,6 @@ interface Lane<T> {
 export function createPartitionPipeline<T>(o: PipelineOptions<T>): PartitionPipeline<T> {
   const lanes = new Map<number, Lane<T>>();
   let isClosed = false;
-  let pending = 0;
   let settle!: (error: unknown) => void;
   const closed = new Promise<unknown>((resolve) => { settle = resolve; });
 
@@ -53,7 +50,6 @@ export function createPartitionPipeline<T>(o: PipelineOptions<T>): PartitionPipe
     if (isClosed) return;
     isClosed = true;
     for (const l of lanes.values()) {
-      pending -= l.waiting.length;
       l.waiting.length = 0;
       for (const wake of [...l.room]) wake();
     }
@@ -80,15 +76,12 @@ export function createPartitionPipeline<T>(o: PipelineOptions<T>): PartitionPipe
         await o.work(partition, item);
       } catch (error) {
         shut(error);
-      } finally {
-        pending -= 1;
       }
     }
     l.running = undefined;
   }
 
   return {
-    get pending() { return pending; },
     closed,
     async push(partition, item, whileWaiting) {
       const l = lane(partition);
@@ -98,7 +91,6 @@ export function createPartitionPipeline<T>(o: PipelineOptions<T>): PartitionPipe
       }
       if (isClosed) return;
       l.waiting.push(item);
-      pending += 1;
       l.running ??= drain(partition, l);
     },
     async close() {

@@ -141,6 +141,8 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   let stopping = false;
   let restarting: Promise<void> | undefined;
   let backoffMs: number = RESTART_BACKOFF_MS.initial;
+  /** The partition whose batch failed last, until one of its batches commits. */
+  let failing: number | undefined;
   let stopped!: () => void;
   const whenStopped = new Promise<void>((resolve) => { stopped = resolve; });
 
@@ -235,11 +237,19 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     const p = createPartitionPipeline<readonly KafkaMessage[]>({
       depth: 1,
       work: async (partition, messages) => {
-        const next = await applyBatch(partition, messages);
-        backoffMs = RESTART_BACKOFF_MS.initial;
+        let next: bigint | undefined;
+        try {
+          next = await applyBatch(partition, messages);
+        } catch (e) {
+          failing = partition;
+          throw e;
+        }
         if (next === undefined) return;
-        // Only saves re-reading after a restart: the checkpoint in PostgreSQL is the truth.
-        await c.commitOffsets([{ topic, partition, offset: next.toString() }]).catch((e: unknown) => {
+        // The backoff starts over once the partition that failed moves on, not on another's batch.
+        if (failing === partition) { failing = undefined; backoffMs = RESTART_BACKOFF_MS.initial; }
+        // Only saves re-reading after a restart (the checkpoint in PostgreSQL is the truth), so it
+        // does not hold up the next batch; a commit that lands late never passes the checkpoint.
+        void c.commitOffsets([{ topic, partition, offset: next.toString() }]).catch((e: unknown) => {
           log.debug('could not commit the consumer offset (the checkpoint holds)', { partition, error: e });
         });
       },
@@ -273,6 +283,8 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     try {
       while (!stopping) {
         log.error('projection batch failed; resuming from the checkpoint', { error, retryInMs: backoffMs });
+        // Batches of other partitions still being written finish before the new consumer starts.
+        await pipeline?.close();
         await consumer?.disconnect().catch(() => undefined);
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([whenStopped, new Promise((r) => { timer = setTimeout(r, backoffMs); })]);

@@ -169,6 +169,12 @@ test('a state cached by one process and moved on by another is never decided on:
 
     const events = await outboxEvents(a);
     assert.deepEqual(events.map((e) => [e.streamVersion, e.type]), [[1, 'PeeringRequested'], [2, 'IdentityRequested'], [3, 'CertIssued'], [4, 'ResourceRequested']]);
+
+    // What the cache holds is its own: changing the command's data afterwards changes nothing.
+    const [receiveOffer] = offerPair('beta', 1, 5) as [OutgoingCommand & { data: { resources: Record<string, string> } }];
+    await handleCommand(a.ports, decider, stream, receiveOffer);
+    (receiveOffer.data.resources as Record<string, string>)['cpu'] = '999';
+    assert.deepEqual(a.ports.cache?.get(stream.id)?.state, (await a.ports.store.load(stream.id))!.state);
   } finally {
     await b.close();
     await a.cleanup();

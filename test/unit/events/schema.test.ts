@@ -33,6 +33,15 @@ describe('object', () => {
     assert.equal(Object.prototype.hasOwnProperty.call(parsed, 'mid'), false);
   });
 
+  it('treats a hidden (non-enumerable) field as the declared-order check does, and never lets an unknown one through', () => {
+    const hidden = { zeta: 1, extra: 2 } as Record<string, unknown>;
+    Object.defineProperty(hidden, 'alpha', { value: 'a', enumerable: false });
+    refused(() => shape.parse(hidden, 'v'), 'v.extra');
+    const onlyHidden = { zeta: 1 } as Record<string, unknown>;
+    Object.defineProperty(onlyHidden, 'alpha', { value: 'a', enumerable: false });
+    assert.deepEqual(shape.parse(onlyHidden, 'v'), { alpha: 'a', zeta: 1 });
+  });
+
   it('reads no inherited field', () => {
     const inherited = Object.create({ alpha: 'a' }) as Record<string, unknown>;
     inherited['zeta'] = 1;

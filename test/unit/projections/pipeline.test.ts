@@ -36,7 +36,6 @@ describe('createPartitionPipeline', () => {
     await pushed;
     await p.close();
     assert.deepEqual(started.filter((s) => s !== 'other partition'), ['first', 'second', 'third']);
-    assert.equal(p.pending, 0);
   });
 
   it('a failure closes the pipeline with its error and drops what was waiting', async () => {
@@ -55,7 +54,6 @@ describe('createPartitionPipeline', () => {
     await p.push(0, 'late');             // dropped at once
     await p.close();
     assert.deepEqual(worked, ['bad'], 'nothing after the failed item was worked on');
-    assert.equal(p.pending, 0);
   });
 
   it('close waits for the item being worked on, releases waiting pushes, and resolves closed without an error', async () => {
@@ -71,6 +69,5 @@ describe('createPartitionPipeline', () => {
     await closing;
     assert.equal(finished, true);
     assert.equal(await p.closed, undefined);
-    assert.equal(p.pending, 0);
   });
 });
