@@ -280,9 +280,11 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
    */
   async function restartAfter(error: unknown): Promise<void> {
     stats.failures += 1;
+    let what = 'projection batch failed; resuming from the checkpoint';
     try {
       while (!stopping) {
-        log.error('projection batch failed; resuming from the checkpoint', { error, retryInMs: backoffMs });
+        log.error(what, { error, retryInMs: backoffMs });
+        what = 'projection consumer could not restart; retrying';
         // Batches of other partitions still being written finish before the new consumer starts.
         await pipeline?.close();
         await consumer?.disconnect().catch(() => undefined);
