@@ -122,6 +122,9 @@ test('the relay publishes the outbox in order with CloudEvents headers, key = st
       { id: e.id, type: e.type, subject: e.streamId, specversion: '1.0', time: e.occurredAt },
     );
     assert.ok(m.headers.ce_source);
+    // Each value is the event's canonical JSON, the text its hash covers, so readers check the hash
+    // on the bytes themselves.
+    for (const [i, msg] of msgs.entries()) assert.equal(msg.value, canonicalJson(got[i]!), `message ${i} is canonical JSON`);
     const cfg = await rt.kafka.admin();
     await cfg.connect();
     const described = await cfg.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topicFor(rt.config.clusterId), configNames: ['retention.ms'] }] });
