@@ -258,19 +258,27 @@ export function parseEvent(value: unknown, options: ParseOptions = {}): EventEnv
       throw inContext(claimedType, error);
     }
   } else {
-    // No schema for the claimed version: check the header alone, so the error names what is wrong.
-    const { data, ...rest } = value;
-    const parsedHeader = withContext(claimedType, () => header.parse(rest, 'envelope'));
-    if (!Object.prototype.hasOwnProperty.call(value, 'data')) {
-      throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, `${claimedType}: data is required`, {
-        field: 'data',
-        eventType: claimedType,
-      });
-    }
-    envelope = { ...parsedHeader, type: claimedType, data: validateEventData(claimedType, data, parsedHeader.schemaVersion) } as EventEnvelope;
+    refuseWithoutSchema(value, claimedType);
   }
   if ((options.verifyHash ?? true) && computeHash(envelope) !== envelope.hash) throw hashMismatch(envelope);
   return envelope;
+}
+
+/**
+ * Names what is wrong with an envelope whose claimed schema version has no schema: the header
+ * first, then a missing data, then the version itself (validateEventData refuses it).
+ */
+function refuseWithoutSchema(value: Readonly<Record<string, unknown>>, claimedType: EventType): never {
+  const { data, ...rest } = value;
+  const parsedHeader = withContext(claimedType, () => header.parse(rest, 'envelope'));
+  if (!Object.prototype.hasOwnProperty.call(value, 'data')) {
+    throw new EventSchemaError(EVENT_ERROR_CODES.EventSchemaInvalid, `${claimedType}: data is required`, {
+      field: 'data',
+      eventType: claimedType,
+    });
+  }
+  validateEventData(claimedType, data, parsedHeader.schemaVersion);
+  throw new Error(`unreachable: ${claimedType} schemaVersion ${parsedHeader.schemaVersion} has a data schema but no envelope schema`);
 }
 
 /**

@@ -1,5 +1,5 @@
-// The read-model projection: audit index, aggregate states and peerings, written in bulk (one
-// statement per table per batch, COPY for the append-only audit index) inside the runner's transaction.
+// The read-model projection: audit index, aggregate states and peerings, written in bulk inside the
+// runner's transaction: COPY for the append-only audit index, COPY and one merge for the others.
 import type { EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../../events/envelope.js';
 import type { Projection } from '../runner.js';
@@ -60,7 +60,6 @@ const MERGE_PEERINGS: Statement = {
       steps = peerlog_peerings.steps || excluded.steps, updated_at = excluded.updated_at`,
 };
 
-
 export function createReadModelProjection(folder: StreamFolder): Projection {
   return {
     name: READ_MODELS,
@@ -102,7 +101,7 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
         await copyRows(tx, 'peerlog_audit_staging', AUDIT_COLUMNS, rows.audit);
         await tx.query(`insert into peerlog_audit (${AUDIT_COLUMN_LIST}) select ${AUDIT_COLUMN_LIST} from peerlog_audit_staging on conflict do nothing`);
       }
-      // Created once per connection; a rolled-back batch may have taken them back with it.
+      // Made once per connection (`if not exists`, every batch: a rolled-back batch takes them back).
       await tx.query(STAGING_TABLES);
       if (rows.aggregates.length > 0) {
         await copyRows(tx, 'peerlog_aggregates_in', AGGREGATE_COLUMNS, rows.aggregates);
