@@ -70,6 +70,31 @@ export const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
 export const RESOURCE_NAME_PATTERN = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
+
+// The two patterns above as character tables: every event carries two SHA-256 hex strings and a
+// UUID, and a lookup per character measured about twice as fast as the anchored patterns.
+const LOWER_HEX = new Uint8Array(128);
+for (const c of '0123456789abcdef') LOWER_HEX[c.charCodeAt(0)] = 1;
+
+function lowerHexBetween(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || LOWER_HEX[c] === 0) return false;
+  }
+  return true;
+}
+
+/** SHA256_HEX_PATTERN.test(s). */
+export function isSha256Hex(s: string): boolean {
+  return s.length === 64 && lowerHexBetween(s, 0, 64);
+}
+
+/** UUID_PATTERN.test(s). */
+export function isLowercaseUuid(s: string): boolean {
+  return s.length === 36 && s.charCodeAt(8) === 45 && s.charCodeAt(13) === 45 && s.charCodeAt(18) === 45 && s.charCodeAt(23) === 45
+    && lowerHexBetween(s, 0, 8) && lowerHexBetween(s, 9, 13) && lowerHexBetween(s, 14, 18) && lowerHexBetween(s, 19, 23)
+    && lowerHexBetween(s, 24, 36);
+}
 /** X.509 serial numbers are at most 20 octets. */
 export const SERIAL_NUMBER_PATTERN = /^[0-9a-f]{1,40}$/;
 /** Timestamps as `Date.prototype.toISOString` writes them (UTC, `Z`), which is also RFC 3339. */

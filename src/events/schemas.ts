@@ -9,17 +9,17 @@ import {
   DNS_LABEL_PATTERN,
   DNS_SUBDOMAIN_PATTERN,
   IDENTITY_REVOCATION_REASONS,
+  isLowercaseUuid,
+  isSha256Hex,
   LIMITS,
   OFFER_REFUSAL_REASONS,
   OFFER_WITHDRAWAL_REASONS,
   POD_PHASES,
   POD_RECLAIM_REASONS,
   SERIAL_NUMBER_PATTERN,
-  SHA256_HEX_PATTERN,
   STREAM_ID_PATTERN,
   TIMESTAMP_PATTERN,
   TOKEN_REJECTION_REASONS,
-  UUID_PATTERN,
 } from './constants.js';
 import type { Actor, CertIssuedData, EventDataMap, EventType, PodStatusSnapshot } from './catalogue.js';
 import type { EventEnvelope } from './envelope.js';
@@ -54,7 +54,7 @@ const clusterId = string({ max: LIMITS.shortString, pattern: CLUSTER_ID_PATTERN,
 const clusterName = string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a DNS label' });
 const namespace = string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a namespace name' });
 const objectName = string({ max: LIMITS.name, pattern: DNS_SUBDOMAIN_PATTERN, format: 'a Kubernetes object name' });
-const fingerprint = string({ min: 64, max: 64, pattern: SHA256_HEX_PATTERN, format: 'a lowercase SHA-256 hex fingerprint' });
+const fingerprint = string({ min: 64, max: 64, check: isSha256Hex, format: 'a lowercase SHA-256 hex fingerprint' });
 const serialNumber = string({ max: 40, pattern: SERIAL_NUMBER_PATTERN, format: 'a lowercase hex serial number' });
 const httpsUrl = string({ max: LIMITS.url, format: 'an http(s) URL', check: isHttpUrl });
 const generation = integer({ min: 1 });
@@ -171,7 +171,7 @@ export function currentSchemaVersion(type: EventType): number {
 const actor: Schema<Actor> = object({ kind: enumOf(ACTOR_KINDS), name: string({ max: LIMITS.name }) });
 
 const HEADER_FIELDS = {
-  id: string({ min: 36, max: 36, pattern: UUID_PATTERN, format: 'a lowercase UUID' }),
+  id: string({ min: 36, max: 36, check: isLowercaseUuid, format: 'a lowercase UUID' }),
   type: string({ max: LIMITS.shortString }),
   streamId: string({ max: LIMITS.shortString + 16, pattern: STREAM_ID_PATTERN, format: 'a stream id' }),
   streamVersion: integer({ min: 1 }),

@@ -22,6 +22,12 @@ export interface Projection {
    * it has no rows of theirs to read back.
    */
   apply(tx: EntityManager, events: readonly EventEnvelope[], firstSeen: ReadonlySet<string>): Promise<void>;
+  /**
+   * For a projection whose own rows record every event it applied (the read models' audit index):
+   * the last version applied of each of `streamIds` that has one, read from those rows. The runner
+   * then dedupes by these and keeps no per-stream positions of its own for the projection.
+   */
+  appliedVersions?(tx: EntityManager, streamIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
 }
 
 export interface RunnerOptions {
@@ -193,8 +199,12 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     const streamIds = [...new Set(good.map((e) => e.streamId))];
     const known = new Map<string, number>();
     if (streamIds.length > 0) {
-      const rows = await runStatement<{ stream_id: string; version: number }>(tx, STREAM_VERSIONS, [name, JSON.stringify(streamIds)]);
-      for (const r of rows) known.set(r.stream_id, r.version);
+      if (o.projection.appliedVersions) {
+        for (const [id, v] of await o.projection.appliedVersions(tx, streamIds)) known.set(id, v);
+      } else {
+        const rows = await runStatement<{ stream_id: string; version: number }>(tx, STREAM_VERSIONS, [name, JSON.stringify(streamIds)]);
+        for (const r of rows) known.set(r.stream_id, r.version);
+      }
     }
     const firstSeen = new Set(streamIds.filter((id) => !known.has(id)));
     const apply: EventEnvelope[] = [];
@@ -209,8 +219,10 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     }
     if (apply.length > 0) {
       await o.projection.apply(tx, apply, firstSeen);
-      const touched = [...new Set(apply.map((e) => e.streamId))];
-      await runStatement(tx, MOVE_STREAM_VERSIONS, [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
+      if (!o.projection.appliedVersions) {
+        const touched = [...new Set(apply.map((e) => e.streamId))];
+        await runStatement(tx, MOVE_STREAM_VERSIONS, [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
+      }
     }
     for (const d of dead) {
       log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });

@@ -31,6 +31,20 @@ const PRIOR_NAMES: Statement = {
     from json_to_recordset($1::json) as k(cluster_id text, remote_cluster_id text, direction text)
     join peerlog_peerings p using (cluster_id, remote_cluster_id, direction)`,
 };
+/**
+ * Where the runner dedupes: the audit index holds every event applied (one backward probe of its
+ * (stream_id, stream_version) index per stream), and the aggregate row the last one applied, which
+ * also covers an event whose audit row was kept out because another event had taken its id.
+ */
+const APPLIED_VERSIONS: Statement = {
+  name: 'peerlog-read-models-applied-versions',
+  text: `select stream_id, version from (
+      select s.stream_id, greatest(
+        (select max(a.stream_version) from peerlog_audit a where a.stream_id = s.stream_id),
+        (select g.version from peerlog_aggregates g where g.stream_id = s.stream_id)) as version
+      from json_array_elements_text($1::json) as s(stream_id)) v
+    where version is not null`,
+};
 // Aggregate and peering rows are merged from temp tables of the connection, filled by COPY: for
 // rows of JSON documents (states, steps) COPY costs PostgreSQL a fraction of reading a JSON array.
 const STAGING_TABLES = `create temp table if not exists peerlog_aggregates_in (like peerlog_aggregates) on commit delete rows;
@@ -64,6 +78,10 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
   return {
     name: READ_MODELS,
     tables: ['peerlog_audit', 'peerlog_aggregates', 'peerlog_peerings'],
+    async appliedVersions(tx: EntityManager, streamIds: readonly string[]) {
+      const rows = await runStatement<{ stream_id: string; version: number }>(tx, APPLIED_VERSIONS, [JSON.stringify(streamIds)]);
+      return new Map(rows.map((r) => [r.stream_id, r.version]));
+    },
     async apply(tx: EntityManager, events: readonly EventEnvelope[], firstSeen: ReadonlySet<string>) {
       // Only streams seen before have rows to read back (in a rebuild, those a batch boundary cut).
       const streamIds = [...new Set(events.map((e) => e.streamId))].filter((id) => !firstSeen.has(id));

@@ -7,7 +7,7 @@ import { handleCommand } from '../../../src/commands/handle.js';
 import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
 import { topicFor, ensureEventTopic } from '../../../src/adapters/kafka/client.js';
 import { sealEvent } from '../../../src/events/hash.js';
-import { resetProjection } from '../../../src/projections/runner.js';
+import { resetProjection, type Projection } from '../../../src/projections/runner.js';
 import { createReadModelProjection } from '../../../src/projections/read-models/index.js';
 import { streamFolder } from '../../../src/projections/read-models/folder.js';
 import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, tableRows } from '../../support/core.js';
@@ -84,6 +84,16 @@ test('an event id reused by another stream keeps the first audit row and does no
     const aggregates = await rt.ds.query('select stream_id, version from peerlog_aggregates order by stream_id') as unknown[];
     assert.deepEqual(aggregates, [{ stream_id: 'outgoing-first', version: 8 }, { stream_id: 'outgoing-reused', version: 1 }]);
     assert.equal(runner.stats.deadLetters, 0);
+
+    // Delivered again, as a republishing relay would: the event has no audit row of its own, and
+    // its aggregate row is what tells the runner it was applied.
+    const again = rt.kafka.producer();
+    await again.connect();
+    await again.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: [{ key: original.streamId, value: JSON.stringify(reused) }] });
+    await again.disconnect();
+    await runner.caughtUp();
+    assert.equal(runner.stats.duplicates, 1);
+    assert.equal(runner.stats.applied, 9);
   } finally {
     await runner.stop();
     await relay.stop();
@@ -162,6 +172,45 @@ test('rebuilding the read models from offset 0 gives tables equal, row for row, 
       await rt.ds.query('select stream_id, stream_type, version, state from peerlog_aggregates order by stream_id'),
       await rt.ds.query('select stream_id, stream_type, version, state from peerlog_streams order by stream_id'),
       'the aggregate table is derivable from the log',
+    );
+  } finally {
+    await runner.stop();
+    await relay.stop();
+    await rt.cleanup();
+  }
+});
+
+test('a projection whose rows keep no stream versions is deduped by the runner\'s own, across batches and restarts', async () => {
+  const rt = await openTestRuntime('ownversions');
+  const relay = rt.relay();
+  const seen: string[] = [];
+  const projection: Projection = {
+    name: 'seen-by-test', tables: [],
+    async apply(_tx, events) { for (const e of events) seen.push(`${e.streamId}@${e.streamVersion}`); },
+  };
+  let runner = rt.projection(projection);
+  try {
+    await relay.start();
+    for (const c of peeringScript('a')) await handleCommand(rt.ports, decider, OUTGOING('a'), c);
+    await relay.drained();
+    await runner.start();
+    await runner.caughtUp();
+    await runner.stop();
+    // Every event of outgoing-a delivered a second time, then a new stream's.
+    const producer = rt.kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: (await outboxEvents(rt)).map((e) => ({ key: e.streamId, value: JSON.stringify(e) })) });
+    await producer.disconnect();
+    for (const c of peeringScript('b')) await handleCommand(rt.ports, decider, OUTGOING('b'), c);
+    await relay.drained();
+    runner = rt.projection(projection);
+    await runner.start();
+    await runner.caughtUp();
+    assert.equal(runner.stats.duplicates, 8);
+    assert.deepEqual(seen, [...Array.from({ length: 8 }, (_, i) => `outgoing-a@${i + 1}`), ...Array.from({ length: 8 }, (_, i) => `outgoing-b@${i + 1}`)]);
+    assert.deepEqual(
+      await rt.ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', [projection.name]),
+      [{ stream_id: 'outgoing-a', version: 8 }, { stream_id: 'outgoing-b', version: 8 }],
     );
   } finally {
     await runner.stop();

@@ -59,6 +59,63 @@ describe('object', () => {
   });
 });
 
+describe('object with no optional field (its check compiled)', () => {
+  const closed = object({ zeta: integer({ min: 0 }), alpha: string({ max: 5 }), nested: object({ b: integer(), a: integer() }) });
+  const good = { nested: { a: 1, b: 2 }, zeta: 1, alpha: 'a' };
+
+  it('copies into canonical key order at every depth, and the copy is not the input', () => {
+    const parsed = closed.parse(good, 'v');
+    assert.deepEqual(Object.keys(parsed), ['alpha', 'nested', 'zeta']);
+    assert.deepEqual(Object.keys(parsed.nested), ['a', 'b']);
+    assert.deepEqual(parsed, good);
+    assert.notEqual(parsed, good);
+    assert.notEqual(parsed.nested, good.nested);
+  });
+
+  it('names the first error in declared order, nested ones under their path', () => {
+    refused(() => closed.parse({ ...good, zeta: -1, alpha: 'far too long' }, 'v'), 'v.zeta');
+    refused(() => closed.parse({ ...good, nested: { a: 1, b: 'two' } }, 'v'), 'v.nested.b');
+    refused(() => closed.parse({ nested: good.nested, alpha: 'a' }, 'v'), 'v.zeta');
+    refused(() => closed.parse({ ...good, zeta: undefined }, 'v'), 'v.zeta');
+  });
+
+  it('refuses an unknown field, even one that holds undefined', () => {
+    refused(() => closed.parse({ ...good, extra: 1 }, 'v'), 'v.extra');
+    refused(() => closed.parse({ ...good, extra: undefined }, 'v'), 'v.extra');
+  });
+
+  it('reads a hidden field as the declared-order check does, never lets an unknown one through in its place', () => {
+    const hidden = { nested: good.nested, zeta: 1, extra: 2 } as Record<string, unknown>;
+    Object.defineProperty(hidden, 'alpha', { value: 'a', enumerable: false });
+    refused(() => closed.parse(hidden, 'v'), 'v.extra');
+    const onlyHidden = { nested: good.nested, zeta: 1 } as Record<string, unknown>;
+    Object.defineProperty(onlyHidden, 'alpha', { value: 'a', enumerable: false });
+    assert.deepEqual(closed.parse(onlyHidden, 'v'), good);
+  });
+
+  it('takes no field from a prototype, even one of Object.prototype', () => {
+    const inherited = Object.create({ alpha: 'a' }) as Record<string, unknown>;
+    Object.assign(inherited, { zeta: 1, nested: good.nested });
+    refused(() => closed.parse(inherited, 'v'), 'v');
+    const proto = Object.prototype as Record<string, unknown>;
+    proto['alpha'] = 'a';
+    try {
+      refused(() => closed.parse({ zeta: 1, nested: good.nested }, 'v'), 'v.alpha');
+    } finally {
+      delete proto['alpha'];
+    }
+  });
+
+  it('checks an empty shape and names that cannot be compiled the same way', () => {
+    const empty = object({});
+    assert.deepEqual(empty.parse({}, 'v'), {});
+    refused(() => empty.parse({ a: 1 }, 'v'), 'v.a');
+    const odd = object({ 'a-b': integer(), '10': integer() });
+    assert.deepEqual(Object.entries(odd.parse({ 'a-b': 1, '10': 2 }, 'v')).sort(), [['10', 2], ['a-b', 1]]);
+    refused(() => odd.parse({ 'a-b': 1, '10': 'two' }, 'v'), 'v.10');
+  });
+});
+
 describe('quantities', () => {
   const q = quantities();
 
