@@ -126,7 +126,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       config, rt: runtime, kube, consumer: consumerPorts(config, runtime, kube, logger), logger,
     }));
     undo.push(() => operator.stop());
-    const operatorRunner = runtime.projection(operator.projection as unknown as Projection);
+    const operatorRunner = runtime.projection(operator.projection);
     const operatorProjection = keepStarting('operator projection', () => operatorRunner.start(), log);
     undo.push(async () => { await operatorProjection.cancel(); await operatorRunner.stop(); });
 

@@ -46,7 +46,7 @@ export interface Operator {
   /** Whether this cluster accepts incoming peerings from `clusterId` (a ForeignCluster may disable it). */
   incomingAllowed(clusterId: string): boolean;
   /** A projection of the log that wakes the reconcilers of the streams it sees. */
-  readonly projection: { name: string; tables: readonly string[]; apply(tx: unknown, events: readonly { streamId: string }[]): Promise<void> };
+  readonly projection: { name: string; tables: readonly string[]; apply(tx: unknown, batch: { readonly events: Iterable<{ readonly streamId: string }> }): Promise<void> };
   idle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -440,8 +440,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     projection: {
       name: 'operator',
       tables: [],
-      async apply(_tx, events) {
-        for (const e of events) {
+      async apply(_tx, batch) {
+        for (const e of batch.events) {
           const ref = parseStreamId(e.streamId);
           if (ref.kind === 'outgoing' || ref.kind === 'incoming') queue.enqueue(`${ref.kind}:${ref.remoteClusterId}`);
         }

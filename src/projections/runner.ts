@@ -16,18 +16,29 @@ export interface Projection {
   readonly name: string;
   /** Tables this projection owns: emptied on rebuild. */
   readonly tables: readonly string[];
-  /**
-   * Applies new events (in log order, never a duplicate) inside the batch's transaction.
-   * `firstSeen` holds the streams none of whose events this projection applied before this batch:
-   * it has no rows of theirs to read back.
-   */
-  apply(tx: EntityManager, events: readonly EventEnvelope[], firstSeen: ReadonlySet<string>): Promise<void>;
+  /** Applies a batch's new events inside the batch's transaction (see ProjectionBatch). */
+  apply(tx: EntityManager, batch: ProjectionBatch): Promise<void>;
   /**
    * For a projection whose own rows record every event it applied (the read models' audit index):
    * the last version applied of each of `streamIds` that has one, read from those rows. The runner
    * then dedupes by these and keeps no per-stream positions of its own for the projection.
    */
   appliedVersions?(tx: EntityManager, streamIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
+}
+
+/**
+ * What a projection is handed of a batch. Its events are decoded as they are iterated, so that a
+ * projection that folds them one at a time holds no more than one decoded event at once: a batch
+ * of thousands, decoded all at once and held across the batch's statements, is what the garbage
+ * collector spent most of its time copying.
+ */
+export interface ProjectionBatch {
+  /** Every stream the events may belong to (their messages' keys), known before any is decoded. */
+  readonly streamIds: readonly string[];
+  /** Those of `streamIds` none of whose events this projection applied before: it has no rows of theirs to read back. */
+  readonly firstSeen: ReadonlySet<string>;
+  /** The new events, in log order, never a duplicate; iterated once. */
+  readonly events: Iterable<EventEnvelope>;
 }
 
 export interface RunnerOptions {
@@ -56,6 +67,8 @@ export interface ProjectionRunner {
 }
 
 interface Decoded { readonly offset: string; readonly envelope?: EventEnvelope; readonly error?: string; readonly raw?: string }
+/** A message not decoded yet, or one decoded in an earlier round. */
+type Pending = KafkaMessage | Decoded;
 
 export async function currentGeneration(ds: DataSource | EntityManager, projection: string): Promise<number> {
   const r = await ds.query('select generation from peerlog_projection_generations where projection = $1', [projection]) as { generation: number }[];
@@ -152,14 +165,25 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   let stopped!: () => void;
   const whenStopped = new Promise<void>((resolve) => { stopped = resolve; });
 
-  function decodeAll(messages: readonly KafkaMessage[]): Decoded[] {
-    return messages.map((m) => {
-      try {
-        return { offset: m.offset, envelope: o.decode(m.value ?? EMPTY) };
-      } catch (e) {
-        return { offset: m.offset, error: (e as Error).message, raw: m.value?.toString('utf8') ?? '' };
-      }
-    });
+  function decodeOne(m: KafkaMessage): Decoded {
+    try {
+      return { offset: m.offset, envelope: o.decode(m.value ?? EMPTY) };
+    } catch (e) {
+      return { offset: m.offset, error: (e as Error).message, raw: m.value?.toString('utf8') ?? '' };
+    }
+  }
+
+  /** The last version this projection applied of each of `streamIds` that it applied any of. */
+  async function versionsOf(tx: EntityManager, streamIds: readonly string[]): Promise<Map<string, number>> {
+    const known = new Map<string, number>();
+    if (streamIds.length === 0) return known;
+    if (o.projection.appliedVersions) {
+      for (const [id, v] of await o.projection.appliedVersions(tx, streamIds)) known.set(id, v);
+    } else {
+      const rows = await runStatement<{ stream_id: string; version: number }>(tx, STREAM_VERSIONS, [name, JSON.stringify(streamIds)]);
+      for (const r of rows) known.set(r.stream_id, r.version);
+    }
+    return known;
   }
 
   /** Applies the batch's new events with its checkpoint; returns the next offset, if it moved. */
@@ -186,43 +210,55 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     return next;
   }
 
-  /** Decodes, dedupes and applies a batch's new messages inside its transaction; returns what it applied. */
+  /** Decodes, dedupes and applies a batch's new messages inside its transaction; returns what it applied (for beforeCommit). */
   async function applyMessages(
     tx: EntityManager, partition: number, messages: readonly KafkaMessage[],
     counts: { applied: number; duplicates: number; deadLetters: number },
   ): Promise<readonly EventEnvelope[]> {
-    const decoded = decodeAll(messages);
-    const good = decoded.filter((d) => d.envelope !== undefined).map((d) => d.envelope!);
-    const dead = decoded.filter((d) => d.error !== undefined);
-
-    // Dedupe by (stream id, version): a republished event is skipped, whatever its offset.
-    const streamIds = [...new Set(good.map((e) => e.streamId))];
-    const known = new Map<string, number>();
-    if (streamIds.length > 0) {
-      if (o.projection.appliedVersions) {
-        for (const [id, v] of await o.projection.appliedVersions(tx, streamIds)) known.set(id, v);
-      } else {
-        const rows = await runStatement<{ stream_id: string; version: number }>(tx, STREAM_VERSIONS, [name, JSON.stringify(streamIds)]);
-        for (const r of rows) known.set(r.stream_id, r.version);
+    const dead: Decoded[] = [];
+    const applied: EventEnvelope[] = [];
+    /** Each stream the batch moved on, at the version it moved to. */
+    const moved = new Map<string, number>();
+    // A stream's events are keyed by its id, so the versions to dedupe by are read before anything
+    // is decoded. An event whose stream is not among the keys (a message written by hand) waits
+    // for a second round, with its stream's version read then.
+    const keys = new Set<string>();
+    // Read as latin1 (a stream id is ASCII); a key that is not becomes no stream's, and its event a stray.
+    for (const m of messages) if (m.key) keys.add(m.key.toString('latin1'));
+    let pending: readonly Pending[] = messages;
+    let streamIds = [...keys];
+    while (pending.length > 0) {
+      const known = await versionsOf(tx, streamIds);
+      const inRound = new Set(streamIds);
+      const strays: Decoded[] = [];
+      const round = pending;
+      function* fresh(): Generator<EventEnvelope> {
+        for (const p of round) {
+          const d = 'value' in p ? decodeOne(p) : p;
+          const e = d.envelope;
+          if (e === undefined) { dead.push(d); continue; }
+          if (!inRound.has(e.streamId)) { strays.push(d); continue; }
+          const v = known.get(e.streamId) ?? 0;
+          if (e.streamVersion <= v) { counts.duplicates += 1; continue; }
+          if (e.streamVersion !== v + 1) {
+            log.warn('gap in stream versions: applying anyway', { streamId: e.streamId, expected: v + 1, got: e.streamVersion });
+          }
+          known.set(e.streamId, e.streamVersion);
+          moved.set(e.streamId, e.streamVersion);
+          counts.applied += 1;
+          if (o.beforeCommit) applied.push(e);
+          yield e;
+        }
       }
+      const events = fresh();
+      await o.projection.apply(tx, { streamIds, firstSeen: new Set(streamIds.filter((id) => !known.has(id))), events });
+      // Whatever the projection left unread is still decoded, deduped and counted.
+      for (const _ of events) { /* drained */ }
+      pending = strays;
+      streamIds = [...new Set(strays.map((d) => d.envelope!.streamId))];
     }
-    const firstSeen = new Set(streamIds.filter((id) => !known.has(id)));
-    const apply: EventEnvelope[] = [];
-    for (const e of good) {
-      const v = known.get(e.streamId) ?? 0;
-      if (e.streamVersion <= v) { counts.duplicates += 1; continue; }
-      if (e.streamVersion !== v + 1) {
-        log.warn('gap in stream versions: applying anyway', { streamId: e.streamId, expected: v + 1, got: e.streamVersion });
-      }
-      known.set(e.streamId, e.streamVersion);
-      apply.push(e);
-    }
-    if (apply.length > 0) {
-      await o.projection.apply(tx, apply, firstSeen);
-      if (!o.projection.appliedVersions) {
-        const touched = [...new Set(apply.map((e) => e.streamId))];
-        await runStatement(tx, MOVE_STREAM_VERSIONS, [name, JSON.stringify(touched.map((id) => ({ s: id, v: known.get(id)! })))]);
-      }
+    if (moved.size > 0 && !o.projection.appliedVersions) {
+      await runStatement(tx, MOVE_STREAM_VERSIONS, [name, JSON.stringify([...moved].map(([id, v]) => ({ s: id, v })))]);
     }
     for (const d of dead) {
       log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });
@@ -230,9 +266,8 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         `insert into peerlog_dead_letters (projection, topic, partition, "offset", reason, payload) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
         [name, topic, partition, d.offset, d.error, d.raw!.slice(0, 65536)]);
     }
-    counts.applied += apply.length;
     counts.deadLetters += dead.length;
-    return apply;
+    return applied;
   }
 
   async function startConsumer(): Promise<void> {

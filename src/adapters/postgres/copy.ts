@@ -21,21 +21,71 @@ function field(v: CopyValue): string {
 /** A table's columns to copy into, each with how to read its value from a row. */
 export type CopyColumns<R> = Readonly<Record<string, (row: R) => CopyValue>>;
 
-/**
- * Appends `rows` to `table` inside the transaction `tx` runs in. A constraint violation fails the
- * statement, and so the transaction, as an insert would.
- */
-export async function copyRows<R>(tx: EntityManager, table: string, columns: CopyColumns<R>, rows: readonly R[]): Promise<void> {
-  if (rows.length === 0) return;
-  const client = await clientOf(tx);
-  const names = Object.keys(columns);
+/** COPY text of rows added one at a time, so a row's source can be let go of once it is added. */
+export interface CopyText<R> {
+  add(row: R): void;
+  readonly rows: number;
+  /** The COPY text of the rows added so far, as UTF-8. */
+  bytes(): Uint8Array;
+  /**
+   * Appends the rows to `table` inside the transaction `tx` runs in. A constraint violation fails
+   * the statement, and so the transaction, as an insert would. May be called again (another table).
+   */
+  copyInto(tx: EntityManager, table: string): Promise<void>;
+}
+
+/** Rows held as text before they are written out as bytes (see copyText). */
+const ROWS_PER_WRITE = 64;
+
+export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
+  const names = Object.keys(columns).join(', ');
   const values = Object.values(columns);
-  let text = '';
-  for (const row of rows) {
-    for (let i = 0; i < values.length; i++) text += i === 0 ? field(values[i]!(row)) : `\t${field(values[i]!(row))}`;
-    text += '\n';
-  }
-  const stream = client.query(copyFrom(`copy ${table} (${names.join(', ')}) from stdin`));
-  stream.end(text, 'utf8');
-  await finished(stream);
+  // Rows are written out as bytes every few dozen: a text of a whole batch, kept as a string,
+  // would keep every value it was built from alive until it is sent.
+  let bytes = Buffer.allocUnsafe(64 * 1024);
+  let length = 0;
+  let pending = '';
+  let pendingRows = 0;
+  let rows = 0;
+  const flush = (): void => {
+    // At most 3 bytes of UTF-8 per UTF-16 unit.
+    const room = length + pending.length * 3;
+    if (room > bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(bytes.length * 2, room));
+      bytes.copy(grown, 0, 0, length);
+      bytes = grown;
+    }
+    length += bytes.write(pending, length, 'utf8');
+    pending = '';
+    pendingRows = 0;
+  };
+  return {
+    add(row) {
+      pending += field(values[0]!(row));
+      for (let i = 1; i < values.length; i++) pending += `\t${field(values[i]!(row))}`;
+      pending += '\n';
+      rows += 1;
+      if (++pendingRows === ROWS_PER_WRITE) flush();
+    },
+    get rows() { return rows; },
+    bytes() {
+      if (pendingRows > 0) flush();
+      return bytes.subarray(0, length);
+    },
+    async copyInto(tx, table) {
+      if (rows === 0) return;
+      const text = this.bytes();
+      const client = await clientOf(tx);
+      const stream = client.query(copyFrom(`copy ${table} (${names}) from stdin`));
+      stream.end(text);
+      await finished(stream);
+    },
+  };
+}
+
+/** Appends `rows` to `table` inside the transaction `tx` runs in (see CopyText.copyInto). */
+export async function copyRows<R>(tx: EntityManager, table: string, columns: CopyColumns<R>, rows: readonly R[]): Promise<void> {
+  const text = copyText(columns);
+  for (const row of rows) text.add(row);
+  await text.copyInto(tx, table);
 }

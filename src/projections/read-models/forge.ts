@@ -28,10 +28,18 @@ export interface PeeringRow {
   readonly lastEventType: string; readonly steps: Readonly<Record<string, string>>; readonly updatedAt: string;
 }
 
-export interface ReadModelRows {
-  readonly audit: readonly AuditRow[];
+/** The rows of the streams a batch folded: the last state and peering row of each. */
+export interface StreamRows {
   readonly aggregates: readonly AggregateRow[];
   readonly peerings: readonly PeeringRow[];
+}
+
+/** Folds a batch's events one at a time, so that each can be let go of as soon as it is added. */
+export interface ReadModelForge {
+  /** Folds `event` (in log order, never a duplicate) into its stream and returns its audit row. */
+  add(event: EventEnvelope): AuditRow;
+  /** The rows of every stream folded so far. */
+  rows(): StreamRows;
 }
 
 export function forgeAuditRow(e: EventEnvelope): AuditRow {
@@ -49,40 +57,49 @@ function clusterNameFrom(e: EventEnvelope): string | undefined {
 }
 
 /**
- * Folds the batch into rows. `prior` holds the aggregate rows already stored for the streams the
- * batch touches; `priorNames` the remote names already known for those peerings.
+ * A forge for one batch. `prior` holds the aggregate rows already stored for streams the batch
+ * continues. A peering row names its remote only when an event of the batch does; the upsert
+ * keeps a name already stored.
  */
-export function forgeReadModelRows(
-  folder: StreamFolder,
-  events: readonly EventEnvelope[],
-  prior: ReadonlyMap<string, AggregateRow>,
-  priorNames: ReadonlyMap<string, string | null>,
-): ReadModelRows {
-  // Per stream, what the rows need once the whole batch is folded: its rows are forged at the end.
-  const folded = new Map<string, { kind: string; state: unknown; last: EventEnvelope; steps: Record<string, string>; name: string | null }>();
-  for (const e of events) {
-    let f = folded.get(e.streamId);
-    if (f === undefined) {
-      const kind = folder.kindOf(e.streamId);
-      if (kind === undefined) continue;
-      f = { kind, state: prior.get(e.streamId)?.state ?? folder.initialState(kind), last: e, steps: {}, name: priorNames.get(e.streamId) ?? null };
-      folded.set(e.streamId, f);
-    }
-    f.state = folder.evolve(f.kind, f.state, e);
-    f.last = e;
-    if (f.kind !== 'outgoing' && f.kind !== 'incoming') continue;
-    f.steps[e.type] = e.occurredAt;
-    f.name = clusterNameFrom(e) ?? f.name;
+export function createReadModelForge(folder: StreamFolder, prior: ReadonlyMap<string, AggregateRow>): ReadModelForge {
+  // Per stream, what its rows need once the batch is folded; the last event only by what is read of it.
+  interface Folded {
+    readonly kind: string; state: unknown; readonly steps: Record<string, string>; name: string | null;
+    clusterId: string; version: number; type: string; occurredAt: string;
   }
-  const aggregates: AggregateRow[] = [];
-  const peerings: PeeringRow[] = [];
-  for (const [streamId, f] of folded) {
-    aggregates.push({ streamId, streamType: f.kind, version: f.last.streamVersion, state: f.state });
-    if (f.kind !== 'outgoing' && f.kind !== 'incoming') continue;
-    peerings.push({
-      clusterId: f.last.clusterId, remoteClusterId: folder.remoteOf(streamId), direction: f.kind, remoteClusterName: f.name,
-      phase: folder.statusOf(f.state), streamVersion: f.last.streamVersion, lastEventType: f.last.type, steps: f.steps, updatedAt: f.last.occurredAt,
-    });
-  }
-  return { audit: events.map(forgeAuditRow), aggregates, peerings };
+  const folded = new Map<string, Folded>();
+  return {
+    add(e) {
+      let f = folded.get(e.streamId);
+      if (f === undefined) {
+        const kind = folder.kindOf(e.streamId);
+        if (kind !== undefined) {
+          f = { kind, state: prior.get(e.streamId)?.state ?? folder.initialState(kind), steps: {}, name: null, clusterId: '', version: 0, type: '', occurredAt: '' };
+          folded.set(e.streamId, f);
+        }
+      }
+      if (f !== undefined) {
+        f.state = folder.evolve(f.kind, f.state, e);
+        f.clusterId = e.clusterId; f.version = e.streamVersion; f.type = e.type; f.occurredAt = e.occurredAt;
+        if (f.kind === 'outgoing' || f.kind === 'incoming') {
+          f.steps[e.type] = e.occurredAt;
+          f.name = clusterNameFrom(e) ?? f.name;
+        }
+      }
+      return forgeAuditRow(e);
+    },
+    rows() {
+      const aggregates: AggregateRow[] = [];
+      const peerings: PeeringRow[] = [];
+      for (const [streamId, f] of folded) {
+        aggregates.push({ streamId, streamType: f.kind, version: f.version, state: f.state });
+        if (f.kind !== 'outgoing' && f.kind !== 'incoming') continue;
+        peerings.push({
+          clusterId: f.clusterId, remoteClusterId: folder.remoteOf(streamId), direction: f.kind, remoteClusterName: f.name,
+          phase: folder.statusOf(f.state), streamVersion: f.version, lastEventType: f.type, steps: f.steps, updatedAt: f.occurredAt,
+        });
+      }
+      return { aggregates, peerings };
+    },
+  };
 }

@@ -1,11 +1,10 @@
 // The read-model projection: audit index, aggregate states and peerings, written in bulk inside the
 // runner's transaction: COPY for the append-only audit index, COPY and one merge for the others.
 import type { EntityManager } from 'typeorm';
-import type { EventEnvelope } from '../../events/envelope.js';
-import type { Projection } from '../runner.js';
-import { copyRows, type CopyColumns } from '../../adapters/postgres/copy.js';
+import type { Projection, ProjectionBatch } from '../runner.js';
+import { copyRows, copyText, type CopyColumns, type CopyText } from '../../adapters/postgres/copy.js';
 import { runStatement, type Statement } from '../../adapters/postgres/statements.js';
-import { forgeReadModelRows, type AggregateRow, type AuditRow, type PeeringRow, type StreamFolder } from './forge.js';
+import { createReadModelForge, type AggregateRow, type AuditRow, type PeeringRow, type StreamFolder } from './forge.js';
 
 export const READ_MODELS = 'read-models';
 
@@ -24,13 +23,6 @@ const PRIOR_STATES: Statement = {
   name: 'peerlog-read-models-states',
   text: 'select stream_id, stream_type, version, state from peerlog_aggregates where stream_id = any(array(select json_array_elements_text($1::json)))',
 };
-/** By primary key, so the lookup stays an index probe however many peerings there are. */
-const PRIOR_NAMES: Statement = {
-  name: 'peerlog-read-models-names',
-  text: `select p.direction || '-' || p.remote_cluster_id as stream_id, p.remote_cluster_name
-    from json_to_recordset($1::json) as k(cluster_id text, remote_cluster_id text, direction text)
-    join peerlog_peerings p using (cluster_id, remote_cluster_id, direction)`,
-};
 /**
  * Where the runner dedupes: the audit index holds every event applied (one backward probe of its
  * (stream_id, stream_version) index per stream), and the aggregate row the last one applied, which
@@ -47,8 +39,10 @@ const APPLIED_VERSIONS: Statement = {
 };
 // Aggregate and peering rows are merged from temp tables of the connection, filled by COPY: for
 // rows of JSON documents (states, steps) COPY costs PostgreSQL a fraction of reading a JSON array.
+// Emptied first as well: a batch may be applied in two rounds in one transaction (see runner.ts).
 const STAGING_TABLES = `create temp table if not exists peerlog_aggregates_in (like peerlog_aggregates) on commit delete rows;
-  create temp table if not exists peerlog_peerings_in (like peerlog_peerings) on commit delete rows`;
+  create temp table if not exists peerlog_peerings_in (like peerlog_peerings) on commit delete rows;
+  delete from peerlog_aggregates_in; delete from peerlog_peerings_in`;
 const AGGREGATE_COLUMNS: CopyColumns<AggregateRow> = {
   stream_id: (r) => r.streamId, stream_type: (r) => r.streamType, version: (r) => r.version, state: (r) => JSON.stringify(r.state),
 };
@@ -74,6 +68,28 @@ const MERGE_PEERINGS: Statement = {
       steps = peerlog_peerings.steps || excluded.steps, updated_at = excluded.updated_at`,
 };
 
+/**
+ * The runner never hands over a (stream, version) twice, so COPY, which cannot skip a conflict, is
+ * safe for the audit rows. Only an event id reused under another (stream, version), i.e. a forged
+ * or corrupt log, conflicts: then the rows go through a staging table and keep the first row of
+ * each id, as an insert `on conflict do nothing` does.
+ */
+async function copyAudit(tx: EntityManager, audit: CopyText<AuditRow>): Promise<void> {
+  if (audit.rows === 0) return;
+  await tx.query('savepoint peerlog_audit_copy');
+  try {
+    await audit.copyInto(tx, 'peerlog_audit');
+    await tx.query('release savepoint peerlog_audit_copy');
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== PG_UNIQUE_VIOLATION) throw e;
+    await tx.query('rollback to savepoint peerlog_audit_copy');
+    await tx.query('create temp table if not exists peerlog_audit_staging (like peerlog_audit) on commit drop');
+    await tx.query('delete from peerlog_audit_staging');
+    await audit.copyInto(tx, 'peerlog_audit_staging');
+    await tx.query(`insert into peerlog_audit (${AUDIT_COLUMN_LIST}) select ${AUDIT_COLUMN_LIST} from peerlog_audit_staging on conflict do nothing`);
+  }
+}
+
 export function createReadModelProjection(folder: StreamFolder): Projection {
   return {
     name: READ_MODELS,
@@ -82,43 +98,21 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
       const rows = await runStatement<{ stream_id: string; version: number }>(tx, APPLIED_VERSIONS, [JSON.stringify(streamIds)]);
       return new Map(rows.map((r) => [r.stream_id, r.version]));
     },
-    async apply(tx: EntityManager, events: readonly EventEnvelope[], firstSeen: ReadonlySet<string>) {
+    async apply(tx: EntityManager, batch: ProjectionBatch) {
       // Only streams seen before have rows to read back (in a rebuild, those a batch boundary cut).
-      const streamIds = [...new Set(events.map((e) => e.streamId))].filter((id) => !firstSeen.has(id));
+      const continued = batch.streamIds.filter((id) => !batch.firstSeen.has(id));
       const prior = new Map<string, AggregateRow>();
-      if (streamIds.length > 0) {
-        for (const r of await runStatement<{ stream_id: string; stream_type: string; version: number; state: unknown }>(tx, PRIOR_STATES, [JSON.stringify(streamIds)])) {
+      if (continued.length > 0) {
+        for (const r of await runStatement<{ stream_id: string; stream_type: string; version: number; state: unknown }>(tx, PRIOR_STATES, [JSON.stringify(continued)])) {
           prior.set(r.stream_id, { streamId: r.stream_id, streamType: r.stream_type, version: r.version, state: r.state });
         }
       }
-      const peeringKeys = new Map<string, { readonly cluster_id: string; readonly remote_cluster_id: string; readonly direction: string }>();
-      for (const e of events) {
-        if (peeringKeys.has(e.streamId) || firstSeen.has(e.streamId)) continue;
-        const kind = folder.kindOf(e.streamId);
-        if (kind === 'outgoing' || kind === 'incoming') peeringKeys.set(e.streamId, { cluster_id: e.clusterId, remote_cluster_id: folder.remoteOf(e.streamId), direction: kind });
-      }
-      const names = new Map<string, string | null>();
-      if (peeringKeys.size > 0) {
-        for (const r of await runStatement<{ stream_id: string; remote_cluster_name: string | null }>(tx, PRIOR_NAMES, [JSON.stringify([...peeringKeys.values()])])) {
-          names.set(r.stream_id, r.remote_cluster_name);
-        }
-      }
-      const rows = forgeReadModelRows(folder, events, prior, names);
-      // The runner never hands over a (stream, version) twice, so COPY, which cannot skip a
-      // conflict, is safe for the audit rows. Only an event id reused under another (stream,
-      // version), i.e. a forged or corrupt log, conflicts: then this batch's audit rows go through a
-      // staging table and keep the first row of each id, as an insert `on conflict do nothing` does.
-      await tx.query('savepoint peerlog_audit_copy');
-      try {
-        await copyRows(tx, 'peerlog_audit', AUDIT_COLUMNS, rows.audit);
-        await tx.query('release savepoint peerlog_audit_copy');
-      } catch (e) {
-        if ((e as { code?: unknown }).code !== PG_UNIQUE_VIOLATION) throw e;
-        await tx.query('rollback to savepoint peerlog_audit_copy');
-        await tx.query('create temp table peerlog_audit_staging (like peerlog_audit) on commit drop');
-        await copyRows(tx, 'peerlog_audit_staging', AUDIT_COLUMNS, rows.audit);
-        await tx.query(`insert into peerlog_audit (${AUDIT_COLUMN_LIST}) select ${AUDIT_COLUMN_LIST} from peerlog_audit_staging on conflict do nothing`);
-      }
+      // One event at a time, from decoding to its audit row's COPY text: none is held past its turn.
+      const forge = createReadModelForge(folder, prior);
+      const audit = copyText(AUDIT_COLUMNS);
+      for (const e of batch.events) audit.add(forge.add(e));
+      const rows = forge.rows();
+      await copyAudit(tx, audit);
       // Made once per connection (`if not exists`, every batch: a rolled-back batch takes them back).
       await tx.query(STAGING_TABLES);
       if (rows.aggregates.length > 0) {

@@ -186,7 +186,7 @@ test('a projection whose rows keep no stream versions is deduped by the runner\'
   const seen: string[] = [];
   const projection: Projection = {
     name: 'seen-by-test', tables: [],
-    async apply(_tx, events) { for (const e of events) seen.push(`${e.streamId}@${e.streamVersion}`); },
+    async apply(_tx, batch) { for (const e of batch.events) seen.push(`${e.streamId}@${e.streamVersion}`); },
   };
   let runner = rt.projection(projection);
   try {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EventType } from '../../../src/events/catalogue.js';
 import type { EventEnvelope } from '../../../src/events/envelope.js';
-import { forgeAuditRow, forgeReadModelRows, type AggregateRow, type StreamFolder } from '../../../src/projections/read-models/forge.js';
+import { createReadModelForge, forgeAuditRow, type AggregateRow, type StreamFolder } from '../../../src/projections/read-models/forge.js';
 import { SAMPLES, sealed } from '../events/samples.js';
 
 /** Folds each stream into the list of its event types: enough to see what forge hands evolve. */
@@ -21,7 +21,14 @@ function event<T extends EventType>(type: T, streamId: string, streamVersion: nu
   return { ...e, streamId, streamVersion, occurredAt: `2025-03-01T12:${String(minute).padStart(2, '0')}:00.000Z` } as EventEnvelope;
 }
 
-describe('forgeReadModelRows', () => {
+/** A batch through the forge, one event at a time, as the projection does. */
+function forgeReadModelRows(f: StreamFolder, events: readonly EventEnvelope[], prior: ReadonlyMap<string, AggregateRow>) {
+  const forge = createReadModelForge(f, prior);
+  const audit = events.map((e) => forge.add(e));
+  return { audit, ...forge.rows() };
+}
+
+describe('createReadModelForge', () => {
   it('writes one audit row per event, and the last state and peering row of each stream', () => {
     minute = 0;
     const events = [
@@ -32,7 +39,7 @@ describe('forgeReadModelRows', () => {
       event('CertIssued', 'incoming-gamma', 2, SAMPLES.CertIssued[1]),
       event('VirtualNodeReady', 'stray-stream', 1),
     ];
-    const rows = forgeReadModelRows(folder, events, new Map(), new Map());
+    const rows = forgeReadModelRows(folder, events, new Map());
     assert.deepEqual(rows.audit, events.map(forgeAuditRow));
     assert.deepEqual(rows.aggregates, [
       { streamId: 'outgoing-beta', streamType: 'outgoing', version: 2, state: { status: 'afterIdentityRequested', seen: ['PeeringRequested', 'IdentityRequested'] } },
@@ -53,23 +60,23 @@ describe('forgeReadModelRows', () => {
     ]);
   });
 
-  it('continues from the stored state and keeps a remote name already known', () => {
+  it('continues from the stored state; a remote name only from this batch\'s events (the upsert keeps one stored)', () => {
     minute = 10;
     const prior = new Map<string, AggregateRow>([['outgoing-beta', { streamId: 'outgoing-beta', streamType: 'outgoing', version: 4, state: { status: 'x', seen: ['A', 'B', 'C', 'D'] } }]]);
-    const rows = forgeReadModelRows(folder, [event('VirtualNodeReady', 'outgoing-beta', 5)], prior, new Map([['outgoing-beta', 'beta-cluster']]));
+    const rows = forgeReadModelRows(folder, [event('VirtualNodeReady', 'outgoing-beta', 5)], prior);
     assert.deepEqual(rows.aggregates, [{ streamId: 'outgoing-beta', streamType: 'outgoing', version: 5, state: { status: 'afterVirtualNodeReady', seen: ['A', 'B', 'C', 'D', 'VirtualNodeReady'] } }]);
-    assert.equal(rows.peerings[0]!.remoteClusterName, 'beta-cluster');
+    assert.equal(rows.peerings[0]!.remoteClusterName, null);
     assert.deepEqual(rows.peerings[0]!.steps, { VirtualNodeReady: '2025-03-01T12:11:00.000Z' }, 'only this batch\'s steps: the upsert merges them with the stored ones');
   });
 
   it('names no remote when no event of the stream carried one', () => {
-    const rows = forgeReadModelRows(folder, [event('VirtualNodeReady', 'outgoing-beta', 1)], new Map(), new Map());
+    const rows = forgeReadModelRows(folder, [event('VirtualNodeReady', 'outgoing-beta', 1)], new Map());
     assert.equal(rows.peerings[0]!.remoteClusterName, null);
   });
 
   it('a later step of the same type keeps its latest time', () => {
     minute = 20;
-    const rows = forgeReadModelRows(folder, [event('OfferReceived', 'outgoing-beta', 1), event('OfferReceived', 'outgoing-beta', 2)], new Map(), new Map());
+    const rows = forgeReadModelRows(folder, [event('OfferReceived', 'outgoing-beta', 1), event('OfferReceived', 'outgoing-beta', 2)], new Map());
     assert.deepEqual(rows.peerings[0]!.steps, { OfferReceived: '2025-03-01T12:22:00.000Z' });
   });
 });
