@@ -23,6 +23,8 @@ export interface AuditRow {
 export interface AggregateRow { readonly streamId: string; readonly streamType: string; readonly version: number; readonly state: unknown }
 
 export interface PeeringRow {
+  /** The stream it is folded from (not a column). */
+  readonly streamId: string;
   readonly clusterId: string; readonly remoteClusterId: string; readonly direction: 'outgoing' | 'incoming';
   readonly remoteClusterName: string | null; readonly phase: string; readonly streamVersion: number;
   readonly lastEventType: string; readonly steps: Readonly<Record<string, string>>; readonly updatedAt: string;
@@ -95,7 +97,7 @@ export function createReadModelForge(folder: StreamFolder, prior: ReadonlyMap<st
         aggregates.push({ streamId, streamType: f.kind, version: f.version, state: f.state });
         if (f.kind !== 'outgoing' && f.kind !== 'incoming') continue;
         peerings.push({
-          clusterId: f.clusterId, remoteClusterId: folder.remoteOf(streamId), direction: f.kind, remoteClusterName: f.name,
+          streamId, clusterId: f.clusterId, remoteClusterId: folder.remoteOf(streamId), direction: f.kind, remoteClusterName: f.name,
           phase: folder.statusOf(f.state), streamVersion: f.version, lastEventType: f.type, steps: f.steps, updatedAt: f.occurredAt,
         });
       }

@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { Projection, ProjectionBatch } from '../runner.js';
 import { copyRows, copyText, type CopyColumns, type CopyText } from '../../adapters/postgres/copy.js';
 import { runStatement, type Statement } from '../../adapters/postgres/statements.js';
-import { createReadModelForge, type AggregateRow, type AuditRow, type PeeringRow, type StreamFolder } from './forge.js';
+import { createReadModelForge, type AggregateRow, type AuditRow, type PeeringRow, type StreamFolder, type StreamRows } from './forge.js';
 
 export const READ_MODELS = 'read-models';
 
@@ -69,24 +69,45 @@ const MERGE_PEERINGS: Statement = {
 };
 
 /**
- * The runner never hands over a (stream, version) twice, so COPY, which cannot skip a conflict, is
- * safe for the audit rows. Only an event id reused under another (stream, version), i.e. a forged
- * or corrupt log, conflicts: then the rows go through a staging table and keep the first row of
- * each id, as an insert `on conflict do nothing` does.
+ * Writes a batch's rows. The runner never hands over a (stream, version) twice, and a stream new to
+ * the projection has no aggregate or peering row yet, so the usual batch is three COPYs: the audit
+ * rows, and the rows of new streams straight into their tables (most of a rebuild's); only rows of
+ * streams continued from earlier batches are merged, through temp tables. A conflict means a forged
+ * or corrupt log (an event id reused under another (stream, version), a peering row of an unseen
+ * stream): then everything goes the careful way, the audit rows keeping the first row of each id
+ * as an insert `on conflict do nothing` does, and every other row merged.
  */
-async function copyAudit(tx: EntityManager, audit: CopyText<AuditRow>): Promise<void> {
-  if (audit.rows === 0) return;
-  await tx.query('savepoint peerlog_audit_copy');
+async function writeRows(tx: EntityManager, audit: CopyText<AuditRow>, rows: StreamRows, firstSeen: ReadonlySet<string>): Promise<void> {
+  const isNew = (r: { readonly streamId: string }): boolean => firstSeen.has(r.streamId);
+  const fresh = { aggregates: rows.aggregates.filter(isNew), peerings: rows.peerings.filter(isNew) };
+  let merged: StreamRows = {
+    aggregates: rows.aggregates.filter((r) => !isNew(r)), peerings: rows.peerings.filter((r) => !isNew(r)),
+  };
+  await tx.query('savepoint peerlog_copy');
   try {
     await audit.copyInto(tx, 'peerlog_audit');
-    await tx.query('release savepoint peerlog_audit_copy');
+    await copyRows(tx, 'peerlog_aggregates', AGGREGATE_COLUMNS, fresh.aggregates);
+    await copyRows(tx, 'peerlog_peerings', PEERING_COLUMNS, fresh.peerings);
+    await tx.query('release savepoint peerlog_copy');
   } catch (e) {
     if ((e as { code?: unknown }).code !== PG_UNIQUE_VIOLATION) throw e;
-    await tx.query('rollback to savepoint peerlog_audit_copy');
+    await tx.query('rollback to savepoint peerlog_copy');
     await tx.query('create temp table if not exists peerlog_audit_staging (like peerlog_audit) on commit drop');
     await tx.query('delete from peerlog_audit_staging');
     await audit.copyInto(tx, 'peerlog_audit_staging');
     await tx.query(`insert into peerlog_audit (${AUDIT_COLUMN_LIST}) select ${AUDIT_COLUMN_LIST} from peerlog_audit_staging on conflict do nothing`);
+    merged = rows;
+  }
+  if (merged.aggregates.length === 0 && merged.peerings.length === 0) return;
+  // Made once per connection (`if not exists`, every batch: a rolled-back batch takes them back).
+  await tx.query(STAGING_TABLES);
+  if (merged.aggregates.length > 0) {
+    await copyRows(tx, 'peerlog_aggregates_in', AGGREGATE_COLUMNS, merged.aggregates);
+    await runStatement(tx, MERGE_AGGREGATES, []);
+  }
+  if (merged.peerings.length > 0) {
+    await copyRows(tx, 'peerlog_peerings_in', PEERING_COLUMNS, merged.peerings);
+    await runStatement(tx, MERGE_PEERINGS, []);
   }
 }
 
@@ -111,18 +132,7 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
       const forge = createReadModelForge(folder, prior);
       const audit = copyText(AUDIT_COLUMNS);
       for (const e of batch.events) audit.add(forge.add(e));
-      const rows = forge.rows();
-      await copyAudit(tx, audit);
-      // Made once per connection (`if not exists`, every batch: a rolled-back batch takes them back).
-      await tx.query(STAGING_TABLES);
-      if (rows.aggregates.length > 0) {
-        await copyRows(tx, 'peerlog_aggregates_in', AGGREGATE_COLUMNS, rows.aggregates);
-        await runStatement(tx, MERGE_AGGREGATES, []);
-      }
-      if (rows.peerings.length > 0) {
-        await copyRows(tx, 'peerlog_peerings_in', PEERING_COLUMNS, rows.peerings);
-        await runStatement(tx, MERGE_PEERINGS, []);
-      }
+      await writeRows(tx, audit, forge.rows(), batch.firstSeen);
     },
   };
 }

@@ -48,12 +48,12 @@ describe('createReadModelForge', () => {
     ]);
     assert.deepEqual(rows.peerings, [
       {
-        clusterId: 'alpha-01', remoteClusterId: 'beta', direction: 'outgoing', remoteClusterName: 'beta', phase: 'afterIdentityRequested',
+        streamId: 'outgoing-beta', clusterId: 'alpha-01', remoteClusterId: 'beta', direction: 'outgoing', remoteClusterName: 'beta', phase: 'afterIdentityRequested',
         streamVersion: 2, lastEventType: 'IdentityRequested', updatedAt: '2025-03-01T12:03:00.000Z',
         steps: { PeeringRequested: '2025-03-01T12:01:00.000Z', IdentityRequested: '2025-03-01T12:03:00.000Z' },
       },
       {
-        clusterId: 'alpha-01', remoteClusterId: 'gamma', direction: 'incoming', remoteClusterName: 'alpha', phase: 'afterCertIssued',
+        streamId: 'incoming-gamma', clusterId: 'alpha-01', remoteClusterId: 'gamma', direction: 'incoming', remoteClusterName: 'alpha', phase: 'afterCertIssued',
         streamVersion: 2, lastEventType: 'CertIssued', updatedAt: '2025-03-01T12:05:00.000Z',
         steps: { TokenValidated: '2025-03-01T12:02:00.000Z', CertIssued: '2025-03-01T12:05:00.000Z' },
       },
