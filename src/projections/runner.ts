@@ -119,6 +119,13 @@ const MOVE_STREAM_VERSIONS: Statement = {
     on conflict (projection, stream_id) do update set version = excluded.version`,
 };
 
+/** Byte equality of two short buffers (message keys), without a call into the runtime. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Orders two Kafka offsets (non-negative decimal strings) without parsing them. */
 export function compareOffsets(a: string, b: string): number {
   if (a.length !== b.length) return a.length - b.length;
@@ -186,6 +193,24 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     return known;
   }
 
+  /**
+   * The streams of a batch's messages, from their keys (a stream's events are keyed by its id), read
+   * before anything is decoded. Read as latin1, since a stream id is ASCII: a key that is not names
+   * no stream, and its event waits for the second round. A key equal to the one before it, as the
+   * events of one command are, is not read again.
+   */
+  function keysOf(messages: readonly KafkaMessage[]): string[] {
+    const keys = new Set<string>();
+    let last: Buffer | undefined;
+    for (const m of messages) {
+      const key = m.key;
+      if (!key || (last !== undefined && sameBytes(key, last))) continue;
+      keys.add(key.toString('latin1'));
+      last = key;
+    }
+    return [...keys];
+  }
+
   /** Applies the batch's new events with its checkpoint; returns the next offset, if it moved. */
   async function applyBatch(partition: number, messages: readonly KafkaMessage[]): Promise<bigint | undefined> {
     const counts = { applied: 0, duplicates: 0, deadLetters: 0 };
@@ -222,36 +247,37 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     // A stream's events are keyed by its id, so the versions to dedupe by are read before anything
     // is decoded. An event whose stream is not among the keys (a message written by hand) waits
     // for a second round, with its stream's version read then.
-    const keys = new Set<string>();
-    // Read as latin1 (a stream id is ASCII); a key that is not becomes no stream's, and its event a stray.
-    for (const m of messages) if (m.key) keys.add(m.key.toString('latin1'));
     let pending: readonly Pending[] = messages;
-    let streamIds = [...keys];
+    let streamIds = keysOf(messages);
     while (pending.length > 0) {
-      const known = await versionsOf(tx, streamIds);
-      const inRound = new Set(streamIds);
+      // Every stream of the round, at the version last applied (0: none): one lookup per event.
+      const at = new Map<string, number>();
+      for (const id of streamIds) at.set(id, 0);
+      for (const [id, v] of await versionsOf(tx, streamIds)) at.set(id, v);
+      const firstSeen = new Set(streamIds.filter((id) => at.get(id) === 0));
       const strays: Decoded[] = [];
       const round = pending;
+      const keepMoved = !o.projection.appliedVersions;
       function* fresh(): Generator<EventEnvelope> {
         for (const p of round) {
           const d = 'value' in p ? decodeOne(p) : p;
           const e = d.envelope;
           if (e === undefined) { dead.push(d); continue; }
-          if (!inRound.has(e.streamId)) { strays.push(d); continue; }
-          const v = known.get(e.streamId) ?? 0;
+          const v = at.get(e.streamId);
+          if (v === undefined) { strays.push(d); continue; }
           if (e.streamVersion <= v) { counts.duplicates += 1; continue; }
           if (e.streamVersion !== v + 1) {
             log.warn('gap in stream versions: applying anyway', { streamId: e.streamId, expected: v + 1, got: e.streamVersion });
           }
-          known.set(e.streamId, e.streamVersion);
-          moved.set(e.streamId, e.streamVersion);
+          at.set(e.streamId, e.streamVersion);
+          if (keepMoved) moved.set(e.streamId, e.streamVersion);
           counts.applied += 1;
           if (o.beforeCommit) applied.push(e);
           yield e;
         }
       }
       const events = fresh();
-      await o.projection.apply(tx, { streamIds, firstSeen: new Set(streamIds.filter((id) => !known.has(id))), events });
+      await o.projection.apply(tx, { streamIds, firstSeen, events });
       // Whatever the projection left unread is still decoded, deduped and counted.
       for (const _ of events) { /* drained */ }
       pending = strays;

@@ -18,8 +18,15 @@ function field(v: CopyValue): string {
   return NEEDS_ESCAPE.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]!) : v;
 }
 
+/**
+ * How a column's value is read from a row. `plain`: a value that cannot hold a tab, newline,
+ * carriage return or backslash, because its format was checked where it entered (a UUID, a hash,
+ * a pattern-checked id), written as it is; a wrong `plain` would let a value split a row.
+ */
+export type CopyColumn<R> = ((row: R) => CopyValue) | { readonly plain: (row: R) => string | number };
+
 /** A table's columns to copy into, each with how to read its value from a row. */
-export type CopyColumns<R> = Readonly<Record<string, (row: R) => CopyValue>>;
+export type CopyColumns<R> = Readonly<Record<string, CopyColumn<R>>>;
 
 /** COPY text of rows added one at a time, so a row's source can be let go of once it is added. */
 export interface CopyText<R> {
@@ -39,7 +46,8 @@ const ROWS_PER_WRITE = 64;
 
 export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
   const names = Object.keys(columns).join(', ');
-  const values = Object.values(columns);
+  const values = Object.values(columns).map((c) => typeof c === 'function' ? c : c.plain);
+  const plain = Object.values(columns).map((c) => typeof c !== 'function');
   // Rows are written out as bytes every few dozen: a text of a whole batch, kept as a string,
   // would keep every value it was built from alive until it is sent.
   let bytes = Buffer.allocUnsafe(64 * 1024);
@@ -61,9 +69,10 @@ export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
   };
   return {
     add(row) {
-      pending += field(values[0]!(row));
-      for (let i = 1; i < values.length; i++) pending += `\t${field(values[i]!(row))}`;
-      pending += '\n';
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]!(row);
+        pending += plain[i] ? `${v as string | number}${i === values.length - 1 ? '\n' : '\t'}` : `${field(v)}${i === values.length - 1 ? '\n' : '\t'}`;
+      }
       rows += 1;
       if (++pendingRows === ROWS_PER_WRITE) flush();
     },

@@ -8,10 +8,13 @@ import { createReadModelForge, type AggregateRow, type AuditRow, type PeeringRow
 
 export const READ_MODELS = 'read-models';
 
+// Plain (written unescaped): the fields whose format parseEvent checked, which the audit rows are
+// read from (UUIDs, hashes, pattern-checked ids and timestamps, known types and kinds, integers).
 const AUDIT_COLUMNS: CopyColumns<AuditRow> = {
-  event_id: (r) => r.eventId, cluster_id: (r) => r.clusterId, occurred_at: (r) => r.occurredAt, type: (r) => r.type,
-  stream_id: (r) => r.streamId, stream_version: (r) => r.streamVersion, actor_kind: (r) => r.actorKind, actor_name: (r) => r.actorName,
-  correlation_id: (r) => r.correlationId, causation_id: (r) => r.causationId, hash: (r) => r.hash, prev_hash: (r) => r.prevHash,
+  event_id: { plain: (r) => r.eventId }, cluster_id: { plain: (r) => r.clusterId }, occurred_at: { plain: (r) => r.occurredAt },
+  type: { plain: (r) => r.type }, stream_id: { plain: (r) => r.streamId }, stream_version: { plain: (r) => r.streamVersion },
+  actor_kind: { plain: (r) => r.actorKind }, actor_name: (r) => r.actorName, correlation_id: (r) => r.correlationId,
+  causation_id: (r) => r.causationId, hash: { plain: (r) => r.hash }, prev_hash: { plain: (r) => r.prevHash },
 };
 const AUDIT_COLUMN_LIST = Object.keys(AUDIT_COLUMNS).join(', ');
 const PG_UNIQUE_VIOLATION = '23505';

@@ -21,6 +21,13 @@ describe('copyText', () => {
     assert.equal(Buffer.from(text.bytes()).toString('utf8'), expected([...rows, [1, 'more', null]]), 'rows added after a read are kept');
   });
 
+  it('writes a plain column as it is, and the others escaped', () => {
+    const text = copyText<readonly [string, string, number]>({ id: { plain: (r) => r[0] }, note: (r) => r[1], n: { plain: (r) => r[2] } });
+    text.add(['0f3c-aa', 'a\tb', 7]);
+    text.add(['ff', 'plain', -2]);
+    assert.equal(Buffer.from(text.bytes()).toString('utf8'), '0f3c-aa\ta\\tb\t7\nff\tplain\t-2\n');
+  });
+
   it('is empty with no rows', () => {
     const text = copyText<number>({ n: (r) => r });
     assert.equal(text.rows, 0);
