@@ -42,7 +42,7 @@ export interface CopyText<R> {
 }
 
 /** Rows held as text before they are written out as bytes (see copyText). */
-const ROWS_PER_WRITE = 64;
+const ROWS_PER_WRITE = 256;
 
 export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
   const names = Object.keys(columns).join(', ');
@@ -52,10 +52,14 @@ export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
   // would keep every value it was built from alive until it is sent.
   let bytes = Buffer.allocUnsafe(64 * 1024);
   let length = 0;
-  let pending = '';
+  // The pieces of the rows not written yet, joined into one flat string when they are.
+  const pieces: (string | number)[] = [];
   let pendingRows = 0;
   let rows = 0;
   const flush = (): void => {
+    const pending = pieces.join('');
+    pieces.length = 0;
+    pendingRows = 0;
     // At most 3 bytes of UTF-8 per UTF-16 unit.
     const room = length + pending.length * 3;
     if (room > bytes.length) {
@@ -64,14 +68,13 @@ export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
       bytes = grown;
     }
     length += bytes.write(pending, length, 'utf8');
-    pending = '';
-    pendingRows = 0;
   };
+  const last = values.length - 1;
   return {
     add(row) {
-      for (let i = 0; i < values.length; i++) {
+      for (let i = 0; i <= last; i++) {
         const v = values[i]!(row);
-        pending += plain[i] ? `${v as string | number}${i === values.length - 1 ? '\n' : '\t'}` : `${field(v)}${i === values.length - 1 ? '\n' : '\t'}`;
+        pieces.push(plain[i] ? v as string | number : field(v), i === last ? '\n' : '\t');
       }
       rows += 1;
       if (++pendingRows === ROWS_PER_WRITE) flush();
