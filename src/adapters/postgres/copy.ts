@@ -52,14 +52,10 @@ export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
   // would keep every value it was built from alive until it is sent.
   let bytes = Buffer.allocUnsafe(64 * 1024);
   let length = 0;
-  // The pieces of the rows not written yet, joined into one flat string when they are.
-  const pieces: (string | number)[] = [];
+  let pending = '';
   let pendingRows = 0;
   let rows = 0;
   const flush = (): void => {
-    const pending = pieces.join('');
-    pieces.length = 0;
-    pendingRows = 0;
     // At most 3 bytes of UTF-8 per UTF-16 unit.
     const room = length + pending.length * 3;
     if (room > bytes.length) {
@@ -68,13 +64,16 @@ export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
       bytes = grown;
     }
     length += bytes.write(pending, length, 'utf8');
+    pending = '';
+    pendingRows = 0;
   };
   const last = values.length - 1;
   return {
     add(row) {
       for (let i = 0; i <= last; i++) {
         const v = values[i]!(row);
-        pieces.push(plain[i] ? v as string | number : field(v), i === last ? '\n' : '\t');
+        // Measured faster than collecting the pieces and joining them.
+        pending += `${plain[i] ? v as string | number : field(v)}${i === last ? '\n' : '\t'}`;
       }
       rows += 1;
       if (++pendingRows === ROWS_PER_WRITE) flush();
