@@ -212,6 +212,17 @@ test('a projection whose rows keep no stream versions is deduped by the runner\'
       await rt.ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', [projection.name]),
       [{ stream_id: 'outgoing-a', version: 8 }, { stream_id: 'outgoing-b', version: 8 }],
     );
+    await runner.stop();
+
+    // A projection that reads none of a batch's events still has them decoded, deduped and counted.
+    runner = rt.projection({ name: 'reads-nothing', tables: [], async apply() { /* nothing */ } });
+    await runner.start();
+    await runner.caughtUp();
+    assert.deepEqual([runner.stats.applied, runner.stats.duplicates], [16, 8]);
+    assert.deepEqual(
+      await rt.ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', ['reads-nothing']),
+      [{ stream_id: 'outgoing-a', version: 8 }, { stream_id: 'outgoing-b', version: 8 }],
+    );
   } finally {
     await runner.stop();
     await relay.stop();
