@@ -3,5 +3,6 @@ import { EventStore1732000000000 } from './1732000000000-EventStore.js';
 import { Projections1732000001000 } from './1732000001000-Projections.js';
 import { IssuedCertificates1732000002000 } from './1732000002000-IssuedCertificates.js';
 import { AuditTimeRange1732000003000 } from './1732000003000-AuditTimeRange.js';
+import { ReadModelVersions1732000004000 } from './1732000004000-ReadModelVersions.js';
 
-export const MIGRATIONS = [EventStore1732000000000, Projections1732000001000, IssuedCertificates1732000002000, AuditTimeRange1732000003000] as const;
+export const MIGRATIONS = [EventStore1732000000000, Projections1732000001000, IssuedCertificates1732000002000, AuditTimeRange1732000003000, ReadModelVersions1732000004000] as const;

@@ -18,7 +18,7 @@ import { consumerPorts, providerPorts } from './auth/wire.js';
 import { startOperator, type Operator } from './operator/index.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
 import type { Relay } from './adapters/kafka/relay.js';
-import type { Projection, ProjectionRunner } from './projections/runner.js';
+import type { ProjectionRunner } from './projections/runner.js';
 
 export interface ControlPlane {
   readonly config: PeerlogConfig;

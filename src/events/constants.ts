@@ -100,6 +100,10 @@ export const SERIAL_NUMBER_PATTERN = /^[0-9a-f]{1,40}$/;
 /** Timestamps as `Date.prototype.toISOString` writes them (UTC, `Z`), which is also RFC 3339. */
 export const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 export const STREAM_ID_PATTERN = /^[a-z]+-[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+/** The longest stream id: a kind and a cluster id. */
+export const STREAM_ID_MAX = LIMITS.shortString + 16;
+/** Stream versions are PostgreSQL integers. */
+export const STREAM_VERSION_MAX = 2_147_483_647;
 
 /** Resources whose canonical unit is the byte; every other resource but cpu counts whole units. */
 export const BYTE_RESOURCE_PATTERN = /^(?:memory|ephemeral-storage|storage|hugepages-.+)$/;

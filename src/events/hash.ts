@@ -130,26 +130,14 @@ export function sha256Hex(text: string): string {
 }
 
 let scratch = Buffer.alloc(64 * 1024);
-/** Views of the scratch buffer by length: messages come in a few lengths, and a view is an object. */
-let views = new Map<number, Uint8Array>();
-const VIEWS_MAX = 4096;
 
 /** SHA-256 hex of `bytes` less the range [start, end), without a copy of the text on the heap. */
 export function sha256HexWithout(bytes: Uint8Array, start: number, end: number): string {
-  const length = bytes.length - (end - start);
-  if (scratch.length < bytes.length) {
-    scratch = Buffer.alloc(Math.max(bytes.length, scratch.length * 2));
-    views = new Map();
-  }
+  if (scratch.length < bytes.length) scratch = Buffer.alloc(Math.max(bytes.length, scratch.length * 2));
   // The whole text, then its tail moved over the range: no view of `bytes` is made.
   scratch.set(bytes, 0);
   scratch.copyWithin(start, end, bytes.length);
-  let view = views.get(length);
-  if (view === undefined) {
-    if (views.size >= VIEWS_MAX) views.clear();
-    views.set(length, view = scratch.subarray(0, length));
-  }
-  return hash('sha256', view, 'hex');
+  return hash('sha256', scratch.subarray(0, bytes.length - (end - start)), 'hex');
 }
 
 export function sealEvent<E extends UnsealedEvent>(unsealed: E, prevHash: string): E & { readonly prevHash: string; readonly hash: string } {

@@ -306,10 +306,11 @@ const PLAIN_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 /**
  * The one-pass check of an object with no optional field, as a function of its own: each field is
  * read by its literal name and the copy is one object literal, so V8 sees a fixed shape where a
- * loop over names sees a different key at every step (the check of every event, measured at about
- * a third of the loop's cost). It returns undefined, and the caller checks the declared way, when
- * a field is missing or the enumerable own keys are not exactly the declared ones (an unknown, a
- * hidden or an inherited one); it throws what a field's parse throws.
+ * loop over names sees a different key at every step (an envelope's check measured 3.5 µs with
+ * the loop, 2.8 µs compiled). It returns undefined, and the caller checks the declared way, when
+ * the enumerable own keys are not exactly the declared ones (an unknown, a hidden or an inherited
+ * one; checked before any value is read) or a field holds undefined; it throws what a field's
+ * parse throws.
  * Undefined (no compiled check) for shapes whose names could change meaning in code: `__proto__`,
  * integer-like names (an object literal would reorder them) and anything but a plain identifier.
  */
@@ -327,16 +328,21 @@ function compileCheck(
   const body = `'use strict';
     const hasOwn = Object.prototype.hasOwnProperty;
     return function check(value, paths) {
-      ${lines.join('\n      ')}
       let own = 0;
       for (const key in value) {
         if (!hasOwn.call(value, key)) return undefined;
         ${known}
       }
       if (own !== ${sortedKeys.length}) return undefined;
+      ${lines.join('\n      ')}
       return { ${copy} };
     };`;
-  return new Function('f', body)(sortedFields) as (value: Readonly<Record<string, unknown>>, paths: readonly string[]) => unknown;
+  try {
+    return new Function('f', body)(sortedFields) as (value: Readonly<Record<string, unknown>>, paths: readonly string[]) => unknown;
+  } catch {
+    // Code generation refused (--disallow-code-generation-from-strings): the loop does the same.
+    return undefined;
+  }
 }
 
 /**

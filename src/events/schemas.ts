@@ -17,7 +17,9 @@ import {
   POD_PHASES,
   POD_RECLAIM_REASONS,
   SERIAL_NUMBER_PATTERN,
+  STREAM_ID_MAX,
   STREAM_ID_PATTERN,
+  STREAM_VERSION_MAX,
   TIMESTAMP_PATTERN,
   TOKEN_REJECTION_REASONS,
 } from './constants.js';
@@ -42,13 +44,31 @@ import {
 } from './schema.js';
 import { ValidationError } from '../commands/errors.js';
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+const digit = (s: string, at: number): number => s.charCodeAt(at) - 48;
+
+/**
+ * A TIMESTAMP_PATTERN match that names a real instant from year 1: Date.parse would take 2025-02-30
+ * (as March 2nd), 24:00 and year 0, which PostgreSQL refuses, so such an event would fail every
+ * attempt to write its read models instead of being refused at the boundary.
+ */
+function isCalendarTimestamp(s: string): boolean {
+  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const month = digit(s, 5) * 10 + digit(s, 6);
+  const day = digit(s, 8) * 10 + digit(s, 9);
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  if (digit(s, 11) * 10 + digit(s, 12) > 23 || digit(s, 14) * 10 + digit(s, 15) > 59 || digit(s, 17) * 10 + digit(s, 18) > 59) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
 // ---- field schemas shared by many events ----------------------------------------------------------
 
 const timestamp = string({
   max: 35,
   pattern: TIMESTAMP_PATTERN,
   format: 'an RFC 3339 UTC timestamp',
-  check: (value) => !Number.isNaN(Date.parse(value)),
+  check: isCalendarTimestamp,
 });
 const clusterId = string({ max: LIMITS.shortString, pattern: CLUSTER_ID_PATTERN, format: 'a cluster id' });
 const clusterName = string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a DNS label' });
@@ -173,8 +193,8 @@ const actor: Schema<Actor> = object({ kind: enumOf(ACTOR_KINDS), name: string({ 
 const HEADER_FIELDS = {
   id: string({ min: 36, max: 36, check: isLowercaseUuid, format: 'a lowercase UUID' }),
   type: string({ max: LIMITS.shortString }),
-  streamId: string({ max: LIMITS.shortString + 16, pattern: STREAM_ID_PATTERN, format: 'a stream id' }),
-  streamVersion: integer({ min: 1 }),
+  streamId: string({ max: STREAM_ID_MAX, pattern: STREAM_ID_PATTERN, format: 'a stream id' }),
+  streamVersion: integer({ min: 1, max: STREAM_VERSION_MAX }),
   clusterId,
   occurredAt: timestamp,
   actor,

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../events/envelope.js';
+import { STREAM_ID_MAX, STREAM_ID_PATTERN } from '../events/constants.js';
 import type { Logger } from '../adapters/log/index.js';
 import { ensureEventTopic, topicFor } from '../adapters/kafka/client.js';
 import { createPartitionPipeline, type PartitionPipeline } from './pipeline.js';
@@ -37,7 +38,11 @@ export interface ProjectionBatch {
   readonly streamIds: readonly string[];
   /** Those of `streamIds` none of whose events this projection applied before: it has no rows of theirs to read back. */
   readonly firstSeen: ReadonlySet<string>;
-  /** The new events, in log order, never a duplicate; iterated once. */
+  /**
+   * The new events, never a duplicate, in log order within each stream (an event whose stream its
+   * message's key did not name comes in a second batch of the same transaction). One pass: a
+   * second loop, or one after a `break`, goes on where the last stopped.
+   */
   readonly events: Iterable<EventEnvelope>;
 }
 
@@ -195,8 +200,8 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
 
   /**
    * The streams of a batch's messages, from their keys (a stream's events are keyed by its id), read
-   * before anything is decoded. Read as latin1, since a stream id is ASCII: a key that is not names
-   * no stream, and its event waits for the second round. A key equal to the one before it, as the
+   * before anything is decoded. Read as latin1, since a stream id is ASCII: a key that is not a
+   * stream id names no stream, and its event waits for the second round. A key equal to the one before it, as the
    * events of one command are, is not read again.
    */
   function keysOf(messages: readonly KafkaMessage[]): string[] {
@@ -205,8 +210,11 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     for (const m of messages) {
       const key = m.key;
       if (!key || (last !== undefined && sameBytes(key, last))) continue;
-      keys.add(key.toString('latin1'));
       last = key;
+      // Only what could be a stream id goes to PostgreSQL: any other key (a NUL byte would fail
+      // the statement, and so every retry of the batch) names no stream.
+      const id = key.toString('latin1');
+      if (id.length <= STREAM_ID_MAX && STREAM_ID_PATTERN.test(id)) keys.add(id);
     }
     return [...keys];
   }
@@ -277,7 +285,9 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         }
       }
       const events = fresh();
-      await o.projection.apply(tx, { streamIds, firstSeen, events });
+      // Handed over without the generator's `return`, which a `break` would call and so end it.
+      const once: Iterable<EventEnvelope> = { [Symbol.iterator]: () => ({ next: () => events.next() }) };
+      await o.projection.apply(tx, { streamIds, firstSeen, events: once });
       // Whatever the projection left unread is still decoded, deduped and counted.
       for (const _ of events) { /* drained */ }
       pending = strays;

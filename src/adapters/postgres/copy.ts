@@ -48,8 +48,8 @@ export function copyText<R>(columns: CopyColumns<R>): CopyText<R> {
   const names = Object.keys(columns).join(', ');
   const values = Object.values(columns).map((c) => typeof c === 'function' ? c : c.plain);
   const plain = Object.values(columns).map((c) => typeof c !== 'function');
-  // Rows are written out as bytes every few dozen: a text of a whole batch, kept as a string,
-  // would keep every value it was built from alive until it is sent.
+  // Rows are written out as bytes every ROWS_PER_WRITE: a text of a whole batch, kept as a
+  // string, would keep every value it was built from alive until it is sent.
   let bytes = Buffer.allocUnsafe(64 * 1024);
   let length = 0;
   let pending = '';

@@ -95,6 +95,7 @@ async function writeRows(tx: EntityManager, audit: CopyText<AuditRow>, rows: Str
   } catch (e) {
     if ((e as { code?: unknown }).code !== PG_UNIQUE_VIOLATION) throw e;
     await tx.query('rollback to savepoint peerlog_copy');
+    await tx.query('release savepoint peerlog_copy');
     await tx.query('create temp table if not exists peerlog_audit_staging (like peerlog_audit) on commit drop');
     await tx.query('delete from peerlog_audit_staging');
     await audit.copyInto(tx, 'peerlog_audit_staging');

@@ -152,6 +152,18 @@ describe('parseEvent', () => {
     expectSchemaError(() => parseEventJson(Buffer.from(text.replace('peerlog-beta', 'peerlog-gamm'))), 'EventHashMismatch', 'hash', 'VirtualNodeReady');
   });
 
+  it('refuses times and versions PostgreSQL could not store, which would stop the read models at every retry', () => {
+    for (const occurredAt of ['2025-02-30T00:00:00.000Z', '2023-02-29T12:00:00Z', '0000-01-01T00:00:00Z', '2025-01-01T24:00:00Z',
+      '2025-13-01T00:00:00Z', '2025-04-31T00:00:00Z', '2025-01-01T23:60:00Z', '2025-01-01T23:59:60Z', '2025-00-10T00:00:00Z', '2025-01-00T00:00:00Z']) {
+      expectSchemaError(() => parseEvent(resealed({ ...raw('VirtualNodeReady'), occurredAt })), 'EventSchemaInvalid', 'envelope.occurredAt', 'VirtualNodeReady');
+    }
+    for (const occurredAt of ['2024-02-29T23:59:59.999999999Z', '2000-02-29T00:00:00Z', '0001-01-01T00:00:00Z', '2025-12-31T23:59:59Z']) {
+      assert.equal(parseEvent(resealed({ ...raw('VirtualNodeReady'), occurredAt })).occurredAt, occurredAt);
+    }
+    expectSchemaError(() => parseEvent(resealed({ ...raw('VirtualNodeReady'), streamVersion: 2 ** 31 })), 'EventSchemaInvalid', 'envelope.streamVersion', 'VirtualNodeReady');
+    assert.equal(parseEvent(resealed({ ...raw('VirtualNodeReady'), streamVersion: 2 ** 31 - 1 })).streamVersion, 2 ** 31 - 1);
+  });
+
   it('a hash member copied into the data does not stand in for the envelope\'s own', () => {
     const envelope = sealed('VirtualNodeReady', { nodeName: 'peerlog-beta' });
     const text = serializeEvent(envelope).replace('"data":{', `"data":{"hash":"${envelope.hash}",`);
