@@ -180,7 +180,7 @@ test('rebuilding the read models from offset 0 gives tables equal, row for row, 
   }
 });
 
-test('a projection whose rows keep no stream versions is deduped by the runner\'s own, across batches and restarts', async () => {
+test('a projection whose rows keep no stream versions is deduped by the runner\'s own, across batches, restarts, odd keys and a stopped reading', async () => {
   const rt = await openTestRuntime('ownversions');
   const relay = rt.relay();
   const seen: string[] = [];
@@ -214,13 +214,21 @@ test('a projection whose rows keep no stream versions is deduped by the runner\'
     );
     await runner.stop();
 
-    // A projection that reads none of a batch's events still has them decoded, deduped and counted.
-    runner = rt.projection({ name: 'reads-nothing', tables: [], async apply() { /* nothing */ } });
+    // A projection that stops reading a batch's events still has them all decoded, deduped and
+    // counted; and a message key that cannot be a stream id (a NUL byte) holds nothing up.
+    const odd = rt.kafka.producer();
+    await odd.connect();
+    const again = (await outboxEvents(rt))[0]!;
+    await odd.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: [{ key: '\u0000odd', value: JSON.stringify(again) }] });
+    await odd.disconnect();
+    let reads = 0;
+    runner = rt.projection({ name: 'reads-one', tables: [], async apply(_tx, batch) { for (const _e of batch.events) { reads += 1; break; } } });
     await runner.start();
     await runner.caughtUp();
-    assert.deepEqual([runner.stats.applied, runner.stats.duplicates], [16, 8]);
+    assert.ok(reads > 0);
+    assert.deepEqual([runner.stats.applied, runner.stats.duplicates, runner.stats.failures], [16, 9, 0]);
     assert.deepEqual(
-      await rt.ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', ['reads-nothing']),
+      await rt.ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', ['reads-one']),
       [{ stream_id: 'outgoing-a', version: 8 }, { stream_id: 'outgoing-b', version: 8 }],
     );
   } finally {
