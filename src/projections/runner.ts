@@ -201,8 +201,8 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   /**
    * The streams of a batch's messages, from their keys (a stream's events are keyed by its id), read
    * before anything is decoded. Read as latin1, since a stream id is ASCII: a key that is not a
-   * stream id names no stream, and its event waits for the second round. A key equal to the one before it, as the
-   * events of one command are, is not read again.
+   * stream id names no stream, and an event no key names waits for the second round. A key equal
+   * to the one before it, as the events of one command are, is not read again.
    */
   function keysOf(messages: readonly KafkaMessage[]): string[] {
     const keys = new Set<string>();
