@@ -21,13 +21,15 @@ export function createVirtualKubelet(kube: KubeClient, log: Logger, now: () => D
   return {
     async ensure(p) {
       const node = await kube.apply(forgeVirtualNode({ nodeName: p.nodeName, remoteClusterId: p.remoteClusterId }) as KubeObject);
+      const uid = node.metadata?.uid;
+      // The Lease first: a node seen Ready has its heartbeat already (the node lifecycle controller,
+      // and anyone watching for Ready, may look for it at once).
+      await renew(p.nodeName, uid);
       const at = now().toISOString();
       if (!readySince.has(p.nodeName)) readySince.set(p.nodeName, at);
       await kube.applyStatus(forgeVirtualNodeStatus({
         nodeName: p.nodeName, remoteClusterName: p.remoteClusterName, resources: p.resources, now: at, readySince: readySince.get(p.nodeName),
       }) as KubeObject);
-      const uid = node.metadata?.uid;
-      await renew(p.nodeName, uid);
       clearInterval(heartbeats.get(p.nodeName));
       // A quarter of the Lease's duration: three renewals may fail before the node looks gone.
       heartbeats.set(p.nodeName, setInterval(() => {
