@@ -77,6 +77,8 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
     let decided: readonly DomainEvent[];
     try {
       decided = decider.decide(command, state);
+      // Bad command input fails here, naming the field, before anything reaches the log.
+      for (const e of decided) validateEventData(e.type, e.data);
     } catch (e) {
       if (fromCache) continue;
       throw e;
@@ -84,13 +86,6 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
     if (decided.length === 0) {
       if (fromCache) continue;
       return { streamId: stream.id, version, events: [], attempts: attempt };
-    }
-    // Bad command input fails here, naming the field, before anything reaches the log.
-    try {
-      for (const e of decided) validateEventData(e.type, e.data);
-    } catch (e) {
-      if (fromCache) continue;
-      throw e;
     }
     const unsealed = forgeUnsealedEvents(decided, {
       streamId: stream.id,

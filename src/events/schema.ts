@@ -225,8 +225,8 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
   const sortedPaths = childPaths((parent, index) => sortedFields[index]!.root ?? `${parent}.${sortedKeys[index]!}`);
 
   /**
-   * Checks in the order declared, so that the error named is the first in that order; returns the
-   * copy for what the one-pass check below leaves to it (an own key holding undefined).
+   * Checks in the order declared, so that the error named is the first in that order, and returns
+   * the copy in sorted order: for values the compiled pass refuses, and shapes it is not made for.
    */
   function inDeclaredOrder(value: Readonly<Record<string, unknown>>, path: string): ObjectOf<S> {
     for (const key of Object.keys(value)) {
@@ -259,43 +259,16 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
     parse(value, path) {
       if (!isPlainObject(value)) fail(path, 'must be an object', value);
       // The common case, a valid value, is checked and copied in one pass in sorted order; anything
-      // else is checked again in declared order, which names the error.
-      const fieldPaths = sortedPaths(path, sortedKeys.length);
-      if (compiled !== undefined) {
-        let copy: ObjectOf<S> | undefined;
-        try {
-          copy = compiled(value, fieldPaths) as ObjectOf<S> | undefined;
-        } catch {
-          return inDeclaredOrder(value, path);
-        }
-        return copy ?? inDeclaredOrder(value, path);
-      }
-      const out: Record<string, unknown> = {};
-      let present = 0;
+      // else, and any shape the pass cannot be compiled for, is checked in declared order, which
+      // names the error.
+      if (compiled === undefined) return inDeclaredOrder(value, path);
+      let copy: ObjectOf<S> | undefined;
       try {
-        for (let i = 0; i < sortedKeys.length; i++) {
-          const key = sortedKeys[i]!;
-          const field = sortedFields[i]!;
-          // Enumerable own keys only, as the count below sees them; a hidden one goes the long way.
-          let item: unknown;
-          if (Object.prototype.propertyIsEnumerable.call(value, key)) item = value[key];
-          else if (Object.prototype.hasOwnProperty.call(value, key)) return inDeclaredOrder(value, path);
-          if (item === undefined) {
-            if (field.kind !== 'optional') return inDeclaredOrder(value, path);
-            continue;
-          }
-          present += 1;
-          const parsed = field.parse(item, fieldPaths[i]!);
-          if (parsed !== undefined) out[key] = parsed;
-        }
+        copy = compiled(value, sortedPaths(path, sortedKeys.length)) as ObjectOf<S> | undefined;
       } catch {
         return inDeclaredOrder(value, path);
       }
-      // Every own key must be a declared one.
-      let own = 0;
-      for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) own += 1;
-      if (own !== present) return inDeclaredOrder(value, path);
-      return out as ObjectOf<S>;
+      return copy ?? inDeclaredOrder(value, path);
     },
   };
 }
@@ -311,8 +284,9 @@ const PLAIN_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * the enumerable own keys are not exactly the declared ones (an unknown, a hidden or an inherited
  * one; checked before any value is read) or a field holds undefined; it throws what a field's
  * parse throws.
- * Undefined (no compiled check) for shapes whose names could change meaning in code: `__proto__`,
- * integer-like names (an object literal would reorder them) and anything but a plain identifier.
+ * Undefined (no compiled check) for shapes with an optional field (none of the event schemas has
+ * one) and shapes whose names could change meaning in code: `__proto__`, integer-like names (an
+ * object literal would reorder them) and anything but a plain identifier.
  */
 function compileCheck(
   sortedKeys: readonly string[], sortedFields: readonly Schema<unknown>[],

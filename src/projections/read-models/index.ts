@@ -81,11 +81,11 @@ const MERGE_PEERINGS: Statement = {
  * as an insert `on conflict do nothing` does, and every other row merged.
  */
 async function writeRows(tx: EntityManager, audit: CopyText<AuditRow>, rows: StreamRows, firstSeen: ReadonlySet<string>): Promise<void> {
-  const isNew = (r: { readonly streamId: string }): boolean => firstSeen.has(r.streamId);
-  const fresh = { aggregates: rows.aggregates.filter(isNew), peerings: rows.peerings.filter(isNew) };
-  let merged: StreamRows = {
-    aggregates: rows.aggregates.filter((r) => !isNew(r)), peerings: rows.peerings.filter((r) => !isNew(r)),
-  };
+  const fresh = { aggregates: [] as AggregateRow[], peerings: [] as PeeringRow[] };
+  const continued = { aggregates: [] as AggregateRow[], peerings: [] as PeeringRow[] };
+  for (const r of rows.aggregates) (firstSeen.has(r.streamId) ? fresh : continued).aggregates.push(r);
+  for (const r of rows.peerings) (firstSeen.has(r.streamId) ? fresh : continued).peerings.push(r);
+  let merged: StreamRows = continued;
   await tx.query('savepoint peerlog_copy');
   try {
     await audit.copyInto(tx, 'peerlog_audit');
