@@ -117,11 +117,15 @@ const STREAM_VERSIONS: Statement = {
   name: 'peerlog-stream-versions',
   text: 'select stream_id, version from peerlog_projection_streams where projection = $1 and stream_id = any(array(select json_array_elements_text($2::json)))',
 };
+/**
+ * Never backwards: a stream's events all share a partition, but a message keyed otherwise lands in
+ * another, whose batch may commit a lower version after this one's higher.
+ */
 const MOVE_STREAM_VERSIONS: Statement = {
   name: 'peerlog-stream-versions-move',
   text: `insert into peerlog_projection_streams (projection, stream_id, version)
     select $1, s, v from json_to_recordset($2::json) as t(s text, v int)
-    on conflict (projection, stream_id) do update set version = excluded.version`,
+    on conflict (projection, stream_id) do update set version = greatest(peerlog_projection_streams.version, excluded.version)`,
 };
 
 /** Byte equality of two short buffers (message keys), without a call into the runtime. */

@@ -10,7 +10,7 @@ import { sealEvent } from '../../../src/events/hash.js';
 import { resetProjection, type Projection } from '../../../src/projections/runner.js';
 import { createReadModelProjection } from '../../../src/projections/read-models/index.js';
 import { streamFolder } from '../../../src/projections/read-models/folder.js';
-import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, tableRows } from '../../support/core.js';
+import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, readTopic, tableRows } from '../../support/core.js';
 
 const decider = outgoingDecider as never;
 
@@ -219,7 +219,9 @@ test('a projection whose rows keep no stream versions is deduped by the runner\'
     const odd = rt.kafka.producer();
     await odd.connect();
     const again = (await outboxEvents(rt))[0]!;
-    await odd.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: [{ key: '\u0000odd', value: JSON.stringify(again) }] });
+    // Into outgoing-a's own partition, so that it is read after that stream's events, not beside them.
+    const [aPartition] = (await readTopic(rt.config.kafkaBrokers, topicFor(rt.config.clusterId), 16)).filter((m) => m.key === 'outgoing-a').map((m) => m.partition);
+    await odd.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: [{ key: '\u0000odd', value: JSON.stringify(again), partition: aPartition! }] });
     await odd.disconnect();
     let reads = 0;
     runner = rt.projection({ name: 'reads-one', tables: [], async apply(_tx, batch) { for (const _e of batch.events) { reads += 1; break; } } });
