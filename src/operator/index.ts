@@ -99,6 +99,16 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     }
   }, log);
 
+  /**
+   * Starts an informer; if it is no longer wanted once started (the operator stopped, or a new
+   * identity replaced the watch, while its list was in flight), stops it again: a stop during the
+   * start does not reach the watch the start opens last, which would hold the process open.
+   */
+  const startInformer = async (informer: k8s.Informer<never>, wanted: () => boolean): Promise<void> => {
+    await informer.start();
+    if (!wanted()) await informer.stop();
+  };
+
   const watch = <T extends KubeObject>(name: string, informer: k8s.Informer<T>, onChange: (o: T, verb: string) => void) => {
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o) => onChange(o, verb));
     informer.on('error', (e: unknown) => {
@@ -266,10 +276,11 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     informer.on('error', (e: unknown) => {
       if (stopping) return;
       log.warn('offer watch interrupted; restarting', { remoteClusterId: remote, error: e });
-      setTimeout(() => { if (!stopping && offerWatches.get(remote)?.informer === informer) informer.start().catch(() => undefined); }, 2000);
+      setTimeout(() => { if (wanted()) startInformer(informer as never, wanted).catch(() => undefined); }, 2000);
     });
+    const wanted = (): boolean => !stopping && offerWatches.get(remote)?.informer === informer;
     offerWatches.set(remote, { client, informer });
-    informer.start().catch((e: unknown) => log.warn('offer watch failed to start', { remoteClusterId: remote, error: e }));
+    startInformer(informer as never, wanted).catch((e: unknown) => log.warn('offer watch failed to start', { remoteClusterId: remote, error: e }));
   }
 
   async function reconcileOutgoing(remote: string): Promise<void> {
@@ -421,7 +432,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   // blinks) is retried in the background; the first list of each is awaited when it works at once.
   const startWatch = async (name: string, informer: k8s.Informer<KubeObject>, delay = 500): Promise<void> => {
     try {
-      await informer.start();
+      await startInformer(informer as never, () => !stopping);
     } catch (e) {
       if (stopping) return;
       log.warn('watch cannot start yet; retrying', { watch: name, retryInMs: delay, error: e });
