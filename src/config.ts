@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { ValidationError } from './commands/errors.js';
 import { loadLayout, stackEnv, CLUSTERS } from './stack/config.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources/constants.js';
+import { parseDurationSeconds } from './duration.js';
 
 export interface PeerlogConfig {
   readonly clusterId: string;
@@ -79,7 +80,7 @@ export const CONFIG_FLAGS = [
   { name: 'namespace', env: 'PEERLOG_NAMESPACE', description: 'namespace of peerlog\'s own objects (default peerlog-system)' },
   { name: 'auth-url', env: 'PEERLOG_AUTH_URL', description: 'authentication URL announced to peers (default https://<auth-host>:<auth-port>)' },
   { name: 'auth-failure-burst', env: 'PEERLOG_AUTH_FAILURE_BURST', description: 'failed identity requests per source before 429 (default 10)' },
-  { name: 'auth-failure-refill-seconds', env: 'PEERLOG_AUTH_FAILURE_REFILL_SECONDS', description: 'seconds per extra attempt once rate-limited (default 6)' },
+  { name: 'auth-failure-refill-seconds', env: 'PEERLOG_AUTH_FAILURE_REFILL_SECONDS', description: 'time per extra attempt once rate-limited: seconds or a duration like 500ms, 6s, 1m (default 6)' },
   { name: 'sharing-percent', env: 'PEERLOG_SHARING_PERCENT', description: 'percentage of the free resources offered to each consumer (default 50)' },
   { name: 'offer-threshold-percent', env: 'PEERLOG_OFFER_THRESHOLD_PERCENT', description: 'change of a resource, in percent, that updates an offer (default 5)' },
   { name: 'offer-acceptance', env: 'PEERLOG_OFFER_ACCEPTANCE', description: 'auto (default) or manual: offers wait for `peerlog offer accept`' },
@@ -95,10 +96,11 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   };
   const get = (n: (typeof CONFIG_FLAGS)[number]['name']) => pick(n, CONFIG_FLAGS.find((f) => f.name === n)!.env);
   const port = get('auth-port');
-  const num = (n: 'auth-failure-burst' | 'auth-failure-refill-seconds' | 'sharing-percent' | 'offer-threshold-percent') => { const v = get(n); return v === undefined ? undefined : Number(v); };
+  const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent') => { const v = get(n); return v === undefined ? undefined : Number(v); };
+  const refill = get('auth-failure-refill-seconds');
   return {
     namespace: get('namespace'), authUrl: get('auth-url'),
-    authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: num('auth-failure-refill-seconds'),
+    authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: refill === undefined ? undefined : parseDurationSeconds(refill, 'setting auth-failure-refill-seconds', (m) => new ValidationError(m, { field: 'auth-failure-refill-seconds', code: 'InvalidSetting' })),
     sharingPercent: num('sharing-percent'), offerThresholdPercent: num('offer-threshold-percent'),
     offerAcceptance: get('offer-acceptance'), foreignClusterSelector: get('foreign-cluster-selector'),
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),

@@ -1,7 +1,11 @@
 // A small, strict flag parser: every verb declares its flags, and an unknown flag is an error.
+// A 'duration' flag takes kubectl-style durations (90s, 2m, 1h30m, 500ms) or plain seconds and
+// holds seconds.
+import { DURATION_FORMS, parseDurationSeconds } from '../duration.js';
+
 export interface FlagSpec {
   readonly name: string;
-  readonly type: 'string' | 'boolean' | 'number';
+  readonly type: 'string' | 'boolean' | 'number' | 'duration';
   readonly description: string;
   readonly short?: string;
   readonly default?: string | boolean | number;
@@ -46,6 +50,8 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       const n = Number(raw);
       if (!Number.isFinite(n)) throw new UsageError(`flag --${spec.name}: ${JSON.stringify(raw)} is not a number`);
       flags[spec.name] = n;
+    } else if (spec.type === 'duration') {
+      flags[spec.name] = parseDurationSeconds(raw, `flag --${spec.name}`, (m) => new UsageError(m));
     } else flags[spec.name] = raw;
   }
   return { flags, positionals };
@@ -54,7 +60,8 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
 export function formatFlags(specs: readonly FlagSpec[]): string {
   return specs.map((s) => {
     const left = `  ${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'boolean' ? '' : ` <${s.type}>`}`;
-    const def = s.default !== undefined && s.default !== false ? ` (default ${JSON.stringify(s.default)})` : '';
+    const def = s.default === undefined || s.default === false ? ''
+      : s.type === 'duration' ? ` (default ${String(s.default)}s; ${DURATION_FORMS})` : ` (default ${JSON.stringify(s.default)})`;
     return `${left.padEnd(30)} ${s.description}${def}`;
   }).join('\n');
 }

@@ -20,12 +20,12 @@ import type { Verb } from './index.js';
 export const peerVerb: Verb = {
   name: 'peer',
   summary: 'peer with a provider: create or update its ForeignCluster and follow the peering until the virtual node is Ready',
-  usage: 'peerlog peer <name> --auth-url URL --token T [--auth-fingerprint sha256:HEX] [--timeout SECONDS] [--stack alpha|beta | config flags]',
+  usage: 'peerlog peer <name> --auth-url URL --token T [--auth-fingerprint sha256:HEX] [--timeout DURATION] [--stack alpha|beta | config flags]',
   flags: [
     { name: 'auth-url', type: 'string', description: 'the provider\'s authentication URL (from `peerlog token` on the provider)' },
     { name: 'token', type: 'string', description: 'the provider\'s peering token (or env PEERLOG_PEER_TOKEN)' },
     { name: 'auth-fingerprint', type: 'string', description: 'SHA-256 fingerprint of the provider\'s endpoint certificate (default: trust and pin the first one seen)' },
-    { name: 'timeout', type: 'number', description: 'give up after this many seconds', default: 120 },
+    { name: 'timeout', type: 'duration', description: 'give up after this long', default: 120 },
     ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace']),
   ],
   async run({ flags, positionals }) {

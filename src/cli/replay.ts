@@ -10,10 +10,10 @@ import type { Verb } from './index.js';
 export const replayVerb: Verb = {
   name: 'replay',
   summary: 'rebuild the read models (peerings, audit index, aggregate states) from offset 0 of the log',
-  usage: 'peerlog replay [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL] [--timeout SECONDS]',
+  usage: 'peerlog replay [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL] [--timeout DURATION]',
   flags: [
     ...configFlags(LOG_SETTINGS),
-    { name: 'timeout', type: 'number', description: 'give up after this many seconds', default: 600 },
+    { name: 'timeout', type: 'duration', description: 'give up after this long', default: 600 },
   ],
   async run({ flags }) {
     const config = loadConfig(sourceFrom(flags));

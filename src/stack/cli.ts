@@ -5,7 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binary, loadLayout, stackEnv, type StackLayout } from './config.js';
 import { components, controlPlanes, type Component } from './components.js';
-import { isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
+import { adoptPorts, forgetPorts } from './state.js';
+import { BASE_SETTING } from './ports.js';
+import { bindable, describePortHolder, isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SCRIPTS = join(ROOT, 'scripts', 'stack');
@@ -112,8 +114,10 @@ async function ensureRunning(c: Component): Promise<'running' | 'started' | 'res
     }
   }
   removePidFile(c.pidFile);
-  if (c.port !== undefined && await portOpen(c.port)) {
-    throw new Error(`${c.name}: port ${c.port} is already taken by a process this stack did not start; free it or set PEERLOG_STACK_PORT_BASE`);
+  for (const port of [c.port, ...(c.extraPorts ?? [])]) {
+    if (port !== undefined && !(await bindable(port))) {
+      throw new Error(`${c.name}: port 127.0.0.1:${port} is taken by ${describePortHolder(port)}; free it or set ${BASE_SETTING} to another base`);
+    }
   }
   await c.prepare();
   const newPid = startDetached(c.spec());
@@ -126,6 +130,7 @@ async function up(): Promise<void> {
   const layout = loadLayout();
   await withLock(layout, async () => {
     await install(layout);
+    await adoptPorts(layout, [...controlPlanes(layout), ...[...components(layout)].reverse()], say);
     for (const c of components(layout)) {
       const started = Date.now();
       try {
@@ -157,6 +162,7 @@ async function down(purge: boolean): Promise<void> {
       say(`deleting stack data: ${layout.stateDir} and ${layout.pgDataDir}`);
       rmSync(layout.pgDataDir, { recursive: true, force: true });
       for (const d of ['clusters', 'kafka', 'etcd', 'logs']) rmSync(join(layout.stateDir, d), { recursive: true, force: true });
+      forgetPorts(layout);
     }
     say('stack is down');
   });

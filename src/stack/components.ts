@@ -4,17 +4,19 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import { binary, clusterFiles, type ClusterName, type StackLayout, CLUSTERS } from './config.js';
 import { ensurePki } from './pki.js';
+import { newKafkaClusterId, usableKafkaClusterId } from './kafka-id.js';
 import { ensureKwokNodes, kwokNodesReady } from './nodes.js';
 import { pidFileFor, runStep, type SpawnSpec } from './proc.js';
 
 export interface Component {
   readonly name: string;
   readonly port?: number;
+  /** Other ports it listens on (checked free before it starts). */
+  readonly extraPorts?: readonly number[];
   /** A fragment of the command line that tells our process from another one with a reused pid. */
   readonly processMatch: string;
   readonly pidFile: string;
@@ -100,7 +102,7 @@ function kafka(layout: StackLayout): Component {
   const libs = join(layout.cacheDir, `kafka-${layout.versions.kafka}`, 'libs');
   const { kafka: port, kafkaController: ctrl } = layout.ports;
   return {
-    name: 'kafka', port, processMatch: 'kafka.Kafka',
+    name: 'kafka', port, extraPorts: [ctrl], processMatch: 'kafka.Kafka',
     pidFile: pidFileFor(layout.runDir, 'kafka'), logFile: join(layout.logDir, 'kafka.log'),
     startTimeoutMs: 120_000, stopSignal: 'SIGTERM',
     async prepare() {
@@ -126,13 +128,17 @@ function kafka(layout: StackLayout): Component {
         'log4j.logger.kafka=WARN', 'log4j.logger.org.apache.kafka=WARN', 'log4j.logger.state.change.logger=WARN', '',
       ].join('\n'));
       if (existsSync(join(dir, 'data', 'meta.properties'))) return;
+      // Not formatted yet, so nothing was stored under a saved id: one that cannot be used (an older
+      // version could save ids starting with '-') is replaced.
       let clusterId = existsSync(join(dir, 'cluster.id')) ? readFileSync(join(dir, 'cluster.id'), 'utf8').trim() : '';
-      if (!clusterId) {
-        clusterId = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+      if (!usableKafkaClusterId(clusterId)) {
+        if (clusterId) process.stderr.write(`[stack] kafka: replacing the saved cluster id ${JSON.stringify(clusterId)} (unusable) before formatting\n`);
+        clusterId = newKafkaClusterId();
         writeFileSync(join(dir, 'cluster.id'), clusterId);
       }
+      // `--cluster-id=<id>` in one argument: no id can be read as an option.
       runStep('kafka storage format', 'java', ['-cp', `${libs}/*`, `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
-        'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', join(dir, 'server.properties'), '--ignore-formatted'],
+        'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', join(dir, 'server.properties'), '--ignore-formatted'],
       undefined, join(layout.logDir, 'kafka-format.log'));
     },
     spec() {
@@ -154,7 +160,7 @@ function etcd(layout: StackLayout): Component {
   const { etcdClient: port, etcdPeer: peer } = layout.ports;
   const bin = binary(layout, 'etcd', layout.versions.etcd);
   return {
-    name: 'etcd', port, processMatch: bin,
+    name: 'etcd', port, extraPorts: [peer], processMatch: bin,
     pidFile: pidFileFor(layout.runDir, 'etcd'), logFile: join(layout.logDir, 'etcd.log'),
     startTimeoutMs: 60_000, stopSignal: 'SIGTERM',
     async prepare() { mkdirSync(join(layout.stateDir, 'etcd'), { recursive: true }); },

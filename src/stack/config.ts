@@ -1,6 +1,8 @@
 // The local stack's layout: versions, ports and directories, each overridable from the environment.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { chooseBase, LINUX_DEFAULT_EPHEMERAL, parseEphemeralRange, portsFor, type PortMap, type PortRange } from './ports.js';
 
 export type ClusterName = 'alpha' | 'beta';
 export const CLUSTERS: readonly ClusterName[] = ['alpha', 'beta'];
@@ -35,14 +37,13 @@ export interface StackLayout {
   readonly versions: { readonly kubernetes: string; readonly etcd: string; readonly kwok: string; readonly kafka: string };
   readonly ports: { readonly postgres: number; readonly kafka: number; readonly kafkaController: number; readonly etcdClient: number; readonly etcdPeer: number };
   readonly clusters: Readonly<Record<ClusterName, ClusterLayout>>;
+  /** Every port of the layout by name (what `stack up` records to notice a changed base). */
+  readonly portMap: PortMap;
 }
 
-function envPort(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name}=${raw} is not a TCP port`);
-  return n;
+/** The machine's ephemeral port range (Linux), or Linux's default where it cannot be read. */
+export function ephemeralRange(): PortRange {
+  try { return parseEphemeralRange(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')); } catch { return LINUX_DEFAULT_EPHEMERAL; }
 }
 
 export function loadLayout(): StackLayout {
@@ -52,7 +53,7 @@ export function loadLayout(): StackLayout {
   // data directory goes under the postgres user's own home instead.
   const pgDataDir = process.env.PEERLOG_PG_DATA
     || (process.getuid?.() === 0 ? '/var/lib/postgresql/peerlog-stack' : join(stateDir, 'postgres'));
-  const base = envPort('PEERLOG_STACK_PORT_BASE', 47000);
+  const p = portsFor(chooseBase(process.env.PEERLOG_STACK_PORT_BASE, ephemeralRange()));
   const layout: StackLayout = {
     cacheDir,
     stateDir,
@@ -67,24 +68,25 @@ export function loadLayout(): StackLayout {
       kafka: process.env.PEERLOG_KAFKA_VERSION || '3.9.1',
     },
     ports: {
-      postgres: base + 32,
-      kafka: base + 92,
-      kafkaController: base + 93,
-      etcdClient: base + 79,
-      etcdPeer: base + 80,
+      postgres: p.postgres,
+      kafka: p.kafka,
+      kafkaController: p.kafkaController,
+      etcdClient: p.etcdClient,
+      etcdPeer: p.etcdPeer,
     },
     clusters: {
       alpha: {
-        name: 'alpha', clusterId: 'alpha', apiserverPort: base + 443, controllerManagerPort: base + 257,
-        schedulerPort: base + 259, authPort: base + 601, nodeCidr: '10.244.0.0/16',
+        name: 'alpha', clusterId: 'alpha', apiserverPort: p.apiserverAlpha, controllerManagerPort: p.controllerManagerAlpha,
+        schedulerPort: p.schedulerAlpha, authPort: p.authAlpha, nodeCidr: '10.244.0.0/16',
         nodes: { count: 2, cpu: '4', memory: '8Gi', pods: '110' },
       },
       beta: {
-        name: 'beta', clusterId: 'beta', apiserverPort: base + 444, controllerManagerPort: base + 258,
-        schedulerPort: base + 260, authPort: base + 602, nodeCidr: '10.245.0.0/16',
+        name: 'beta', clusterId: 'beta', apiserverPort: p.apiserverBeta, controllerManagerPort: p.controllerManagerBeta,
+        schedulerPort: p.schedulerBeta, authPort: p.authBeta, nodeCidr: '10.245.0.0/16',
         nodes: { count: 3, cpu: '8', memory: '32Gi', pods: '110' },
       },
     },
+    portMap: p,
   };
   return Object.freeze(layout);
 }

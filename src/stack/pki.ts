@@ -60,10 +60,11 @@ export async function ensurePki(layout: StackLayout, cluster: ClusterName): Prom
     write(f.saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), true);
     write(f.saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }).toString());
   }
-  if (!existsSync(f.kubeconfig)) {
-    write(f.kubeconfig, forgeKubeconfig({
-      cluster, server: `https://127.0.0.1:${c.apiserverPort}`, caPem: readFileSync(f.caCert, 'utf8'),
-      user: 'peerlog-stack-admin', certPem: readFileSync(f.adminCert, 'utf8'), keyPem: readFileSync(f.adminKey, 'utf8'),
-    }), true);
-  }
+  // The kubeconfig names the apiserver's port: it is rewritten whenever the layout's port (or a
+  // certificate) differs from what it holds. The certificates name no port.
+  const kubeconfig = forgeKubeconfig({
+    cluster, server: `https://127.0.0.1:${c.apiserverPort}`, caPem: readFileSync(f.caCert, 'utf8'),
+    user: 'peerlog-stack-admin', certPem: readFileSync(f.adminCert, 'utf8'), keyPem: readFileSync(f.adminKey, 'utf8'),
+  });
+  if (!existsSync(f.kubeconfig) || readFileSync(f.kubeconfig, 'utf8') !== kubeconfig) write(f.kubeconfig, kubeconfig, true);
 }

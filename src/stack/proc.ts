@@ -1,7 +1,7 @@
 // Process bookkeeping for the local stack: detached children, pid files, health waits, stops.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
 export interface SpawnSpec {
@@ -145,4 +145,58 @@ export function removePidFile(pidFile: string): void {
 
 export function pidFileFor(runDir: string, name: string): string {
   return join(runDir, `${name}.pid`);
+}
+
+/** True when `port` can be bound on `host` now (a listener or a connection's local port blocks it). */
+export function bindable(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+const TCP_STATES: Readonly<Record<string, string>> = { '01': 'a connection', '0A': 'a listener', '06': 'a closing connection', '08': 'a closing connection' };
+
+/** TCP sockets whose local port is `port`, from /proc/net/tcp and tcp6 (state and socket inode). */
+function socketsOn(port: number): { state: string; remote: string; inode: string }[] {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const out: { state: string; remote: string; inode: string }[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !f[1]!.endsWith(`:${hex}`)) continue;
+      const [rAddr, rPort] = f[2]!.split(':');
+      const remote = rAddr && /^0+$/.test(rAddr) ? '' : `${rAddr?.length === 8 ? Buffer.from(rAddr, 'hex').reverse().join('.') : 'IPv6'}:${parseInt(rPort ?? '0', 16)}`;
+      out.push({ state: f[3]!, remote, inode: f[9]! });
+    }
+  }
+  return out;
+}
+
+/** Which process holds `port` and how ("pid 123 (kube-apiserver), a connection to 127.0.0.1:47079"), as far as /proc shows. */
+export function describePortHolder(port: number): string {
+  const sockets = socketsOn(port).filter((s) => s.inode !== '0');
+  if (sockets.length === 0) return 'a socket this user cannot see (TIME_WAIT or another network namespace)';
+  const byInode = new Map(sockets.map((s) => [`socket:[${s.inode}]`, s]));
+  const found: string[] = [];
+  let pids: string[] = [];
+  try { pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p)); } catch { /* no /proc */ }
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try { fds = readdirSync(`/proc/${pid}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      let target = '';
+      try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+      const s = byInode.get(target);
+      if (!s) continue;
+      let comm = '?';
+      try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* gone */ }
+      found.push(`pid ${pid} (${comm}), ${TCP_STATES[s.state] ?? `a socket in TCP state ${s.state}`}${s.remote ? ` to ${s.remote}` : ''}`);
+      byInode.delete(target);
+    }
+  }
+  return found.length > 0 ? found.join('; ') : `${sockets.length} socket(s) of a process this user cannot inspect`;
 }

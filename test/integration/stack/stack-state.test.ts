@@ -1,0 +1,140 @@
+// The stack's own bookkeeping on a private state directory (no second stack is started): Kafka's
+// storage format with a saved bad cluster id, the files that name ports after the base changes,
+// stale processes of an old layout, and the check that a component's port is free.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, createConnection, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { loadLayout } from '../../../src/stack/config.js';
+import { components } from '../../../src/stack/components.js';
+import { adoptPorts, readRecordedPorts, recordPorts } from '../../../src/stack/state.js';
+import { bindable, describePortHolder } from '../../../src/stack/proc.js';
+
+function privateLayout(dir: string, base: string) {
+  process.env.PEERLOG_STACK_DIR = dir;
+  process.env.PEERLOG_PG_DATA = join(dir, 'postgres');
+  process.env.PEERLOG_STACK_PORT_BASE = base;
+  return loadLayout();
+}
+
+function component(layout: ReturnType<typeof loadLayout>, name: string) {
+  return components(layout).find((c) => c.name === name)!;
+}
+
+test('kafka: a saved cluster id starting with "-" (from an older version) no longer stops the storage format', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerlog-stack-kafka-'));
+  try {
+    const layout = privateLayout(dir, '26000');
+    mkdirSync(join(dir, 'kafka'), { recursive: true });
+    writeFileSync(join(dir, 'kafka', 'cluster.id'), '-xCkYBRfQSqxWs3DAWO7zw');
+    await component(layout, 'kafka').prepare();
+    const meta = readFileSync(join(dir, 'kafka', 'data', 'meta.properties'), 'utf8');
+    const id = /^cluster\.id=(.*)$/m.exec(meta)?.[1];
+    assert.ok(id, `meta.properties has a cluster.id:\n${meta}`);
+    assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    assert.equal(readFileSync(join(dir, 'kafka', 'cluster.id'), 'utf8').trim(), id, 'the saved id is the one formatted');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a changed PEERLOG_STACK_PORT_BASE rewrites the kubeconfigs and Kafka\'s server.properties with the new ports', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerlog-stack-ports-'));
+  try {
+    const serverOf = (cluster: string) => (parse(readFileSync(join(dir, 'clusters', cluster, 'admin.kubeconfig'), 'utf8')) as { clusters: { cluster: { server: string } }[] }).clusters[0]!.cluster.server;
+    let layout = privateLayout(dir, '26000');
+    for (const n of ['kube-apiserver-alpha', 'kube-apiserver-beta']) await component(layout, n).prepare();
+    assert.equal(serverOf('alpha'), 'https://127.0.0.1:26443');
+    const caBefore = readFileSync(join(dir, 'clusters', 'alpha', 'pki', 'ca.crt'), 'utf8');
+    await component(layout, 'kafka').prepare();
+    layout = privateLayout(dir, '27000');
+    for (const n of ['kube-apiserver-alpha', 'kube-apiserver-beta', 'kafka']) await component(layout, n).prepare();
+    const props = readFileSync(join(dir, 'kafka', 'server.properties'), 'utf8');
+    assert.match(props, /^listeners=PLAINTEXT:\/\/127\.0\.0\.1:27092,CONTROLLER:\/\/127\.0\.0\.1:27093$/m);
+    assert.match(props, /^controller\.quorum\.voters=1@127\.0\.0\.1:27093$/m);
+    assert.equal(serverOf('alpha'), 'https://127.0.0.1:27443');
+    assert.equal(serverOf('beta'), 'https://127.0.0.1:27444');
+    assert.equal(readFileSync(join(dir, 'clusters', 'alpha', 'pki', 'ca.crt'), 'utf8'), caBefore, 'the PKI is kept');
+    // The kubeconfig still authenticates with the kept admin certificate.
+    const user = (parse(readFileSync(join(dir, 'clusters', 'alpha', 'admin.kubeconfig'), 'utf8')) as { users: { user: Record<string, string> }[] }).users[0]!.user;
+    assert.equal(Buffer.from(user['client-certificate-data']!, 'base64').toString(), readFileSync(join(dir, 'clusters', 'alpha', 'pki', 'admin.crt'), 'utf8'));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+function sleeper(marker: string) {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker], { stdio: 'ignore', detached: true });
+  child.unref();
+  return child;
+}
+
+test('stack up on a directory made for other ports (or by a version without a record) first stops the processes it recorded', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerlog-stack-adopt-'));
+  const marker = `peerlog-stack-adopt-${process.pid}`;
+  const children = [sleeper(marker), sleeper(marker)];
+  try {
+    const said: string[] = [];
+    const procs = [0, 1].map((i) => ({ name: `old-${i}`, processMatch: marker, pidFile: join(dir, 'run', `old-${i}.pid`), stopSignal: 'SIGTERM' as const }));
+    mkdirSync(join(dir, 'run'), { recursive: true });
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    const writePids = () => children.forEach((c, i) => writeFileSync(procs[i]!.pidFile, `${c.pid}\n`));
+
+    // 1. A directory from a version that kept no record: the recorded processes are stopped.
+    writePids();
+    let layout = privateLayout(dir, '26000');
+    mkdirSync(join(dir, 'clusters'), { recursive: true });
+    const legacy = await adoptPorts(layout, procs, (m) => said.push(m));
+    assert.equal(legacy.length, 1);
+    assert.match(said.join('\n'), /ports changed \(ports unknown/);
+    for (const c of children) assert.equal(alive(c.pid!), false, `pid ${c.pid} was stopped`);
+    assert.equal(readRecordedPorts(layout)?.postgres, 26032);
+
+    // 2. Same ports again: nothing is stopped.
+    const again = [sleeper(marker)];
+    children.splice(0, 2, again[0]!, again[0]!);
+    writeFileSync(procs[0]!.pidFile, `${again[0]!.pid}\n`);
+    assert.deepEqual(await adoptPorts(layout, procs, (m) => said.push(m)), []);
+    assert.equal(alive(again[0]!.pid!), true);
+
+    // 3. Another base: stopped, and the new ports recorded.
+    layout = privateLayout(dir, '27000');
+    const moved = await adoptPorts(layout, procs, (m) => said.push(m));
+    assert.ok(moved.includes('postgres 26032 → 27032'), moved.join(', '));
+    assert.equal(alive(again[0]!.pid!), false);
+    assert.equal(readRecordedPorts(layout)?.apiserverBeta, 27444);
+    assert.equal(existsSync(procs[0]!.pidFile), false, 'its pid file is removed');
+
+    // 4. A fresh directory is recorded without stopping anything.
+    const fresh = mkdtempSync(join(tmpdir(), 'peerlog-stack-fresh-'));
+    try {
+      const l = privateLayout(fresh, '26000');
+      assert.deepEqual(await adoptPorts(l, [], () => undefined), []);
+      recordPorts(l);
+      assert.equal(readRecordedPorts(l)?.authAlpha, 26601);
+    } finally { rmSync(fresh, { recursive: true, force: true }); }
+  } finally {
+    for (const c of children) { try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ } }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a port held by a listener or by an outgoing connection\'s local port is reported with its holder', async () => {
+  const srv = createServer((s) => s.on('error', () => undefined));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  const client = createConnection({ port, host: '127.0.0.1' });
+  await new Promise<void>((r) => client.once('connect', r));
+  try {
+    assert.equal(await bindable(port), false);
+    assert.match(describePortHolder(port), new RegExp(`pid ${process.pid} \\(node\\), a listener`));
+    // The client's local port is in use though nothing listens on it: what beta's apiserver met.
+    const local = client.localPort!;
+    assert.equal(await bindable(local), false);
+    assert.match(describePortHolder(local), new RegExp(`pid ${process.pid} \\(node\\), a connection to 127\\.0\\.0\\.1:${port}`));
+  } finally {
+    client.destroy();
+    await new Promise((r) => srv.close(r));
+  }
+  assert.equal(await bindable(port), true, 'free again once closed');
+});
