@@ -31,11 +31,3 @@ export function parseDurationSeconds(text: string, what: string, makeError: (mes
   return ms / 1000;
 }
 
-/** `seconds` the way a person writes it: 120 → "2m", 90 → "1m30s", 0.5 → "500ms". */
-export function formatSeconds(seconds: number): string {
-  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = Math.round((seconds % 60) * 1000) / 1000;
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s || (!h && !m) ? `${s}s` : ''}`;
-}
