@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binary, loadLayout, stackEnv, type StackLayout } from './config.js';
 import { components, controlPlanes, type Component } from './components.js';
-import { adoptPorts, forgetPorts } from './state.js';
+import { adoptPorts, forgetPorts, stopRecorded } from './state.js';
 import { BASE_SETTING } from './ports.js';
 import { bindable, describePortHolder, isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
 
@@ -147,14 +147,7 @@ async function up(): Promise<void> {
 async function down(purge: boolean): Promise<void> {
   const layout = loadLayout();
   await withLock(layout, async () => {
-    for (const c of [...controlPlanes(layout), ...[...components(layout)].reverse()]) {
-      const pid = readPid(c.pidFile);
-      if (isOurProcess(pid, c.processMatch)) {
-        say(`stopping ${c.name} (pid ${pid})`);
-        await stopProcess(pid, c.stopSignal, 20_000);
-      }
-      removePidFile(c.pidFile);
-    }
+    await stopRecorded([...controlPlanes(layout), ...[...components(layout)].reverse()], say);
     for (const c of components(layout)) {
       if (c.port !== undefined && await portOpen(c.port)) say(`warning: port ${c.port} (${c.name}) still has a listener that this stack did not start`);
     }

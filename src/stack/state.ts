@@ -39,6 +39,18 @@ export function forgetPorts(layout: StackLayout): void {
   rmSync(layoutRecord(layout), { force: true });
 }
 
+/** Stops each process that its pid file names and that is still ours, in the given order; removes the pid files. */
+export async function stopRecorded(procs: readonly StoppableProcess[], say: (msg: string) => void): Promise<void> {
+  for (const p of procs) {
+    const pid = readPid(p.pidFile);
+    if (isOurProcess(pid, p.processMatch)) {
+      say(`stopping ${p.name} (pid ${pid})`);
+      await stopProcess(pid, p.stopSignal, 20_000);
+    }
+    removePidFile(p.pidFile);
+  }
+}
+
 /** True when the directory holds anything a previous `up` made (data, PKI or pid files). */
 function hasState(layout: StackLayout, procs: readonly StoppableProcess[]): boolean {
   return ['clusters', 'kafka', 'etcd'].some((d) => existsSync(join(layout.stateDir, d)))
@@ -57,14 +69,7 @@ export async function adoptPorts(layout: StackLayout, procs: readonly StoppableP
   else changes = hasState(layout, procs) ? ['ports unknown (made by a version that kept no record)'] : [];
   if (changes.length > 0) {
     say(`the stack's ports changed (${changes.join(', ')}): stopping its processes to start them on the new ports`);
-    for (const p of procs) {
-      const pid = readPid(p.pidFile);
-      if (isOurProcess(pid, p.processMatch)) {
-        say(`stopping ${p.name} (pid ${pid})`);
-        await stopProcess(pid, p.stopSignal, 20_000);
-      }
-      removePidFile(p.pidFile);
-    }
+    await stopRecorded(procs, say);
   }
   if (changes.length > 0 || recorded === undefined) recordPorts(layout);
   return changes;
