@@ -61,6 +61,9 @@ test('two relays on one log, the first losing its lock session while it keeps ru
       await admin.end();
     }
     await secondStarted;
+    // The first stopped publishing and waits for the lock the second now holds; readiness says so.
+    await eventually('the first relay to report its lost session', async () => (first.state().startsWith('lost its database session') ? true : undefined));
+    assert.equal(second.state(), 'ok');
     await appending;
     assert.equal(appended, 1000);
     await second.drained(60_000);
@@ -109,7 +112,6 @@ test('`peerlog history` and `peerlog replay` verify the chain as they read the l
     await runner.caughtUp();
     const ok = spawnSync(PEERLOG, ['history', '-o', 'json', ...cliFlags(rt.config)], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
-    assert.deepEqual((JSON.parse(ok.stdout) as { chain: unknown }).chain, { valid: true, events: 8 });
 
     const stored = await outboxEvents(rt);
     const send = async (e: EventEnvelope) => {
@@ -126,6 +128,11 @@ test('`peerlog history` and `peerlog replay` verify the chain as they read the l
     assert.equal(h.status, 4, h.stderr);
     assert.match(h.stdout, /outgoing good/, 'the history is still printed');
     assert.match(h.stderr, new RegExp(`BrokenChain: the hash chain is broken at event ${orphan.id} \\(outgoing-orphan v1\\)`));
+    const j = spawnSync(PEERLOG, ['history', '-o', 'json', ...cliFlags(rt.config)], { encoding: 'utf8' });
+    assert.equal(j.status, 4);
+    const { chain } = JSON.parse(j.stdout) as { chain: { valid: boolean; reason: string; eventId: string } };
+    assert.deepEqual([chain.valid, chain.reason, chain.eventId], [false, 'BrokenLink', orphan.id]);
+    assert.deepEqual((JSON.parse(ok.stdout) as { chain: unknown }).chain, { valid: true, events: 8 }, 'the log before the orphan verified');
 
     // A second event after the third: two writers sealed the log. Replay reads it all back again.
     const fork = forged(stored[0]!, 'outgoing-fork', stored[2]!.hash, 'ffffffffffff', stored[3]!.occurredAt);
