@@ -97,7 +97,6 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     // The event topic, checked (or created) once now when Kafka answers: one that would lose or
     // misplace events refuses the start. With Kafka away the relay and projections check it later.
     await runtime.checkTopic().then((report) => {
-      for (const w of report.warnings) log.warn(w);
       log.info(report.created ? 'event topic created' : 'event topic checked', { partitions: report.partitions, replicationFactor: report.replicationFactor, minInsyncReplicas: report.minInsyncReplicas });
     }, (e: unknown) => {
       if (!isKafkaError(e)) throw new StartError('kafka', `the event topic on ${config.kafkaBrokers.join(',')}`, e);

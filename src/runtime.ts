@@ -10,7 +10,7 @@ import { parseEventJson } from './events/index.js';
 import { openDataSource, migrate } from './adapters/postgres/datasource.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
 import { READ_MODEL_ENTITIES } from './adapters/postgres/entities.js';
-import { createKafka, ensureEventTopic, topicFor, type TopicReport, type TopicSettings } from './adapters/kafka/client.js';
+import { createKafka, prepareEventTopic, topicFor, type TopicReport, type TopicSettings } from './adapters/kafka/client.js';
 import { uuidv7 } from './adapters/ids/index.js';
 import { createRelay, type Relay, type RelayOptions } from './adapters/kafka/relay.js';
 import type { Logger } from './adapters/log/index.js';
@@ -62,9 +62,7 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
     }),
     async checkTopic() {
       const quick = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}-check`, logger.child({ component: 'kafka' }), { retry: { retries: 1, initialRetryTime: 100 } });
-      const admin = quick.admin();
-      await admin.connect();
-      try { return await ensureEventTopic(admin, topicFor(config.clusterId), topic); } finally { await admin.disconnect(); }
+      return prepareEventTopic(quick, topicFor(config.clusterId), topic, logger.child({ component: 'kafka' }));
     },
     readModels: (extra = {}) => rt.projection(createReadModelProjection(streamFolder), extra),
     close: async () => { await ds.destroy(); },

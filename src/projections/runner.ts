@@ -8,7 +8,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../events/envelope.js';
 import { STREAM_ID_MAX, STREAM_ID_PATTERN } from '../events/constants.js';
 import type { Logger } from '../adapters/log/index.js';
-import { EVENT_TOPIC, ensureEventTopic, isKafkaError, topicFor, type TopicSettings } from '../adapters/kafka/client.js';
+import { isKafkaError, prepareEventTopic, topicFor, type TopicSettings } from '../adapters/kafka/client.js';
 import { applicationName, openLockSession, type LockSession } from '../adapters/postgres/lock.js';
 import { createPartitionPipeline, type PartitionPipeline } from './pipeline.js';
 import { runStatement, type Statement } from '../adapters/postgres/statements.js';
@@ -511,12 +511,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         await holdLock();
         generation = await currentGeneration(o.ds, name);
         // A projection may start before the first event is relayed: the topic must exist to subscribe.
-        const admin = o.kafka.admin();
-        await admin.connect();
-        try {
-          const report = await ensureEventTopic(admin, topic, o.topic ?? EVENT_TOPIC);
-          for (const w of report.warnings) log.warn(w);
-        } finally { await admin.disconnect(); }
+        await prepareEventTopic(o.kafka, topic, o.topic, log);
         await startConsumer();
       } catch (e) {
         state = waitingFor(e, where);

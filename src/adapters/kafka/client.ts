@@ -130,6 +130,17 @@ export async function ensureEventTopic(admin: Admin, topic: string, settings: To
   return checkTopic(admin, topic, settings, rf, minIsr);
 }
 
+/** ensureEventTopic on an admin client of its own; logs what is weaker than asked. */
+export async function prepareEventTopic(kafka: Kafka, topic: string, settings: TopicSettings = EVENT_TOPIC, log?: Logger): Promise<TopicReport> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const report = await ensureEventTopic(admin, topic, settings);
+    for (const w of report.warnings) log?.warn(w);
+    return report;
+  } finally { await admin.disconnect(); }
+}
+
 async function checkTopic(admin: Admin, topic: string, settings: TopicSettings, rf: number, minIsr: number): Promise<TopicReport> {
   const meta = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!;
   const described = await admin.describeConfigs({

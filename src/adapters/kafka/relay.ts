@@ -13,7 +13,7 @@ import { toCloudEventHeaders } from '../../events/envelope.js';
 import { serializeEvent } from '../../events/schemas.js';
 import type { Logger } from '../log/index.js';
 import { OUTBOX_CHANNEL } from '../postgres/event-store.js';
-import { EVENT_TOPIC, ensureEventTopic, isKafkaError, topicFor, translateKafkaError, type TopicSettings } from './client.js';
+import { isKafkaError, prepareEventTopic, topicFor, translateKafkaError, type TopicSettings } from './client.js';
 import { applicationName, openLockSession, type LockSession } from '../postgres/lock.js';
 import { PeerlogError } from '../../commands/errors.js';
 import { sealEvent } from '../../events/hash.js';
@@ -85,12 +85,7 @@ export function createRelay(o: RelayOptions): Relay {
     // The lock may have gone while sealing: a relay without it publishes nothing more.
     if (lock?.isLost()) return 0;
     if (!producer) {
-      const admin = o.kafka.admin();
-      await admin.connect();
-      try {
-        const report = await ensureEventTopic(admin, topic, o.topic ?? EVENT_TOPIC);
-        for (const w of report.warnings) log.warn(w);
-      } finally { await admin.disconnect(); }
+      await prepareEventTopic(o.kafka, topic, o.topic, log);
       producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
       await producer.connect();
     }
