@@ -18,7 +18,12 @@ export interface Projection {
   readonly name: string;
   /** Tables this projection owns: emptied on rebuild. */
   readonly tables: readonly string[];
-  /** Applies a batch's new events inside the batch's transaction (see ProjectionBatch). */
+  /**
+   * Applies a batch's new events inside the batch's transaction (see ProjectionBatch). When it
+   * throws an error that lies with an event (see isUnfoldable), the runner rolls its writes back and
+   * hands it the same events again, one per call, to dead-letter the ones that fail alone: what it
+   * does outside the transaction (the operator's enqueues) must bear being done twice.
+   */
   apply(tx: EntityManager, batch: ProjectionBatch): Promise<void>;
   /**
    * For a projection whose own rows record every event it applied (the read models' audit index):
