@@ -115,11 +115,12 @@ export function createRelay(o: RelayOptions): Relay {
       if (!got[0]!.ok) return undefined;
       await tx.query('insert into peerlog_log_head (cluster_id, last_hash, events) values ($1, $2, 0) on conflict do nothing', [o.clusterId, GENESIS_HASH]);
       let prev = ((await tx.query('select last_hash from peerlog_log_head where cluster_id = $1 for update', [o.clusterId])) as { last_hash: string }[])[0]!.last_hash;
-      const fresh = (await tx.query(
-        `select position, envelope from peerlog_outbox where position = any(array(select json_array_elements_text($1::json))::bigint[]) and hash is null order by position for update`,
-        [JSON.stringify(listed.map((r) => r.position))])) as { position: string; envelope: EventEnvelope }[];
+      // Only positions: an unsealed row changes only by being sealed, so its listed envelope holds.
+      const still = new Set(((await tx.query(
+        `select position from peerlog_outbox where position = any(array(select json_array_elements_text($1::json))::bigint[]) and hash is null order by position for update`,
+        [JSON.stringify(listed.map((r) => r.position))])) as { position: string }[]).map((r) => String(r.position)));
       const sealed = new Map<string, EventEnvelope>();
-      for (const r of fresh) {
+      for (const r of listed.filter((x) => still.has(String(x.position)))) {
         const { prevHash: _p, hash: _h, ...unsealed } = r.envelope as EventEnvelope & Partial<Record<'prevHash' | 'hash', string>>;
         const e = sealEvent(unsealed as UnsealedEvent, prev) as EventEnvelope;
         sealed.set(String(r.position), e);
