@@ -61,9 +61,6 @@ test('two relays on one log, the first losing its lock session while it keeps ru
       await admin.end();
     }
     await secondStarted;
-    // The first stopped publishing and waits for the lock the second now holds; readiness says so.
-    await eventually('the first relay to report its lost session', async () => (first.state().startsWith('lost its database session') ? true : undefined));
-    assert.equal(second.state(), 'ok');
     await appending;
     assert.equal(appended, 1000);
     await second.drained(60_000);
@@ -84,6 +81,9 @@ test('two relays on one log, the first losing its lock session while it keeps ru
       prev = expected;
     }
     assert.equal(head[0]!.last_hash, prev, 'the head is the last row');
+    // The first stopped publishing and waits for the lock the second now holds; readiness says so.
+    await eventually('the first relay to report its lost session', async () => (first.state().startsWith('lost its database session') ? true : undefined));
+    assert.equal(second.state(), 'ok');
   } finally {
     pg.Client.prototype.connect = connect;
     if (savedAppName === undefined) delete process.env.PGAPPNAME; else process.env.PGAPPNAME = savedAppName;
