@@ -34,6 +34,10 @@ export interface PeerlogConfig {
   readonly offerAcceptance: 'auto' | 'manual';
   /** Label selector of the ForeignClusters this control plane acts on (empty: all). */
   readonly foreignClusterSelector: string;
+  /** Replication factor of a new event topic (undefined: min(3, brokers in the cluster)). */
+  readonly kafkaReplicationFactor: number | undefined;
+  /** min.insync.replicas of a new event topic (undefined: 2 from RF 3 up, else 1). */
+  readonly kafkaMinInsyncReplicas: number | undefined;
 }
 
 export interface ConfigSource {
@@ -56,6 +60,8 @@ export interface ConfigSource {
   readonly offerThresholdPercent?: number;
   readonly offerAcceptance?: string;
   readonly foreignClusterSelector?: string;
+  readonly kafkaReplicationFactor?: number;
+  readonly kafkaMinInsyncReplicas?: number;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -85,6 +91,8 @@ export const CONFIG_FLAGS = [
   { name: 'offer-threshold-percent', env: 'PEERLOG_OFFER_THRESHOLD_PERCENT', description: 'change of a resource, in percent, that updates an offer (default 5)' },
   { name: 'offer-acceptance', env: 'PEERLOG_OFFER_ACCEPTANCE', description: 'auto (default) or manual: offers wait for `peerlog offer accept`' },
   { name: 'foreign-cluster-selector', env: 'PEERLOG_FOREIGN_CLUSTER_SELECTOR', description: 'label selector of the ForeignClusters to act on (default all)' },
+  { name: 'kafka-replication-factor', env: 'PEERLOG_KAFKA_REPLICATION_FACTOR', description: 'replication factor of the event topic when peerlog creates it (default min(3, brokers))' },
+  { name: 'kafka-min-insync-replicas', env: 'PEERLOG_KAFKA_MIN_INSYNC_REPLICAS', description: 'min.insync.replicas of the event topic when peerlog creates it (default 2, or 1 when the replication factor is below 3)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -96,13 +104,14 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   };
   const get = (n: (typeof CONFIG_FLAGS)[number]['name']) => pick(n, CONFIG_FLAGS.find((f) => f.name === n)!.env);
   const port = get('auth-port');
-  const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent') => { const v = get(n); return v === undefined ? undefined : Number(v); };
+  const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent' | 'kafka-replication-factor' | 'kafka-min-insync-replicas') => { const v = get(n); return v === undefined ? undefined : Number(v); };
   const refill = get('auth-failure-refill-seconds');
   return {
     namespace: get('namespace'), authUrl: get('auth-url'),
     authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: refill === undefined ? undefined : parseDurationSeconds(refill, 'setting auth-failure-refill-seconds', (m) => new ValidationError(m, { field: 'auth-failure-refill-seconds', code: 'InvalidSetting' })),
     sharingPercent: num('sharing-percent'), offerThresholdPercent: num('offer-threshold-percent'),
     offerAcceptance: get('offer-acceptance'), foreignClusterSelector: get('foreign-cluster-selector'),
+    kafkaReplicationFactor: num('kafka-replication-factor'), kafkaMinInsyncReplicas: num('kafka-min-insync-replicas'),
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
     kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
@@ -176,6 +185,15 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     if (!Number.isFinite(n) || n < 0 || n > 100) fail(setting, `${String(v)} is not a percentage (0 to 100)`);
     return n;
   };
+  const replicas = (setting: string, v: number | undefined) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 32767)) fail(setting, `${String(v)} is not a whole number of replicas (1 or more)`);
+    return v;
+  };
+  const kafkaReplicationFactor = replicas('kafka-replication-factor', s.kafkaReplicationFactor);
+  const kafkaMinInsyncReplicas = replicas('kafka-min-insync-replicas', s.kafkaMinInsyncReplicas);
+  if (kafkaReplicationFactor !== undefined && kafkaMinInsyncReplicas !== undefined && kafkaMinInsyncReplicas > kafkaReplicationFactor) {
+    fail('kafka-min-insync-replicas', `${kafkaMinInsyncReplicas} is more than the replication factor ${kafkaReplicationFactor}: no append could succeed`);
+  }
   const offerAcceptance = s.offerAcceptance ?? 'auto';
   if (offerAcceptance !== 'auto' && offerAcceptance !== 'manual') fail('offer-acceptance', `${JSON.stringify(offerAcceptance)} is neither auto nor manual`);
   return Object.freeze({
@@ -187,6 +205,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     offerThresholdPercent: percent('offer-threshold-percent', s.offerThresholdPercent, 5),
     offerAcceptance,
     foreignClusterSelector: s.foreignClusterSelector ?? '',
+    kafkaReplicationFactor, kafkaMinInsyncReplicas,
   });
 }
 

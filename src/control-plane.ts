@@ -19,6 +19,7 @@ import { startOperator, type Operator } from './operator/index.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
 import type { Relay } from './adapters/kafka/relay.js';
 import type { ProjectionRunner } from './projections/runner.js';
+import { isKafkaError } from './adapters/kafka/client.js';
 
 export interface ControlPlane {
   readonly config: PeerlogConfig;
@@ -93,6 +94,14 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     // 1. The log: database migrated, relay publishing the outbox, read models projected.
     const runtime = await step('database', `PostgreSQL at ${redactUrl(config.databaseUrl)}`, () => openRuntime(config, logger));
     undo.push(() => runtime.close());
+    // The event topic, checked (or created) once now when Kafka answers: one that would lose or
+    // misplace events refuses the start. With Kafka away the relay and projections check it later.
+    await runtime.checkTopic().then((report) => {
+      log.info(report.created ? 'event topic created' : 'event topic checked', { partitions: report.partitions, replicationFactor: report.replicationFactor, minInsyncReplicas: report.minInsyncReplicas });
+    }, (e: unknown) => {
+      if (!isKafkaError(e)) throw new StartError('kafka', `the event topic on ${config.kafkaBrokers.join(',')}`, e);
+      log.warn('Kafka is unreachable at start: commands wait in the outbox, projections start once it answers', { brokers: config.kafkaBrokers, error: e });
+    });
     const relay: Relay = runtime.relay();
     await relay.start();
     undo.push(() => relay.stop());
@@ -132,13 +141,16 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
 
     // 5. The authentication endpoint and probes.
     const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY, (id) => operator.incomingAllowed(id));
+    const runners: readonly ProjectionRunner[] = [readModels, operatorRunner];
+    const names = ['read-models', 'operator'] as const;
     const readiness = async (): Promise<Readiness> => {
-      // Unauthenticated callers see ok or failing; the why goes to the log, not to them.
+      // Unauthenticated callers see each check's name and a short state; the why goes to the log, not to them.
       const checks: Record<string, string> = {};
       await runtime.ds.query('select 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = 'failing'; log.warn('readiness: database failing', { error: e }); });
       await kube.get('v1', 'Namespace', config.systemNamespace).then(() => { checks.kubernetes = 'ok'; }, (e: Error) => { checks.kubernetes = 'failing'; log.warn('readiness: kube-apiserver failing', { error: e }); });
-      checks.relay = relay.stats.failures > 0 && relay.stats.published === 0 ? 'failing (events wait in the outbox)' : 'ok';
-      checks.projections = projections.started() ? 'ok' : 'waiting for Kafka';
+      checks.relay = relay.state();
+      const waiting = runners.map((r, i) => [names[i], r.state()] as const).filter(([, state]) => state !== 'ok');
+      checks.projections = waiting.length === 0 ? 'ok' : waiting.map(([n, state]) => `${n}: ${state}`).join('; ');
       // Kafka being away does not make the endpoint unready: commands are kept in the outbox.
       return { ready: checks.database === 'ok' && checks.kubernetes === 'ok', checks };
     };

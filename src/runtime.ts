@@ -10,7 +10,7 @@ import { parseEventJson } from './events/index.js';
 import { openDataSource, migrate } from './adapters/postgres/datasource.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
 import { READ_MODEL_ENTITIES } from './adapters/postgres/entities.js';
-import { createKafka } from './adapters/kafka/client.js';
+import { createKafka, prepareEventTopic, topicFor, type TopicReport, type TopicSettings } from './adapters/kafka/client.js';
 import { uuidv7 } from './adapters/ids/index.js';
 import { createRelay, type Relay, type RelayOptions } from './adapters/kafka/relay.js';
 import type { Logger } from './adapters/log/index.js';
@@ -29,6 +29,10 @@ export interface Runtime {
   relay(extra?: Partial<RelayOptions>): Relay;
   projection(projection: Projection, extra?: Partial<RunnerOptions>): ProjectionRunner;
   readModels(extra?: Partial<RunnerOptions>): ProjectionRunner;
+  /** How this cluster's event topic is made, and what an existing one must have. */
+  readonly topic: TopicSettings;
+  /** Creates or checks the event topic once, with a client that does not wait long for an absent Kafka. */
+  checkTopic(): Promise<TopicReport>;
   close(): Promise<void>;
 }
 
@@ -43,13 +47,23 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
   const kafka = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}`, logger.child({ component: 'kafka' }));
   const store = createEventStore(ds);
   const ports: HandlerPorts = { store, clusterId: config.clusterId, newId: () => uuidv7(), cache: createStreamCache() };
+  const topic: TopicSettings = {
+    partitions: 3, bootstrap: config.kafkaBrokers.join(','),
+    ...(config.kafkaReplicationFactor !== undefined ? { replicationFactor: config.kafkaReplicationFactor } : {}),
+    ...(config.kafkaMinInsyncReplicas !== undefined ? { minInsyncReplicas: config.kafkaMinInsyncReplicas } : {}),
+  };
+  const kafkaBrokers = config.kafkaBrokers;
   const rt: Runtime = {
-    config, ds, kafka, logger, ports, bus: createCommandBus(ports),
-    relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, ...extra }),
+    config, ds, kafka, logger, ports, bus: createCommandBus(ports), topic,
+    relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, topic, kafkaBrokers, ...extra }),
     projection: (projection, extra = {}) => createProjectionRunner({
       ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, dbSchema: config.dbSchema, projection,
-      decode: (value) => parseEventJson(value), logger, ...extra,
+      decode: (value) => parseEventJson(value), logger, topic, kafkaBrokers, ...extra,
     }),
+    async checkTopic() {
+      const quick = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}-check`, logger.child({ component: 'kafka' }), { retry: { retries: 1, initialRetryTime: 100 } });
+      return prepareEventTopic(quick, topicFor(config.clusterId), topic, logger.child({ component: 'kafka' }));
+    },
     readModels: (extra = {}) => rt.projection(createReadModelProjection(streamFolder), extra),
     close: async () => { await ds.destroy(); },
   };

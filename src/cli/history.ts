@@ -3,6 +3,7 @@ import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js'
 import { openRuntime } from '../runtime.js';
 import { createLogger } from '../adapters/log/index.js';
 import { AuditEntity, PeeringEntity } from '../adapters/postgres/entities.js';
+import { verifyAuditChain, type AuditChain } from '../projections/read-models/chain.js';
 import { UsageError } from './args.js';
 import type { Verb } from './index.js';
 
@@ -28,9 +29,11 @@ export const historyVerb: Verb = {
       const events = streamIds.length === 0 ? [] : await rt.ds.getRepository(AuditEntity).createQueryBuilder('a')
         .where('a.streamId in (:...streamIds)', { streamIds })
         .orderBy('a.occurredAt', 'ASC').addOrderBy('a.streamId', 'ASC').addOrderBy('a.streamVersion', 'ASC').getMany();
+      // The log is read back: its chain is verified whole, whichever peering is printed.
+      const chain = await verifyAuditChain(rt.ds);
       if (output === 'json') {
-        process.stdout.write(JSON.stringify({ peerings, events }, null, 2) + '\n');
-        return 0;
+        process.stdout.write(JSON.stringify({ peerings, events, chain }, null, 2) + '\n');
+        return chainVerdict(chain);
       }
       for (const p of peerings) {
         process.stdout.write(`${p.direction} ${p.remoteClusterId}${p.remoteClusterName && p.remoteClusterName !== p.remoteClusterId ? ` (${p.remoteClusterName})` : ''}: ${p.phase}, version ${p.streamVersion}\n`);
@@ -39,9 +42,16 @@ export const historyVerb: Verb = {
         }
       }
       if (peerings.length === 0) process.stderr.write(remote ? `no peering with ${remote}\n` : 'no peerings yet\n');
-      return 0;
+      return chainVerdict(chain);
     } finally {
       await rt.close();
     }
   },
 };
+
+/** Exit code 4, with the break named on stderr, when the log's hash chain does not hold. */
+export function chainVerdict(chain: AuditChain): number {
+  if (chain.valid) return 0;
+  process.stderr.write(`peerlog: BrokenChain: ${chain.message}\n`);
+  return 4;
+}

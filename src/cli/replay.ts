@@ -5,6 +5,8 @@ import { createLogger } from '../adapters/log/index.js';
 import { acquireProjectionLock, resetProjection } from '../projections/runner.js';
 import { createReadModelProjection } from '../projections/read-models/index.js';
 import { streamFolder } from '../projections/read-models/folder.js';
+import { verifyAuditChain } from '../projections/read-models/chain.js';
+import { chainVerdict } from './history.js';
 import type { Verb } from './index.js';
 
 export const replayVerb: Verb = {
@@ -35,7 +37,8 @@ export const replayVerb: Verb = {
       const seconds = (Date.now() - started) / 1000;
       const s = runner.stats;
       process.stdout.write(`replayed ${s.applied} events (${s.duplicates} duplicates skipped, ${s.deadLetters} dead letters) in ${seconds.toFixed(1)} s\n`);
-      return s.deadLetters > 0 ? 3 : 0;
+      const broken = chainVerdict(await verifyAuditChain(rt.ds));
+      return broken !== 0 ? broken : s.deadLetters > 0 ? 3 : 0;
     } finally {
       await rt.close();
     }

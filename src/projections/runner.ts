@@ -3,21 +3,27 @@
 // so a batch applied twice, a crash mid-batch, or a rebuild from offset 0 all give the same rows.
 // The consumer fetches ahead while batches are written (see pipeline.ts); Kafka's committed offset
 // follows the checkpoint, never leads it, so a consumer started afresh resumes at or before it.
-import pg from 'pg';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../events/envelope.js';
 import { STREAM_ID_MAX, STREAM_ID_PATTERN } from '../events/constants.js';
 import type { Logger } from '../adapters/log/index.js';
-import { ensureEventTopic, topicFor } from '../adapters/kafka/client.js';
+import { isKafkaError, prepareEventTopic, topicFor, type TopicSettings } from '../adapters/kafka/client.js';
+import { applicationName, openLockSession, type LockSession } from '../adapters/postgres/lock.js';
 import { createPartitionPipeline, type PartitionPipeline } from './pipeline.js';
 import { runStatement, type Statement } from '../adapters/postgres/statements.js';
+import { PeerlogError } from '../commands/errors.js';
 
 export interface Projection {
   readonly name: string;
   /** Tables this projection owns: emptied on rebuild. */
   readonly tables: readonly string[];
-  /** Applies a batch's new events inside the batch's transaction (see ProjectionBatch). */
+  /**
+   * Applies a batch's new events inside the batch's transaction (see ProjectionBatch). When it
+   * throws an error that lies with an event (see isUnfoldable), the runner rolls its writes back and
+   * hands it the same events again, one per call, to dead-letter the ones that fail alone: what it
+   * does outside the transaction (the operator's enqueues) must bear being done twice.
+   */
   apply(tx: EntityManager, batch: ProjectionBatch): Promise<void>;
   /**
    * For a projection whose own rows record every event it applied (the read models' audit index):
@@ -58,7 +64,11 @@ export interface RunnerOptions {
   readonly decode: (value: Uint8Array) => EventEnvelope;
   readonly logger: Logger;
   /** A session already holding the projection's lock (replay takes it before resetting). */
-  readonly heldLock?: pg.Client;
+  readonly heldLock?: LockSession;
+  /** How the topic is made, if missing, and what an existing one must have. */
+  readonly topic?: TopicSettings;
+  /** The brokers, for what readiness says the projection waits for. */
+  readonly kafkaBrokers?: readonly string[];
   /** Test seam: runs inside the batch transaction after the events are applied, before commit. */
   readonly beforeCommit?: (applied: readonly EventEnvelope[]) => Promise<void>;
 }
@@ -69,6 +79,8 @@ export interface ProjectionRunner {
   /** Resolves once every partition's checkpoint has reached the topic's end as of this call. */
   caughtUp(timeoutMs?: number): Promise<void>;
   readonly stats: { applied: number; duplicates: number; deadLetters: number; batches: number; failures: number };
+  /** 'ok', or a short sentence of what the projection waits for (no secrets: unauthenticated callers see it). */
+  state(): string;
 }
 
 interface Decoded { readonly offset: string; readonly envelope?: EventEnvelope; readonly error?: string; readonly raw?: string }
@@ -135,6 +147,24 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+function rawOf(m: KafkaMessage): string {
+  return m.value?.toString('utf8') ?? '';
+}
+
+/**
+ * Whether a projection's failure lies with the events it was handed, so that applying them again
+ * fails the same way: our non-retriable errors (an unknown stream kind, an event that does not
+ * belong to its stream's state), a programming error tripped by odd data, and PostgreSQL refusing
+ * the data itself (SQLSTATE classes 22 and 23). Anything else (a lost connection, a timeout, a
+ * deadlock, a retriable error of ours) fails the batch, which is then tried again.
+ */
+export function isUnfoldable(e: unknown): boolean {
+  if (e instanceof PeerlogError) return !e.retriable;
+  if (e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
 /** Orders two Kafka offsets (non-negative decimal strings) without parsing them. */
 export function compareOffsets(a: string, b: string): number {
   if (a.length !== b.length) return a.length - b.length;
@@ -152,16 +182,23 @@ export class ProjectionLockedError extends Error {
   readonly retriable = true;
 }
 
-/** Holds the projection's advisory lock on a session of its own until released. */
-export async function acquireProjectionLock(databaseUrl: string, dbSchema: string, projection: string): Promise<pg.Client> {
-  const session = new pg.Client({ connectionString: databaseUrl });
-  await session.connect();
-  const r = await session.query('select pg_try_advisory_lock(hashtext($1)) as ok', [lockKey(dbSchema, projection)]);
-  if (!r.rows[0].ok) {
-    await session.end();
+/** Holds the projection's advisory lock on a session of its own until released (or lost). */
+export async function acquireProjectionLock(databaseUrl: string, dbSchema: string, projection: string): Promise<LockSession> {
+  const session = await openLockSession({
+    databaseUrl, key: lockKey(dbSchema, projection), wait: false, applicationName: applicationName('peerlog', dbSchema, 'projection', projection),
+  });
+  if (!session) {
     throw new ProjectionLockedError(`projection ${projection} in schema ${dbSchema} is being run by another process (a running \`peerlog serve\` or replay); stop it first`);
   }
   return session;
+}
+
+/** What a projection that could not start waits for, in a few words. */
+function waitingFor(e: unknown, where: string): string {
+  if (e instanceof ProjectionLockedError) return 'waiting for its lock (another process runs this projection)';
+  if ((e as { code?: unknown }).code === 'TopicMisconfigured') return 'event topic refused (see the log)';
+  if (isKafkaError(e)) return `waiting for Kafka${where}`;
+  return 'waiting for the database (see the log)';
 }
 
 export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
@@ -171,7 +208,10 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   const stats = { applied: 0, duplicates: 0, deadLetters: 0, batches: 0, failures: 0 };
   let consumer: Consumer | undefined;
   let pipeline: PartitionPipeline<readonly KafkaMessage[]> | undefined;
-  let lock: pg.Client | undefined;
+  let lock: LockSession | undefined = o.heldLock;
+  const where = o.kafkaBrokers ? ` at ${o.kafkaBrokers.join(',')}` : '';
+  let state = 'starting';
+  let running = false;
   let generation = 0;
   let stopping = false;
   let restarting: Promise<void> | undefined;
@@ -256,6 +296,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     const applied: EventEnvelope[] = [];
     /** Each stream the batch moved on, at the version it moved to. */
     const moved = new Map<string, number>();
+    const keepMoved = !o.projection.appliedVersions;
     // A stream's events are keyed by its id, so the versions to dedupe by are read before anything
     // is decoded. An event whose stream is not among the keys (a message written by hand) waits
     // for a second round, with its stream's version read then.
@@ -263,37 +304,84 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     let streamIds = keysOf(messages);
     while (pending.length > 0) {
       // Every stream of the round, at the version last applied (0: none): one lookup per event.
-      const at = new Map<string, number>();
-      for (const id of streamIds) at.set(id, 0);
-      for (const [id, v] of await versionsOf(tx, streamIds)) at.set(id, v);
-      const firstSeen = new Set(streamIds.filter((id) => at.get(id) === 0));
-      const strays: Decoded[] = [];
+      const known = new Map<string, number>();
+      for (const id of streamIds) known.set(id, 0);
+      for (const [id, v] of await versionsOf(tx, streamIds)) known.set(id, v);
       const round = pending;
-      const keepMoved = !o.projection.appliedVersions;
+      const before = { ...counts, dead: dead.length, applied: applied.length, moved: new Map(moved) };
+      let strays: Decoded[] = [];
+      let at = new Map(known);
+      /** Sorts a message of the round: the envelope to apply, or undefined (dead, stray, duplicate). */
+      const admit = (p: Pending): { d: Decoded; e: EventEnvelope } | undefined => {
+        const d = 'value' in p ? decodeOne(p) : p;
+        const e = d.envelope;
+        if (e === undefined) { dead.push(d); return undefined; }
+        const v = at.get(e.streamId);
+        if (v === undefined) { strays.push('value' in p ? { ...d, raw: rawOf(p) } : d); return undefined; }
+        if (e.streamVersion <= v) { counts.duplicates += 1; return undefined; }
+        if (e.streamVersion !== v + 1) {
+          log.warn('gap in stream versions: applying anyway', { streamId: e.streamId, expected: v + 1, got: e.streamVersion });
+        }
+        return { d, e };
+      };
+      const accept = (e: EventEnvelope): void => {
+        at.set(e.streamId, e.streamVersion);
+        if (keepMoved) moved.set(e.streamId, e.streamVersion);
+        counts.applied += 1;
+        if (o.beforeCommit) applied.push(e);
+      };
       function* fresh(): Generator<EventEnvelope> {
         for (const p of round) {
-          const d = 'value' in p ? decodeOne(p) : p;
-          const e = d.envelope;
-          if (e === undefined) { dead.push(d); continue; }
-          const v = at.get(e.streamId);
-          if (v === undefined) { strays.push(d); continue; }
-          if (e.streamVersion <= v) { counts.duplicates += 1; continue; }
-          if (e.streamVersion !== v + 1) {
-            log.warn('gap in stream versions: applying anyway', { streamId: e.streamId, expected: v + 1, got: e.streamVersion });
-          }
-          at.set(e.streamId, e.streamVersion);
-          if (keepMoved) moved.set(e.streamId, e.streamVersion);
-          counts.applied += 1;
-          if (o.beforeCommit) applied.push(e);
-          yield e;
+          const x = admit(p);
+          if (x === undefined) continue;
+          accept(x.e);
+          yield x.e;
         }
       }
       const events = fresh();
       // Handed over without the generator's `return`, which a `break` would call and so end it.
       const once: Iterable<EventEnvelope> = { [Symbol.iterator]: () => ({ next: () => events.next() }) };
-      await o.projection.apply(tx, { streamIds, firstSeen, events: once });
-      // Whatever the projection left unread is still decoded, deduped and counted.
-      for (const _ of events) { /* drained */ }
+      const firstSeen = new Set(streamIds.filter((id) => known.get(id) === 0));
+      await tx.query('savepoint peerlog_round');
+      try {
+        await o.projection.apply(tx, { streamIds, firstSeen, events: once });
+        // Whatever the projection left unread is still decoded, deduped and counted.
+        for (const _ of events) { /* drained */ }
+        await tx.query('release savepoint peerlog_round');
+      } catch (e) {
+        if (!isUnfoldable(e)) throw e;
+        // An event the projection cannot fold (one that passed its schema but belongs to no stream
+        // the projection knows, or not in that state): the round again, an event at a time, each
+        // in a savepoint of its own, and those that fail alone become dead letters.
+        await tx.query('rollback to savepoint peerlog_round');
+        await tx.query('release savepoint peerlog_round');
+        counts.applied = before.applied; counts.duplicates = before.duplicates; counts.deadLetters = before.deadLetters;
+        dead.length = before.dead;
+        applied.length = before.applied;
+        moved.clear();
+        for (const [id, v] of before.moved) moved.set(id, v);
+        strays = [];
+        at = new Map(known);
+        for (const p of round) {
+          const x = admit(p);
+          if (x === undefined) continue;
+          const id = x.e.streamId;
+          await tx.query('savepoint peerlog_event');
+          try {
+            await o.projection.apply(tx, { streamIds: [id], firstSeen: at.get(id) === 0 ? new Set([id]) : new Set(), events: [x.e] });
+            await tx.query('release savepoint peerlog_event');
+            accept(x.e);
+          } catch (err) {
+            if (!isUnfoldable(err)) throw err;
+            await tx.query('rollback to savepoint peerlog_event');
+            await tx.query('release savepoint peerlog_event');
+            const reason = `cannot be folded: ${(err as { code?: unknown }).code ?? (err as Error).name}: ${(err as Error).message}`;
+            log.error('event cannot be folded: recorded as a dead letter, projection continues',
+              { topic, partition, offset: x.d.offset, streamId: id, streamVersion: x.e.streamVersion, type: x.e.type, reason });
+            dead.push({ offset: x.d.offset, error: reason, raw: 'value' in p ? rawOf(p) : (p.raw ?? JSON.stringify(x.e)) });
+          }
+        }
+      }
       pending = strays;
       streamIds = [...new Set(strays.map((d) => d.envelope!.streamId))];
     }
@@ -301,7 +389,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       await runStatement(tx, MOVE_STREAM_VERSIONS, [name, JSON.stringify([...moved].map(([id, v]) => ({ s: id, v })))]);
     }
     for (const d of dead) {
-      log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });
+      if (d.envelope === undefined) log.error('event refused at the boundary: recorded as a dead letter, projection continues', { topic, partition, offset: d.offset, reason: d.error });
       await tx.query(
         `insert into peerlog_dead_letters (projection, topic, partition, "offset", reason, payload) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
         [name, topic, partition, d.offset, d.error, d.raw!.slice(0, 65536)]);
@@ -326,6 +414,8 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       work: async (partition, messages) => {
         let next: bigint | undefined;
         try {
+          // A projection that lost its lock applies nothing more: another process may run it now.
+          if (lock?.isLost() !== false) throw new ProjectionLockedError(`projection ${name} lost its lock session`);
           next = await applyBatch(partition, messages);
         } catch (e) {
           failing = partition;
@@ -333,7 +423,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         }
         if (next === undefined) return;
         // The backoff starts over once the partition that failed moves on, not on another's batch.
-        if (failing === partition) { failing = undefined; backoffMs = RESTART_BACKOFF_MS.initial; }
+        if (failing === partition) { failing = undefined; backoffMs = RESTART_BACKOFF_MS.initial; state = 'ok'; }
         // Only saves re-reading after a restart (the checkpoint in PostgreSQL is the truth), so it
         // does not hold up the next batch; a commit that lands late never passes the checkpoint.
         void c.commitOffsets([{ topic, partition, offset: next.toString() }]).catch((e: unknown) => {
@@ -368,6 +458,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   async function restartAfter(error: unknown): Promise<void> {
     stats.failures += 1;
     let what = 'projection batch failed; resuming from the checkpoint';
+    state = 'restarting after a failed batch (see the log)';
     try {
       while (!stopping) {
         log.error(what, { error, retryInMs: backoffMs });
@@ -381,10 +472,13 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         backoffMs = Math.min(backoffMs * 2, RESTART_BACKOFF_MS.max);
         if (stopping) return;
         try {
+          await holdLock();
           await startConsumer();
+          state = 'ok';
           return;
         } catch (e) {
           error = e;
+          state = waitingFor(e, where);
         }
       }
     } finally {
@@ -392,16 +486,51 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     }
   }
 
+  /** Holds the lock, taking it (again) if it is not held, and watches the session it is held on. */
+  async function holdLock(): Promise<void> {
+    if (lock && !lock.isLost()) return;
+    await lock?.release();
+    lock = undefined;
+    const held = await acquireProjectionLock(o.databaseUrl, o.dbSchema, name);
+    lock = held;
+    watch(held);
+  }
+
+  function watch(held: LockSession): void {
+    void held.lost.then((error) => {
+      if (stopping || held !== lock || !running) return;
+      log.error('projection lost its PostgreSQL lock session: stopped applying; taking the lock again', { error });
+      restarting ??= restartAfter(error);
+      state = 'lost its lock session; taking the lock again';
+    });
+  }
+
   return {
     stats,
+    state: () => state,
     async start() {
-      lock = o.heldLock ?? await acquireProjectionLock(o.databaseUrl, o.dbSchema, name);
-      generation = await currentGeneration(o.ds, name);
-      // A projection may start before the first event is relayed: the topic must exist to subscribe.
-      const admin = o.kafka.admin();
-      await admin.connect();
-      try { await ensureEventTopic(admin, topic); } finally { await admin.disconnect(); }
-      await startConsumer();
+      // A start that fails gives back what it took, the lock above all: the next start (the
+      // control plane retries while Kafka is away) would otherwise find it held by this very process.
+      try {
+        if (lock === o.heldLock && lock !== undefined) watch(lock);
+        await holdLock();
+        generation = await currentGeneration(o.ds, name);
+        // A projection may start before the first event is relayed: the topic must exist to subscribe.
+        await prepareEventTopic(o.kafka, topic, o.topic, log);
+        await startConsumer();
+      } catch (e) {
+        state = waitingFor(e, where);
+        await pipeline?.close();
+        await consumer?.disconnect().catch(() => undefined);
+        pipeline = undefined;
+        consumer = undefined;
+        if (lock !== undefined && lock !== o.heldLock) { await lock.release(); lock = undefined; }
+        throw e;
+      }
+      running = true;
+      state = 'ok';
+      // Lost while starting: the watch above left it to here.
+      if (lock?.isLost()) restarting ??= restartAfter(new Error('the lock session was lost while the projection started'));
       log.info('projection started', { generation });
     },
     async stop() {
@@ -411,7 +540,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       // The batch being written finishes (or rolls back); those fetched after it are dropped.
       await pipeline?.close();
       await consumer?.disconnect().catch(() => undefined);
-      await lock?.end().catch(() => undefined);
+      await lock?.release();
       log.info('projection stopped', { ...stats });
     },
     async caughtUp(timeoutMs = 60_000) {

@@ -1,5 +1,6 @@
 // A fresh cluster log for one test: its own cluster id, so its own topic and PostgreSQL schema.
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, type PeerlogConfig } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
@@ -105,4 +106,12 @@ export async function outboxEvents(rt: Runtime): Promise<EventEnvelope[]> {
 /** A table's rows in a stable order, for row-by-row comparison. */
 export async function tableRows(rt: Runtime, table: string, orderBy: string): Promise<unknown[]> {
   return rt.ds.query(`select * from ${table} order by ${orderBy}`) as Promise<unknown[]>;
+}
+
+/** The `peerlog` binary of this checkout. */
+export const PEERLOG = fileURLToPath(new URL('../../../bin/peerlog', import.meta.url));
+
+/** The flags that point a log-reading verb at a test log. */
+export function cliFlags(c: { clusterId: string; kafkaBrokers: readonly string[]; databaseUrl: string; dbSchema: string }): string[] {
+  return ['--cluster-id', c.clusterId, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl, '--db-schema', c.dbSchema];
 }

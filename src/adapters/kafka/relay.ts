@@ -3,7 +3,9 @@
 // before marking publishes the same sealed events again; consumers dedupe by (stream id, version).
 // One relay per cluster holds a PostgreSQL advisory lock; others stand by. Sealing here, in the
 // one serial writer of the log, keeps appends to different streams from queueing on the chain head.
-import pg from 'pg';
+// A relay that loses its lock session stops publishing and takes the lock again; and sealing is
+// one sealer at a time by construction (below), so two relays that both believe they hold the lock
+// (a session half-open) cannot fork the chain.
 import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../../events/envelope.js';
@@ -11,7 +13,9 @@ import { toCloudEventHeaders } from '../../events/envelope.js';
 import { serializeEvent } from '../../events/schemas.js';
 import type { Logger } from '../log/index.js';
 import { OUTBOX_CHANNEL } from '../postgres/event-store.js';
-import { ensureEventTopic, topicFor, translateKafkaError } from './client.js';
+import { isKafkaError, prepareEventTopic, topicFor, translateKafkaError, type TopicSettings } from './client.js';
+import { applicationName, openLockSession, type LockSession } from '../postgres/lock.js';
+import { PeerlogError } from '../../commands/errors.js';
 import { sealEvent } from '../../events/hash.js';
 import { GENESIS_HASH } from '../../events/constants.js';
 import type { UnsealedEvent } from '../../events/envelope.js';
@@ -27,6 +31,10 @@ export interface RelayOptions {
   readonly idlePollMs?: number;
   /** The CloudEvents `source` of this cluster's events. */
   readonly source?: string;
+  /** How the topic is made, if missing, and what an existing one must have. */
+  readonly topic?: TopicSettings;
+  /** The brokers, for what readiness says the relay waits for. */
+  readonly kafkaBrokers?: readonly string[];
   /** Test seam: runs after a batch is in Kafka and before it is marked published. */
   readonly afterPublish?: (batch: readonly EventEnvelope[]) => Promise<void>;
 }
@@ -38,7 +46,11 @@ export interface Relay {
   /** Resolves when nothing of this cluster is left unpublished. */
   drained(timeoutMs?: number): Promise<void>;
   readonly stats: { published: number; batches: number; failures: number };
+  /** 'ok', or a short sentence of what the relay waits for (no secrets: unauthenticated callers see it). */
+  state(): string;
 }
+
+const LOCK_BACKOFF_MS = { initial: 200, max: 10_000 } as const;
 
 export function createRelay(o: RelayOptions): Relay {
   const topic = topicFor(o.clusterId);
@@ -46,11 +58,14 @@ export function createRelay(o: RelayOptions): Relay {
   const source = o.source ?? `peerlog://${o.clusterId}`;
   const log = o.logger.child({ component: 'relay', clusterId: o.clusterId, topic });
   const stats = { published: 0, batches: 0, failures: 0 };
-  let session: pg.Client | undefined;
+  const where = o.kafkaBrokers ? ` at ${o.kafkaBrokers.join(',')}` : '';
+  let lock: LockSession | undefined;
+  const aborts = new AbortController();
   let producer: Producer | undefined;
   let stopping = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  let state = 'starting';
 
   const sleepOrWake = (ms: number) => new Promise<void>((resolve) => {
     const t = setTimeout(() => { wake = undefined; resolve(); }, ms);
@@ -63,10 +78,14 @@ export function createRelay(o: RelayOptions): Relay {
       [o.clusterId, batchSize]) as { position: string; envelope: EventEnvelope; hash: string | null }[];
     if (rows.length === 0) return 0;
     const batch = await seal(rows);
+    if (batch === undefined) {
+      log.debug('another sealer is sealing this log; this round is left to it');
+      return 0;
+    }
+    // The lock may have gone while sealing: a relay without it publishes nothing more.
+    if (lock?.isLost()) return 0;
     if (!producer) {
-      const admin = o.kafka.admin();
-      await admin.connect();
-      try { await ensureEventTopic(admin, topic); } finally { await admin.disconnect(); }
+      await prepareEventTopic(o.kafka, topic, o.topic, log);
       producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
       await producer.connect();
     }
@@ -81,40 +100,70 @@ export function createRelay(o: RelayOptions): Relay {
     return rows.length;
   }
 
-  /** Seals the batch's unsealed rows in order, durably, before anything is published. */
-  async function seal(rows: readonly { position: string; envelope: EventEnvelope; hash: string | null }[]): Promise<EventEnvelope[]> {
-    const fresh = rows.filter((r) => r.hash === null);
-    if (fresh.length === 0) return rows.map((r) => r.envelope);
+  /**
+   * Seals the batch's unsealed rows in order, durably, before anything is published. One sealer at
+   * a time by construction: the transaction takes the cluster's seal lock (or leaves the round to
+   * the sealer holding it) and the chain head, and reads the rows to seal again under both, since
+   * another relay may have sealed some since they were listed. Answers undefined when another
+   * sealer is at work.
+   */
+  async function seal(rows: readonly { position: string; envelope: EventEnvelope; hash: string | null }[]): Promise<EventEnvelope[] | undefined> {
+    const listed = rows.filter((r) => r.hash === null);
+    if (listed.length === 0) return rows.map((r) => r.envelope);
     return o.ds.transaction(async (tx) => {
+      const got = (await tx.query('select pg_try_advisory_xact_lock(hashtext($1)) as ok', [`peerlog-seal:${o.clusterId}`])) as { ok: boolean }[];
+      if (!got[0]!.ok) return undefined;
       await tx.query('insert into peerlog_log_head (cluster_id, last_hash, events) values ($1, $2, 0) on conflict do nothing', [o.clusterId, GENESIS_HASH]);
       let prev = ((await tx.query('select last_hash from peerlog_log_head where cluster_id = $1 for update', [o.clusterId])) as { last_hash: string }[])[0]!.last_hash;
+      // Only positions: an unsealed row changes only by being sealed, so its listed envelope holds.
+      const still = new Set(((await tx.query(
+        `select position from peerlog_outbox where position = any(array(select json_array_elements_text($1::json))::bigint[]) and hash is null order by position for update`,
+        [JSON.stringify(listed.map((r) => r.position))])) as { position: string }[]).map((r) => String(r.position)));
       const sealed = new Map<string, EventEnvelope>();
-      for (const r of fresh) {
+      for (const r of listed.filter((x) => still.has(String(x.position)))) {
         const { prevHash: _p, hash: _h, ...unsealed } = r.envelope as EventEnvelope & Partial<Record<'prevHash' | 'hash', string>>;
         const e = sealEvent(unsealed as UnsealedEvent, prev) as EventEnvelope;
-        sealed.set(r.position, e);
+        sealed.set(String(r.position), e);
         prev = e.hash;
       }
-      // One JSON document: as array parameters pg would escape every envelope and PostgreSQL parse it back.
-      await tx.query(
-        `update peerlog_outbox o set envelope = x.e, hash = x.h from json_to_recordset($1::json) as x(p bigint, e jsonb, h text) where o.position = x.p`,
-        [JSON.stringify([...sealed].map(([p, e]) => ({ p, e, h: e.hash })))]);
-      await tx.query('update peerlog_log_head set last_hash = $2, events = events + $3 where cluster_id = $1', [o.clusterId, prev, sealed.size]);
-      return rows.map((r) => sealed.get(r.position) ?? r.envelope);
+      if (sealed.size > 0) {
+        // One JSON document: as array parameters pg would escape every envelope and PostgreSQL parse it back.
+        await tx.query(
+          `update peerlog_outbox o set envelope = x.e, hash = x.h from json_to_recordset($1::json) as x(p bigint, e jsonb, h text) where o.position = x.p`,
+          [JSON.stringify([...sealed].map(([p, e]) => ({ p, e, h: e.hash })))]);
+        await tx.query('update peerlog_log_head set last_hash = $2, events = events + $3 where cluster_id = $1', [o.clusterId, prev, sealed.size]);
+      }
+      // Rows another sealer sealed since they were listed: published as it sealed them.
+      const theirs = listed.filter((r) => !sealed.has(String(r.position))).map((r) => r.position);
+      if (theirs.length > 0) {
+        for (const r of (await tx.query(`select position, envelope from peerlog_outbox where position = any(array(select json_array_elements_text($1::json))::bigint[])`,
+          [JSON.stringify(theirs)])) as { position: string; envelope: EventEnvelope }[]) sealed.set(String(r.position), r.envelope);
+      }
+      return rows.map((r) => sealed.get(String(r.position)) ?? r.envelope);
     });
   }
 
-  async function run(): Promise<void> {
+  /** Publishes until stopped or until the lock session is lost. */
+  async function run(held: LockSession): Promise<void> {
     let backoff = 100;
-    while (!stopping) {
+    while (!stopping && !held.isLost()) {
       try {
         const n = await publishOnce();
         backoff = 100;
+        state = 'ok';
         if (n < batchSize) await sleepOrWake(o.idlePollMs ?? 1000);
       } catch (e) {
         if (stopping) break;
         stats.failures += 1;
+        if (e instanceof PeerlogError && e.code === 'TopicMisconfigured') {
+          state = 'event topic refused (see the log); events wait in the outbox';
+          log.error('relay cannot publish: the event topic is refused; events stay in the outbox', { error: e, retryInMs: 30_000 });
+          if (producer) { await producer.disconnect().catch(() => undefined); producer = undefined; }
+          await sleepOrWake(30_000);
+          continue;
+        }
         const err = translateKafkaError('publishing the outbox', e);
+        state = isKafkaError(e) ? `waiting for Kafka${where}; events wait in the outbox` : 'failing; events wait in the outbox (see the log)';
         log.warn('relay could not publish; events stay in the outbox and will be retried in order', { error: err, retryInMs: backoff });
         if (producer) { await producer.disconnect().catch(() => undefined); producer = undefined; }
         await sleepOrWake(backoff + Math.floor(Math.random() * backoff));
@@ -123,24 +172,68 @@ export function createRelay(o: RelayOptions): Relay {
     }
   }
 
+  /** The relay's lock, with LISTEN on the same session: waits while another relay holds it. */
+  async function takeLock(): Promise<LockSession> {
+    const held = (await openLockSession({
+      databaseUrl: o.databaseUrl, key: `peerlog-relay:${o.clusterId}`, wait: true,
+      applicationName: applicationName('peerlog', o.clusterId, 'relay'), signal: aborts.signal,
+    }))!;
+    try {
+      held.client.on('notification', (n) => { if (n.payload === o.clusterId) wake?.(); });
+      await held.client.query(`listen ${OUTBOX_CHANNEL}`);
+    } catch (e) {
+      await held.release();
+      throw e;
+    }
+    void held.lost.then(() => wake?.());
+    return held;
+  }
+
+  /** Runs the relay; on losing the lock session, stops publishing, takes the lock again and goes on. */
+  async function supervise(): Promise<void> {
+    while (!stopping) {
+      const held = lock!;
+      await run(held);
+      if (stopping) return;
+      const error = await held.lost;
+      state = 'lost its database session; taking the lock again (events wait in the outbox)';
+      log.error('relay lost its PostgreSQL session (its lock and LISTEN): stopped publishing; taking the lock again', { error });
+      await held.release();
+      lock = undefined;
+      for (let delay: number = LOCK_BACKOFF_MS.initial; !stopping; delay = Math.min(delay * 2, LOCK_BACKOFF_MS.max)) {
+        await sleepOrWake(delay + Math.floor(Math.random() * delay));
+        if (stopping) return;
+        try {
+          lock = await takeLock();
+          state = 'ok';
+          log.info('relay holds its lock again; publishing');
+          break;
+        } catch (e) {
+          if (stopping) return;
+          log.warn('relay cannot take its lock yet; retrying', { error: e, retryInMs: delay * 2 });
+        }
+      }
+    }
+  }
+
   return {
     stats,
+    state: () => state,
     async start() {
-      session = new pg.Client({ connectionString: o.databaseUrl });
-      await session.connect();
       // One relay per cluster log, or two could interleave and break the per-stream order.
-      await session.query('select pg_advisory_lock(hashtext($1))', [`peerlog-relay:${o.clusterId}`]);
-      await session.query(`listen ${OUTBOX_CHANNEL}`);
-      session.on('notification', (n) => { if (n.payload === o.clusterId) wake?.(); });
+      state = 'waiting for the relay lock (another relay may hold it)';
+      lock = await takeLock();
+      state = 'ok';
       log.info('relay started');
-      loop = run();
+      loop = supervise();
     },
     async stop() {
       stopping = true;
+      aborts.abort();
       wake?.();
       await loop;
       await producer?.disconnect().catch(() => undefined);
-      await session?.end().catch(() => undefined);
+      await lock?.release();
       log.info('relay stopped', { ...stats });
     },
     async drained(timeoutMs = 30_000) {

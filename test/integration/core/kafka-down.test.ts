@@ -7,11 +7,25 @@ import { fileURLToPath } from 'node:url';
 import { handleCommand } from '../../../src/commands/handle.js';
 import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
 import { topicFor } from '../../../src/adapters/kafka/client.js';
+import { startControlPlane, type ControlPlane } from '../../../src/control-plane.js';
 import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, readTopic, envelopes } from '../../support/core.js';
+import { captureLogs, clusterConfig, dropLog, rawRequest } from '../../support/auth.js';
 import { eventually } from '../../support/env.js';
 
 const decider = outgoingDecider as never;
 const STACK_CLI = fileURLToPath(new URL('../../../src/stack/cli.js', import.meta.url));
+
+/** Kills the shared broker (other tests see Kafka go away: keep the window short). */
+async function killKafka(): Promise<void> {
+  const pid = Number(readFileSync(join(process.env.PEERLOG_STACK_DIR!, 'run', 'kafka.pid'), 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  await eventually('the broker to be gone', async () => { try { process.kill(pid, 0); return undefined; } catch { return true; } });
+}
+
+function restartKafka(): void {
+  const up = spawnSync(process.execPath, [STACK_CLI, 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  assert.equal(up.status, 0, 'the stack restarted Kafka');
+}
 
 // Chosen behaviour (README "Kafka unavailable"): a command is accepted once it is in the
 // PostgreSQL outbox; the relay keeps retrying and publishes the backlog in order when Kafka is back.
@@ -24,10 +38,7 @@ test('Kafka unreachable: commands are accepted into the outbox and published in 
     for (const c of peeringScript('first')) await handleCommand(rt.ports, decider, OUTGOING('first'), c);
     await relay.drained();
 
-    const stateDir = process.env.PEERLOG_STACK_DIR!;
-    const pid = Number(readFileSync(join(stateDir, 'run', 'kafka.pid'), 'utf8'));
-    process.kill(pid, 'SIGKILL');
-    await eventually('the broker to be gone', async () => { try { process.kill(pid, 0); return undefined; } catch { return true; } });
+    await killKafka();
 
     // The broker is down: commands still succeed, their events wait in the outbox.
     for (const remote of ['second', 'third']) for (const c of peeringScript(remote)) await handleCommand(rt.ports, decider, OUTGOING(remote), c);
@@ -37,8 +48,7 @@ test('Kafka unreachable: commands are accepted into the outbox and published in 
     const warned = lines.map((l) => JSON.parse(l) as { msg: string; error?: { retriable?: boolean } }).find((l) => l.msg.startsWith('relay could not publish'));
     assert.equal(warned?.error?.retriable, true, 'the failure is logged as retriable');
 
-    const up = spawnSync(process.execPath, [STACK_CLI, 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    assert.equal(up.status, 0, 'the stack restarted Kafka');
+    restartKafka();
     await relay.drained(120_000);
 
     const stored = await outboxEvents(rt);
@@ -50,5 +60,50 @@ test('Kafka unreachable: commands are accepted into the outbox and published in 
   } finally {
     await relay.stop();
     await rt.cleanup();
+  }
+});
+
+test('Kafka down at start: the control plane starts, /readyz says what it waits for, and the projections start once Kafka is back', async () => {
+  const config = clusterConfig('beta', 'kafkastart');
+  const logs = captureLogs();
+  let cp: ControlPlane | undefined;
+  const readyz = async () => JSON.parse((await rawRequest(cp!.url, '/readyz', { method: 'GET' })).text) as { ready: boolean; checks: Record<string, string> };
+  let down = true;
+  let waiting: { ready: boolean; checks: Record<string, string> } | undefined;
+  try {
+    await killKafka();
+    try {
+      cp = await startControlPlane(config, logs.logger);
+      for (const c of peeringScript('waiting')) await handleCommand(cp.runtime.ports, decider, OUTGOING('waiting'), c);
+      waiting = await eventually('/readyz to report the relay and the projections waiting', async () => {
+        const r = await readyz();
+        return r.checks.relay !== 'ok' && r.checks.projections !== 'ok' && !r.checks.projections!.includes('starting') ? r : undefined;
+      }, 30_000);
+    } finally {
+      restartKafka();
+      down = false;
+    }
+    // Within 60 s of Kafka being back, every projection runs and has applied the events.
+    const ready = await eventually('/readyz to report the projections ok', async () => {
+      const r = await readyz();
+      return r.checks.projections === 'ok' && r.checks.relay === 'ok' ? r : undefined;
+    }, 60_000);
+    assert.equal(ready.ready, true);
+    // What it said while Kafka was away: what each waited for, where.
+    const broker = config.kafkaBrokers.join(',');
+    assert.equal(waiting!.ready, true, 'Kafka away does not make the endpoint unready');
+    assert.equal(waiting!.checks.relay, `waiting for Kafka at ${broker}; events wait in the outbox`);
+    assert.match(waiting!.checks.projections!, new RegExp(`^read-models: waiting for Kafka at ${broker}(; operator: waiting for Kafka at ${broker})?$`));
+    const checkpoints = await eventually('the checkpoints to move past the 8 events', async () => {
+      const rows = await cp!.runtime.ds.query(`select projection, sum(next_offset)::int as n from peerlog_checkpoints group by 1 order by 1`) as { projection: string; n: number }[];
+      return rows.length === 2 && rows.every((r) => r.n >= 8) ? rows : undefined;
+    }, 30_000);
+    assert.deepEqual(checkpoints.map((r) => r.projection), ['operator', 'read-models']);
+    assert.ok(!logs.lines.some((l) => l.includes('ProjectionLocked')), 'no start was refused by this process\'s own lock');
+  } finally {
+    if (down) restartKafka();
+    await cp?.stop();
+    if (cp) await dropLog(config, cp.runtime);
+    if (cp) await cp.kube.delete('v1', 'Namespace', config.systemNamespace);
   }
 });

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { handleCommand } from '../../../src/commands/handle.js';
 import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
 import { topicFor, ensureEventTopic } from '../../../src/adapters/kafka/client.js';
@@ -10,7 +9,7 @@ import { sealEvent } from '../../../src/events/hash.js';
 import { resetProjection, type Projection } from '../../../src/projections/runner.js';
 import { createReadModelProjection } from '../../../src/projections/read-models/index.js';
 import { streamFolder } from '../../../src/projections/read-models/folder.js';
-import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, readTopic, tableRows } from '../../support/core.js';
+import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, readTopic, tableRows, PEERLOG, cliFlags } from '../../support/core.js';
 
 const decider = outgoingDecider as never;
 
@@ -288,8 +287,3 @@ test('`peerlog replay` rebuilds the read models to the same rows and reports wha
     await rt.cleanup();
   }
 });
-
-const PEERLOG = fileURLToPath(new URL('../../../../bin/peerlog', import.meta.url));
-function cliFlags(c: { clusterId: string; kafkaBrokers: readonly string[]; databaseUrl: string; dbSchema: string }): string[] {
-  return ['--cluster-id', c.clusterId, '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl, '--db-schema', c.dbSchema];
-}
