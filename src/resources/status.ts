@@ -68,6 +68,14 @@ function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
     const message = detail.message ?? `the provider answered ${s.httpStatus ?? 'nothing'} (${s.reason})`;
     out.push({ type: 'Authenticated', status: 'False', reason, message });
     out.push({ type: 'OutgoingPeering', status: 'False', reason, message: `authentication failed: ${message}` });
+  } else if (identity && detail.reason === 'IdentitySecretInvalid') {
+    // The log holds an identity, but the Secret that should carry it was refused: nothing uses it.
+    out.push({ type: 'Authenticated', status: 'False', reason: 'IdentitySecretInvalid', message: detail.message ?? 'the identity Secret is refused' });
+  } else if (identity && identity.renewal?.failure) {
+    // Still authenticated until notAfter; the log says the renewal keeps failing.
+    const f = identity.renewal.failure;
+    const why = detail.reason === 'IdentityRenewalFailed' && detail.message ? detail.message : `the provider answered ${f.httpStatus ?? 'nothing'} (${f.reason})`;
+    out.push({ type: 'Authenticated', status: 'True', reason: 'IdentityRenewalFailed', message: `identity valid until ${identity.notAfter}; renewing it failed: ${why}` });
   } else if (identity) {
     out.push({ type: 'Authenticated', status: 'True', reason: 'IdentityIssued', message: `identity valid until ${identity.notAfter}, tenant namespace ${identity.tenantNamespace} at ${identity.apiServerUrl}` });
   } else if ((s.status === 'empty' || s.status === 'terminated') && detail.reason) {
