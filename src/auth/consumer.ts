@@ -280,7 +280,7 @@ export async function renewIdentityIfDue(
   // 1. A renewal stored but not recorded (a crash in between): the Secret is ahead of the log.
   if (held.fingerprint !== identity.certFingerprint) {
     if (identity.renewal && held.publicKeyFingerprint === identity.renewal.publicKeyFingerprint) return record(held);
-    throw new IdentitySecretInvalidError(localNamespace, `its certificate ${held.fingerprint} is not the one the log names (${identity.certFingerprint})`);
+    throw new IdentitySecretInvalidError(localNamespace, `tls.crt has fingerprint ${held.fingerprint}, not ${identity.certFingerprint} as the log says`);
   }
   const dueAt = dueOf(held);
   if (ports.now().getTime() < dueAt.getTime()) return { renewed: false, dueAt: dueAt.toISOString() };

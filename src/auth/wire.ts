@@ -1,7 +1,7 @@
 // Builds the authentication ports of one control plane from its runtime (log, database), its
 // Kubernetes client and its client CA: the only place the auth services meet the adapters.
 import { readFileSync } from 'node:fs';
-import { X509Certificate, createHash, createPrivateKey, randomUUID, sign as signBytes, verify as verifyBytes } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, randomUUID, sign as signBytes, verify as verifyBytes } from 'node:crypto';
 import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
@@ -37,7 +37,7 @@ export function parseCertificates(pem: string): X509Certificate[] {
   });
 }
 
-const spkiFingerprint = (key: ReturnType<typeof createPrivateKey>) => createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex');
+const spkiFingerprint = (key: ReturnType<typeof createPrivateKey>) => createHash('sha256').update(createPublicKey(key).export({ format: 'der', type: 'spki' })).digest('hex');
 
 /**
  * The client to a provider, built from values only (H1): the key and certificate of the identity
