@@ -5,7 +5,7 @@
 // ran, and the ForeignCluster and the virtual node say the Secret is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from '../../../src/control-plane.js';
@@ -97,7 +97,9 @@ subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: ${user} }]
   // 5. The kubeconfig removed and tls.crt replaced by a valid-looking certificate for the same key
   //    that is not the one the log names: refused too, after another restart.
   const keyPem = Buffer.from(secret.data['tls.key']!, 'base64').toString('utf8');
-  const forged = openssl(['req', '-new', '-x509', '-key', '/dev/stdin', '-subj', '/CN=peerlog:cluster:forged', '-days', '1'], keyPem);
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'peerlog-h1-')), 'tls.key');
+  writeFileSync(keyFile, keyPem, { mode: 0o600 });
+  const forged = openssl(['req', '-new', '-x509', '-key', keyFile, '-subj', '/CN=peerlog:cluster:forged', '-days', '1']);
   const swap = mallory(['patch', 'secret', '-n', ns, IDENTITY_SECRET_NAME, '--type=json', '-p', JSON.stringify([
     { op: 'remove', path: '/data/kubeconfig' }, { op: 'replace', path: '/data/tls.crt', value: Buffer.from(forged).toString('base64') },
   ])]);
