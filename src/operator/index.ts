@@ -311,8 +311,17 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     }
   }
 
-  /** Whether the provider answers the current identity: an authenticated read of this cluster's request there. */
+  const lastHealth = new Map<string, string>();
+  /** Whether the provider answers the current identity; a change also refreshes the ForeignCluster's status. */
   async function providerHealth(remote: string): Promise<ProviderHealth> {
+    const health = await probeProvider(remote);
+    const key = health.ready ? 'Ready' : health.reason;
+    if (lastHealth.get(remote) !== key) { lastHealth.set(remote, key); status(remote); }
+    return health;
+  }
+
+  /** An authenticated read of this cluster's request in its tenant namespace at the provider. */
+  async function probeProvider(remote: string): Promise<ProviderHealth> {
     const state = await rt.bus.loadOutgoing(remote);
     if (!('identity' in state) || !state.identity) return { ready: false, reason: 'ProviderUnauthorized', message: 'this cluster holds no identity towards the provider' };
     const { notAfter, tenantNamespace } = state.identity;
