@@ -5,7 +5,7 @@
 // ran, and the ForeignCluster and the virtual node say the Secret is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from '../../../src/control-plane.js';
@@ -27,6 +27,8 @@ test('an identity Secret edited by a Secrets-only user runs nothing after a rest
   const user = uniqueName('secrets-editor');
   t.after(async () => {
     await restarted?.stop();
+    rmSync(marker, { force: true });
+    rmSync(`${marker}.key`, { force: true });
     consumer.kubectl(['delete', 'rolebinding,role', '-n', ns, user, '--ignore-not-found']);
     await cleanupPlanes([consumer, provider]);
   });
@@ -63,12 +65,15 @@ subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: ${user} }]
   assert.equal(mallory(['auth', 'can-i', 'patch', 'secrets', '-n', ns]).stdout.trim(), 'yes');
   assert.equal(mallory(['auth', 'can-i', 'get', 'pods', '-n', ns]).stdout.trim(), 'no');
 
-  // 3. The planted kubeconfig: an exec plugin that touches the marker, a key file, skip-verify, another server.
+  // 3. The planted kubeconfig: an exec plugin that touches the marker, a key read from a file path
+  //    of the control plane's machine, skip-verify, another server.
+  const keyPath = `${marker}.key`;
+  writeFileSync(keyPath, 'not a key');
   const hostile = JSON.stringify({
     apiVersion: 'v1', kind: 'Config', 'current-context': 'x',
     clusters: [{ name: 'x', cluster: { server: 'https://127.0.0.1:9', 'insecure-skip-tls-verify': true } }],
     users: [{ name: 'x', user: {
-      'client-key': '/var/run/secrets/kubernetes.io/serviceaccount/token', 'token-file': '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      'client-key': keyPath,
       exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: '/bin/sh', args: ['-c', `touch ${marker}`], interactiveMode: 'Never' },
     } }],
     contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }],
@@ -81,6 +86,7 @@ subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: ${user} }]
   const logs = captureLogs();
   restarted = await startControlPlane(consumer.config, logs.logger);
   const refused = await eventually('Authenticated False with IdentitySecretInvalid', async () => {
+    assert.equal(existsSync(marker), false, `the planted exec plugin ran: ${marker} exists`);
     const c = authenticated();
     return c?.reason === 'IdentitySecretInvalid' ? c : undefined;
   }, 30_000);
