@@ -331,6 +331,15 @@ describe('forgeForeignClusterStatus: identity problems after authentication', ()
       'identity valid until 2025-01-01T00:00:00.000Z; renewing it failed: the provider answered nothing (Unreachable)'));
     assert.match(conditions[0]!.reason, REASON);
   });
+
+  it('past notAfter, Authenticated is False with IdentityExpired, naming the last renewal failure', () => {
+    const expired = {
+      ...OUTGOING.virtualNodeReady,
+      identity: { ...identity, notAfter: '2024-04-30T00:00:00.000Z', renewal: { publicKeyFingerprint: 'sha256:ff', csrFingerprint: 'sha256:ee', failure: { reason: 'PolicyRefused' as const, httpStatus: 403 } } },
+    };
+    assert.deepEqual(forgeForeignClusterStatus({ outgoing: expired, now: NOW }).conditions[0], c('Authenticated', 'False', 'IdentityExpired',
+      'the identity expired at 2024-04-30T00:00:00.000Z; renewing it failed: the provider answered 403 (PolicyRefused)'));
+  });
 });
 
 describe('forgeForeignClusterStatus: incoming states', () => {
