@@ -165,9 +165,7 @@ export async function obtainIdentity(
     return fail(null, 'Unreachable', e as Error);
   }
   if (answer.status !== 200) {
-    const err = (answer.body as { error?: { code?: string; reason?: string; message?: string } })?.error ?? {};
-    return fail(answer.status, failureReasonOf(answer.status), new AuthenticationFailedError(
-      target.authUrl, answer.status, err.code ?? 'Unknown', err.reason ?? 'unknown', (err.message ?? String(answer.body)).slice(0, 500)));
+    return fail(answer.status, failureReasonOf(answer.status), refusalOf(target.authUrl, answer));
   }
 
   // 6. Check what came back: a certificate for our key and our name, from the cluster we meant,
@@ -191,6 +189,12 @@ export async function obtainIdentity(
     tenantNamespace: response.tenantNamespace, localNamespace, apiServerUrl: response.apiServerUrl, certFingerprint: cert.fingerprint,
     notAfter: cert.notAfter, authFingerprint: answer.fingerprint, requested: true,
   };
+}
+
+/** The provider's refusal, in its own words (bounded). */
+function refusalOf(authUrl: string, answer: ProviderAnswer): AuthenticationFailedError {
+  const err = (answer.body as { error?: { code?: string; reason?: string; message?: string } })?.error ?? {};
+  return new AuthenticationFailedError(authUrl, answer.status, err.code ?? 'Unknown', err.reason ?? 'unknown', (err.message ?? String(answer.body)).slice(0, 500));
 }
 
 /** A provider's answer refused by the consumer, with the reason it is recorded under. */
@@ -318,9 +322,7 @@ export async function renewIdentityIfDue(
     return fail(null, code === 'FingerprintMismatch' || code === 'AnswerTooLarge' ? 'InvalidResponse' : 'Unreachable', e as Error);
   }
   if (answer.status !== 200) {
-    const err = (answer.body as { error?: { code?: string; reason?: string; message?: string } })?.error ?? {};
-    return fail(answer.status, failureReasonOf(answer.status), new AuthenticationFailedError(
-      target.authUrl, answer.status, err.code ?? 'Unknown', err.reason ?? 'unknown', (err.message ?? String(answer.body)).slice(0, 500)));
+    return fail(answer.status, failureReasonOf(answer.status), refusalOf(target.authUrl, answer));
   }
 
   // 4. The same checks as a first identity, and nothing may move but the certificate.
