@@ -70,6 +70,7 @@ test('a certificate is renewed with a new key before it expires; the old one the
     assert.equal(secondFacts.publicKey, firstFacts.publicKey);
     return id;
   })();
+  repeat.catch(() => undefined); // awaited (and its failure reported) at the end
 
   assert.equal(consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider)).status, 0);
   const readyAtStart = await eventually('the virtual node Ready', async () => { const c = readyOf(consumer, nodeName); return c?.status === 'True' ? c : undefined; }, 30_000);
