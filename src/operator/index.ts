@@ -7,7 +7,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
-import { KubernetesError, type KubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
+import type { KubeClient, KubeObject } from '../adapters/kubernetes/client.js';
 import { readSecretValue } from '../adapters/kubernetes/secrets.js';
 import { ProviderUnreachableError } from '../adapters/http/auth-client.js';
 import type { Actor, Resources } from '../events/catalogue.js';
@@ -15,17 +15,17 @@ import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
 import type { OutgoingState } from '../commands/outgoing/state.js';
 import { parseStreamId } from '../commands/registry.js';
-import { obtainIdentity, renewIdentityIfDue, type ConsumerPorts } from '../auth/consumer.js';
-import { AuthenticationFailedError, IdentitySecretInvalidError } from '../auth/errors.js';
-import { identityClient } from '../auth/wire.js';
+import { obtainIdentity, type ConsumerPorts } from '../auth/consumer.js';
+import { AuthenticationFailedError } from '../auth/errors.js';
 import { isWellFormedToken } from '../auth/token.js';
 import { ANNOTATIONS, GROUP_VERSION, LABELS, OUTGOING_FINALIZER } from '../resources/constants.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../resources/names.js';
 import { computeOffer, isVirtualNode, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
-import { REQUEST_NAME, forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResourceRequest, type ProviderHealth } from '../resources/objects.js';
+import { forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResourceRequest } from '../resources/objects.js';
 import { forgeForeignClusterStatus, type Condition, type OutgoingDetail } from '../resources/status.js';
 import { createWorkQueue, type WorkQueue } from './work.js';
 import { createVirtualKubelet } from './virtual-kubelet.js';
+import { createIdentityKeeper } from './identity.js';
 
 const FC_PATH = `/apis/${GROUP_VERSION}/foreignclusters`;
 const RR_PATH = `/apis/${GROUP_VERSION}/resourcerequests`;
@@ -67,7 +67,6 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const pins = new Map<string, string>();
   /** FC generation and token already tried after a definitive refusal: not retried until either changes. */
   const refused = new Map<string, string>();
-  const remoteClients = new Map<string, { fingerprint: string; kube: KubeClient }>();
   /** One watch of the provider's offers per remote, tied to the client (identity) it was opened with. */
   const offerWatches = new Map<string, { client: KubeClient; informer: k8s.Informer<Offer> }>();
   const kubelet = createVirtualKubelet(kube, log.child({ component: 'virtual-kubelet' }));
@@ -250,98 +249,17 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       { metadata: { finalizers, resourceVersion: fc.metadata!.resourceVersion } }, 'application/merge-patch+json');
   }
 
-  /**
-   * The client to a provider, built from the identity Secret's values and the log (never from a
-   * kubeconfig): a Secret that does not match the log is refused and the ForeignCluster says so.
-   */
-  async function remoteClient(remote: string, state: Extract<OutgoingState, { identity: unknown }>): Promise<KubeClient> {
-    const identity = state.identity!;
-    const cached = remoteClients.get(remote);
-    if (cached && cached.fingerprint === identity.certFingerprint) return cached.kube;
-    let client: KubeClient;
-    try {
-      client = await identityClient(kube, {
-        remoteClusterId: remote, remoteClusterName: state.remote.clusterName, certFingerprint: identity.certFingerprint,
-        apiServerUrl: identity.apiServerUrl, tenantNamespace: identity.tenantNamespace, consumerClusterId: config.clusterId,
-      });
-    } catch (e) {
-      if (e instanceof IdentitySecretInvalidError) {
-        details.set(remote, { reason: 'IdentitySecretInvalid', message: e.message });
-        status(remote);
-      }
-      throw e;
-    }
-    if (details.get(remote)?.reason === 'IdentitySecretInvalid') { details.delete(remote); status(remote); }
-    remoteClients.set(remote, { fingerprint: identity.certFingerprint, kube: client });
-    return client;
-  }
-
-  /** When each remote's current certificate is due for renewal, and the timer that wakes it then. */
-  const renewals = new Map<string, { certFingerprint: string; dueAt: number; timer: NodeJS.Timeout }>();
-  stoppers.push(() => { for (const r of renewals.values()) clearTimeout(r.timer); });
-
-  /** Renews the identity once it is due; a failed renewal leaves the current one in force and retries. */
-  async function ensureRenewed(remote: string, state: Extract<OutgoingState, { identity: unknown }>): Promise<OutgoingState> {
-    const identity = state.identity!;
-    const known = renewals.get(remote);
-    if (known && known.certFingerprint === identity.certFingerprint && Date.now() < known.dueAt) return state;
-    const wake = (certFingerprint: string, dueAt: number) => {
-      clearTimeout(renewals.get(remote)?.timer);
-      // Timers hold at most ~24 days; a later due date is looked at again after an hour.
-      const timer = setTimeout(() => queue.enqueue(`outgoing:${remote}`), Math.min(Math.max(dueAt - Date.now(), 0) + 50, 3_600_000));
-      renewals.set(remote, { certFingerprint, dueAt, timer });
-    };
-    const fc = fcFor(remote);
-    const pin = fc?.spec.authFingerprint ?? pins.get(remote) ?? fc?.status?.outgoing?.authFingerprint;
-    try {
-      const outcome = await renewIdentityIfDue(d.consumer, { remoteClusterId: remote, authUrl: state.remote.authUrl, ...(pin ? { authFingerprint: pin } : {}) },
-        { actor: CONTROLLER, correlationId: randomUUID() });
-      if (details.get(remote)?.reason === 'IdentityRenewalFailed') { details.delete(remote); status(remote); }
-      if (!outcome.renewed) { wake(identity.certFingerprint, Date.parse(outcome.dueAt)); return state; }
-      wake(outcome.certFingerprint, Date.parse(outcome.dueAt));
-      return await rt.bus.loadOutgoing(remote);
-    } catch (e) {
-      const reason = e instanceof IdentitySecretInvalidError ? 'IdentitySecretInvalid' : 'IdentityRenewalFailed';
-      details.set(remote, { reason, message: (e as Error).message });
-      status(remote);
-      // The current certificate may still work: the peering goes on, and the renewal is tried again.
-      log.warn('identity renewal did not succeed; retrying', { remoteClusterId: remote, notAfter: identity.notAfter, error: e });
-      wake(identity.certFingerprint, Date.now() + 10_000);
-      return state;
-    }
-  }
-
-  const lastHealth = new Map<string, string>();
-  /** Whether the provider answers the current identity; a change also refreshes the ForeignCluster's status. */
-  async function providerHealth(remote: string): Promise<ProviderHealth> {
-    const health = await probeProvider(remote);
-    const key = health.ready ? 'Ready' : health.reason;
-    if (lastHealth.get(remote) !== key) { lastHealth.set(remote, key); status(remote); }
-    return health;
-  }
-
-  /** An authenticated read of this cluster's request in its tenant namespace at the provider. */
-  async function probeProvider(remote: string): Promise<ProviderHealth> {
-    const state = await rt.bus.loadOutgoing(remote);
-    if (!('identity' in state) || !state.identity) return { ready: false, reason: 'ProviderUnauthorized', message: 'this cluster holds no identity towards the provider' };
-    const { notAfter, tenantNamespace } = state.identity;
-    const expired = Date.parse(notAfter) <= Date.now();
-    try {
-      const client = await remoteClient(remote, state);
-      await client.get(GROUP_VERSION, 'ResourceRequest', REQUEST_NAME, tenantNamespace);
-      return { ready: true };
-    } catch (e) {
-      if (e instanceof IdentitySecretInvalidError) return { ready: false, reason: 'IdentitySecretInvalid', message: e.message };
-      const code = e instanceof KubernetesError ? e.status : 0;
-      if (code === 401 || code === 403) {
-        return expired
-          ? { ready: false, reason: 'IdentityExpired', message: `the identity's certificate expired at ${notAfter} and was not renewed; the provider answers ${code}` }
-          : { ready: false, reason: 'ProviderUnauthorized', message: `the provider's API server answers ${code} to this cluster's identity` };
-      }
-      if (code === 0 || code >= 500) return { ready: false, reason: 'ProviderUnreachable', message: (e as Error).message.slice(0, 500) };
-      return { ready: true };
-    }
-  }
+  const identities = createIdentityKeeper({
+    kube, rt, consumer: d.consumer, clusterId: config.clusterId, log,
+    detail: {
+      set: (remote, detail) => { details.set(remote, detail); status(remote); },
+      clear: (remote, reason) => { if (details.get(remote)?.reason === reason) { details.delete(remote); status(remote); } },
+    },
+    status, wake: (remote) => queue.enqueue(`outgoing:${remote}`),
+    pinOf: (remote) => { const fc = fcFor(remote); return fc?.spec.authFingerprint ?? pins.get(remote) ?? fc?.status?.outgoing?.authFingerprint; },
+  });
+  stoppers.push(() => identities.stop());
+  const remoteClient = identities.client;
 
   function watchOffers(remote: string, client: KubeClient, namespace: string): void {
     const current = offerWatches.get(remote);
@@ -385,7 +303,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
           command = { type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(state.remote.clusterName) } };
           break;
         case 'virtualNodeCreated':
-          await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources, check: () => providerHealth(remote) });
+          await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources, check: () => identities.health(remote) });
           nodeWritten = true;
           command = { type: 'MarkVirtualNodeReady', data: {} };
           break;
@@ -397,12 +315,12 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     }
     if (!('identity' in state) || !state.identity) { status(remote); return; }
     // 2. The identity renewed before it runs out (a new key, a new certificate, in the log).
-    state = await ensureRenewed(remote, state);
+    state = await identities.ensureRenewed(remote, state);
     if (!('identity' in state) || !state.identity) { status(remote); return; }
 
     // 3. The clusters made to match the final state, once per reconcile.
     if (state.status === 'virtualNodeReady' && !nodeWritten) {
-      await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources, check: () => providerHealth(remote) });
+      await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources, check: () => identities.health(remote) });
     }
     const client = await remoteClient(remote, state);
     const tenant = state.identity.tenantNamespace;
