@@ -4,14 +4,16 @@
 // working turns NotReady with a reason instead of staying Ready.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate, sign } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCsr, generateKeyPair } from '../../../src/adapters/x509/index.js';
+import { createCsr, exportKeyPair, generateKeyPair, importAnyKeyPair } from '../../../src/adapters/x509/index.js';
 import { postIdentityRequest } from '../../../src/adapters/http/auth-client.js';
 import { DEFAULT_CSR_POLICY } from '../../../src/auth/policy.js';
 import { IDENTITY_SECRET_NAME, PEERS_GROUP } from '../../../src/resources/constants.js';
 import { identityUserFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
+import { startProvider } from '../../support/auth.js';
 import { outboxEvents } from '../../support/core.js';
 import { eventually } from '../../support/env.js';
 import { clusterEndpoint, kubectlAs, openssl } from '../../support/identity.js';
@@ -143,4 +145,52 @@ test('a virtual node whose identity can no longer be renewed turns NotReady with
     return c?.reason === 'IdentityExpired' ? c : undefined;
   }, 20_000);
   assert.equal(auth.status, 'False');
+});
+
+test('the provider lets a new key replace an identity only with a statement signed by the current certificate\'s key', async (t) => {
+  const provider = await startProvider({ prefix: 'rnq' });
+  const id = `${provider.config.clusterId}-c`;
+  t.after(async () => { await provider.cleanup([id]); });
+  const forge = async () => {
+    const pem = (await exportKeyPair(await generateKeyPair())).privateKeyPem;
+    return { pem, csr: await createCsr({ commonName: identityUserFor(id), organizations: [PEERS_GROUP] }, await importAnyKeyPair(pem)) };
+  };
+  const post = (body: Record<string, unknown>) => postIdentityRequest(provider.cp.url, { clusterId: id, clusterName: 'c', token: '', ...body } as never, provider.cp.fingerprint);
+  // The statement, written here as the protocol defines it.
+  const statement = (fp: string, csr: string) => ['peerlog-renewal-v1', provider.config.clusterId, id, fp, csr.trim()].join('\n');
+  const signWith = (keyPem: string, text: string) => sign('sha256', Buffer.from(text), keyPem).toString('base64');
+  const fingerprintOf = (pem: string) => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+  const refusal = (a: { status: number; body: unknown }) => `${a.status} ${(a.body as { error?: { reason?: string } }).error?.reason ?? ''}`;
+
+  const a = await forge();
+  const first = await post({ token: provider.token, csr: a.csr });
+  assert.equal(first.status, 200);
+  const certA = (first.body as { certificate: string }).certificate;
+  const fpA = fingerprintOf(certA);
+
+  const b = await forge();
+  const stranger = await forge();
+  // The token and another key: never a replacement.
+  assert.equal(refusal(await post({ token: provider.token, csr: b.csr })), '409 IdentityConflict');
+  // A statement signed by a key that is not the current certificate's.
+  assert.equal(refusal(await post({ csr: b.csr, renewal: { certFingerprint: fpA, signature: signWith(stranger.pem, statement(fpA, b.csr)) } })), '403 RenewalProofInvalid');
+  // The current key's signature over another CSR does not carry over to this one.
+  assert.equal(refusal(await post({ csr: b.csr, renewal: { certFingerprint: fpA, signature: signWith(a.pem, statement(fpA, stranger.csr)) } })), '403 RenewalProofInvalid');
+  // A certificate that is not the current one.
+  assert.equal(refusal(await post({ csr: b.csr, renewal: { certFingerprint: 'f'.repeat(64), signature: signWith(a.pem, statement('f'.repeat(64), b.csr)) } })), '409 NotCurrentIdentity');
+
+  // The current key signing this CSR: renewed, for key B, recorded.
+  const renewed = await post({ csr: b.csr, renewal: { certFingerprint: fpA, signature: signWith(a.pem, statement(fpA, b.csr)) } });
+  assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
+  const certB = (renewed.body as { certificate: string }).certificate;
+  assert.equal(certFacts(certB).publicKey, openssl(['pkey', '-pubout'], b.pem));
+  const events = (await outboxEvents(provider.cp.runtime)).filter((e) => e.streamId === `incoming-${id}`);
+  const renewal = events.find((e) => e.type === 'CertRenewed');
+  assert.equal((renewal?.data as { previousCertFingerprint?: string } | undefined)?.previousCertFingerprint, fpA);
+  assert.equal((renewal?.data as { certFingerprint?: string }).certFingerprint, fingerprintOf(certB));
+
+  // The replaced certificate cannot renew again (a replay with a third key), and no token was needed.
+  const c = await forge();
+  assert.equal(refusal(await post({ csr: c.csr, renewal: { certFingerprint: fpA, signature: signWith(a.pem, statement(fpA, c.csr)) } })), '409 NotCurrentIdentity');
+  assert.ok(!events.some((e) => e.type === 'TokenRejected'), 'a renewal is not a token attempt');
 });
