@@ -1,6 +1,7 @@
 // The consumer side of authentication: forge a key and a CSR, ask the provider's endpoint for an
-// identity, and keep it as a kubeconfig Secret in the local tenant namespace. The private key is
-// stored before the request (so a retry presents the same key) and never leaves this cluster.
+// identity, keep it (key, certificate, CA bundle: no kubeconfig) in a Secret of the local tenant
+// namespace, and renew it with a new key before it expires. Private keys are stored before the
+// request that uses them (so a retry presents the same key) and never leave this cluster.
 import type { Logger } from '../adapters/log/index.js';
 import type { CommandMetadata } from '../commands/command.js';
 import type { HandledCommand } from '../commands/handle.js';
@@ -8,15 +9,26 @@ import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { OutgoingState } from '../commands/outgoing/state.js';
 import type { Actor } from '../events/catalogue.js';
 import { PEERS_GROUP } from '../resources/constants.js';
-import { identityUserFor } from '../resources/names.js';
-import { AuthenticationFailedError, failureReasonOf } from './errors.js';
-import { parseIdentityResponse, type ClusterIds, type IdentityRequest } from './protocol.js';
+import { identityUserFor, tenantNamespaceFor } from '../resources/names.js';
+import { AuthenticationFailedError, IdentitySecretInvalidError, failureReasonOf } from './errors.js';
+import { parseIdentityResponse, type ClusterIds, type IdentityRequest, type IdentityResponse } from './protocol.js';
+import { DEFAULT_RENEW_FRACTION, renewalDueAt, renewalStatement } from './renewal.js';
 
 export interface LocalIdentity {
   readonly keyPem: string;
   readonly certPem?: string;
-  readonly kubeconfig?: string;
   readonly caPem?: string;
+  /** The new key of a renewal under way. */
+  readonly renewalKeyPem?: string;
+}
+
+export interface CertificateFacts {
+  readonly commonName: string;
+  readonly issuer: string;
+  readonly fingerprint: string;
+  readonly publicKeyFingerprint: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
 }
 
 export interface ProviderAnswer {
@@ -35,12 +47,17 @@ export interface ConsumerPorts {
   writeIdentity(namespace: string, remoteClusterId: string, identity: LocalIdentity): Promise<void>;
   newPrivateKey(): Promise<string>;
   createCsr(keyPem: string, subject: { commonName: string; organization: string }): Promise<{ pem: string; fingerprint: string; publicKeyFingerprint: string }>;
-  inspectCertificate(pem: string): { commonName: string; fingerprint: string; publicKeyFingerprint: string; notAfter: string };
+  inspectCertificate(pem: string): CertificateFacts;
+  /** Throws unless the text is one or more PEM certificates and nothing else. */
+  parseCaBundle(pem: string): void;
+  /** Signs `statement` with the private key (base64): the renewal proof. */
+  signProof(keyPem: string, statement: string): string;
   /** GET /ids: who answers at that address, and its certificate's fingerprint. Throws ProviderUnreachable or FingerprintMismatch. */
   probe(authUrl: string, pin?: string): Promise<{ clusterId: string; fingerprint: string }>;
   /** Throws ProviderUnreachableError when the endpoint cannot be reached (or FingerprintMismatch). */
   postIdentity(authUrl: string, body: IdentityRequest, pin?: string): Promise<ProviderAnswer>;
-  forgeKubeconfig(p: { cluster: string; server: string; caPem: string; user: string; certPem: string; keyPem: string; namespace: string }): string;
+  /** Share of a certificate's lifetime left when it is renewed (default 1/3). */
+  readonly renewFraction?: number;
   now(): Date;
   newId(): string;
   readonly logger: Logger;
@@ -64,7 +81,6 @@ export interface ObtainedIdentity {
   readonly apiServerUrl: string;
   readonly certFingerprint: string;
   readonly notAfter: string;
-  readonly kubeconfig: string;
   /** The endpoint's certificate fingerprint seen on this call (empty when nothing was called). */
   readonly authFingerprint: string;
   /** False when the identity was already held and nothing was asked of the provider. */
@@ -84,14 +100,14 @@ export async function obtainIdentity(
   const localNamespace = await ports.ensureLocalTenant(remoteClusterId);
   const stored = await ports.readIdentity(localNamespace);
 
-  // 2. Already authenticated and the kubeconfig at hand: nothing to ask.
+  // 2. Already authenticated and the certificate at hand: nothing to ask (renewal is another path).
   const state = await ports.loadOutgoing(remoteClusterId);
-  if ('identity' in state && state.identity !== null && stored?.kubeconfig && stored.certPem) {
+  if ('identity' in state && state.identity !== null && stored?.certPem) {
     const cert = ports.inspectCertificate(stored.certPem);
     if (cert.fingerprint === state.identity.certFingerprint) {
       return {
         tenantNamespace: state.identity.tenantNamespace, localNamespace, apiServerUrl: state.identity.apiServerUrl,
-        certFingerprint: cert.fingerprint, notAfter: cert.notAfter, kubeconfig: stored.kubeconfig, authFingerprint: '', requested: false,
+        certFingerprint: cert.fingerprint, notAfter: cert.notAfter, authFingerprint: '', requested: false,
       };
     }
   }
@@ -142,35 +158,28 @@ export async function obtainIdentity(
       clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, token, csr: csr.pem,
     }, pin);
   } catch (e) {
-    if ((e as { code?: string }).code === 'FingerprintMismatch') {
-      return fail(null, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 0, 'FingerprintMismatch', 'FingerprintMismatch', (e as Error).message));
+    const code = (e as { code?: string }).code;
+    if (code === 'FingerprintMismatch' || code === 'AnswerTooLarge') {
+      return fail(null, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 0, code, code, (e as Error).message));
     }
     return fail(null, 'Unreachable', e as Error);
   }
   if (answer.status !== 200) {
-    const err = (answer.body as { error?: { code?: string; reason?: string; message?: string } })?.error ?? {};
-    return fail(answer.status, failureReasonOf(answer.status), new AuthenticationFailedError(
-      target.authUrl, answer.status, err.code ?? 'Unknown', err.reason ?? 'unknown', (err.message ?? String(answer.body)).slice(0, 500)));
+    return fail(answer.status, failureReasonOf(answer.status), refusalOf(target.authUrl, answer));
   }
 
-  // 6. Check what came back: a certificate for our key and our name, from the cluster we meant.
-  let response;
+  // 6. Check what came back: a certificate for our key and our name, from the cluster we meant,
+  //    naming a usable API server, a CA bundle and the tenant namespace this cluster expects.
+  let response: IdentityResponse;
+  let cert: CertificateFacts;
   try {
-    response = parseIdentityResponse(answer.body);
-    if (response.clusterId !== remoteClusterId) throw new Error(`the endpoint belongs to cluster ${response.clusterId}, not ${remoteClusterId}`);
-    const cert = ports.inspectCertificate(response.certificate);
-    if (cert.publicKeyFingerprint !== csr.publicKeyFingerprint) throw new Error('the certificate is not for the key this cluster sent');
-    if (cert.commonName !== commonName) throw new Error(`the certificate names ${cert.commonName}, not ${commonName}`);
+    ({ response, cert } = checkAnswer(ports, answer.body, remoteClusterId, csr.publicKeyFingerprint));
   } catch (e) {
-    return fail(200, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 200, 'InvalidResponse', 'InvalidResponse', (e as Error).message));
+    const reason = e instanceof AnswerRefused ? e.reason : 'InvalidResponse';
+    return fail(200, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 200, 'InvalidResponse', reason, (e as Error).message));
   }
-  const cert = ports.inspectCertificate(response.certificate);
-  const kubeconfig = ports.forgeKubeconfig({
-    cluster: target.remoteClusterName, server: response.apiServerUrl, caPem: response.caBundle, user: commonName,
-    certPem: response.certificate, keyPem, namespace: response.tenantNamespace,
-  });
-  // 7. The Secret before the event: once CertIssued is in the log, the kubeconfig exists.
-  await ports.writeIdentity(localNamespace, remoteClusterId, { keyPem, certPem: response.certificate, kubeconfig, caPem: response.caBundle });
+  // 7. The Secret before the event: once CertIssued is in the log, the identity exists.
+  await ports.writeIdentity(localNamespace, remoteClusterId, { keyPem, certPem: response.certificate, caPem: response.caBundle });
   await handle({
     type: 'RecordCertificate',
     data: { certFingerprint: cert.fingerprint, notAfter: cert.notAfter, tenantNamespace: response.tenantNamespace, apiServerUrl: response.apiServerUrl },
@@ -178,6 +187,155 @@ export async function obtainIdentity(
   log.info('identity obtained', { certFingerprint: cert.fingerprint, notAfter: cert.notAfter, tenantNamespace: response.tenantNamespace });
   return {
     tenantNamespace: response.tenantNamespace, localNamespace, apiServerUrl: response.apiServerUrl, certFingerprint: cert.fingerprint,
-    notAfter: cert.notAfter, kubeconfig, authFingerprint: answer.fingerprint, requested: true,
+    notAfter: cert.notAfter, authFingerprint: answer.fingerprint, requested: true,
   };
+}
+
+/** The provider's refusal, in its own words (bounded). */
+function refusalOf(authUrl: string, answer: ProviderAnswer): AuthenticationFailedError {
+  const err = (answer.body as { error?: { code?: string; reason?: string; message?: string } })?.error ?? {};
+  return new AuthenticationFailedError(authUrl, answer.status, err.code ?? 'Unknown', err.reason ?? 'unknown', (err.message ?? String(answer.body)).slice(0, 500));
+}
+
+/** A provider's answer refused by the consumer, with the reason it is recorded under. */
+class AnswerRefused extends Error {
+  constructor(readonly reason: string, message: string) { super(message); }
+}
+
+/**
+ * Why an API server URL a provider names cannot be used, or null. The provider chooses the URL (it
+ * is its own kube-apiserver); the consumer only makes sure it is an https URL with a host and no
+ * credentials, query or fragment, so the answer cannot smuggle a scheme, a userinfo or a path trick.
+ */
+export function apiServerUrlProblem(value: string): string | null {
+  let url: URL;
+  try { url = new URL(value); } catch { return `${JSON.stringify(value.slice(0, 200))} is not a URL`; }
+  if (url.protocol !== 'https:') return `the API server URL must be https://, not ${url.protocol}`;
+  if (!url.hostname) return 'the API server URL has no host';
+  if (url.username || url.password) return 'the API server URL must not carry credentials';
+  if (url.search || url.hash) return 'the API server URL must not have a query or a fragment';
+  if (value.length > 2048) return 'the API server URL is longer than 2048 characters';
+  return null;
+}
+
+function checkAnswer(ports: ConsumerPorts, body: unknown, remoteClusterId: string, publicKeyFingerprint: string): { response: IdentityResponse; cert: CertificateFacts } {
+  const refuse = (reason: string, message: string): never => { throw new AnswerRefused(reason, message); };
+  const response = parseIdentityResponse(body);
+  if (response.clusterId !== remoteClusterId) refuse('ClusterIdMismatch', `the endpoint belongs to cluster ${response.clusterId}, not ${remoteClusterId}`);
+  const commonName = identityUserFor(ports.ids.clusterId);
+  let cert: CertificateFacts;
+  try { cert = ports.inspectCertificate(response.certificate); } catch { return refuse('CertificateInvalid', 'the certificate does not parse'); }
+  if (cert.publicKeyFingerprint !== publicKeyFingerprint) refuse('CertificateKeyMismatch', 'the certificate is not for the key this cluster sent');
+  if (cert.commonName !== commonName) refuse('CommonNameMismatch', `the certificate names ${cert.commonName}, not ${commonName}`);
+  const urlProblem = apiServerUrlProblem(response.apiServerUrl);
+  if (urlProblem) refuse('ApiServerUrlNotAllowed', urlProblem);
+  try { ports.parseCaBundle(response.caBundle); } catch (e) { refuse('CaBundleInvalid', `the CA bundle is not PEM certificates: ${(e as Error).message}`); }
+  const expected = tenantNamespaceFor(ports.ids.clusterId);
+  if (response.tenantNamespace !== expected) {
+    refuse('TenantNamespaceMismatch', `the provider names tenant namespace ${JSON.stringify(response.tenantNamespace.slice(0, 100))}, not ${expected} (derived from this cluster's id)`);
+  }
+  return { response, cert: cert! };
+}
+
+export interface RenewalTarget {
+  readonly remoteClusterId: string;
+  readonly authUrl: string;
+  /** The endpoint's pinned certificate fingerprint (learned on first contact). */
+  readonly authFingerprint?: string;
+}
+
+export type RenewalOutcome =
+  | { readonly renewed: false; readonly dueAt: string }
+  | { readonly renewed: true; readonly certFingerprint: string; readonly notAfter: string; readonly dueAt: string };
+
+/**
+ * Renews the identity towards a provider once less than `renewFraction` of its certificate's
+ * lifetime remains: a new key (stored before use), a CSR for it, and a statement signed with the
+ * current key, which is what the provider accepts in place of the token. Every attempt and every
+ * failure is in the log (IdentityRenewalRequested, CertRenewed, IdentityRenewalFailed); the current
+ * identity stays in force until the new certificate is stored and recorded.
+ */
+export async function renewIdentityIfDue(
+  ports: ConsumerPorts, target: RenewalTarget, context: { actor: Actor; correlationId: string },
+): Promise<RenewalOutcome> {
+  const { remoteClusterId } = target;
+  const log = ports.logger.child({ remoteClusterId, streamId: `outgoing-${remoteClusterId}` });
+  const meta = (): CommandMetadata => ({ now: ports.now().toISOString(), actor: context.actor, correlationId: context.correlationId, commandId: ports.newId() });
+  const handle = (command: Omit<OutgoingCommand, 'metadata'>) => ports.handleOutgoing(remoteClusterId, { ...command, metadata: meta() } as OutgoingCommand);
+
+  const state = await ports.loadOutgoing(remoteClusterId);
+  const identity = 'identity' in state ? state.identity : null;
+  if (identity === null) throw new Error(`no identity towards ${remoteClusterId} to renew`);
+  const localNamespace = tenantNamespaceFor(remoteClusterId);
+  const stored = await ports.readIdentity(localNamespace);
+  if (!stored?.certPem) throw new IdentitySecretInvalidError(localNamespace, 'it holds no certificate');
+  const held = ports.inspectCertificate(stored.certPem);
+
+  const record = async (cert: CertificateFacts): Promise<RenewalOutcome> => {
+    await handle({
+      type: 'RecordRenewedCertificate',
+      data: { publicKeyFingerprint: cert.publicKeyFingerprint, certFingerprint: cert.fingerprint, notAfter: cert.notAfter, tenantNamespace: identity.tenantNamespace, apiServerUrl: identity.apiServerUrl },
+    });
+    log.info('identity renewed', { previousCertFingerprint: identity.certFingerprint, certFingerprint: cert.fingerprint, notAfter: cert.notAfter });
+    return { renewed: true, certFingerprint: cert.fingerprint, notAfter: cert.notAfter, dueAt: dueOf(cert).toISOString() };
+  };
+  const dueOf = (c: CertificateFacts) => renewalDueAt(new Date(c.notBefore), new Date(c.notAfter), ports.renewFraction ?? DEFAULT_RENEW_FRACTION);
+
+  // 1. A renewal stored but not recorded (a crash in between): the Secret is ahead of the log.
+  if (held.fingerprint !== identity.certFingerprint) {
+    if (identity.renewal && held.publicKeyFingerprint === identity.renewal.publicKeyFingerprint) return record(held);
+    throw new IdentitySecretInvalidError(localNamespace, `tls.crt has fingerprint ${held.fingerprint}, not ${identity.certFingerprint} as the log says`);
+  }
+  const dueAt = dueOf(held);
+  if (ports.now().getTime() < dueAt.getTime()) return { renewed: false, dueAt: dueAt.toISOString() };
+
+  // 2. The new key, stored before it is used; a retry presents the same one.
+  let nextKey = stored.renewalKeyPem;
+  if (!nextKey) {
+    nextKey = await ports.newPrivateKey();
+    await ports.writeIdentity(localNamespace, remoteClusterId, { ...stored, renewalKeyPem: nextKey });
+  }
+  const commonName = identityUserFor(ports.ids.clusterId);
+  const csr = await ports.createCsr(nextKey, { commonName, organization: PEERS_GROUP });
+  await handle({ type: 'RequestIdentityRenewal', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint } });
+
+  // 3. Ask, signed by the current key. Every failure is recorded before it reaches the caller.
+  const fail = async (status: number | null, reason: ReturnType<typeof failureReasonOf> | 'Unreachable', error: Error): Promise<never> => {
+    try {
+      await handle({ type: 'RecordRenewalFailure', data: { reason, ...(status === null ? {} : { httpStatus: status }) } });
+    } catch (recording) {
+      log.error('the renewal failure could not be recorded', { error: recording });
+    }
+    log.warn('identity renewal failed', { reason, httpStatus: status, error: error.message, notAfter: held.notAfter });
+    throw error;
+  };
+  const signature = ports.signProof(stored.keyPem, renewalStatement({
+    providerClusterId: remoteClusterId, consumerClusterId: ports.ids.clusterId, certFingerprint: held.fingerprint, csrPem: csr.pem,
+  }));
+  let answer: ProviderAnswer;
+  try {
+    answer = await ports.postIdentity(target.authUrl, {
+      clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, token: '', csr: csr.pem, renewal: { certFingerprint: held.fingerprint, signature },
+    }, target.authFingerprint);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return fail(null, code === 'FingerprintMismatch' || code === 'AnswerTooLarge' ? 'InvalidResponse' : 'Unreachable', e as Error);
+  }
+  if (answer.status !== 200) {
+    return fail(answer.status, failureReasonOf(answer.status), refusalOf(target.authUrl, answer));
+  }
+
+  // 4. The same checks as a first identity, and nothing may move but the certificate.
+  let checked: { response: IdentityResponse; cert: CertificateFacts };
+  try {
+    checked = checkAnswer(ports, answer.body, remoteClusterId, csr.publicKeyFingerprint);
+    if (checked.response.apiServerUrl !== identity.apiServerUrl) throw new AnswerRefused('ApiServerUrlChanged', `the renewal names API server ${checked.response.apiServerUrl}, not ${identity.apiServerUrl}`);
+    if (checked.cert.issuer !== held.issuer) throw new AnswerRefused('IssuerChanged', `the renewed certificate is issued by ${checked.cert.issuer}, not ${held.issuer}`);
+  } catch (e) {
+    const reason = e instanceof AnswerRefused ? e.reason : 'InvalidResponse';
+    return fail(200, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 200, 'InvalidResponse', reason, (e as Error).message));
+  }
+  // 5. The Secret before the event, as for the first identity; the pending key becomes the key.
+  await ports.writeIdentity(localNamespace, remoteClusterId, { keyPem: nextKey, certPem: checked.response.certificate, caPem: checked.response.caBundle });
+  return record(checked.cert);
 }

@@ -53,3 +53,14 @@ export class AuthenticationFailedError extends PeerlogError {
     this.reason = reason;
   }
 }
+
+/**
+ * The identity Secret of a peering does not hold what the log says it should (another certificate,
+ * a key that is not the certificate's, an unparseable CA, keys peerlog never writes): it is refused,
+ * nothing is built from it, and the ForeignCluster says why (reason IdentitySecretInvalid).
+ */
+export class IdentitySecretInvalidError extends PeerlogError {
+  constructor(namespace: string, why: string) {
+    super('IdentitySecretInvalid', `the identity Secret in ${namespace} is refused: ${why}`, { retriable: true });
+  }
+}

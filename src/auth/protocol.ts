@@ -18,6 +18,13 @@ export interface IdentityRequest extends ClusterIds {
   readonly csr: string;
   /** Asked validity; the provider's policy bounds it. */
   readonly validitySeconds?: number;
+  /** A renewal: the current certificate and its key's signature over renewalStatement (base64). */
+  readonly renewal?: RenewalProof;
+}
+
+export interface RenewalProof {
+  readonly certFingerprint: string;
+  readonly signature: string;
 }
 
 export interface IdentityResponse {
@@ -44,7 +51,7 @@ function malformed(field: string, why: string): never {
 export function parseIdentityRequest(body: unknown): IdentityRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) malformed('body', 'must be a JSON object');
   const b = body as Record<string, unknown>;
-  const allowed = new Set(['clusterId', 'clusterName', 'token', 'csr', 'validitySeconds']);
+  const allowed = new Set(['clusterId', 'clusterName', 'token', 'csr', 'validitySeconds', 'renewal']);
   for (const k of Object.keys(b)) if (!allowed.has(k)) malformed(k, 'unknown field');
   if (typeof b.clusterId !== 'string' || !CLUSTER_ID_PATTERN.test(b.clusterId)) malformed('clusterId', 'must be a cluster id (letters, digits, . _ -, at most 63)');
   if (b.clusterName !== undefined && (typeof b.clusterName !== 'string' || b.clusterName.length === 0 || b.clusterName.length > 63)) {
@@ -55,7 +62,20 @@ export function parseIdentityRequest(body: unknown): IdentityRequest {
   if (b.validitySeconds !== undefined && (typeof b.validitySeconds !== 'number' || !Number.isInteger(b.validitySeconds) || b.validitySeconds <= 0)) {
     malformed('validitySeconds', 'must be a positive integer');
   }
+  let renewal: RenewalProof | undefined;
+  if (b.renewal !== undefined) {
+    const r = b.renewal as Record<string, unknown>;
+    if (typeof r !== 'object' || r === null || Array.isArray(r) || Object.keys(r).some((k) => k !== 'certFingerprint' && k !== 'signature')) {
+      malformed('renewal', 'must be an object with certFingerprint and signature');
+    }
+    if (typeof r.certFingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(r.certFingerprint)) malformed('renewal.certFingerprint', 'must be a lowercase SHA-256 hex fingerprint');
+    if (typeof r.signature !== 'string' || r.signature.length === 0 || r.signature.length > 2048 || !/^[A-Za-z0-9+/]+=*$/.test(r.signature)) {
+      malformed('renewal.signature', 'must be base64, at most 2048 characters');
+    }
+    renewal = { certFingerprint: r.certFingerprint, signature: r.signature };
+  }
   return {
+    ...(renewal ? { renewal } : {}),
     clusterId: b.clusterId,
     clusterName: (b.clusterName as string | undefined) ?? b.clusterId,
     token: (b.token as string | undefined) ?? '',

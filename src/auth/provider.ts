@@ -12,6 +12,7 @@ import { identityUserFor } from '../resources/names.js';
 import { AuthRefusal } from './errors.js';
 import { checkCsr, type CsrFacts, type CsrPolicy } from './policy.js';
 import type { ClusterIds, IdentityRequest, IdentityResponse } from './protocol.js';
+import { DEFAULT_RENEW_FRACTION, renewalStatement } from './renewal.js';
 import { checkToken } from './token.js';
 
 export interface ParsedCsr extends CsrFacts {
@@ -49,6 +50,8 @@ export interface ProviderPorts {
   handleIncoming(remoteClusterId: string, command: IncomingCommand): Promise<HandledCommand>;
   saveCertificate(cert: StoredCertificate): Promise<void>;
   findCertificate(certFingerprint: string): Promise<StoredCertificate | undefined>;
+  /** Whether `signature` (base64) over `statement` verifies with the public key of `certPem`. */
+  verifyProof(certPem: string, statement: string, signature: string): boolean;
   /** Creates (idempotently) the tenant namespace, Role and RoleBinding; returns the namespace. */
   ensureTenant(remoteClusterId: string): Promise<string>;
   now(): Date;
@@ -56,8 +59,12 @@ export interface ProviderPorts {
   readonly logger: Logger;
 }
 
-/** Certificates are backdated a little so that a consumer whose clock lags can use them at once. */
+/**
+ * Certificates are backdated a little so that a consumer whose clock lags can use them at once; by
+ * a tenth of their validity at most, so that a short-lived one still renews at a third of its life.
+ */
 const CLOCK_SKEW_MS = 5 * 60_000;
+const backdateMs = (validitySeconds: number) => Math.min(CLOCK_SKEW_MS, validitySeconds * 100);
 
 function metadata(ports: ProviderPorts, req: IdentityRequest, correlationId: string): CommandMetadata {
   return { now: ports.now().toISOString(), actor: { kind: 'remote-cluster', name: req.clusterId }, correlationId, commandId: ports.newId() };
@@ -83,6 +90,9 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
   } catch {
     throw new AuthRefusal('MalformedRequest', 'csr', 'csr: not a parseable PEM PKCS#10 certificate request');
   }
+
+  // A renewal is authenticated by the current identity, not by the token (DESIGN §6).
+  if (req.renewal) return renewIdentity(ports, req, csr, correlationId);
 
   // 2. The token. A missing secret means no token was ever created here: nothing can match.
   const expected = await ports.readToken();
@@ -124,8 +134,13 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
     const stored = await ports.findCertificate(granted.certFingerprint);
     if (stored) {
       const tenantNamespace = await ports.ensureTenant(req.clusterId);
-      log.info('identity re-sent for the same key', { certFingerprint: stored.certFingerprint });
-      return answer(ports, stored.pem, tenantNamespace, stored.notAfter);
+      // Never an expired or nearly expired certificate: the same key (its CSR proves possession)
+      // gets a fresh one, recorded as a renewal.
+      if (isFresh(stored.notAfter, verdict.validitySeconds, ports.now())) {
+        log.info('identity re-sent for the same key', { certFingerprint: stored.certFingerprint });
+        return answer(ports, stored.pem, tenantNamespace, stored.notAfter);
+      }
+      return signRenewal(ports, req, csr, stored, verdict.validitySeconds, tenantNamespace, correlationId);
     }
   }
 
@@ -134,7 +149,7 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
   const now = ports.now();
   const cert = await ports.sign({
     commonName: identityUserFor(req.clusterId), organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
-    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + verdict.validitySeconds * 1000),
+    notBefore: new Date(now.getTime() - backdateMs(verdict.validitySeconds)), notAfter: new Date(now.getTime() + verdict.validitySeconds * 1000),
   });
   // 7. Stored before the log names it, so that every certificate in the log can be sent again.
   await ports.saveCertificate({
@@ -153,6 +168,75 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
     if (winner) return answer(ports, winner.pem, tenantNamespace, winner.notAfter);
   }
   log.info('identity issued', { certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace });
+  return answer(ports, cert.pem, tenantNamespace, cert.notAfter);
+}
+
+/** More than the renewal share of its validity left: worth sending again as it is. */
+function isFresh(notAfter: string, validitySeconds: number, now: Date): boolean {
+  return new Date(notAfter).getTime() - now.getTime() > validitySeconds * 1000 * DEFAULT_RENEW_FRACTION;
+}
+
+/**
+ * A new key for a standing identity, asked by the consumer with a statement signed by the key of
+ * its current, unexpired certificate. The token plays no part: possession of the current identity
+ * is what lets a key replace it, and a token alone can never replace an identity.
+ */
+async function renewIdentity(ports: ProviderPorts, req: IdentityRequest, csr: ParsedCsr, correlationId: string): Promise<IdentityResponse> {
+  const log = ports.logger.child({ remoteClusterId: req.clusterId, streamId: `incoming-${req.clusterId}` });
+  const proof = req.renewal!;
+  if (!ports.incomingAllowed(req.clusterId)) {
+    throw new AuthRefusal('PolicyRefused', 'IncomingDisabled', `cluster ${ports.ids.clusterId} does not accept incoming peerings from ${req.clusterId} (its ForeignCluster has incoming: Disabled)`);
+  }
+  const state = await ports.loadIncoming(req.clusterId);
+  const granted = state.status === 'authenticated' || state.status === 'resourcesRequested' || state.status === 'offered' ? state.identity : null;
+  if (granted === null) {
+    throw new AuthRefusal('IdentityConflict', 'NoIdentityToRenew', `cluster ${req.clusterId} holds no identity here to renew; peer with a token`);
+  }
+  const current = await ports.findCertificate(granted.certFingerprint);
+  if (!current) throw new Error(`the certificate ${granted.certFingerprint} named by the log is not stored`);
+  const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy);
+  if (!verdict.allowed) {
+    log.warn('renewal CSR refused', { reason: verdict.reason });
+    throw new AuthRefusal('PolicyRefused', verdict.reason, verdict.message);
+  }
+  const tenantNamespace = await ports.ensureTenant(req.clusterId);
+  // A repeat of a renewal that already went through (its answer was lost): the key is current now.
+  if (csr.publicKeyFingerprint === granted.publicKeyFingerprint && isFresh(current.notAfter, verdict.validitySeconds, ports.now())) {
+    return answer(ports, current.pem, tenantNamespace, current.notAfter);
+  }
+  if (proof.certFingerprint !== granted.certFingerprint) {
+    throw new AuthRefusal('IdentityConflict', 'NotCurrentIdentity', 'the renewal is signed for a certificate that is not the current identity of this cluster');
+  }
+  const statement = renewalStatement({ providerClusterId: ports.ids.clusterId, consumerClusterId: req.clusterId, certFingerprint: proof.certFingerprint, csrPem: req.csr });
+  if (!ports.verifyProof(current.pem, statement, proof.signature)) {
+    log.warn('renewal proof refused', { certFingerprint: current.certFingerprint });
+    throw new AuthRefusal('PolicyRefused', 'RenewalProofInvalid', 'the renewal is not signed by the key of the current certificate');
+  }
+  if (new Date(current.notAfter).getTime() <= ports.now().getTime()) {
+    throw new AuthRefusal('PolicyRefused', 'IdentityExpired', `the current certificate expired at ${current.notAfter}; an expired identity cannot renew itself`);
+  }
+  return signRenewal(ports, req, csr, current, verdict.validitySeconds, tenantNamespace, correlationId);
+}
+
+async function signRenewal(
+  ports: ProviderPorts, req: IdentityRequest, csr: ParsedCsr, previous: StoredCertificate, validitySeconds: number, tenantNamespace: string, correlationId: string,
+): Promise<IdentityResponse> {
+  const log = ports.logger.child({ remoteClusterId: req.clusterId, streamId: `incoming-${req.clusterId}` });
+  const now = ports.now();
+  const cert = await ports.sign({
+    commonName: identityUserFor(req.clusterId), organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
+    notBefore: new Date(now.getTime() - backdateMs(validitySeconds)), notAfter: new Date(now.getTime() + validitySeconds * 1000),
+  });
+  await ports.saveCertificate({
+    certFingerprint: cert.fingerprint, remoteClusterId: req.clusterId, publicKeyFingerprint: csr.publicKeyFingerprint,
+    serialNumber: cert.serialNumber, notAfter: cert.notAfter, pem: cert.pem,
+  });
+  await ports.handleIncoming(req.clusterId, {
+    type: 'RenewCertificate',
+    data: { previousCertFingerprint: previous.certFingerprint, publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter },
+    metadata: metadata(ports, req, correlationId),
+  }).catch(translate);
+  log.info('identity renewed', { previousCertFingerprint: previous.certFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter });
   return answer(ports, cert.pem, tenantNamespace, cert.notAfter);
 }
 

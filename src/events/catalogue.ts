@@ -75,6 +75,42 @@ export interface CertSignedData {
 
 export type CertIssuedData = CertReceivedData | CertSignedData;
 
+/** A new key for a standing identity: only fingerprints enter the log, never the key. */
+export interface IdentityRenewalRequestedData {
+  readonly publicKeyFingerprint: string;
+  readonly csrFingerprint: string;
+}
+
+/**
+ * A standing identity's certificate replaced by one for a new key (or, when a consumer asks again
+ * with its current key near expiry, for the same key), authenticated by the current identity. Like
+ * CertIssued it exists on both sides under one name, told apart by `side`.
+ */
+export interface CertRenewedReceivedData {
+  readonly side: 'consumer';
+  readonly previousCertFingerprint: string;
+  readonly publicKeyFingerprint: string;
+  readonly certFingerprint: string;
+  readonly notAfter: string;
+}
+
+export interface CertRenewedSignedData {
+  readonly side: 'provider';
+  readonly previousCertFingerprint: string;
+  readonly publicKeyFingerprint: string;
+  readonly certFingerprint: string;
+  readonly serialNumber: string;
+  readonly notAfter: string;
+}
+
+export type CertRenewedData = CertRenewedReceivedData | CertRenewedSignedData;
+
+/** A renewal attempt that failed; the current identity stays in force until its notAfter. */
+export interface IdentityRenewalFailedData {
+  readonly reason: AuthenticationFailureReason;
+  readonly httpStatus: number | null;
+}
+
 export interface AuthenticationFailedData {
   readonly reason: AuthenticationFailureReason;
   /** null when no HTTP answer came back (unreachable endpoint). */
@@ -209,6 +245,9 @@ export interface EventDataMap {
   readonly PeeringRequested: PeeringRequestedData;
   readonly IdentityRequested: IdentityRequestedData;
   readonly CertIssued: CertIssuedData;
+  readonly IdentityRenewalRequested: IdentityRenewalRequestedData;
+  readonly CertRenewed: CertRenewedData;
+  readonly IdentityRenewalFailed: IdentityRenewalFailedData;
   readonly AuthenticationFailed: AuthenticationFailedData;
   readonly ResourceRequested: ResourceRequestedData;
   readonly OfferReceived: OfferReceivedData;
@@ -247,10 +286,18 @@ export type CertIssuedOn<Side extends CertIssuedData['side']> = {
   readonly data: Extract<CertIssuedData, { readonly side: Side }>;
 };
 
+/** Narrows CertRenewed to one side, as CertIssuedOn does. */
+export type CertRenewedOn<Side extends CertRenewedData['side']> = {
+  readonly type: 'CertRenewed';
+  readonly data: Extract<CertRenewedData, { readonly side: Side }>;
+};
+
 export type OutgoingEvent =
   | DomainEvent<
       | 'PeeringRequested'
       | 'IdentityRequested'
+      | 'IdentityRenewalRequested'
+      | 'IdentityRenewalFailed'
       | 'AuthenticationFailed'
       | 'ResourceRequested'
       | 'OfferReceived'
@@ -263,7 +310,8 @@ export type OutgoingEvent =
       | 'VirtualNodeDeleted'
       | 'PeeringTerminated'
     >
-  | CertIssuedOn<'consumer'>;
+  | CertIssuedOn<'consumer'>
+  | CertRenewedOn<'consumer'>;
 
 export type IncomingEvent =
   | DomainEvent<
@@ -275,7 +323,8 @@ export type IncomingEvent =
       | 'OfferWithdrawn'
       | 'IdentityRevoked'
     >
-  | CertIssuedOn<'provider'>;
+  | CertIssuedOn<'provider'>
+  | CertRenewedOn<'provider'>;
 
 export type PodsEvent = DomainEvent<'PodOffloaded' | 'PodStatusReflected' | 'PodReclaimed'>;
 

@@ -23,7 +23,7 @@ import {
   TIMESTAMP_PATTERN,
   TOKEN_REJECTION_REASONS,
 } from './constants.js';
-import type { Actor, CertIssuedData, EventDataMap, EventType, PodStatusSnapshot } from './catalogue.js';
+import type { Actor, CertIssuedData, CertRenewedData, EventDataMap, EventType, PodStatusSnapshot } from './catalogue.js';
 import type { EventEnvelope } from './envelope.js';
 import { EventSchemaError, EVENT_ERROR_CODES } from './errors.js';
 import { canonicalJson, computeHash, sha256Hex, sha256HexWithout } from './hash.js';
@@ -139,6 +139,26 @@ const certIssuedV1: Schema<CertIssuedData> = taggedUnion<CertIssuedData>('side',
   }),
 });
 
+const certRenewedV1: Schema<CertRenewedData> = taggedUnion<CertRenewedData>('side', {
+  consumer: object({
+    side: literal('consumer'),
+    previousCertFingerprint: fingerprint,
+    publicKeyFingerprint: fingerprint,
+    certFingerprint: fingerprint,
+    notAfter: timestamp,
+  }),
+  provider: object({
+    side: literal('provider'),
+    previousCertFingerprint: fingerprint,
+    publicKeyFingerprint: fingerprint,
+    certFingerprint: fingerprint,
+    serialNumber,
+    notAfter: timestamp,
+  }),
+});
+
+const authenticationFailedV1 = object({ reason: enumOf(AUTHENTICATION_FAILURE_REASONS), httpStatus: nullable(integer({ min: 100, max: 599 })) });
+
 type SchemaTable = { readonly [T in EventType]: Readonly<Record<number, Schema<EventDataMap[T]>>> };
 
 /**
@@ -150,9 +170,10 @@ export const EVENT_SCHEMAS: SchemaTable = {
   PeeringRequested: { 1: object({ remoteClusterId: clusterId, remoteClusterName: clusterName, authUrl: httpsUrl }) },
   IdentityRequested: { 1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }) },
   CertIssued: { 1: certIssuedV1 },
-  AuthenticationFailed: {
-    1: object({ reason: enumOf(AUTHENTICATION_FAILURE_REASONS), httpStatus: nullable(integer({ min: 100, max: 599 })) }),
-  },
+  IdentityRenewalRequested: { 1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }) },
+  CertRenewed: { 1: certRenewedV1 },
+  IdentityRenewalFailed: { 1: authenticationFailedV1 },
+  AuthenticationFailed: { 1: authenticationFailedV1 },
   ResourceRequested: { 1: object({ tenantNamespace: namespace }) },
   OfferReceived: { 1: offerData },
   OfferAccepted: { 1: offerData },

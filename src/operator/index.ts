@@ -7,9 +7,8 @@ import type * as k8s from '@kubernetes/client-node';
 import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
-import { createKubeClient, type KubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
-import { kubeConfigFromString } from '../adapters/kubernetes/kubeconfig.js';
-import { readIdentity, readSecretValue } from '../adapters/kubernetes/secrets.js';
+import type { KubeClient, KubeObject } from '../adapters/kubernetes/client.js';
+import { readSecretValue } from '../adapters/kubernetes/secrets.js';
 import { ProviderUnreachableError } from '../adapters/http/auth-client.js';
 import type { Actor, Resources } from '../events/catalogue.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
@@ -26,6 +25,7 @@ import { forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResource
 import { forgeForeignClusterStatus, type Condition, type OutgoingDetail } from '../resources/status.js';
 import { createWorkQueue, type WorkQueue } from './work.js';
 import { createVirtualKubelet } from './virtual-kubelet.js';
+import { createIdentityKeeper } from './identity.js';
 
 const FC_PATH = `/apis/${GROUP_VERSION}/foreignclusters`;
 const RR_PATH = `/apis/${GROUP_VERSION}/resourcerequests`;
@@ -67,7 +67,6 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const pins = new Map<string, string>();
   /** FC generation and token already tried after a definitive refusal: not retried until either changes. */
   const refused = new Map<string, string>();
-  const remoteClients = new Map<string, { fingerprint: string; kube: KubeClient }>();
   /** One watch of the provider's offers per remote, tied to the client (identity) it was opened with. */
   const offerWatches = new Map<string, { client: KubeClient; informer: k8s.Informer<Offer> }>();
   const kubelet = createVirtualKubelet(kube, log.child({ component: 'virtual-kubelet' }));
@@ -250,15 +249,17 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       { metadata: { finalizers, resourceVersion: fc.metadata!.resourceVersion } }, 'application/merge-patch+json');
   }
 
-  async function remoteClient(remote: string, state: Extract<OutgoingState, { identity: unknown }>): Promise<KubeClient> {
-    const cached = remoteClients.get(remote);
-    if (cached && cached.fingerprint === state.identity!.certFingerprint) return cached.kube;
-    const id = await readIdentity(kube, tenantNamespaceFor(remote));
-    if (!id?.kubeconfig) throw new ProviderUnreachableError(state.remote.authUrl, `the identity Secret in ${tenantNamespaceFor(remote)} has no kubeconfig`);
-    const client = createKubeClient(kubeConfigFromString(id.kubeconfig));
-    remoteClients.set(remote, { fingerprint: state.identity!.certFingerprint, kube: client });
-    return client;
-  }
+  const identities = createIdentityKeeper({
+    kube, rt, consumer: d.consumer, clusterId: config.clusterId, log,
+    detail: {
+      set: (remote, detail) => { details.set(remote, detail); status(remote); },
+      clear: (remote, reason) => { if (details.get(remote)?.reason === reason) { details.delete(remote); status(remote); } },
+    },
+    status, wake: (remote) => queue.enqueue(`outgoing:${remote}`),
+    pinOf: (remote) => { const fc = fcFor(remote); return fc?.spec.authFingerprint ?? pins.get(remote) ?? fc?.status?.outgoing?.authFingerprint; },
+  });
+  stoppers.push(() => identities.stop());
+  const remoteClient = identities.client;
 
   function watchOffers(remote: string, client: KubeClient, namespace: string): void {
     const current = offerWatches.get(remote);
@@ -302,7 +303,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
           command = { type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(state.remote.clusterName) } };
           break;
         case 'virtualNodeCreated':
-          await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources });
+          await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources, check: () => identities.health(remote) });
           nodeWritten = true;
           command = { type: 'MarkVirtualNodeReady', data: {} };
           break;
@@ -313,13 +314,16 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       state = await rt.bus.loadOutgoing(remote);
     }
     if (!('identity' in state) || !state.identity) { status(remote); return; }
+    // 2. The identity renewed before it runs out (a new key, a new certificate, in the log).
+    state = await identities.ensureRenewed(remote, state);
+    if (!('identity' in state) || !state.identity) { status(remote); return; }
 
-    // 2. The clusters made to match the final state, once per reconcile.
+    // 3. The clusters made to match the final state, once per reconcile.
+    if (state.status === 'virtualNodeReady' && !nodeWritten) {
+      await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources, check: () => identities.health(remote) });
+    }
     const client = await remoteClient(remote, state);
     const tenant = state.identity.tenantNamespace;
-    if (state.status === 'virtualNodeReady' && !nodeWritten) {
-      await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources });
-    }
     if (state.status !== 'authenticated' && state.status !== 'unpeeringRequested') {
       await client.apply(forgeResourceRequest({ consumerId: config.clusterId, consumerName: config.clusterName, namespace: tenant }) as KubeObject);
       watchOffers(remote, client, tenant);

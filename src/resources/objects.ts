@@ -60,16 +60,31 @@ export function forgeVirtualNode(p: { nodeName: string; remoteClusterId: string 
 const condition = (type: string, status: 'True' | 'False', reason: string, message: string, now: string) =>
   ({ type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now });
 
-/** Node status: capacity = allocatable = the accepted offer; Ready while the peering stands. */
-export function forgeVirtualNodeStatus(p: { nodeName: string; remoteClusterName: string; resources: Resources; now: string; readySince?: string }): Obj {
+/**
+ * Whether the provider answers this cluster's current identity: what the virtual node's Ready says.
+ * Reasons: ProviderUnauthorized (401/403 while the certificate is valid), IdentityExpired (past its
+ * notAfter), ProviderUnreachable (no answer, or 5xx), IdentitySecretInvalid (the Secret is refused).
+ */
+export type ProviderHealth =
+  | { readonly ready: true }
+  | { readonly ready: false; readonly reason: 'ProviderUnauthorized' | 'IdentityExpired' | 'ProviderUnreachable' | 'IdentitySecretInvalid'; readonly message: string };
+
+/**
+ * Node status: capacity = allocatable = the accepted offer; Ready while the provider answers the
+ * current identity (`health`, Ready when absent). `readySince` is when Ready last changed.
+ */
+export function forgeVirtualNodeStatus(p: { nodeName: string; remoteClusterName: string; resources: Resources; now: string; readySince?: string; health?: ProviderHealth }): Obj {
   const since = p.readySince ?? p.now;
   const c = (type: string, status: 'True' | 'False', reason: string, message: string) => ({ ...condition(type, status, reason, message, p.now), lastTransitionTime: since });
+  const health = p.health ?? { ready: true };
   return {
     apiVersion: 'v1', kind: 'Node', metadata: { name: p.nodeName },
     status: {
       capacity: { ...p.resources }, allocatable: { ...p.resources },
       conditions: [
-        c('Ready', 'True', 'PeeringEstablished', `resources offered by cluster ${p.remoteClusterName}`),
+        health.ready
+          ? c('Ready', 'True', 'PeeringEstablished', `resources offered by cluster ${p.remoteClusterName}`)
+          : c('Ready', 'False', health.reason, health.message),
         c('MemoryPressure', 'False', 'PeeringEstablished', 'no memory pressure reported by the provider'),
         c('DiskPressure', 'False', 'PeeringEstablished', 'no disk pressure reported by the provider'),
         c('PIDPressure', 'False', 'PeeringEstablished', 'no PID pressure reported by the provider'),

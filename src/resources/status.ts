@@ -60,7 +60,7 @@ function nodeOf(s: OutgoingState): { nodeName: string; ready: boolean } | null {
   return null;
 }
 
-function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
+function outgoingConditions(s: OutgoingState, detail: OutgoingDetail, now: string): Draft[] {
   const identity = 'identity' in s && s.identity ? s.identity : null;
   const out: Draft[] = [];
   if (s.status === 'authenticationFailed') {
@@ -68,6 +68,18 @@ function outgoingConditions(s: OutgoingState, detail: OutgoingDetail): Draft[] {
     const message = detail.message ?? `the provider answered ${s.httpStatus ?? 'nothing'} (${s.reason})`;
     out.push({ type: 'Authenticated', status: 'False', reason, message });
     out.push({ type: 'OutgoingPeering', status: 'False', reason, message: `authentication failed: ${message}` });
+  } else if (identity && detail.reason === 'IdentitySecretInvalid') {
+    // The log holds an identity, but the Secret that should carry it was refused: nothing uses it.
+    out.push({ type: 'Authenticated', status: 'False', reason: 'IdentitySecretInvalid', message: detail.message ?? 'the identity Secret is refused' });
+  } else if (identity && Date.parse(identity.notAfter) <= Date.parse(now)) {
+    // Past notAfter nothing authenticates; the log says whether renewing was tried and how it failed.
+    const f = identity.renewal?.failure;
+    out.push({ type: 'Authenticated', status: 'False', reason: 'IdentityExpired', message: `the identity expired at ${identity.notAfter}${f ? `; renewing it failed: the provider answered ${f.httpStatus ?? 'nothing'} (${f.reason})` : ''}` });
+  } else if (identity && identity.renewal?.failure) {
+    // Still authenticated until notAfter; the log says the renewal keeps failing.
+    const f = identity.renewal.failure;
+    const why = detail.reason === 'IdentityRenewalFailed' && detail.message ? detail.message : `the provider answered ${f.httpStatus ?? 'nothing'} (${f.reason})`;
+    out.push({ type: 'Authenticated', status: 'True', reason: 'IdentityRenewalFailed', message: `identity valid until ${identity.notAfter}; renewing it failed: ${why}` });
   } else if (identity) {
     out.push({ type: 'Authenticated', status: 'True', reason: 'IdentityIssued', message: `identity valid until ${identity.notAfter}, tenant namespace ${identity.tenantNamespace} at ${identity.apiServerUrl}` });
   } else if ((s.status === 'empty' || s.status === 'terminated') && detail.reason) {
@@ -141,7 +153,7 @@ export function forgeForeignClusterStatus(p: {
   const drafts: Draft[] = [];
   const status: { conditions: Condition[]; outgoing?: ForeignClusterStatus['outgoing']; incoming?: ForeignClusterStatus['incoming'] } = { conditions: [] };
   if (p.outgoing) {
-    drafts.push(...outgoingConditions(p.outgoing, p.detail ?? {}));
+    drafts.push(...outgoingConditions(p.outgoing, p.detail ?? {}, p.now));
     const s = p.outgoing;
     const node = nodeOf(s);
     status.outgoing = {

@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { PeerlogConfig } from '../../src/config.js';
-import { startControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/control-plane.js';
 import { createTokenStore } from '../../src/adapters/kubernetes/secrets.js';
 import { generateToken } from '../../src/auth/token.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../../src/resources/names.js';
@@ -23,10 +23,10 @@ export interface Plane {
   stop(): Promise<void>;
 }
 
-export async function startPlane(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}): Promise<Plane> {
+export async function startPlane(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}, opts: ControlPlaneOptions = {}): Promise<Plane> {
   const config = clusterConfig(cluster, prefix, extra);
   const logs = captureLogs();
-  const cp = await startControlPlane(config, logs.logger);
+  const cp = await startControlPlane(config, logs.logger, opts);
   const { token } = await createTokenStore(cp.kube, config.systemNamespace).ensure(generateToken);
   const env = stackEnv();
   let stopped = false;

@@ -20,6 +20,13 @@ export class FingerprintMismatchError extends PeerlogError {
   }
 }
 
+/** The endpoint sent more than an identity answer can be: refused, not buffered. */
+export class AnswerTooLargeError extends PeerlogError {
+  constructor(address: string, limit: number, what: string) {
+    super('AnswerTooLarge', `the authentication endpoint ${address} ${what}, more than the ${limit} bytes an answer may have; gave up`);
+  }
+}
+
 export interface AuthAnswer {
   readonly status: number;
   readonly body: unknown;
@@ -31,6 +38,13 @@ export function normalizeFingerprint(fp: string): string {
   return fp.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase();
 }
 
+/** An identity answer is a few KiB (a certificate and a CA bundle): anything far beyond is refused. */
+export const MAX_ANSWER_BYTES = 256 * 1024;
+
+/**
+ * `timeoutMs` bounds both the silence between bytes and the whole exchange: a server that keeps
+ * sending slowly is cut off at the deadline, and one that sends too much at MAX_ANSWER_BYTES.
+ */
 function call(authUrl: string, method: 'GET' | 'POST', path: string, body: unknown, pin: string | undefined, timeoutMs: number): Promise<AuthAnswer> {
   const url = new URL(path, authUrl.endsWith('/') ? authUrl : `${authUrl}/`);
   if (url.protocol !== 'https:') return Promise.reject(new ProviderUnreachableError(authUrl, 'the authentication URL must be https://'));
@@ -44,8 +58,22 @@ function call(authUrl: string, method: 'GET' | 'POST', path: string, body: unkno
       headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
     }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > MAX_ANSWER_BYTES) {
+        req.destroy(new AnswerTooLargeError(authUrl, MAX_ANSWER_BYTES, `declared an answer of ${declared} bytes`));
+        return;
+      }
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_ANSWER_BYTES) {
+          req.destroy(new AnswerTooLargeError(authUrl, MAX_ANSWER_BYTES, 'sent an answer'));
+          return;
+        }
+        chunks.push(c);
+      });
       res.on('end', () => {
+        clearTimeout(deadline);
         const text = Buffer.concat(chunks).toString('utf8');
         let parsed: unknown = text;
         try { parsed = JSON.parse(text); } catch { /* kept as text */ }
@@ -65,8 +93,10 @@ function call(authUrl: string, method: 'GET' | 'POST', path: string, body: unkno
         req.end(payload);
       });
     });
+    const deadline = setTimeout(() => req.destroy(new ProviderUnreachableError(authUrl, `no complete answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('timeout', () => req.destroy(new ProviderUnreachableError(authUrl, `no answer within ${timeoutMs} ms`)));
     req.on('error', (e) => {
+      clearTimeout(deadline);
       if (e instanceof PeerlogError) reject(e);
       else reject(new ProviderUnreachableError(authUrl, (e as NodeJS.ErrnoException).code ?? e.message, e));
     });

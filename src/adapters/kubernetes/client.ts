@@ -60,17 +60,45 @@ function describe(apiVersion: string, kind: string, name: string, namespace?: st
   return `${kind} ${namespace ? `${namespace}/` : ''}${name} (${apiVersion})`;
 }
 
-export function createKubeClient(config: k8s.KubeConfig): KubeClient {
+export interface KubeClientOptions {
+  /**
+   * Responses beyond this many bytes are cut off with an error, and every call is routed through
+   * the bounded raw path (for a remote cluster, whose answers must not be able to exhaust memory).
+   */
+  readonly maxResponseBytes?: number;
+  /** Total time a call may take, however steadily the server keeps sending (default 30 s). */
+  readonly deadlineMs?: number;
+}
+
+/** The local cluster may hold many pods and nodes: a cap only against runaway answers. */
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+export function createKubeClient(config: k8s.KubeConfig, options: KubeClientOptions = {}): KubeClient {
   const objects = k8s.KubernetesObjectApi.makeApiClient(config);
   const of = (o: KubeObject) => describe(o.apiVersion ?? '', o.kind ?? '', o.metadata?.name ?? '', o.metadata?.namespace);
+  const limits = { maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, deadlineMs: options.deadlineMs ?? 30_000 };
+  const raw = <T>(method: string, path: string, body: unknown, contentType: string, what: string) => rawCall<T>(config, method, path, body, contentType, what, limits);
+  const bounded = options.maxResponseBytes !== undefined;
   return {
     config,
     async apply(obj) {
+      if (bounded) {
+        const path = `${objectPath(obj.apiVersion!, obj.kind!, obj.metadata!.name!, obj.metadata?.namespace)}?fieldManager=${FIELD_MANAGER}&force=true`;
+        return raw('PATCH', path, obj, 'application/apply-patch+yaml', `apply ${of(obj)}`);
+      }
       try {
         return await objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply) as typeof obj;
       } catch (e) { throw translateKubeError(e, `apply ${of(obj)}`); }
     },
     async get<T extends KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string) {
+      if (bounded) {
+        try {
+          return await raw<T>('GET', objectPath(apiVersion, kind, name, namespace), undefined, 'application/json', `read ${describe(apiVersion, kind, name, namespace)}`);
+        } catch (e) {
+          if ((e as KubernetesError).status === 404) return undefined;
+          throw e;
+        }
+      }
       try {
         return await objects.read({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } }) as T;
       } catch (e) {
@@ -95,17 +123,19 @@ export function createKubeClient(config: k8s.KubeConfig): KubeClient {
     api: (api) => config.makeApiClient(api),
     async applyStatus(obj) {
       const path = `${objectPath(obj.apiVersion!, obj.kind!, obj.metadata!.name!, obj.metadata?.namespace)}/status?fieldManager=${FIELD_MANAGER}&force=true`;
-      return rawCall(config, 'PATCH', path, obj, 'application/apply-patch+yaml', `apply status of ${of(obj)}`);
+      return raw('PATCH', path, obj, 'application/apply-patch+yaml', `apply status of ${of(obj)}`);
     },
-    request: (method, path, body, contentType) => rawCall(config, method, path, body, contentType ?? 'application/json', `${method} ${path}`),
+    request: (method, path, body, contentType) => raw(method, path, body, contentType ?? 'application/json', `${method} ${path}`),
     informer<T extends KubeObject>(path: string, labelSelector?: string) {
-      const list = () => rawCall<k8s.KubernetesListObject<T>>(config, 'GET', `${path}${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`, undefined, 'application/json', `list ${path}`);
+      const list = () => raw<k8s.KubernetesListObject<T>>('GET', `${path}${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`, undefined, 'application/json', `list ${path}`);
       return k8s.makeInformer<T>(config, path, list, labelSelector);
     },
   };
 }
 
-async function rawCall<T>(config: k8s.KubeConfig, method: string, path: string, body: unknown, contentType: string, what: string): Promise<T> {
+async function rawCall<T>(
+  config: k8s.KubeConfig, method: string, path: string, body: unknown, contentType: string, what: string, limits: { maxBytes: number; deadlineMs: number },
+): Promise<T> {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new KubernetesError(0, 'NoCluster', `${what}: the kubeconfig has no current cluster`);
   const url = new URL(path, cluster.server);
@@ -113,10 +143,21 @@ async function rawCall<T>(config: k8s.KubeConfig, method: string, path: string, 
   await config.applyToHTTPSOptions(opts);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
-    const req = httpsRequest(url, { ...opts, timeout: 30_000 }, (res) => {
+    // An idle timeout alone does not stop a server that sends a byte a second: the deadline does.
+    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer within ${limits.deadlineMs} ms`)), limits.deadlineMs);
+    const req = httpsRequest(url, { ...opts, timeout: Math.min(30_000, limits.deadlineMs) }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > limits.maxBytes) {
+          req.destroy(new Error(`the answer exceeds ${limits.maxBytes} bytes`));
+          return;
+        }
+        chunks.push(c);
+      });
       res.on('end', () => {
+        clearTimeout(deadline);
         const text = Buffer.concat(chunks).toString('utf8');
         let parsed: { reason?: string; message?: string } = {};
         try { parsed = JSON.parse(text) as typeof parsed; } catch { /* not JSON */ }
@@ -124,10 +165,10 @@ async function rawCall<T>(config: k8s.KubeConfig, method: string, path: string, 
         if (status >= 200 && status < 300) resolve(parsed as T);
         else reject(new KubernetesError(status, parsed.reason ?? String(status), `${what}: ${parsed.message ?? `HTTP ${status}`}`));
       });
-      res.on('error', (e) => reject(translateKubeError(e, what)));
+      res.on('error', (e) => { clearTimeout(deadline); reject(translateKubeError(e, what)); });
     });
     req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
-    req.on('error', (e) => reject(translateKubeError(e, what)));
+    req.on('error', (e) => { clearTimeout(deadline); reject(translateKubeError(e, what)); });
     req.end(payload);
   });
 }

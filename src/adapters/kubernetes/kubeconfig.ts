@@ -36,3 +36,21 @@ export function kubeConfigFromString(yaml: string): k8s.KubeConfig {
   kc.loadFromString(yaml);
   return kc;
 }
+
+/**
+ * A client configuration from values only: a server URL, a CA bundle, a client certificate and its
+ * key, all inline. Unlike a kubeconfig document it cannot name an exec plugin, an auth provider, a
+ * token or key file, a proxy, or skip TLS verification, so whoever can edit where the values come
+ * from can at most break the connection, never run something or redirect credentials.
+ */
+export function kubeConfigFromParts(p: KubeconfigParams): k8s.KubeConfig {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: p.cluster, server: p.server, caData: b64(p.caPem), skipTLSVerify: false }],
+    users: [{ name: p.user, certData: b64(p.certPem), keyData: b64(p.keyPem) }],
+    contexts: [{ name: p.cluster, cluster: p.cluster, user: p.user, ...(p.namespace ? { namespace: p.namespace } : {}) }],
+    currentContext: p.cluster,
+  });
+  return kc;
+}

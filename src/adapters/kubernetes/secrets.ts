@@ -90,25 +90,43 @@ export async function loadOrStoreServingCert(
 export interface StoredIdentity {
   readonly keyPem: string;
   readonly certPem?: string;
-  readonly kubeconfig?: string;
   readonly caPem?: string;
+  /** The new key of a renewal under way, stored before its CSR is sent so that a retry presents it again. */
+  readonly renewalKeyPem?: string;
 }
+
+/** What an identity Secret holds as read back: its values, and the names of every key it has. */
+export interface ReadIdentity extends StoredIdentity {
+  readonly keys: readonly string[];
+  /** A `kubeconfig` value (written by earlier releases, or by someone else): never loaded, only compared. */
+  readonly kubeconfig?: string;
+}
+
+/** The keys peerlog writes in an identity Secret; nothing else in it is ever used. */
+export const IDENTITY_SECRET_KEYS = ['tls.key', 'tls.crt', 'ca.crt', 'renewal.key'] as const;
 
 /**
  * The consumer's identity towards one provider. The key is stored before the CSR is sent, so a
- * retry after a crash presents the same key and the provider answers idempotently.
+ * retry after a crash presents the same key and the provider answers idempotently. No kubeconfig is
+ * stored: the client to the provider is built from these values and the log (H1), so nothing in the
+ * Secret can name a command, a file or a server.
  */
-export async function readIdentity(kube: KubeClient, namespace: string): Promise<StoredIdentity | undefined> {
+export async function readIdentity(kube: KubeClient, namespace: string): Promise<ReadIdentity | undefined> {
   const s = await kube.get<Secret>('v1', 'Secret', IDENTITY_SECRET_NAME, namespace);
   const keyPem = decode(s, 'tls.key');
   if (!keyPem) return undefined;
-  return { keyPem, certPem: decode(s, 'tls.crt'), kubeconfig: decode(s, 'kubeconfig'), caPem: decode(s, 'ca.crt') };
+  const optional = (key: string, name: string) => { const v = decode(s, key); return v === undefined ? {} : { [name]: v }; };
+  return {
+    keyPem, keys: Object.keys(s?.data ?? {}),
+    ...optional('tls.crt', 'certPem'), ...optional('ca.crt', 'caPem'), ...optional('renewal.key', 'renewalKeyPem'), ...optional('kubeconfig', 'kubeconfig'),
+  };
 }
 
+/** Server-side apply under peerlog's field manager: a key peerlog wrote before and omits now is removed. */
 export async function writeIdentity(kube: KubeClient, namespace: string, remoteClusterId: string, id: StoredIdentity): Promise<void> {
   const data: Record<string, string> = { 'tls.key': id.keyPem };
   if (id.certPem) data['tls.crt'] = id.certPem;
-  if (id.kubeconfig) data.kubeconfig = id.kubeconfig;
   if (id.caPem) data['ca.crt'] = id.caPem;
+  if (id.renewalKeyPem) data['renewal.key'] = id.renewalKeyPem;
   await kube.apply(forgeSecret(namespace, IDENTITY_SECRET_NAME, data, { [LABELS.remoteClusterId]: remoteClusterId }));
 }

@@ -34,6 +34,21 @@ export type IssueCertificate = Command<
   }
 >;
 
+/**
+ * Sent after the adapter verified that the current identity signed the request (or that the
+ * consumer proved possession of the current key) and signed a new certificate.
+ */
+export type RenewCertificate = Command<
+  'RenewCertificate',
+  {
+    readonly previousCertFingerprint: string;
+    readonly publicKeyFingerprint: string;
+    readonly certFingerprint: string;
+    readonly serialNumber: string;
+    readonly notAfter: string;
+  }
+>;
+
 export type ReceiveResourceRequest = Command<'ReceiveResourceRequest', { readonly requestName: string }>;
 
 export type IssueOffer = Command<'IssueOffer', { readonly offerName: string; readonly resources: Resources }>;
@@ -51,6 +66,7 @@ export type RevokeIdentity = Command<'RevokeIdentity', { readonly reason: Identi
 export type IncomingCommand =
   | ValidateToken
   | IssueCertificate
+  | RenewCertificate
   | ReceiveResourceRequest
   | IssueOffer
   | UpdateOffer

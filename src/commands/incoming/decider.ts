@@ -10,6 +10,7 @@ import type {
   IssueCertificate,
   IssueOffer,
   ReceiveResourceRequest,
+  RenewCertificate,
   RevokeIdentity,
   UpdateOffer,
   ValidateToken,
@@ -38,6 +39,8 @@ export function decide(command: IncomingCommand, state: IncomingState): Events {
       return validateToken(command, state);
     case 'IssueCertificate':
       return issueCertificate(command, state);
+    case 'RenewCertificate':
+      return renewCertificate(command, state);
     case 'ReceiveResourceRequest':
       return receiveResourceRequest(command, state);
     case 'IssueOffer':
@@ -106,6 +109,27 @@ function issueCertificate(command: IssueCertificate, state: IncomingState): Even
     ERROR_CODES.IdentityConflict,
     'this cluster already holds an identity for another key; unpeer first or present the same key',
   );
+}
+
+function renewCertificate(command: RenewCertificate, state: IncomingState): Events {
+  const { previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter } = command.data;
+  switch (state.status) {
+    case 'authenticated':
+    case 'resourcesRequested':
+    case 'offered':
+      break;
+    default:
+      return invalid(command, state, 'there is no standing identity to renew');
+  }
+  if (state.identity.certFingerprint === certFingerprint) return [];
+  // Two renewals racing from one identity: the first recorded wins, the other replaced nothing.
+  if (state.identity.certFingerprint !== previousCertFingerprint) {
+    throw new ConflictError(ERROR_CODES.IdentityConflict, 'the identity was renewed meanwhile; renew from the current certificate');
+  }
+  if (!isAfter(notAfter, command.metadata.now)) {
+    throw new ValidationError(`the certificate would expire at ${notAfter}, before now`, { field: 'notAfter' });
+  }
+  return [{ type: 'CertRenewed', data: { side: 'provider', previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter } }];
 }
 
 function receiveResourceRequest(command: ReceiveResourceRequest, state: IncomingState): Events {
@@ -200,6 +224,11 @@ export function evolve(state: IncomingState, event: IncomingEvent): IncomingStat
         remote: state.remote,
         identity: { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace },
       };
+    }
+    case 'CertRenewed': {
+      if (!('identity' in state)) return state;
+      const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter } = event.data;
+      return { ...state, identity: { ...state.identity, publicKeyFingerprint, certFingerprint, serialNumber, notAfter } };
     }
     case 'ResourceRequestReceived':
       if (state.status !== 'authenticated') return state;

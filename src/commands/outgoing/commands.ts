@@ -29,6 +29,32 @@ export type RecordAuthenticationFailure = Command<
   { readonly reason: AuthenticationFailureReason; readonly httpStatus?: number }
 >;
 
+/**
+ * Renewal of a standing identity: the handler made a new key (stored before use) and a CSR for it;
+ * the request will be signed with the current key, which is what lets the provider accept it.
+ */
+export type RequestIdentityRenewal = Command<
+  'RequestIdentityRenewal',
+  { readonly publicKeyFingerprint: string; readonly csrFingerprint: string }
+>;
+
+/** The renewed certificate, stored in the identity Secret before this is sent. */
+export type RecordRenewedCertificate = Command<
+  'RecordRenewedCertificate',
+  {
+    readonly publicKeyFingerprint: string;
+    readonly certFingerprint: string;
+    readonly notAfter: string;
+    readonly tenantNamespace: string;
+    readonly apiServerUrl: string;
+  }
+>;
+
+export type RecordRenewalFailure = Command<
+  'RecordRenewalFailure',
+  { readonly reason: AuthenticationFailureReason; readonly httpStatus?: number }
+>;
+
 export type RequestResources = Command<'RequestResources', NoData>;
 
 /** What the replication projection observed on the provider's ResourceOffer. */
@@ -63,6 +89,9 @@ export type OutgoingCommand =
   | RequestIdentity
   | RecordCertificate
   | RecordAuthenticationFailure
+  | RequestIdentityRenewal
+  | RecordRenewedCertificate
+  | RecordRenewalFailure
   | RequestResources
   | ReceiveOffer
   | AcceptOffer

@@ -11,7 +11,10 @@ import type {
   ReceiveOffer,
   RecordAuthenticationFailure,
   RecordCertificate,
+  RecordRenewalFailure,
+  RecordRenewedCertificate,
   RefuseOffer,
+  RequestIdentityRenewal,
   RequestIdentity,
   RequestPeering,
   RequestUnpeering,
@@ -114,6 +117,12 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
       return recordCertificate(command, state);
     case 'RecordAuthenticationFailure':
       return recordAuthenticationFailure(command, state);
+    case 'RequestIdentityRenewal':
+      return requestIdentityRenewal(command, state);
+    case 'RecordRenewedCertificate':
+      return recordRenewedCertificate(command, state);
+    case 'RecordRenewalFailure':
+      return recordRenewalFailure(command, state);
     case 'RequestResources':
       if (state.status === 'authenticated') {
         return [{ type: 'ResourceRequested', data: { tenantNamespace: state.identity.tenantNamespace } }];
@@ -246,6 +255,57 @@ function recordCertificate(command: RecordCertificate, state: OutgoingState): Ev
   if (identity === null) return invalid(command, state, 'no identity was requested');
   if (identity.certFingerprint === command.data.certFingerprint) return [];
   throw new ConflictError(ERROR_CODES.IdentityConflict, 'another certificate was already recorded for this peering');
+}
+
+/** The identity a renewal applies to: only a live peering renews (unpeering lets it lapse). */
+function renewable(command: OutgoingCommand, state: OutgoingState): ReceivedIdentity {
+  const identity = phaseOf(state) === 'peered' ? identityOf(state) : null;
+  if (identity === null) return invalid(command, state, 'there is no identity to renew');
+  return identity;
+}
+
+function requestIdentityRenewal(command: RequestIdentityRenewal, state: OutgoingState): Events {
+  const identity = renewable(command, state);
+  const { publicKeyFingerprint, csrFingerprint } = command.data;
+  if (publicKeyFingerprint === identity.publicKeyFingerprint) {
+    throw new ValidationError('a renewal needs a new key, not the current one', { field: 'publicKeyFingerprint' });
+  }
+  // The pending key asked again (a retry, with a fresh CSR): the request already stands.
+  if (identity.renewal?.publicKeyFingerprint === publicKeyFingerprint) return [];
+  return [{ type: 'IdentityRenewalRequested', data: { publicKeyFingerprint, csrFingerprint } }];
+}
+
+function recordRenewedCertificate(command: RecordRenewedCertificate, state: OutgoingState): Events {
+  const identity = renewable(command, state);
+  const { publicKeyFingerprint, certFingerprint, notAfter, tenantNamespace, apiServerUrl } = command.data;
+  if (identity.certFingerprint === certFingerprint) return [];
+  if (identity.renewal?.publicKeyFingerprint !== publicKeyFingerprint && identity.publicKeyFingerprint !== publicKeyFingerprint) {
+    throw new ConflictError(ERROR_CODES.IdentityConflict, 'the renewed certificate is for a key no renewal asked for');
+  }
+  // A renewal changes the certificate, never where the identity works.
+  if (tenantNamespace !== identity.tenantNamespace) {
+    throw new ValidationError(`the renewal names tenant namespace ${tenantNamespace}, not ${identity.tenantNamespace}`, { field: 'tenantNamespace' });
+  }
+  if (apiServerUrl !== identity.apiServerUrl) {
+    throw new ValidationError(`the renewal names API server ${apiServerUrl}, not ${identity.apiServerUrl}`, { field: 'apiServerUrl' });
+  }
+  if (!isAfter(notAfter, command.metadata.now)) {
+    throw new ValidationError(`the certificate expired at ${notAfter}`, { field: 'notAfter' });
+  }
+  return [{
+    type: 'CertRenewed',
+    data: { side: 'consumer', previousCertFingerprint: identity.certFingerprint, publicKeyFingerprint, certFingerprint, notAfter },
+  }];
+}
+
+function recordRenewalFailure(command: RecordRenewalFailure, state: OutgoingState): Events {
+  const identity = renewable(command, state);
+  const reason = command.data.reason;
+  const httpStatus = command.data.httpStatus ?? null;
+  const last = identity.renewal?.failure;
+  // A provider down for a day is one failure in the log, not one per retry.
+  if (last && last.reason === reason && last.httpStatus === httpStatus) return [];
+  return [{ type: 'IdentityRenewalFailed', data: { reason, httpStatus } }];
 }
 
 function recordAuthenticationFailure(command: RecordAuthenticationFailure, state: OutgoingState): Events {
@@ -389,6 +449,20 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
       };
       return { status: 'authenticated', remote: state.remote, identity };
     }
+    case 'IdentityRenewalRequested': {
+      const { publicKeyFingerprint, csrFingerprint } = event.data;
+      return withIdentity(state, (identity) => ({ ...identity, renewal: { publicKeyFingerprint, csrFingerprint, failure: null } }));
+    }
+    case 'IdentityRenewalFailed': {
+      const failure = { reason: event.data.reason, httpStatus: event.data.httpStatus };
+      return withIdentity(state, (identity) => (identity.renewal ? { ...identity, renewal: { ...identity.renewal, failure } } : identity));
+    }
+    case 'CertRenewed': {
+      const { publicKeyFingerprint, certFingerprint, notAfter } = event.data;
+      return withIdentity(state, (identity) => ({
+        publicKeyFingerprint, certFingerprint, notAfter, tenantNamespace: identity.tenantNamespace, apiServerUrl: identity.apiServerUrl,
+      }));
+    }
     case 'AuthenticationFailed':
       if (phaseOf(state) !== 'authenticating') return state;
       return {
@@ -490,6 +564,12 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
     default:
       return unexpectedEvent(event);
   }
+}
+
+/** The same state with its identity replaced; states without an identity are left as they are. */
+function withIdentity(state: OutgoingState, change: (identity: ReceivedIdentity) => ReceivedIdentity): OutgoingState {
+  if (!('identity' in state) || state.identity === null) return state;
+  return { ...state, identity: change(state.identity) } as OutgoingState;
 }
 
 function withOffer(

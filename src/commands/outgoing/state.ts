@@ -13,6 +13,14 @@ export interface ReceivedIdentity {
   readonly notAfter: string;
   readonly tenantNamespace: string;
   readonly apiServerUrl: string;
+  /** A renewal under way (absent when none is): its new key, and the last failure if any. */
+  readonly renewal?: PendingRenewal;
+}
+
+export interface PendingRenewal {
+  readonly publicKeyFingerprint: string;
+  readonly csrFingerprint: string;
+  readonly failure: { readonly reason: AuthenticationFailureReason; readonly httpStatus: number | null } | null;
 }
 
 export type Offer = OfferData;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { kubeConfigFromString } from '../../../src/adapters/kubernetes/kubeconfig.js';
+import { kubeConfigFromParts } from '../../../src/adapters/kubernetes/kubeconfig.js';
 import { readIdentity } from '../../../src/adapters/kubernetes/secrets.js';
 import { createCsr, generateKeyPair, importAnyKeyPair, inspectCertificate } from '../../../src/adapters/x509/index.js';
 import { postIdentityRequest } from '../../../src/adapters/http/auth-client.js';
@@ -25,16 +25,21 @@ test('alpha obtains an identity from beta: authenticated by beta\'s kube-apiserv
   assert.equal(identity.requested, true);
   assert.equal(identity.authFingerprint, provider.cp.fingerprint);
 
-  // The identity is a kubeconfig Secret in alpha's local tenant namespace for beta.
+  // The identity is a Secret in alpha's local tenant namespace for beta: key, certificate and CA
+  // bundle, and no kubeconfig (a client is built from these values and the log, never loaded).
   const stored = await readIdentity(consumer.kube, tenantNamespaceFor(provider.config.clusterId));
-  assert.ok(stored?.kubeconfig && stored.certPem && stored.keyPem);
+  assert.ok(stored?.certPem && stored.keyPem && stored.caPem);
+  assert.deepEqual([...stored.keys].sort(), ['ca.crt', 'tls.crt', 'tls.key']);
   const cert = inspectCertificate(stored.certPem);
   assert.equal(cert.subject.commonName, identityUserFor(consumer.config.clusterId));
   assert.deepEqual(cert.subject.organizations, [PEERS_GROUP]);
   const validityDays = (cert.notAfter.getTime() - Date.now()) / 86_400_000;
   assert.ok(validityDays > 89 && validityDays < 91, `validity ${validityDays.toFixed(1)} days`);
 
-  const kc = kubeConfigFromString(stored.kubeconfig);
+  const kc = kubeConfigFromParts({
+    cluster: provider.config.clusterName, server: identity.apiServerUrl, caPem: stored.caPem, user: identityUserFor(consumer.config.clusterId),
+    certPem: stored.certPem, keyPem: stored.keyPem,
+  });
   const who = await kc.makeApiClient(k8s.AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
   assert.equal(who.status?.userInfo?.username, identityUserFor(consumer.config.clusterId));
   assert.deepEqual(who.status?.userInfo?.groups?.filter((g) => !g.startsWith('system:')), [PEERS_GROUP]);

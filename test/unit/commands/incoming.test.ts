@@ -15,6 +15,9 @@ const KEY = 'a'.repeat(64);
 const OTHER_KEY = 'e'.repeat(64);
 const CERT = 'c'.repeat(64);
 const SERIAL = '0f3a';
+const RENEWED_CERT = 'd'.repeat(64);
+const RENEWED_SERIAL = '1b2c';
+const RENEWED_NOT_AFTER = '2026-06-01T12:00:00.000Z';
 const NOT_AFTER = '2026-03-01T12:00:00.000Z';
 const TENANT = 'peerlog-tenant-alpha-01';
 const REQUEST = 'alpha-request';
@@ -58,6 +61,11 @@ const cmd = {
   }),
   withdrawOffer: (): IncomingCommand => ({ type: 'WithdrawOffer', data: { reason: 'ResourceRequestWithdrawn' }, metadata }),
   revokeIdentity: (): IncomingCommand => ({ type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' }, metadata }),
+  renewCertificate: (previousCertFingerprint = CERT, notAfter = RENEWED_NOT_AFTER): IncomingCommand => ({
+    type: 'RenewCertificate',
+    data: { previousCertFingerprint, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter },
+    metadata,
+  }),
 };
 
 const ev = {
@@ -81,6 +89,13 @@ const ev = {
   offerIssued: (resources: Resources = RESOURCES): IncomingEvent => ({ type: 'OfferIssued', data: { offerName: OFFER, resources } }),
   offerUpdated: (resources: Resources): IncomingEvent => ({ type: 'OfferUpdated', data: { offerName: OFFER, resources } }),
   offerWithdrawn: (): IncomingEvent => ({ type: 'OfferWithdrawn', data: { offerName: OFFER, reason: 'ResourceRequestWithdrawn' } }),
+  certRenewed: (): IncomingEvent => ({
+    type: 'CertRenewed',
+    data: {
+      side: 'provider', previousCertFingerprint: CERT, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT,
+      serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER,
+    },
+  }),
   identityRevoked: (certSerialNumber: string | null = SERIAL): IncomingEvent => ({
     type: 'IdentityRevoked',
     data: { reason: 'ConsumerUnpeered', certSerialNumber },
@@ -138,10 +153,18 @@ const knownTokenCells = {
     when(cmd.issueCertificate(), 'same key').then(nothing),
     when(cmd.issueCertificate(OTHER_KEY), 'another key').then(throws(ConflictError, 'IdentityConflict')),
   ],
+  RenewCertificate: [
+    when(cmd.renewCertificate(), 'from the current certificate').then(emits(ev.certRenewed())),
+    when(cmd.renewCertificate(OTHER_KEY), 'from a certificate replaced meanwhile').then(throws(ConflictError, 'IdentityConflict')),
+    when(cmd.renewCertificate(CERT, '2025-01-01T00:00:00.000Z'), 'expiring before now').then(throws(ValidationError, 'ValidationFailed')),
+  ],
 } as const;
+
+const NOT_RENEWABLE = { RenewCertificate: when(cmd.renewCertificate()).then(INVALID) } as const;
 
 /** Nothing was granted yet: everything past the token needs one. */
 const ungrantedCells = {
+  ...NOT_RENEWABLE,
   ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(INVALID),
   IssueOffer: when(cmd.issueOffer()).then(INVALID),
   UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
@@ -234,6 +257,7 @@ decideMatrix('incoming decider', incomingDecider, statuses, givens, {
     RevokeIdentity: when(cmd.revokeIdentity(), 'with the offer still out').then(INVALID),
   },
   offerWithdrawn: {
+    ...NOT_RENEWABLE,
     ValidateToken: [
       when(cmd.validToken(), 'valid, during teardown').then(INVALID),
       when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
@@ -249,6 +273,7 @@ decideMatrix('incoming decider', incomingDecider, statuses, givens, {
     RevokeIdentity: when(cmd.revokeIdentity()).then(emits(ev.identityRevoked())),
   },
   revoked: {
+    ...NOT_RENEWABLE,
     ValidateToken: [
       when(cmd.validToken(), 'peering again').then(emits(ev.tokenValidated())),
       when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
@@ -297,6 +322,19 @@ describe('incoming evolve', () => {
     assert.deepEqual(incomingDecider.decide(cmd.updateOffer(NUDGED), state), []);
     const drifted: Resources = { cpu: '4240m', memory: '8Gi', pods: '110' };
     assert.deepEqual(incomingDecider.decide(cmd.updateOffer(drifted), state), [ev.offerUpdated(drifted)]);
+  });
+
+  it('given an offer, when the certificate is renewed, then the identity holds the new key and certificate, the rest stays', () => {
+    const before = foldEvents(incomingDecider, offered);
+    const after = foldEvents(incomingDecider, [ev.certRenewed()], before);
+    assert.deepEqual(after, {
+      ...before,
+      identity: { publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER, tenantNamespace: TENANT },
+    });
+    // The same renewal recorded again is a repeat; another one from the replaced certificate lost a race.
+    assert.deepEqual(incomingDecider.decide(cmd.renewCertificate(), after), []);
+    const late = { ...cmd.renewCertificate(), data: { ...(cmd.renewCertificate().data as object), certFingerprint: 'f'.repeat(64) } } as IncomingCommand;
+    assert.throws(() => incomingDecider.decide(late, after), ConflictError);
   });
 
   it('only revoked is terminal', () => {

@@ -28,6 +28,7 @@ const OTHER_CSR = 'f'.repeat(64);
 const CERT = 'c'.repeat(64);
 const OTHER_CERT = 'd'.repeat(64);
 const NOT_AFTER = '2026-03-01T12:00:00.000Z';
+const RENEWED_NOT_AFTER = '2026-06-01T12:00:00.000Z';
 const TENANT = 'peerlog-tenant-beta-7f3c';
 const API_SERVER = 'https://127.0.0.1:6443';
 const NODE = 'peerlog-beta';
@@ -77,6 +78,24 @@ const cmd = {
   markVirtualNodeDrained: (): OutgoingCommand => ({ type: 'MarkVirtualNodeDrained', data: {}, metadata }),
   deleteVirtualNode: (): OutgoingCommand => ({ type: 'DeleteVirtualNode', data: {}, metadata }),
   terminatePeering: (): OutgoingCommand => ({ type: 'TerminatePeering', data: {}, metadata }),
+  requestIdentityRenewal: (publicKeyFingerprint = OTHER_KEY, csrFingerprint = OTHER_CSR): OutgoingCommand => ({
+    type: 'RequestIdentityRenewal',
+    data: { publicKeyFingerprint, csrFingerprint },
+    metadata,
+  }),
+  recordRenewedCertificate: (p: { key?: string; cert?: string; notAfter?: string; tenant?: string; apiServer?: string } = {}): OutgoingCommand => ({
+    type: 'RecordRenewedCertificate',
+    data: {
+      publicKeyFingerprint: p.key ?? OTHER_KEY, certFingerprint: p.cert ?? OTHER_CERT, notAfter: p.notAfter ?? RENEWED_NOT_AFTER,
+      tenantNamespace: p.tenant ?? TENANT, apiServerUrl: p.apiServer ?? API_SERVER,
+    },
+    metadata,
+  }),
+  recordRenewalFailure: (reason: 'Unreachable' | 'PolicyRefused' = 'Unreachable'): OutgoingCommand => ({
+    type: 'RecordRenewalFailure',
+    data: reason === 'PolicyRefused' ? { reason, httpStatus: 403 } : { reason },
+    metadata,
+  }),
 };
 
 const ev = {
@@ -109,6 +128,18 @@ const ev = {
   virtualNodeDrained: (): OutgoingEvent => ({ type: 'VirtualNodeDrained', data: { nodeName: NODE } }),
   virtualNodeDeleted: (): OutgoingEvent => ({ type: 'VirtualNodeDeleted', data: { nodeName: NODE } }),
   peeringTerminated: (force = false): OutgoingEvent => ({ type: 'PeeringTerminated', data: { force } }),
+  identityRenewalRequested: (publicKeyFingerprint = OTHER_KEY, csrFingerprint = OTHER_CSR): OutgoingEvent => ({
+    type: 'IdentityRenewalRequested',
+    data: { publicKeyFingerprint, csrFingerprint },
+  }),
+  certRenewed: (publicKeyFingerprint = OTHER_KEY, certFingerprint = OTHER_CERT): OutgoingEvent => ({
+    type: 'CertRenewed',
+    data: { side: 'consumer', previousCertFingerprint: CERT, publicKeyFingerprint, certFingerprint, notAfter: RENEWED_NOT_AFTER },
+  }),
+  identityRenewalFailed: (reason: 'Unreachable' | 'PolicyRefused' = 'Unreachable'): OutgoingEvent => ({
+    type: 'IdentityRenewalFailed',
+    data: { reason, httpStatus: reason === 'PolicyRefused' ? 403 : null },
+  }),
 };
 
 const h = {
@@ -214,6 +245,16 @@ const peeredIdentityCells = {
     when(cmd.recordCertificate(OTHER_CERT), 'another certificate').then(throws(ConflictError, 'IdentityConflict')),
   ],
   RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure()).then(INVALID),
+  RequestIdentityRenewal: [
+    when(cmd.requestIdentityRenewal(), 'a new key').then(emits(ev.identityRenewalRequested())),
+    when(cmd.requestIdentityRenewal(KEY, OTHER_CSR), 'the current key').then(throws(ValidationError, 'ValidationFailed')),
+  ],
+  RecordRenewedCertificate: [
+    when(cmd.recordRenewedCertificate({ key: KEY }), 'the current key re-certified').then(emits(ev.certRenewed(KEY))),
+    when(cmd.recordRenewedCertificate(), 'a key no renewal asked for').then(throws(ConflictError, 'IdentityConflict')),
+    when(cmd.recordRenewedCertificate({ cert: CERT }), 'the current certificate').then(nothing),
+  ],
+  RecordRenewalFailure: when(cmd.recordRenewalFailure()).then(emits(ev.identityRenewalFailed())),
   RequestUnpeering: [
     when(cmd.requestUnpeering()).then(emits(ev.unpeeringRequested(false))),
     when(cmd.requestUnpeering(true), 'forced').then(emits(ev.unpeeringRequested(true))),
@@ -225,6 +266,9 @@ const peeredIdentityCells = {
 
 /** Rows shared by the authenticating statuses for commands that need an identity. */
 const notYetPeeredCells = {
+  RequestIdentityRenewal: when(cmd.requestIdentityRenewal()).then(INVALID),
+  RecordRenewedCertificate: when(cmd.recordRenewedCertificate()).then(INVALID),
+  RecordRenewalFailure: when(cmd.recordRenewalFailure()).then(INVALID),
   RequestResources: when(cmd.requestResources()).then(INVALID),
   ReceiveOffer: when(cmd.receiveOffer(OFFER_1)).then(INVALID),
   AcceptOffer: when(cmd.acceptOffer(OFFER_1)).then(INVALID),
@@ -239,6 +283,9 @@ const notYetPeeredCells = {
 
 /** Rows shared by the unpeering statuses for commands of the peering's live phase. */
 const unpeeringCells = {
+  RequestIdentityRenewal: when(cmd.requestIdentityRenewal()).then(INVALID),
+  RecordRenewedCertificate: when(cmd.recordRenewedCertificate()).then(INVALID),
+  RecordRenewalFailure: when(cmd.recordRenewalFailure()).then(INVALID),
   RequestPeering: when(cmd.requestPeering()).then(INVALID),
   RequestIdentity: when(cmd.requestIdentity()).then(INVALID),
   RecordCertificate: when(cmd.recordCertificate()).then(INVALID),
@@ -253,6 +300,9 @@ const unpeeringCells = {
 
 /** Rows for statuses where nothing of a peering exists. */
 const idleCells = {
+  RequestIdentityRenewal: when(cmd.requestIdentityRenewal()).then(INVALID),
+  RecordRenewedCertificate: when(cmd.recordRenewedCertificate()).then(INVALID),
+  RecordRenewalFailure: when(cmd.recordRenewalFailure()).then(INVALID),
   RequestIdentity: when(cmd.requestIdentity()).then(INVALID),
   RecordCertificate: when(cmd.recordCertificate()).then(INVALID),
   RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure()).then(INVALID),
@@ -506,6 +556,45 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
 });
 
 // ---- evolve: the states that matter to others ------------------------------------------------------------
+
+describe('outgoing renewal', () => {
+  const pending = [...nodeReady, ev.identityRenewalRequested()];
+  const decide = (history: readonly OutgoingEvent[], c: OutgoingCommand) => outgoingDecider.decide(c, foldEvents(outgoingDecider, history));
+
+  it('given a pending renewal, when the same new key asks again, then nothing new is recorded', () => {
+    assert.deepEqual(decide(pending, cmd.requestIdentityRenewal(OTHER_KEY, 'f'.repeat(63) + '0')), []);
+  });
+
+  it('given a pending renewal, when its certificate comes back, then CertRenewed names the previous certificate', () => {
+    assert.deepEqual(decide(pending, cmd.recordRenewedCertificate()), [ev.certRenewed()]);
+  });
+
+  it('a renewed certificate that moves the tenant namespace or the API server, or is already expired, is refused', () => {
+    assert.throws(() => decide(pending, cmd.recordRenewedCertificate({ tenant: 'kube-system' })), ValidationError);
+    assert.throws(() => decide(pending, cmd.recordRenewedCertificate({ apiServer: 'https://10.0.0.1:443' })), ValidationError);
+    assert.throws(() => decide(pending, cmd.recordRenewedCertificate({ notAfter: '2025-01-01T00:00:00.000Z' })), ValidationError);
+  });
+
+  it('the same failure twice is recorded once; another failure is recorded', () => {
+    const failed = [...pending, ev.identityRenewalFailed()];
+    assert.deepEqual(decide(failed, cmd.recordRenewalFailure()), []);
+    assert.deepEqual(decide(failed, cmd.recordRenewalFailure('PolicyRefused')), [ev.identityRenewalFailed('PolicyRefused')]);
+  });
+
+  it('given a ready node, when the certificate is renewed, then the identity holds the new key and certificate and the node stays ready', () => {
+    const before = foldEvents(outgoingDecider, nodeReady);
+    const after = foldEvents(outgoingDecider, [...pending, ev.identityRenewalFailed(), ev.certRenewed()]);
+    assert.equal(after.status, 'virtualNodeReady');
+    assert.deepEqual(after, {
+      ...before,
+      identity: { publicKeyFingerprint: OTHER_KEY, certFingerprint: OTHER_CERT, notAfter: RENEWED_NOT_AFTER, tenantNamespace: TENANT, apiServerUrl: API_SERVER },
+    });
+    const mid = foldEvents(outgoingDecider, [...pending, ev.identityRenewalFailed('PolicyRefused')]);
+    assert.deepEqual('identity' in mid && mid.identity?.renewal, {
+      publicKeyFingerprint: OTHER_KEY, csrFingerprint: OTHER_CSR, failure: { reason: 'PolicyRefused', httpStatus: 403 },
+    });
+  });
+});
 
 describe('outgoing evolve', () => {
   it('given a ready node, when an offer update is accepted, then the node stays ready on the new offer', () => {

@@ -11,6 +11,12 @@ const RESOURCES = { cpu: '4', memory: '8Gi', pods: '110' };
 export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } = {
   PeeringRequested: [{ remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443' }],
   IdentityRequested: [{ publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64) }],
+  IdentityRenewalRequested: [{ publicKeyFingerprint: 'd'.repeat(64), csrFingerprint: 'b'.repeat(64) }],
+  CertRenewed: [
+    { side: 'consumer', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), notAfter: '2026-01-01T00:00:00.000Z' },
+    { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z' },
+  ],
+  IdentityRenewalFailed: [{ reason: 'Unreachable', httpStatus: null }, { reason: 'PolicyRefused', httpStatus: 403 }],
   CertIssued: [
     {
       side: 'consumer',

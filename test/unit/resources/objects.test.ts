@@ -133,6 +133,15 @@ describe('forgeVirtualNodeStatus', () => {
     );
   });
 
+  it('is NotReady with the reason and message of a provider that no longer answers the identity', () => {
+    const health = { ready: false, reason: 'IdentityExpired', message: 'the certificate expired at 2024-05-01T09:00:00.000Z' } as const;
+    const forged = forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, now: NOW, readySince: SINCE, health });
+    const want = expected(SINCE);
+    want.status.conditions[0] = { type: 'Ready', status: 'False', reason: 'IdentityExpired', message: 'the certificate expired at 2024-05-01T09:00:00.000Z', lastHeartbeatTime: NOW, lastTransitionTime: SINCE };
+    assert.deepEqual(forged, want);
+    assert.deepEqual(forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, now: NOW, readySince: SINCE, health: { ready: true } }), expected(SINCE));
+  });
+
   it('uses now as the transition time without readySince', () => {
     assert.deepEqual(
       forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, now: NOW }),

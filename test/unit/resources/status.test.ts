@@ -314,6 +314,34 @@ describe('forgeForeignClusterStatus: UnpeeringNotSupported', () => {
   });
 });
 
+describe('forgeForeignClusterStatus: identity problems after authentication', () => {
+  it('a refused identity Secret makes Authenticated False with reason IdentitySecretInvalid', () => {
+    const detail = { reason: 'IdentitySecretInvalid', message: 'the identity Secret in peerlog-tenant-beta-7f3c is refused: tls.crt is not the certificate the log names' };
+    const conditions = forgeForeignClusterStatus({ outgoing: OUTGOING.virtualNodeReady, detail, now: NOW }).conditions;
+    assert.deepEqual(conditions[0], c('Authenticated', 'False', 'IdentitySecretInvalid', detail.message));
+  });
+
+  it('a failing renewal in the log keeps Authenticated True until notAfter, with reason IdentityRenewalFailed', () => {
+    const renewing = {
+      ...OUTGOING.virtualNodeReady,
+      identity: { ...identity, renewal: { publicKeyFingerprint: 'sha256:ff', csrFingerprint: 'sha256:ee', failure: { reason: 'Unreachable' as const, httpStatus: null } } },
+    };
+    const conditions = forgeForeignClusterStatus({ outgoing: renewing, now: NOW }).conditions;
+    assert.deepEqual(conditions[0], c('Authenticated', 'True', 'IdentityRenewalFailed',
+      'identity valid until 2025-01-01T00:00:00.000Z; renewing it failed: the provider answered nothing (Unreachable)'));
+    assert.match(conditions[0]!.reason, REASON);
+  });
+
+  it('past notAfter, Authenticated is False with IdentityExpired, naming the last renewal failure', () => {
+    const expired = {
+      ...OUTGOING.virtualNodeReady,
+      identity: { ...identity, notAfter: '2024-04-30T00:00:00.000Z', renewal: { publicKeyFingerprint: 'sha256:ff', csrFingerprint: 'sha256:ee', failure: { reason: 'PolicyRefused' as const, httpStatus: 403 } } },
+    };
+    assert.deepEqual(forgeForeignClusterStatus({ outgoing: expired, now: NOW }).conditions[0], c('Authenticated', 'False', 'IdentityExpired',
+      'the identity expired at 2024-04-30T00:00:00.000Z; renewing it failed: the provider answered 403 (PolicyRefused)'));
+  });
+});
+
 describe('forgeForeignClusterStatus: incoming states', () => {
   for (const s of statuses(INCOMING)) {
     it(`forges the phase and the IncomingPeering condition of ${s}`, () => {
