@@ -33,6 +33,8 @@ export interface PeerlogConfig {
   readonly offerAcceptance: 'auto' | 'manual';
   /** Label selector of the ForeignClusters this control plane acts on (empty: all). */
   readonly foreignClusterSelector: string;
+  /** Every this many seconds the operator reconciles every peering again (what failed for good is retried). */
+  readonly resyncSeconds: number;
 }
 
 export interface ConfigSource {
@@ -55,6 +57,7 @@ export interface ConfigSource {
   readonly offerThresholdPercent?: number;
   readonly offerAcceptance?: string;
   readonly foreignClusterSelector?: string;
+  readonly resyncSeconds?: number;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -84,6 +87,7 @@ export const CONFIG_FLAGS = [
   { name: 'offer-threshold-percent', env: 'PEERLOG_OFFER_THRESHOLD_PERCENT', description: 'change of a resource, in percent, that updates an offer (default 5)' },
   { name: 'offer-acceptance', env: 'PEERLOG_OFFER_ACCEPTANCE', description: 'auto (default) or manual: offers wait for `peerlog offer accept`' },
   { name: 'foreign-cluster-selector', env: 'PEERLOG_FOREIGN_CLUSTER_SELECTOR', description: 'label selector of the ForeignClusters to act on (default all)' },
+  { name: 'resync-seconds', env: 'PEERLOG_RESYNC_SECONDS', description: 'seconds between two reconciles of every peering, which retry what failed (default 300)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -95,12 +99,12 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   };
   const get = (n: (typeof CONFIG_FLAGS)[number]['name']) => pick(n, CONFIG_FLAGS.find((f) => f.name === n)!.env);
   const port = get('auth-port');
-  const num = (n: 'auth-failure-burst' | 'auth-failure-refill-seconds' | 'sharing-percent' | 'offer-threshold-percent') => { const v = get(n); return v === undefined ? undefined : Number(v); };
+  const num = (n: 'auth-failure-burst' | 'auth-failure-refill-seconds' | 'sharing-percent' | 'offer-threshold-percent' | 'resync-seconds') => { const v = get(n); return v === undefined ? undefined : Number(v); };
   return {
     namespace: get('namespace'), authUrl: get('auth-url'),
     authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: num('auth-failure-refill-seconds'),
     sharingPercent: num('sharing-percent'), offerThresholdPercent: num('offer-threshold-percent'),
-    offerAcceptance: get('offer-acceptance'), foreignClusterSelector: get('foreign-cluster-selector'),
+    offerAcceptance: get('offer-acceptance'), foreignClusterSelector: get('foreign-cluster-selector'), resyncSeconds: num('resync-seconds'),
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
     kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
@@ -185,6 +189,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     offerThresholdPercent: percent('offer-threshold-percent', s.offerThresholdPercent, 5),
     offerAcceptance,
     foreignClusterSelector: s.foreignClusterSelector ?? '',
+    resyncSeconds: positive('resync-seconds', s.resyncSeconds, 300),
   });
 }
 
