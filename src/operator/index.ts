@@ -138,8 +138,10 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const restartOnError = (name: string, informer: k8s.Informer<never>, wanted: () => boolean, fields: Record<string, unknown> = {}) => {
     let attempt = 0;
     let since = Date.now();
+    let pending: NodeJS.Timeout | undefined;
     const failed = (e: unknown): void => {
-      if (!wanted()) return;
+      // One restart at a time: a second error while one is pending would open a second watch.
+      if (!wanted() || pending) return;
       if (Date.now() - since > WATCH_BACKOFF.healthyMs) attempt = 0;
       attempt++;
       const delay = backoffDelay(attempt, WATCH_BACKOFF.baseMs, WATCH_BACKOFF.maxMs);
@@ -147,11 +149,13 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       log.warn('watch interrupted; restarting', { watch: name, ...fields, attempt, retryInMs: delay, ...(status ? { httpStatus: status } : {}), error: e });
       const timer = setTimeout(() => {
         restarts.delete(timer);
+        pending = undefined;
         if (!wanted()) return;
         since = Date.now();
         startInformer(informer, wanted).catch(failed);
       }, delay);
       restarts.add(timer);
+      pending = timer;
     };
     informer.on('error', failed);
   };

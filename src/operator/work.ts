@@ -20,8 +20,9 @@ export interface WorkQueueOptions {
   readonly maxBackoffMs?: number;
   /**
    * Attempts a non-retriable failure gets before the key is dropped (one warning, then nothing until
-   * the key is queued again). More than one: what a reconcile reads may still be catching up (RBAC
-   * and quota caches of a fresh tenant answer 403 for a moment).
+   * the key is queued again: a watch, the log, the periodic resync). More than one, spread over about
+   * half a minute: what a reconcile reads may still be catching up (the RBAC and quota caches of a
+   * fresh tenant, or of an apiserver that just restarted, answer 403 for a moment).
    */
   readonly nonRetriableAttempts?: number;
   /** Source of jitter in [0, 1): tests pass a fixed one. */
@@ -58,7 +59,7 @@ export function createWorkQueue(handler: (key: string) => Promise<void>, log: Lo
   const concurrency = opts.concurrency ?? 4;
   const baseBackoff = opts.baseBackoffMs ?? 250;
   const maxBackoff = opts.maxBackoffMs ?? 15_000;
-  const nonRetriableAttempts = opts.nonRetriableAttempts ?? 5;
+  const nonRetriableAttempts = opts.nonRetriableAttempts ?? 8;
   const random = opts.random ?? Math.random;
   const fifo = createFifo();
   const queued = new Set<string>();
