@@ -19,7 +19,7 @@ import { cleanupPlanes, startPlane } from '../../support/peering.js';
  */
 const REQUESTS = Number(process.env.PEERLOG_FLOOD_REQUESTS ?? 4000);
 /** Requests in flight at once: enough to keep the endpoint busy, not a measure of its throughput. */
-const CONCURRENCY = 8;
+const CONCURRENCY = 4;
 /** Below the per-source burst (10), so that every answer is the endpoint's own 401, never 429. */
 const PER_SOURCE = 8;
 
