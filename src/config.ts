@@ -38,6 +38,8 @@ export interface PeerlogConfig {
   readonly kafkaReplicationFactor: number | undefined;
   /** min.insync.replicas of a new event topic (undefined: 2 from RF 3 up, else 1). */
   readonly kafkaMinInsyncReplicas: number | undefined;
+  /** Every this many seconds the operator reconciles every peering again (what failed for good is retried). */
+  readonly resyncSeconds: number;
 }
 
 export interface ConfigSource {
@@ -62,6 +64,7 @@ export interface ConfigSource {
   readonly foreignClusterSelector?: string;
   readonly kafkaReplicationFactor?: number;
   readonly kafkaMinInsyncReplicas?: number;
+  readonly resyncSeconds?: number;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -93,6 +96,7 @@ export const CONFIG_FLAGS = [
   { name: 'foreign-cluster-selector', env: 'PEERLOG_FOREIGN_CLUSTER_SELECTOR', description: 'label selector of the ForeignClusters to act on (default all)' },
   { name: 'kafka-replication-factor', env: 'PEERLOG_KAFKA_REPLICATION_FACTOR', description: 'replication factor of the event topic when peerlog creates it (default min(3, brokers))' },
   { name: 'kafka-min-insync-replicas', env: 'PEERLOG_KAFKA_MIN_INSYNC_REPLICAS', description: 'min.insync.replicas of the event topic when peerlog creates it (default 2, or 1 when the replication factor is below 3)' },
+  { name: 'resync-seconds', env: 'PEERLOG_RESYNC_SECONDS', description: 'time between two reconciles of every peering, which retry what failed: seconds or a duration like 90s, 5m (default 5m)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -105,12 +109,15 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   const get = (n: (typeof CONFIG_FLAGS)[number]['name']) => pick(n, CONFIG_FLAGS.find((f) => f.name === n)!.env);
   const port = get('auth-port');
   const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent' | 'kafka-replication-factor' | 'kafka-min-insync-replicas') => { const v = get(n); return v === undefined ? undefined : Number(v); };
-  const refill = get('auth-failure-refill-seconds');
+  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds') => {
+    const v = get(n);
+    return v === undefined ? undefined : parseDurationSeconds(v, `setting ${n}`, (m) => new ValidationError(m, { field: n, code: 'InvalidSetting' }));
+  };
   return {
     namespace: get('namespace'), authUrl: get('auth-url'),
-    authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: refill === undefined ? undefined : parseDurationSeconds(refill, 'setting auth-failure-refill-seconds', (m) => new ValidationError(m, { field: 'auth-failure-refill-seconds', code: 'InvalidSetting' })),
+    authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: duration('auth-failure-refill-seconds'),
     sharingPercent: num('sharing-percent'), offerThresholdPercent: num('offer-threshold-percent'),
-    offerAcceptance: get('offer-acceptance'), foreignClusterSelector: get('foreign-cluster-selector'),
+    offerAcceptance: get('offer-acceptance'), foreignClusterSelector: get('foreign-cluster-selector'), resyncSeconds: duration('resync-seconds'),
     kafkaReplicationFactor: num('kafka-replication-factor'), kafkaMinInsyncReplicas: num('kafka-min-insync-replicas'),
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
     kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
@@ -206,6 +213,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     offerAcceptance,
     foreignClusterSelector: s.foreignClusterSelector ?? '',
     kafkaReplicationFactor, kafkaMinInsyncReplicas,
+    resyncSeconds: positive('resync-seconds', s.resyncSeconds, 300),
   });
 }
 

@@ -70,6 +70,14 @@ function metadata(ports: ProviderPorts, req: IdentityRequest, correlationId: str
   return { now: ports.now().toISOString(), actor: { kind: 'remote-cluster', name: req.clusterId }, correlationId, commandId: ports.newId() };
 }
 
+/** Bad-token attempts not recorded in the log (no stream for that id), per endpoint: one number each. */
+const unrecorded = new WeakMap<ProviderPorts, number>();
+function countUnrecorded(ports: ProviderPorts): number {
+  const n = (unrecorded.get(ports) ?? 0) + 1;
+  unrecorded.set(ports, n);
+  return n;
+}
+
 /** Domain refusals become the endpoint's answers; anything else is a server fault and propagates. */
 function translate(e: unknown): never {
   if (e instanceof ConflictError || e instanceof InvalidTransitionError) {
@@ -98,11 +106,17 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
   const expected = await ports.readToken();
   const rejection = expected === undefined ? 'TokenMismatch' : checkToken(req.token, expected);
   if (rejection !== null) {
-    await ports.handleIncoming(req.clusterId, {
-      type: 'ValidateToken', data: { remoteClusterId: req.clusterId, remoteClusterName: req.clusterName, outcome: 'invalid', reason: rejection },
-      metadata: metadata(ports, req, correlationId),
-    }).catch(translate);
-    log.warn('token rejected', { reason: rejection });
+    // Audited on the stream of a cluster this one already knows; a stranger's attempt (any id
+    // an unauthenticated caller picks) creates no stream: it is counted and logged, nothing more.
+    if ((await ports.loadIncoming(req.clusterId)).status === 'empty') {
+      log.warn('token rejected for a cluster with no peering; not recorded', { reason: rejection, unrecordedRejections: countUnrecorded(ports) });
+    } else {
+      await ports.handleIncoming(req.clusterId, {
+        type: 'ValidateToken', data: { remoteClusterId: req.clusterId, remoteClusterName: req.clusterName, outcome: 'invalid', reason: rejection },
+        metadata: metadata(ports, req, correlationId),
+      }).catch(translate);
+      log.warn('token rejected', { reason: rejection });
+    }
     throw new AuthRefusal('TokenRejected', rejection, 'the peering token is not valid for this cluster');
   }
   await ports.handleIncoming(req.clusterId, {

@@ -127,6 +127,8 @@ export async function providerPorts(
     async ensureTenant(remote) {
       const t = forgeTenantObjects(remote);
       await kube.apply(t.namespace as never);
+      // The quota before the binding: no moment in which the identity could write without it.
+      await kube.apply(t.quota as never);
       await kube.apply(t.role as never);
       await kube.apply(t.roleBinding as never);
       return (t.namespace as { metadata: { name: string } }).metadata.name;

@@ -7,9 +7,9 @@ import { createLogger } from '../adapters/log/index.js';
 import { openRuntime } from '../runtime.js';
 import { createKubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
 import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
-import { ensureNamespace } from '../adapters/kubernetes/secrets.js';
+import { ensureNamespace, writePeeringToken } from '../adapters/kubernetes/secrets.js';
 import { fetchClusterIds } from '../adapters/http/auth-client.js';
-import { ANNOTATIONS, GROUP_VERSION, MANAGED_BY, LABELS } from '../resources/constants.js';
+import { ANNOTATIONS, GROUP_VERSION } from '../resources/constants.js';
 import { streamIdOf } from '../commands/registry.js';
 import type { EventEnvelope } from '../events/envelope.js';
 import type { Condition } from '../resources/status.js';
@@ -58,19 +58,18 @@ export const peerVerb: Verb = {
       const current = await rt.ds.query('select coalesce(max(stream_version), 0)::int as v from peerlog_outbox where stream_id = $1', [streamId]) as { v: number }[];
       let seen = current[0]!.v;
 
-      // 3. The intent: the token in a Secret, the ForeignCluster pointing at it.
+      // 3. The intent: the token in a Secret bound to this provider and its endpoint (the operator
+      //    sends it nowhere else), the ForeignCluster pointing at it.
       const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
       await ensureNamespace(kube, config.systemNamespace);
       const secretName = `peerlog-token-${name}`.slice(0, 253);
-      await kube.apply({
-        apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: secretName, namespace: config.systemNamespace, labels: { [LABELS.managedBy]: MANAGED_BY } },
-        data: { token: Buffer.from(token).toString('base64') },
-      } as KubeObject);
+      const authFingerprint = `sha256:${pin ? pin.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase() : ids.fingerprint}`;
+      await writePeeringToken(kube, config.systemNamespace, secretName, { remoteClusterId: ids.clusterId, token, authUrl, authFingerprint });
       await kube.apply({
         apiVersion: GROUP_VERSION, kind: 'ForeignCluster',
         metadata: { name, annotations: { [ANNOTATIONS.requestedBy]: `cli:${safeUser()}` } },
         spec: {
-          clusterId: ids.clusterId, clusterName: ids.clusterName, authUrl, authFingerprint: `sha256:${pin ? pin.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase() : ids.fingerprint}`,
+          clusterId: ids.clusterId, clusterName: ids.clusterName, authUrl, authFingerprint,
           outgoing: 'Enabled', tokenSecretRef: { name: secretName, namespace: config.systemNamespace, key: 'token' },
         },
       } as KubeObject);

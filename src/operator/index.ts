@@ -8,22 +8,22 @@ import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
 import type { KubeClient, KubeObject } from '../adapters/kubernetes/client.js';
-import { readSecretValue } from '../adapters/kubernetes/secrets.js';
+import { readPeeringToken } from '../adapters/kubernetes/secrets.js';
 import { ProviderUnreachableError } from '../adapters/http/auth-client.js';
 import type { Actor, Resources } from '../events/catalogue.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
 import type { OutgoingState } from '../commands/outgoing/state.js';
-import { parseStreamId } from '../commands/registry.js';
+import { parseStreamId, type StreamRef } from '../commands/registry.js';
 import { obtainIdentity, type ConsumerPorts } from '../auth/consumer.js';
 import { AuthenticationFailedError } from '../auth/errors.js';
 import { isWellFormedToken } from '../auth/token.js';
-import { ANNOTATIONS, GROUP_VERSION, LABELS, OUTGOING_FINALIZER } from '../resources/constants.js';
+import { ANNOTATIONS, GROUP_VERSION, LABELS, OUTGOING_FINALIZER, TOKEN_SECRET_NAME } from '../resources/constants.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../resources/names.js';
 import { computeOffer, isVirtualNode, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
-import { forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResourceRequest } from '../resources/objects.js';
+import { forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResourceRequest, REQUEST_NAME } from '../resources/objects.js';
 import { forgeForeignClusterStatus, type Condition, type OutgoingDetail } from '../resources/status.js';
-import { createWorkQueue, type WorkQueue } from './work.js';
+import { backoffDelay, createWorkQueue, type WorkQueue } from './work.js';
 import { createVirtualKubelet } from './virtual-kubelet.js';
 import { createIdentityKeeper } from './identity.js';
 
@@ -40,7 +40,26 @@ interface ForeignCluster extends KubeObject {
   status?: { conditions?: Condition[]; outgoing?: { authFingerprint?: string } };
 }
 
-interface Offer extends KubeObject { spec: { resources: Resources } }
+interface Offer extends KubeObject { spec: { clusterId?: string; resources: Resources } }
+
+/** Provider-side states whose offer follows this cluster's capacity. */
+const OFFERING: readonly string[] = ['resourcesRequested', 'offered'];
+/** Provider-side states with an identity granted: the peerings this cluster serves. */
+const GRANTED: readonly string[] = ['authenticated', 'resourcesRequested', 'offered', 'offerWithdrawn'];
+/** Consumer-side states in which an offer seen on the provider is recorded (ReceiveOffer). */
+const TAKES_OFFERS: ReadonlySet<string> = new Set(['resourcesRequested', 'offerReceived', 'offerAccepted', 'offerRefused', 'virtualNodeCreated', 'virtualNodeReady']);
+/** Watch restarts back off from 1 s to a minute; a watch that ran this long first starts again from 1 s. */
+const WATCH_BACKOFF = { baseMs: 1000, maxMs: 60_000, healthyMs: 60_000 } as const;
+
+/** The stream a log event belongs to, or undefined for a kind this release does not know. */
+function streamRefOf(streamId: string): StreamRef | undefined {
+  try { return parseStreamId(streamId); } catch { return undefined; }
+}
+
+const sameFingerprint = (a: string, b: string) => {
+  const norm = (f: string) => f.trim().replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase();
+  return norm(a) === norm(b);
+};
 
 export interface Operator {
   /** Whether this cluster accepts incoming peerings from `clusterId` (a ForeignCluster may disable it). */
@@ -68,9 +87,11 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   /** FC generation and token already tried after a definitive refusal: not retried until either changes. */
   const refused = new Map<string, string>();
   /** One watch of the provider's offers per remote, tied to the client (identity) it was opened with. */
-  const offerWatches = new Map<string, { client: KubeClient; informer: k8s.Informer<Offer> }>();
+  const offerWatches = new Map<string, { client: KubeClient; informer: k8s.Informer<Offer> & k8s.ObjectCache<Offer> }>();
   const kubelet = createVirtualKubelet(kube, log.child({ component: 'virtual-kubelet' }));
   const stoppers: (() => Promise<void> | void)[] = [];
+  /** Pending watch restarts, cleared on stop so that none holds the process open. */
+  const restarts = new Set<NodeJS.Timeout>();
   /** Set first thing on stop: an informer's error on being stopped must not restart it. */
   let stopping = false;
 
@@ -80,7 +101,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
 
   // ---- watches ------------------------------------------------------------------------------------
   const fcs = kube.informer<ForeignCluster>(FC_PATH, config.foreignClusterSelector || undefined);
-  const rrs = kube.informer<KubeObject & { spec?: { clusterId?: string } }>(RR_PATH);
+  // Only the one request name the protocol uses: whatever else a tenant creates is neither cached nor answered.
+  const rrs = kube.informer<KubeObject & { spec?: { clusterId?: string } }>(RR_PATH, { fieldSelector: `metadata.name=${REQUEST_NAME}` });
   const nodes = kube.informer<k8s.V1Node & KubeObject>('/api/v1/nodes');
   const pods = kube.informer<k8s.V1Pod & KubeObject>('/api/v1/pods');
   const fcFor = (clusterId: string) => fcs.list().find((f) => f.spec?.clusterId === clusterId);
@@ -108,24 +130,52 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     if (!wanted()) await informer.stop();
   };
 
+  /**
+   * Restarts a watch after an error (a failed list, a dropped connection, 401/403 alike) with
+   * jittered exponential backoff, so that an apiserver refusing or away is not hammered.
+   */
+  const restartOnError = (name: string, informer: k8s.Informer<never>, wanted: () => boolean, fields: Record<string, unknown> = {}) => {
+    let attempt = 0;
+    let since = Date.now();
+    let pending: NodeJS.Timeout | undefined;
+    const failed = (e: unknown): void => {
+      // One restart at a time: a second error while one is pending would open a second watch.
+      if (!wanted() || pending) return;
+      if (Date.now() - since > WATCH_BACKOFF.healthyMs) attempt = 0;
+      attempt++;
+      const delay = backoffDelay(attempt, WATCH_BACKOFF.baseMs, WATCH_BACKOFF.maxMs);
+      const status = (e as { statusCode?: number; status?: number }).statusCode ?? (e as { status?: number }).status;
+      log.warn('watch interrupted; restarting', { watch: name, ...fields, attempt, retryInMs: delay, ...(status ? { httpStatus: status } : {}), error: e });
+      const timer = setTimeout(() => {
+        restarts.delete(timer);
+        pending = undefined;
+        if (!wanted()) return;
+        since = Date.now();
+        startInformer(informer, wanted).catch(failed);
+      }, delay);
+      restarts.add(timer);
+      pending = timer;
+    };
+    informer.on('error', failed);
+  };
+
   const watch = <T extends KubeObject>(name: string, informer: k8s.Informer<T>, onChange: (o: T, verb: string) => void) => {
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o) => onChange(o, verb));
-    informer.on('error', (e: unknown) => {
-      if (stopping) return;
-      log.warn('watch interrupted; restarting', { watch: name, error: e });
-      setTimeout(() => { if (!stopping) void startWatch(name, informer as unknown as k8s.Informer<KubeObject>); }, 1000);
-    });
+    restartOnError(name, informer as unknown as k8s.Informer<never>, () => !stopping);
     stoppers.push(() => informer.stop());
   };
   watch('foreignclusters', fcs, (fc) => queue.enqueue(`fc:${fc.metadata!.name!}`));
-  watch('resourcerequests', rrs, (rr, verb) => { if (verb !== 'delete') queue.enqueue(`rr:${rr.metadata!.namespace}/${rr.metadata!.name}`); });
+  watch('resourcerequests', rrs, (rr, verb) => {
+    if (verb !== 'delete' && rr.metadata?.name === REQUEST_NAME) queue.enqueue(`rr:${rr.metadata.namespace}/${rr.metadata.name}`);
+  });
   let capacityTimer: NodeJS.Timeout | undefined;
   const capacityChanged = () => {
     // Pods come and go in bursts: one recomputation per quarter second is enough.
     if (capacityTimer) return;
     capacityTimer = setTimeout(() => {
       capacityTimer = undefined;
-      streamsOf('incoming').then((ids) => ids.forEach((id) => queue.enqueue(`incoming:${id}`)), (e: unknown) => log.warn('listing incoming peerings failed', { error: e }));
+      // Only the peerings whose offer follows capacity: others have nothing to recompute.
+      streamsOf('incoming', OFFERING).then((ids) => ids.forEach((id) => queue.enqueue(`incoming:${id}`)), (e: unknown) => log.warn('listing incoming peerings failed', { error: e }));
     }, 250);
   };
   watch('nodes', nodes, (n, verb) => {
@@ -139,16 +189,49 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   });
   watch('pods', pods, () => capacityChanged());
 
-  async function streamsOf(kind: 'incoming' | 'outgoing'): Promise<string[]> {
-    const rows = await rt.ds.query('select stream_id from peerlog_streams where stream_type = $1', [kind]) as { stream_id: string }[];
-    return rows.map((r) => parseStreamId(r.stream_id).remoteClusterId);
+  /** Remote cluster ids of this cluster's streams of one kind, optionally only in the given statuses. */
+  async function streamsOf(kind: 'incoming' | 'outgoing', statuses?: readonly string[]): Promise<string[]> {
+    // TODO(issue 12): read from the log-driven state once the operator folds its own; today the
+    // aggregates' rows are the only index of streams by status.
+    const rows = (statuses
+      ? await rt.ds.query(`select stream_id from peerlog_streams where stream_type = $1 and state->>'status' = any($2)`, [kind, statuses])
+      : await rt.ds.query('select stream_id from peerlog_streams where stream_type = $1', [kind])) as { stream_id: string }[];
+    return rows.flatMap((r) => { const ref = streamRefOf(r.stream_id); return ref ? [ref.remoteClusterId] : []; });
+  }
+
+  /** Everything again, now and then: an observation or a reconcile that failed for good is tried afresh. */
+  function resync(): void {
+    for (const fc of fcs.list()) if (fc.metadata?.name) queue.enqueue(`fc:${fc.metadata.name}`);
+    streamsOf('outgoing').then((ids) => ids.forEach((id) => queue.enqueue(`outgoing:${id}`)), (e: unknown) => log.warn('resync: listing outgoing peerings failed', { error: e }));
+    streamsOf('incoming', GRANTED).then((ids) => ids.forEach((id) => queue.enqueue(`incoming:${id}`)), (e: unknown) => log.warn('resync: listing incoming peerings failed', { error: e }));
   }
 
   // ---- consumer side --------------------------------------------------------------------------------
-  async function readToken(fc: ForeignCluster): Promise<string | undefined> {
+  /**
+   * The token a ForeignCluster points at, if the Secret is meant for that peering: never this
+   * cluster's own provider token, only a Secret labelled with the FC's cluster id, and only towards
+   * the endpoint (and certificate, when recorded) kept with the token. A refusal is a reason for
+   * the condition; nothing is sent.
+   */
+  async function readToken(fc: ForeignCluster): Promise<{ token?: string; pin?: string; refused?: string }> {
     const ref = fc.spec.tokenSecretRef;
-    if (!ref) return undefined;
-    return (await readSecretValue(kube, ref.namespace ?? config.systemNamespace, ref.name, ref.key ?? 'token'))?.trim();
+    if (!ref) return {};
+    const where = `secret ${ref.namespace ?? config.systemNamespace}/${ref.name}`;
+    if (ref.name === TOKEN_SECRET_NAME) return { refused: `${where} is this cluster's own provider token, which is never sent anywhere; name the Secret holding ${fc.spec.clusterId}'s token` };
+    const secret = await readPeeringToken(kube, ref.namespace ?? config.systemNamespace, ref.name, ref.key ?? 'token');
+    if (!secret) return {};
+    const remote = fc.spec.clusterId;
+    if (secret.remoteClusterId !== remote) {
+      return { refused: `${where} is not bound to cluster ${remote}: it needs the label ${LABELS.remoteClusterId}=${remote} (it has ${secret.remoteClusterId === undefined ? 'none' : JSON.stringify(secret.remoteClusterId)}); nothing was sent` };
+    }
+    if (!secret.authUrl) return { refused: `${where} holds no authUrl: a token is sent only to the endpoint recorded with it; nothing was sent` };
+    if (secret.authUrl !== fc.spec.authUrl) {
+      return { refused: `${where} holds the token for ${secret.authUrl}, not for spec.authUrl ${fc.spec.authUrl ?? ''}; nothing was sent` };
+    }
+    if (secret.authFingerprint && fc.spec.authFingerprint && !sameFingerprint(secret.authFingerprint, fc.spec.authFingerprint)) {
+      return { refused: `${where} pins the endpoint certificate ${secret.authFingerprint}, not spec.authFingerprint ${fc.spec.authFingerprint}; nothing was sent` };
+    }
+    return { ...(secret.token === undefined ? {} : { token: secret.token.trim() }), ...(secret.authFingerprint ? { pin: secret.authFingerprint } : {}) };
   }
 
   function actorOf(fc: ForeignCluster): Actor {
@@ -197,7 +280,11 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       details.set(remote, { reason: 'TokenSecretNotAllowed', message: `tokenSecretRef must name a Secret in ${config.systemNamespace}, not ${ref.namespace}` });
       return status(remote);
     }
-    const token = await readToken(fc);
+    const { token, pin: recordedPin, refused: notAllowed } = await readToken(fc);
+    if (notAllowed) {
+      details.set(remote, { reason: 'TokenSecretNotAllowed', message: notAllowed });
+      return status(remote);
+    }
     if (token !== undefined && !isWellFormedToken(token)) {
       details.set(remote, { reason: 'TokenMalformed', message: `secret ${config.systemNamespace}/${ref!.name} does not hold a peerlog token (base64url, at least 43 characters); nothing was sent` });
       return status(remote);
@@ -208,7 +295,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       status(remote);
       throw new ProviderUnreachableError(fc.spec.authUrl, 'no token yet'); // retried: the Secret may come
     }
-    const pin = fc.spec.authFingerprint ?? pins.get(remote) ?? fc.status?.outgoing?.authFingerprint;
+    const pin = recordedPin ?? fc.spec.authFingerprint ?? pins.get(remote) ?? fc.status?.outgoing?.authFingerprint;
     const attempt = `${fc.metadata?.generation ?? 0}/${token}`;
     if (refused.get(remote) === attempt) return;
     try {
@@ -267,21 +354,31 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     // A new identity means a new client: the old watch would keep using the old certificate.
     if (current) void current.informer.stop().catch(() => undefined);
     const informer = client.informer<Offer>(`/apis/${GROUP_VERSION}/namespaces/${namespace}/resourceoffers`);
-    const onOffer = (o: Offer) => {
-      const generation = o.metadata?.generation ?? 1;
-      outgoing(remote, { type: 'ReceiveOffer', data: { offerName: o.metadata!.name!, generation, resources: o.spec.resources } }, { kind: 'remote-cluster', name: remote })
-        .then(() => queue.enqueue(`outgoing:${remote}`), (e: unknown) => log.warn('offer not recorded', { remoteClusterId: remote, error: e }));
-    };
+    // The watch only wakes the reconciler, which records the offer from the cache: an observation
+    // that fails to be recorded is tried again by the queue's backoff and the periodic resync.
+    const onOffer = () => queue.enqueue(`outgoing:${remote}`);
     informer.on('add', onOffer);
     informer.on('update', onOffer);
-    informer.on('error', (e: unknown) => {
-      if (stopping) return;
-      log.warn('offer watch interrupted; restarting', { remoteClusterId: remote, error: e });
-      setTimeout(() => { if (wanted()) startInformer(informer as never, wanted).catch(() => undefined); }, 2000);
-    });
     const wanted = (): boolean => !stopping && offerWatches.get(remote)?.informer === informer;
+    restartOnError('resourceoffers', informer as never, wanted, { remoteClusterId: remote });
     offerWatches.set(remote, { client, informer });
     startInformer(informer as never, wanted).catch((e: unknown) => log.warn('offer watch failed to start', { remoteClusterId: remote, error: e }));
+  }
+
+  /**
+   * Records the provider's offer to this cluster as the watch's cache holds it (the provider names
+   * itself in spec.clusterId). True when that was news, so that another pass acts on it.
+   */
+  async function receiveCachedOffer(remote: string, state: OutgoingState): Promise<boolean> {
+    if (!TAKES_OFFERS.has(state.status)) return false;
+    const offer = offerWatches.get(remote)?.informer.list().find((o) => o.spec?.clusterId === remote && o.metadata?.name);
+    if (!offer) return false;
+    const offerName = offer.metadata!.name!;
+    const generation = offer.metadata?.generation ?? 1;
+    const known = 'offer' in state ? state.offer : undefined;
+    if (known && known.offerName === offerName && known.generation === generation) return false;
+    const handled = await outgoing(remote, { type: 'ReceiveOffer', data: { offerName, generation, resources: offer.spec.resources } }, { kind: 'remote-cluster', name: remote });
+    return handled.events.length > 0;
   }
 
   async function reconcileOutgoing(remote: string): Promise<void> {
@@ -300,7 +397,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
           if (config.offerAcceptance === 'auto') command = { type: 'AcceptOffer', data: { offerName: state.offer.offerName, generation: state.offer.generation } };
           break;
         case 'offerAccepted':
-          command = { type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(state.remote.clusterName) } };
+          // Named after the remote's id, not the name it announces: two providers may announce one name.
+          command = { type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(remote) } };
           break;
         case 'virtualNodeCreated':
           await kubelet.ensure({ nodeName: state.virtualNode.nodeName, remoteClusterId: remote, remoteClusterName: state.remote.clusterName, resources: state.offer.resources, check: () => identities.health(remote) });
@@ -327,6 +425,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     if (state.status !== 'authenticated' && state.status !== 'unpeeringRequested') {
       await client.apply(forgeResourceRequest({ consumerId: config.clusterId, consumerName: config.clusterName, namespace: tenant }) as KubeObject);
       watchOffers(remote, client, tenant);
+      if (await receiveCachedOffer(remote, state)) queue.enqueue(`outgoing:${remote}`);
     }
     if (state.status === 'offerAccepted' || state.status === 'virtualNodeCreated' || state.status === 'virtualNodeReady') {
       await client.applyStatus(forgeOfferStatus({
@@ -381,7 +480,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     const [namespace, name] = key.split('/') as [string, string];
     const rr = rrs.get(name, namespace);
     const consumer = rr?.spec?.clusterId;
-    if (!rr || !consumer) return;
+    if (!rr || !consumer || name !== REQUEST_NAME) return;
     const state = await rt.bus.loadIncoming(consumer);
     // Only a consumer this cluster authenticated, in its own tenant namespace, is answered.
     if (!('identity' in state) || state.identity.tenantNamespace !== namespace) return;
@@ -448,7 +547,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     startWatch('nodes', nodes as unknown as k8s.Informer<KubeObject>), startWatch('pods', pods as unknown as k8s.Informer<KubeObject>),
   ]);
   for (const id of await streamsOf('outgoing')) queue.enqueue(`outgoing:${id}`);
-  for (const id of await streamsOf('incoming')) queue.enqueue(`incoming:${id}`);
+  for (const id of await streamsOf('incoming', GRANTED)) queue.enqueue(`incoming:${id}`);
+  const resyncTimer = setInterval(resync, Math.min(config.resyncSeconds * 1000, 2 ** 31 - 1));
 
   return {
     incomingAllowed: (clusterId) => fcFor(clusterId)?.spec.incoming !== 'Disabled',
@@ -457,14 +557,18 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       tables: [],
       async apply(_tx, batch) {
         for (const e of batch.events) {
-          const ref = parseStreamId(e.streamId);
-          if (ref.kind === 'outgoing' || ref.kind === 'incoming') queue.enqueue(`${ref.kind}:${ref.remoteClusterId}`);
+          // A stream of a kind this release does not know (a newer peer's, during an upgrade) wakes nothing.
+          const ref = streamRefOf(e.streamId);
+          if (ref?.kind === 'outgoing' || ref?.kind === 'incoming') queue.enqueue(`${ref.kind}:${ref.remoteClusterId}`);
         }
       },
     },
     idle: () => queue.idle(),
     async stop() {
       stopping = true;
+      clearInterval(resyncTimer);
+      for (const t of restarts) clearTimeout(t);
+      restarts.clear();
       await queue.stop();
       kubelet.stop();
       clearTimeout(capacityTimer);

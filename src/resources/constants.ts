@@ -12,6 +12,13 @@ export const FIELD_MANAGER = 'peerlog';
 export const DEFAULT_SYSTEM_NAMESPACE = 'peerlog-system';
 export const TOKEN_SECRET_NAME = 'peerlog-token';
 export const TOKEN_SECRET_KEY = 'token';
+/**
+ * A consumer's Secret holding a provider's token also records where that token may go: the
+ * provider's authentication URL and, when known, its certificate fingerprint. It carries the label
+ * LABELS.remoteClusterId of that provider; a ForeignCluster may name no other token Secret.
+ */
+export const TOKEN_SECRET_AUTH_URL_KEY = 'authUrl';
+export const TOKEN_SECRET_FINGERPRINT_KEY = 'authFingerprint';
 export const AUTH_TLS_SECRET_NAME = 'peerlog-auth-tls';
 /** The consumer's identity towards one provider, in the local tenant namespace of that provider. */
 export const IDENTITY_SECRET_NAME = 'peerlog-identity';

@@ -29,7 +29,12 @@ export function identityUserFor(remoteClusterId: string): string {
   return IDENTITY_CN_PREFIX + remoteClusterId;
 }
 
-/** The virtual node standing for a provider on its consumer (DESIGN §5): `peerlog-<remoteName>`. */
-export function virtualNodeNameFor(remoteClusterName: string): string {
-  return derive('peerlog-', remoteClusterName, MAX_LABEL);
+/**
+ * The virtual node standing for a provider on its consumer: `peerlog-<remote cluster id>`, derived
+ * like tenant namespaces. DESIGN §5 says `peerlog-<remoteName>`, but the name is whatever the
+ * provider announces, and two providers announcing one name would fight over one Node; the id is
+ * what a peering is keyed by (one stream per id), so it cannot be shared.
+ */
+export function virtualNodeNameFor(remoteClusterId: string): string {
+  return derive('peerlog-', remoteClusterId, MAX_LABEL);
 }

@@ -1,5 +1,6 @@
 // The objects a provider creates for one consumer: its tenant namespace, a Role granting only what
-// peering needs there, and the RoleBinding to the consumer's certificate user (DESIGN §6).
+// peering needs there, the RoleBinding to the consumer's certificate user (DESIGN §6), and a quota
+// that keeps the consumer's writes there to the one request the protocol uses.
 import { API_GROUP, LABELS, MANAGED_BY, TENANT_ROLE_NAME } from './constants.js';
 import { identityUserFor, tenantNamespaceFor } from './names.js';
 
@@ -7,7 +8,14 @@ export interface TenantObjects {
   readonly namespace: Record<string, unknown>;
   readonly role: Record<string, unknown>;
   readonly roleBinding: Record<string, unknown>;
+  readonly quota: Record<string, unknown>;
 }
+
+/**
+ * ResourceRequests a tenant may hold at once: the protocol uses one (`peerlog-request`), so a
+ * consumer cannot flood the provider's apiserver and cache with more.
+ */
+export const TENANT_REQUEST_QUOTA = 1;
 
 /**
  * The consumer writes its ResourceRequest (spec) and reads what the provider answers; it reads the
@@ -36,6 +44,11 @@ export function forgeTenantObjects(remoteClusterId: string): TenantObjects {
       metadata: { name: TENANT_ROLE_NAME, namespace, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: TENANT_ROLE_NAME },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: identityUserFor(remoteClusterId) }],
+    },
+    quota: {
+      apiVersion: 'v1', kind: 'ResourceQuota',
+      metadata: { name: TENANT_ROLE_NAME, namespace, labels },
+      spec: { hard: { [`count/resourcerequests.${API_GROUP}`]: String(TENANT_REQUEST_QUOTA) } },
     },
   };
 }

@@ -6,7 +6,7 @@ import type { PeerlogConfig } from '../../src/config.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/control-plane.js';
 import { createTokenStore } from '../../src/adapters/kubernetes/secrets.js';
 import { generateToken } from '../../src/auth/token.js';
-import { tenantNamespaceFor, virtualNodeNameFor } from '../../src/resources/names.js';
+import { tenantNamespaceFor } from '../../src/resources/names.js';
 import { GROUP_VERSION } from '../../src/resources/constants.js';
 import { captureLogs, clusterConfig, dropLog, type Captured } from './auth.js';
 import { stackEnv } from './env.js';
@@ -60,7 +60,7 @@ export async function cleanupPlanes(planes: readonly Plane[]): Promise<void> {
     k(['delete', 'foreignclusters', '-l', `peerlog.dev/test=${p.config.clusterId}`, '--wait=false', '--ignore-not-found']);
     for (const o of others) {
       k(['delete', 'foreignclusters', '-l', `peerlog.dev/remote-cluster-id=${o.config.clusterId}`, '--wait=false', '--ignore-not-found']);
-      k(['delete', 'node', virtualNodeNameFor(o.config.clusterName), '--wait=false', '--ignore-not-found']);
+      k(['delete', 'node', '-l', `peerlog.dev/remote-cluster-id=${o.config.clusterId}`, '--wait=false', '--ignore-not-found']);
       k(['delete', 'namespace', tenantNamespaceFor(o.config.clusterId), '--wait=false', '--ignore-not-found']);
     }
     k(['delete', 'namespace', p.config.systemNamespace, '--wait=false', '--ignore-not-found']);
@@ -96,7 +96,10 @@ export function peerlog(args: readonly string[]): Promise<{ status: number | nul
   });
 }
 
-/** A ForeignCluster manifest (and its token Secret) as a user would write it for `kubectl apply -f -`. */
+/**
+ * A ForeignCluster manifest (and its token Secret) as a user would write it for `kubectl apply -f -`.
+ * The Secret is bound to the provider (label) and its endpoint (authUrl), as the operator requires.
+ */
 export function foreignClusterManifest(consumer: Plane, provider: Plane, opts: { name?: string; token?: string; authUrl?: string; incoming?: 'Enabled' | 'Disabled'; outgoing?: 'Enabled' | 'Disabled' } = {}): string {
   const name = opts.name ?? provider.config.clusterId;
   const labels = Object.entries(consumer.fcLabel).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
@@ -105,8 +108,11 @@ kind: Secret
 metadata:
   name: token-${name}
   namespace: ${consumer.config.systemNamespace}
+  labels:
+    peerlog.dev/remote-cluster-id: ${provider.config.clusterId}
 stringData:
   token: "${opts.token ?? provider.token}"
+  authUrl: ${opts.authUrl ?? provider.cp.url}
 ---
 apiVersion: ${GROUP_VERSION}
 kind: ForeignCluster

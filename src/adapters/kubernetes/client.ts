@@ -45,8 +45,11 @@ export interface KubeClient {
   applyStatus<T extends KubeObject>(obj: T): Promise<T>;
   /** A raw API call; `path` starts with /api or /apis. */
   request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
-  /** List + watch of `path` (relisting on 410), with a local cache. */
-  informer<T extends KubeObject>(path: string, labelSelector?: string): k8s.Informer<T> & k8s.ObjectCache<T>;
+  /**
+   * List + watch of `path` (relisting on 410), with a local cache. Once stopped it stays stopped: a
+   * watch that client-node reopens by itself while stop() runs is closed as soon as it opens.
+   */
+  informer<T extends KubeObject>(path: string, selectors?: string | { labelSelector?: string; fieldSelector?: string }): k8s.Informer<T> & k8s.ObjectCache<T>;
 }
 
 /** The REST path of an object (kinds peerlog handles: the core ones it touches and its own CRDs). */
@@ -126,9 +129,27 @@ export function createKubeClient(config: k8s.KubeConfig, options: KubeClientOpti
       return raw('PATCH', path, obj, 'application/apply-patch+yaml', `apply status of ${of(obj)}`);
     },
     request: (method, path, body, contentType) => raw(method, path, body, contentType ?? 'application/json', `${method} ${path}`),
-    informer<T extends KubeObject>(path: string, labelSelector?: string) {
-      const list = () => raw<k8s.KubernetesListObject<T>>('GET', `${path}${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`, undefined, 'application/json', `list ${path}`);
-      return k8s.makeInformer<T>(config, path, list, labelSelector);
+    informer<T extends KubeObject>(path: string, selectors?: string | { labelSelector?: string; fieldSelector?: string }) {
+      const { labelSelector, fieldSelector } = typeof selectors === 'string' ? { labelSelector: selectors, fieldSelector: undefined } : selectors ?? {};
+      const query = new URLSearchParams({ ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }).toString();
+      const list = () => raw<k8s.KubernetesListObject<T>>('GET', `${path}${query ? `?${query}` : ''}`, undefined, 'application/json', `list ${path}`);
+      // client-node reopens a watch that ended by itself without looking again at stop(): a stop
+      // that lands while it lists or connects would leak that watch. Closed here as it opens.
+      let stopped = true;
+      const watch = new k8s.Watch(config);
+      const guarded = {
+        async watch(...args: Parameters<k8s.Watch['watch']>) {
+          const controller = await watch.watch(...args);
+          if (stopped) controller.abort();
+          return controller;
+        },
+      } as k8s.Watch;
+      const informer = new k8s.ListWatch<T>(path, guarded, list, false, labelSelector, fieldSelector);
+      const start = informer.start.bind(informer);
+      const stop = informer.stop.bind(informer);
+      informer.start = () => { stopped = false; return start(); };
+      informer.stop = () => { stopped = true; return stop(); };
+      return informer;
     },
   };
 }

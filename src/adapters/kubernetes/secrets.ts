@@ -2,7 +2,8 @@
 // endpoint's serving certificate, and (on a consumer) each identity a provider issued.
 import type { V1Secret } from '@kubernetes/client-node';
 import {
-  AUTH_TLS_SECRET_NAME, IDENTITY_SECRET_NAME, LABELS, MANAGED_BY, TOKEN_SECRET_KEY, TOKEN_SECRET_NAME,
+  AUTH_TLS_SECRET_NAME, IDENTITY_SECRET_NAME, LABELS, MANAGED_BY, TOKEN_SECRET_AUTH_URL_KEY, TOKEN_SECRET_FINGERPRINT_KEY,
+  TOKEN_SECRET_KEY, TOKEN_SECRET_NAME,
 } from '../../resources/constants.js';
 import type { KubeClient, KubeObject } from './client.js';
 
@@ -29,6 +30,33 @@ export async function readSecretValue(kube: KubeClient, namespace: string, name:
 /** The endpoint's serving certificate, once a control plane has made it. */
 export function readServingCert(kube: KubeClient, namespace: string): Promise<string | undefined> {
   return readSecretValue(kube, namespace, AUTH_TLS_SECRET_NAME, 'tls.crt');
+}
+
+/** A provider's token as a consumer keeps it: bound to that provider by label, with its endpoint. */
+export interface PeeringToken {
+  readonly token?: string;
+  /** The value of the label LABELS.remoteClusterId, if any. */
+  readonly remoteClusterId?: string;
+  readonly authUrl?: string;
+  readonly authFingerprint?: string;
+}
+
+/** The Secret `name` read as a peering token (the token under `key`); undefined when it does not exist. */
+export async function readPeeringToken(kube: KubeClient, namespace: string, name: string, key = TOKEN_SECRET_KEY): Promise<PeeringToken | undefined> {
+  const s = await kube.get<Secret>('v1', 'Secret', name, namespace);
+  if (!s) return undefined;
+  const pick = <T extends string | undefined>(k: string, v: T) => (v === undefined ? {} : { [k]: v });
+  return {
+    ...pick('token', decode(s, key)), ...pick('remoteClusterId', s.metadata?.labels?.[LABELS.remoteClusterId]),
+    ...pick('authUrl', decode(s, TOKEN_SECRET_AUTH_URL_KEY)?.trim()), ...pick('authFingerprint', decode(s, TOKEN_SECRET_FINGERPRINT_KEY)?.trim()),
+  };
+}
+
+/** Stores a provider's token bound to that provider (label) and to its endpoint (authUrl, fingerprint). */
+export async function writePeeringToken(kube: KubeClient, namespace: string, name: string, p: { remoteClusterId: string; token: string; authUrl: string; authFingerprint?: string }): Promise<void> {
+  await kube.apply(forgeSecret(namespace, name, {
+    [TOKEN_SECRET_KEY]: p.token, [TOKEN_SECRET_AUTH_URL_KEY]: p.authUrl, ...(p.authFingerprint ? { [TOKEN_SECRET_FINGERPRINT_KEY]: p.authFingerprint } : {}),
+  }, { [LABELS.remoteClusterId]: p.remoteClusterId }));
 }
 
 export async function ensureNamespace(kube: KubeClient, name: string, labels: Record<string, string> = {}): Promise<void> {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeOffer, podRequests, type NodeFacts, type PodFacts } from '../../../src/resources/capacity.js';
-import { virtualNodeNameFor, tenantNamespaceFor } from '../../../src/resources/names.js';
+import { tenantNamespaceFor } from '../../../src/resources/names.js';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
@@ -41,7 +41,7 @@ test('kubectl apply of a ForeignCluster: virtual node Ready with 50% of the prov
   const provider = await startPlane('beta', 'prov');
   const podNs = uniqueName('load');
   t.after(async () => { provider.kubectl(['delete', 'namespace', podNs, '--wait=false', '--ignore-not-found']); await cleanupPlanes([consumer, provider]); });
-  const nodeName = virtualNodeNameFor(provider.config.clusterName);
+  const nodeName = `peerlog-${provider.config.clusterId}`;
 
   const started = Date.now();
   const applied = consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider));

@@ -100,8 +100,12 @@ describe('identityUserFor', () => {
 });
 
 describe('virtualNodeNameFor', () => {
-  it('prefixes the cluster name with peerlog-', () => {
-    assert.equal(virtualNodeNameFor('alpha'), 'peerlog-alpha');
+  it('prefixes the remote cluster id with peerlog-', () => {
+    assert.equal(virtualNodeNameFor('beta-7f3c'), 'peerlog-beta-7f3c');
+  });
+
+  it('gives two remote ids two nodes, whatever names they announce', () => {
+    assert.notEqual(virtualNodeNameFor('beta-1'), virtualNodeNameFor('beta-2'));
   });
 
   it('gives names that are not plain labels a readable head and a hash, so they stay distinct', () => {

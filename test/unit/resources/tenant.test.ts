@@ -58,6 +58,11 @@ describe('forgeTenantObjects', () => {
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'peerlog-tenant' },
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:beta-7f3c' }],
       },
+      quota: {
+        apiVersion: 'v1', kind: 'ResourceQuota',
+        metadata: { name: 'peerlog-tenant', namespace: 'peerlog-tenant-beta-7f3c', labels: LABELS },
+        spec: { hard: { 'count/resourcerequests.peering.peerlog.dev': '1' } },
+      },
     });
   });
 
@@ -74,6 +79,7 @@ describe('forgeTenantObjects', () => {
     assert.match(ns, /^peerlog-tenant-prod-eu-west--[0-9a-f]{16}$/);
     assert.equal((objects.role.metadata as { namespace: string }).namespace, ns);
     assert.equal((objects.roleBinding.metadata as { namespace: string }).namespace, ns);
+    assert.equal((objects.quota.metadata as { namespace: string }).namespace, ns);
     assert.equal((objects.namespace.metadata as { labels: Record<string, string> }).labels['peerlog.dev/remote-cluster-id'], 'Prod.EU_west');
   });
 
