@@ -171,19 +171,23 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   server.removeAllListeners('connection');
   /** PROXY-named clients by connection, `address|port` of the balancer's side (what TLS sockets report too). */
   const clients = new Map<string, string>();
+  /** Connections still before TLS (reading their first bytes): close() ends them too. */
+  const early = new Set<Socket>();
   const tupleOf = (s: Socket) => `${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
   const clientAddress = (s: Socket): string => clients.get(tupleOf(s)) ?? s.remoteAddress ?? 'unknown';
   const badRequest = (raw: Socket, why: string) => {
     log.debug('connection refused', { source: raw.remoteAddress, why });
     const text = `${why}\n`;
     raw.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
-    raw.destroySoon?.();
+    raw.destroySoon();
   };
   server.on('connection', (raw: Socket) => {
     raw.on('error', () => raw.destroy());
+    early.add(raw);
     let head: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => badRequest(raw, `no complete PROXY protocol header within ${opts.proxyHeaderTimeoutMs ?? PROXY_HEADER_TIMEOUT_MS} ms`), opts.proxyHeaderTimeoutMs ?? PROXY_HEADER_TIMEOUT_MS);
-    const done = () => { clearTimeout(timer); raw.off('data', onData); raw.pause(); };
+    const waitMs = opts.proxyHeaderTimeoutMs ?? PROXY_HEADER_TIMEOUT_MS;
+    const timer = setTimeout(() => badRequest(raw, `no ${opts.proxyProtocol ? 'complete PROXY protocol header' : 'TLS handshake'} within ${waitMs} ms`), waitMs);
+    const done = () => { clearTimeout(timer); early.delete(raw); raw.off('data', onData); raw.pause(); };
     const handOff = (rest: Buffer, client: string | null) => {
       done();
       if (client !== null) {
@@ -216,7 +220,7 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
       }
     };
     raw.on('data', onData);
-    raw.once('close', () => clearTimeout(timer));
+    raw.once('close', () => { clearTimeout(timer); early.delete(raw); });
   });
 
   return {
@@ -233,6 +237,7 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
+      for (const raw of early) raw.destroy();
     }),
   };
 }
