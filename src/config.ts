@@ -5,6 +5,7 @@ import { ValidationError } from './commands/errors.js';
 import { loadLayout, stackEnv, CLUSTERS } from './stack/config.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources/constants.js';
 import { parseDurationSeconds } from './duration.js';
+import { DNS_LABEL_PATTERN as DNS_LABEL } from './events/constants.js';
 
 export interface PeerlogConfig {
   readonly clusterId: string;
@@ -26,6 +27,11 @@ export interface PeerlogConfig {
   readonly authFailureBurst: number;
   /** Seconds after which a rate-limited source earns one more attempt. */
   readonly authFailureRefillSeconds: number;
+  /**
+   * Whether every connection to the authentication endpoint starts with a PROXY protocol header
+   * (v1 or v2) from a load balancer, whose client address then counts for rate limiting.
+   */
+  readonly authProxyProtocol: boolean;
   /** Share of the free resources offered to each consumer, in percent (DESIGN §7). */
   readonly sharingPercent: number;
   /** An offer is re-issued when a resource moves by more than this percentage. */
@@ -58,6 +64,7 @@ export interface ConfigSource {
   readonly authUrl?: string;
   readonly authFailureBurst?: number;
   readonly authFailureRefillSeconds?: number;
+  readonly authProxyProtocol?: boolean | string;
   readonly sharingPercent?: number;
   readonly offerThresholdPercent?: number;
   readonly offerAcceptance?: string;
@@ -67,8 +74,6 @@ export interface ConfigSource {
   readonly resyncSeconds?: number;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 function fail(setting: string, why: string): never {
   throw new ValidationError(`setting ${setting}: ${why}`, { field: setting, code: 'InvalidSetting' });
 }
@@ -77,7 +82,7 @@ function fail(setting: string, why: string): never {
 export const CONFIG_FLAGS = [
   { name: 'stack', env: 'PEERLOG_STACK', description: 'take every setting from the local stack cluster alpha or beta' },
   { name: 'cluster-id', env: 'PEERLOG_CLUSTER_ID', description: 'this cluster\'s id (DNS label)' },
-  { name: 'cluster-name', env: 'PEERLOG_CLUSTER_NAME', description: 'this cluster\'s human name (default: the id)' },
+  { name: 'cluster-name', env: 'PEERLOG_CLUSTER_NAME', description: 'this cluster\'s name, a DNS label (default: the id)' },
   { name: 'kubeconfig', env: 'PEERLOG_KUBECONFIG', description: 'kubeconfig of this cluster' },
   { name: 'kafka-brokers', env: 'PEERLOG_KAFKA_BROKERS', description: 'Kafka brokers, host:port[,host:port]' },
   { name: 'database-url', env: 'PEERLOG_DATABASE_URL', description: 'PostgreSQL URL, postgres://user@host:port/db' },
@@ -90,6 +95,7 @@ export const CONFIG_FLAGS = [
   { name: 'auth-url', env: 'PEERLOG_AUTH_URL', description: 'authentication URL announced to peers (default https://<auth-host>:<auth-port>)' },
   { name: 'auth-failure-burst', env: 'PEERLOG_AUTH_FAILURE_BURST', description: 'failed identity requests per source before 429 (default 10)' },
   { name: 'auth-failure-refill-seconds', env: 'PEERLOG_AUTH_FAILURE_REFILL_SECONDS', description: 'time per extra attempt once rate-limited: seconds or a duration like 500ms, 6s, 1m (default 6)' },
+  { name: 'auth-proxy-protocol', env: 'PEERLOG_AUTH_PROXY_PROTOCOL', type: 'boolean', description: 'connections to the authentication endpoint start with a PROXY protocol v1/v2 header (from a TCP load balancer); its client address is rate-limited' },
   { name: 'sharing-percent', env: 'PEERLOG_SHARING_PERCENT', description: 'percentage of the free resources offered to each consumer (default 50)' },
   { name: 'offer-threshold-percent', env: 'PEERLOG_OFFER_THRESHOLD_PERCENT', description: 'change of a resource, in percent, that updates an offer (default 5)' },
   { name: 'offer-acceptance', env: 'PEERLOG_OFFER_ACCEPTANCE', description: 'auto (default) or manual: offers wait for `peerlog offer accept`' },
@@ -117,6 +123,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     namespace: get('namespace'), authUrl: get('auth-url'),
     authFailureBurst: num('auth-failure-burst'), authFailureRefillSeconds: duration('auth-failure-refill-seconds'),
     sharingPercent: num('sharing-percent'), offerThresholdPercent: num('offer-threshold-percent'),
+    authProxyProtocol: typeof flags['auth-proxy-protocol'] === 'boolean' ? flags['auth-proxy-protocol'] : env.PEERLOG_AUTH_PROXY_PROTOCOL || undefined,
     offerAcceptance: get('offer-acceptance'), foreignClusterSelector: get('foreign-cluster-selector'), resyncSeconds: duration('resync-seconds'),
     kafkaReplicationFactor: num('kafka-replication-factor'), kafkaMinInsyncReplicas: num('kafka-min-insync-replicas'),
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
@@ -146,6 +153,9 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
 
   const clusterId = s.clusterId ?? fail('cluster-id', 'missing (use --cluster-id, PEERLOG_CLUSTER_ID or --stack)');
   if (!DNS_LABEL.test(clusterId)) fail('cluster-id', `${JSON.stringify(clusterId)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
+  const clusterName = s.clusterName ?? clusterId;
+  // Peers record it in their log, which holds names to this rule: refused here, not by every peer.
+  if (!DNS_LABEL.test(clusterName)) fail('cluster-name', `${JSON.stringify(clusterName)} is not a DNS label (lowercase letters, digits, '-', at most 63)`);
   const needsLog = needs.log ?? true;
   const kafkaBrokers = (s.kafkaBrokers ?? (needsLog ? fail('kafka-brokers', 'missing') : '')).split(',').map((b) => b.trim()).filter(Boolean);
   for (const b of kafkaBrokers) if (!/^[^:\s]+:\d{1,5}$/.test(b)) fail('kafka-brokers', `${JSON.stringify(b)} is not host:port`);
@@ -201,13 +211,17 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
   if (kafkaReplicationFactor !== undefined && kafkaMinInsyncReplicas !== undefined && kafkaMinInsyncReplicas > kafkaReplicationFactor) {
     fail('kafka-min-insync-replicas', `${kafkaMinInsyncReplicas} is more than the replication factor ${kafkaReplicationFactor}: no append could succeed`);
   }
+  const proxy = s.authProxyProtocol ?? false;
+  const authProxyProtocol = proxy === true || proxy === 'true' || proxy === '1';
+  if (!authProxyProtocol && proxy !== false && proxy !== 'false' && proxy !== '0') fail('auth-proxy-protocol', `${JSON.stringify(proxy)} is neither true nor false`);
   const offerAcceptance = s.offerAcceptance ?? 'auto';
   if (offerAcceptance !== 'auto' && offerAcceptance !== 'manual') fail('offer-acceptance', `${JSON.stringify(offerAcceptance)} is neither auto nor manual`);
   return Object.freeze({
-    clusterId, clusterName: s.clusterName ?? clusterId, kubeconfig: s.kubeconfig, kafkaBrokers: Object.freeze(kafkaBrokers),
+    clusterId, clusterName, kubeconfig: s.kubeconfig, kafkaBrokers: Object.freeze(kafkaBrokers),
     databaseUrl, dbSchema, authPort, authHost, caCert: s.caCert, caKey: s.caKey, systemNamespace, authUrl,
     authFailureBurst: Math.floor(positive('auth-failure-burst', s.authFailureBurst, 10)),
     authFailureRefillSeconds: positive('auth-failure-refill-seconds', s.authFailureRefillSeconds, 6),
+    authProxyProtocol,
     sharingPercent: percent('sharing-percent', s.sharingPercent, 50),
     offerThresholdPercent: percent('offer-threshold-percent', s.offerThresholdPercent, 5),
     offerAcceptance,
@@ -218,8 +232,8 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
 }
 
 /** Command-line flags for the given settings, with their environment variables in the help. */
-export function configFlags(names: readonly (typeof CONFIG_FLAGS)[number]['name'][]): { name: string; type: 'string'; description: string }[] {
-  return CONFIG_FLAGS.filter((f) => names.includes(f.name)).map((f) => ({ name: f.name, type: 'string' as const, description: `${f.description} (env ${f.env})` }));
+export function configFlags(names: readonly (typeof CONFIG_FLAGS)[number]['name'][]): { name: string; type: 'string' | 'boolean'; description: string }[] {
+  return CONFIG_FLAGS.filter((f) => names.includes(f.name)).map((f) => ({ name: f.name, type: 'type' in f ? f.type : 'string' as const, description: `${f.description} (env ${f.env})` }));
 }
 
 /** The settings every verb that reads or writes a cluster's log needs. */

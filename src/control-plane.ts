@@ -155,7 +155,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       return { ready: checks.database === 'ok' && checks.kubernetes === 'ok', checks };
     };
     const server = createAuthServer({
-      host: config.authHost, port: config.authPort, tls, ids: ports.ids, readiness, logger,
+      host: config.authHost, port: config.authPort, tls, ids: ports.ids, readiness, logger, proxyProtocol: config.authProxyProtocol,
       issueIdentity: (req) => issueIdentity(ports, req),
       limiter: createFailureLimiter({ burst: config.authFailureBurst, refillSeconds: config.authFailureRefillSeconds }),
     });

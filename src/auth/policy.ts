@@ -12,6 +12,8 @@ export interface CsrFacts {
   /** Curve name for ECDSA (prime256v1, secp384r1), the algorithm otherwise. */
   readonly keyDetail: string;
   readonly rsaBits: number;
+  /** RSA public exponent (0 for other key types). */
+  readonly rsaExponent: number;
 }
 
 export interface CsrPolicy {
@@ -20,6 +22,8 @@ export interface CsrPolicy {
   readonly maxValiditySeconds: number;
   readonly minValiditySeconds: number;
   readonly minRsaBits: number;
+  /** Largest RSA modulus accepted (default 4096): bigger keys cost the verifier, not the requester. */
+  readonly maxRsaBits?: number;
 }
 
 export const DEFAULT_CSR_POLICY: CsrPolicy = Object.freeze({
@@ -27,7 +31,15 @@ export const DEFAULT_CSR_POLICY: CsrPolicy = Object.freeze({
   maxValiditySeconds: 365 * 24 * 3600,
   minValiditySeconds: 600,
   minRsaBits: 2048,
+  maxRsaBits: 4096,
 });
+
+/**
+ * The one RSA public exponent accepted. e = 1 makes the "signature" the padded digest itself, so
+ * anyone could prove possession of a key nobody holds; small odd exponents invite broadcast and
+ * padding attacks; every mainstream key generator uses 65537.
+ */
+export const RSA_PUBLIC_EXPONENT = 65537;
 
 export const POLICY_REASONS = [
   'CsrSignatureInvalid',
@@ -62,11 +74,15 @@ export function checkCsr(facts: CsrFacts, clusterId: string, requestedValiditySe
       break;
     case 'Ed25519':
       break;
-    case 'RSA':
+    case 'RSA': {
+      const maxRsaBits = policy.maxRsaBits ?? DEFAULT_CSR_POLICY.maxRsaBits!;
+      if (facts.rsaExponent !== RSA_PUBLIC_EXPONENT) return refuse('KeyTypeNotAllowed', `RSA keys need the public exponent ${RSA_PUBLIC_EXPONENT}, this one has ${facts.rsaExponent}`);
       if (facts.rsaBits < policy.minRsaBits) return refuse('RsaKeyTooShort', `RSA keys need at least ${policy.minRsaBits} bits, this one has ${facts.rsaBits}`);
+      if (facts.rsaBits > maxRsaBits) return refuse('KeyTypeNotAllowed', `RSA keys may have at most ${maxRsaBits} bits, this one has ${facts.rsaBits}`);
       break;
+    }
     default:
-      return refuse('KeyTypeNotAllowed', `key type ${facts.keyDetail || 'unknown'} is not allowed (ECDSA P-256/P-384, Ed25519 or RSA >= ${policy.minRsaBits})`);
+      return refuse('KeyTypeNotAllowed', `key type ${facts.keyDetail || 'unknown'} is not allowed (ECDSA P-256/P-384, Ed25519 or RSA of ${policy.minRsaBits} to ${policy.maxRsaBits ?? DEFAULT_CSR_POLICY.maxRsaBits} bits with e = ${RSA_PUBLIC_EXPONENT})`);
   }
   const cns = facts.subjectAttributes.filter(([t]) => t === 'CN').map(([, v]) => v);
   const orgs = facts.subjectAttributes.filter(([t]) => t === 'O').map(([, v]) => v);

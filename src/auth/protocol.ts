@@ -1,5 +1,5 @@
 // The wire format of the authentication endpoint (DESIGN §6), shared by the server and the client.
-import { CLUSTER_ID_PATTERN } from '../events/constants.js';
+import { CLUSTER_ID_PATTERN, DNS_LABEL_PATTERN } from '../events/constants.js';
 import { AuthRefusal } from './errors.js';
 
 export const IDS_PATH = '/ids';
@@ -53,9 +53,14 @@ export function parseIdentityRequest(body: unknown): IdentityRequest {
   const b = body as Record<string, unknown>;
   const allowed = new Set(['clusterId', 'clusterName', 'token', 'csr', 'validitySeconds', 'renewal']);
   for (const k of Object.keys(b)) if (!allowed.has(k)) malformed(k, 'unknown field');
+  // The rules the event log holds these to (src/events/schemas.ts): checked here, before the token,
+  // so that a name the log would refuse costs no token check and records nothing.
   if (typeof b.clusterId !== 'string' || !CLUSTER_ID_PATTERN.test(b.clusterId)) malformed('clusterId', 'must be a cluster id (letters, digits, . _ -, at most 63)');
-  if (b.clusterName !== undefined && (typeof b.clusterName !== 'string' || b.clusterName.length === 0 || b.clusterName.length > 63)) {
-    malformed('clusterName', 'must be a string of 1 to 63 characters');
+  if (b.clusterName !== undefined && (typeof b.clusterName !== 'string' || !DNS_LABEL_PATTERN.test(b.clusterName))) {
+    malformed('clusterName', 'must be a DNS label (lowercase letters, digits and \'-\', at most 63)');
+  }
+  if (b.clusterName === undefined && !DNS_LABEL_PATTERN.test(b.clusterId)) {
+    malformed('clusterName', 'missing, and the cluster id is not a DNS label that could stand for it');
   }
   if (b.token !== undefined && typeof b.token !== 'string') malformed('token', 'must be a string');
   if (typeof b.csr !== 'string' || !b.csr.includes('-----BEGIN CERTIFICATE REQUEST-----')) malformed('csr', 'must be a PEM certificate request');

@@ -107,7 +107,7 @@ export async function providerPorts(
     async sign(req) {
       const pem = await issueCertificate({
         subject: { commonName: req.commonName, organizations: [req.organization] }, publicKey: req.publicKeyDer,
-        caCertPem, caKeys, notBefore: req.notBefore, notAfter: req.notAfter, usage: 'client',
+        caCertPem, caKeys, notBefore: req.notBefore, notAfter: req.notAfter, usage: 'client', minValiditySeconds: policy.minValiditySeconds,
       });
       const info = inspectCertificate(pem);
       return { pem, fingerprint: info.fingerprint, serialNumber: info.serialNumber.toLowerCase(), notAfter: info.notAfter.toISOString() };

@@ -1,6 +1,7 @@
-// `peerlog peer <name> --auth-url URL --token T`: creates or updates the ForeignCluster of a
+// `peerlog peer <name> --auth-url URL` (token in PEERLOG_PEER_TOKEN, --token-file or --token -): creates or updates the ForeignCluster of a
 // provider and follows the peering as its events land in the log, one line per step, until the
 // virtual node is Ready (exit 0), a step fails for good, or --timeout passes (non-zero, naming it).
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { createLogger } from '../adapters/log/index.js';
@@ -20,10 +21,11 @@ import type { Verb } from './index.js';
 export const peerVerb: Verb = {
   name: 'peer',
   summary: 'peer with a provider: create or update its ForeignCluster and follow the peering until the virtual node is Ready',
-  usage: 'peerlog peer <name> --auth-url URL --token T [--auth-fingerprint sha256:HEX] [--timeout DURATION] [--stack alpha|beta | config flags]',
+  usage: 'PEERLOG_PEER_TOKEN=… peerlog peer <name> --auth-url URL [--token-file F | --token -] [--auth-fingerprint sha256:HEX] [--timeout DURATION] [--stack alpha|beta | config flags]',
   flags: [
     { name: 'auth-url', type: 'string', description: 'the provider\'s authentication URL (from `peerlog token` on the provider)' },
-    { name: 'token', type: 'string', description: 'the provider\'s peering token (or env PEERLOG_PEER_TOKEN)' },
+    { name: 'token-file', type: 'string', description: 'read the provider\'s peering token from this file (or set env PEERLOG_PEER_TOKEN)' },
+    { name: 'token', type: 'string', description: '`-` reads the token from stdin; a literal token works but shows in `ps` and shell history' },
     { name: 'auth-fingerprint', type: 'string', description: 'SHA-256 fingerprint of the provider\'s endpoint certificate (default: trust and pin the first one seen)' },
     { name: 'timeout', type: 'duration', description: 'give up after this long', default: 120 },
     ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace']),
@@ -32,9 +34,8 @@ export const peerVerb: Verb = {
     const name = positionals[0];
     if (!name || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new UsageError('give the ForeignCluster a name (a lowercase DNS name), e.g. `peerlog peer beta ...`');
     const authUrl = flags['auth-url'] as string | undefined;
-    const token = (flags.token as string | undefined) ?? process.env.PEERLOG_PEER_TOKEN;
     if (!authUrl) throw new UsageError('--auth-url is required');
-    if (!token) throw new UsageError('--token is required (or PEERLOG_PEER_TOKEN)');
+    const token = readPeerToken(flags);
     const timeoutMs = Number(flags.timeout) * 1000;
     const config = loadConfig(sourceFrom(flags), { kubernetes: true });
     const started = Date.now();
@@ -122,6 +123,31 @@ export const peerVerb: Verb = {
     }
   },
 };
+
+/**
+ * The token from --token-file, `--token -` (stdin), PEERLOG_PEER_TOKEN or, last resort, --token's
+ * value: the one place it would be visible to other users (`ps`) and kept in shell history.
+ */
+function readPeerToken(flags: Readonly<Record<string, unknown>>): string {
+  const file = flags['token-file'] as string | undefined;
+  const literal = flags.token as string | undefined;
+  if (file !== undefined && literal !== undefined) throw new UsageError('give the token once: --token-file or --token, not both');
+  let token: string | undefined;
+  if (file !== undefined) {
+    try { token = readFileSync(file, 'utf8').trim(); } catch (e) { throw new UsageError(`--token-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    if (!token) throw new UsageError(`--token-file ${file} is empty`);
+  } else if (literal === '-') {
+    try { token = readFileSync(0, 'utf8').trim(); } catch (e) { throw new UsageError(`--token -: cannot read stdin: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    if (!token) throw new UsageError('--token -: nothing on stdin');
+  } else if (literal !== undefined) {
+    process.stderr.write('peerlog peer: warning: a token given as --token <value> is visible in `ps` and kept in shell history; prefer PEERLOG_PEER_TOKEN, --token-file or --token -\n');
+    token = literal;
+  } else {
+    token = process.env.PEERLOG_PEER_TOKEN || undefined;
+  }
+  if (!token) throw new UsageError('the provider\'s token is required: set PEERLOG_PEER_TOKEN, or give --token-file F or --token - (stdin)');
+  return token;
+}
 
 function safeUser(): string {
   try { return userInfo().username; } catch { return 'unknown'; }

@@ -1,5 +1,6 @@
 // `peerlog token`: this cluster's peering token (created once), its authentication URL, and the
 // command a consumer runs to peer with it. `--rotate` replaces the token: the old one stops working.
+// The command reads the token from a file: a token in argv shows in `ps` and stays in shell history.
 import { ALL_SETTINGS, configFlags, loadConfig, sourceFrom } from '../config.js';
 import { createKubeClient } from '../adapters/kubernetes/client.js';
 import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
@@ -12,7 +13,7 @@ import type { Verb } from './index.js';
 
 export const tokenVerb: Verb = {
   name: 'token',
-  summary: 'print this cluster\'s peering token, its authentication URL and the `peerlog peer` command for a consumer',
+  summary: 'print this cluster\'s peering token, its authentication URL and the `peerlog peer` command for a consumer (which reads the token from a file)',
   usage: 'peerlog token [--rotate] [-o table|json|yaml] [--stack alpha|beta | --cluster-id ID --kubeconfig F --auth-url URL]',
   flags: [
     ...configFlags(ALL_SETTINGS),
@@ -35,7 +36,8 @@ export const tokenVerb: Verb = {
     // The endpoint's certificate exists once `peerlog serve` has run; consumers can pin it.
     const cert = await readServingCert(kube, config.systemNamespace);
     const authFingerprint = cert ? `sha256:${certificateFingerprint(cert)}` : undefined;
-    const peerCommand = `peerlog peer ${config.clusterName} --auth-url ${config.authUrl} --token ${token}${authFingerprint ? ` --auth-fingerprint ${authFingerprint}` : ''}`;
+    const tokenFile = `${config.clusterName}.token`;
+    const peerCommand = `peerlog peer ${config.clusterName} --auth-url ${config.authUrl} --token-file ${tokenFile}${authFingerprint ? ` --auth-fingerprint ${authFingerprint}` : ''}`;
     const data = { clusterId: config.clusterId, clusterName: config.clusterName, authUrl: config.authUrl, token, ...(authFingerprint ? { authFingerprint } : {}), peerCommand };
     printData(format, data, () => [
       `cluster:      ${config.clusterName} (${config.clusterId})`,
@@ -43,6 +45,7 @@ export const tokenVerb: Verb = {
       ...(authFingerprint ? [`fingerprint:  ${authFingerprint}`] : []),
       `token:        ${token}`,
       '',
+      `Save the token in ${tokenFile} on the consumer cluster, readable by you only (umask 077).`,
       'On the consumer cluster, run:',
       `  ${peerCommand}`,
     ].join('\n'));

@@ -1,4 +1,5 @@
 // The CustomResourceDefinitions of peering.peerlog.dev (DESIGN §5), forged as plain objects.
+import { CLUSTER_ID_PATTERN, DNS_LABEL_PATTERN } from '../events/constants.js';
 import { API_GROUP, API_VERSION, PEERING_SWITCH } from './constants.js';
 
 type Schema = Record<string, unknown>;
@@ -29,7 +30,10 @@ const RESOURCES: Schema = {
   additionalProperties: { 'x-kubernetes-int-or-string': true, pattern: '^[0-9.]+[a-zA-Z]*$' },
 };
 
-const CLUSTER_ID: Schema = str({ pattern: '^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$', maxLength: 63 });
+// The rules the event log holds ids and names to, so that the apiserver refuses at `kubectl apply`
+// what the control plane could never record (instead of a reconcile failing every 15 s).
+const CLUSTER_ID: Schema = str({ pattern: CLUSTER_ID_PATTERN.source, maxLength: 63 });
+const CLUSTER_NAME: Schema = str({ pattern: DNS_LABEL_PATTERN.source, maxLength: 63, description: 'a DNS label (lowercase letters, digits, \'-\')' });
 
 interface CrdSpec {
   readonly kind: string;
@@ -72,7 +76,7 @@ export const FOREIGN_CLUSTER_CRD = forgeCrd({
     required: ['clusterId'],
     properties: {
       clusterId: CLUSTER_ID,
-      clusterName: str({ maxLength: 63 }),
+      clusterName: CLUSTER_NAME,
       authUrl: str({ pattern: '^https://', maxLength: 2048 }),
       authFingerprint: str({ pattern: '^(sha256:)?[0-9a-fA-F:]{64,95}$', description: 'SHA-256 fingerprint of the authentication endpoint\'s certificate; unset trusts the first one seen' }),
       outgoing: str({ enum: [...PEERING_SWITCH], default: 'Enabled' }),
@@ -114,7 +118,7 @@ export const RESOURCE_REQUEST_CRD = forgeCrd({
   spec: {
     type: 'object',
     required: ['clusterId'],
-    properties: { clusterId: CLUSTER_ID, clusterName: str({ maxLength: 63 }) },
+    properties: { clusterId: CLUSTER_ID, clusterName: CLUSTER_NAME },
   },
   status: {
     type: 'object',
@@ -135,7 +139,7 @@ export const RESOURCE_OFFER_CRD = forgeCrd({
   spec: {
     type: 'object',
     required: ['clusterId', 'resources'],
-    properties: { clusterId: CLUSTER_ID, clusterName: str({ maxLength: 63 }), requestName: str(), resources: RESOURCES },
+    properties: { clusterId: CLUSTER_ID, clusterName: CLUSTER_NAME, requestName: str(), resources: RESOURCES },
   },
   status: {
     type: 'object',

@@ -58,8 +58,8 @@ export async function dropLog(config: PeerlogConfig, rt: Runtime): Promise<void>
   await admin.disconnect();
 }
 
-export async function startProvider(opts: { prefix?: string; burst?: number; policy?: CsrPolicy } = {}): Promise<TestProvider> {
-  const config = clusterConfig('beta', opts.prefix ?? 'prov', { authFailureBurst: opts.burst ?? 100_000 });
+export async function startProvider(opts: { prefix?: string; burst?: number; policy?: CsrPolicy; settings?: Partial<Record<string, string | number>> } = {}): Promise<TestProvider> {
+  const config = clusterConfig('beta', opts.prefix ?? 'prov', { authFailureBurst: opts.burst ?? 100_000, ...opts.settings });
   const logs = captureLogs();
   const cp = await startControlPlane(config, logs.logger, opts.policy ? { policy: opts.policy } : {});
   const { token } = await createTokenStore(cp.kube, config.systemNamespace).ensure(generateToken);

@@ -1,13 +1,15 @@
 // The HTTPS server of a control plane: the authentication endpoint (GET /ids, POST /identity) and
-// the probes (/healthz, /readyz). Bodies are bounded, failures are rate-limited per source, and no
-// request body is ever logged (it holds the token).
+// the probes (/healthz, /readyz). Bodies are bounded, failures are rate-limited per source (an IPv4
+// address or an IPv6 /64; behind a load balancer, the client its PROXY protocol header names), and
+// no request body is ever logged (it holds the token).
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../log/index.js';
 import { AuthRefusal } from '../../auth/errors.js';
-import { isRetriable } from '../../commands/errors.js';
-import type { FailureLimiter } from '../../auth/rate-limit.js';
+import { isRetriable, isPeerlogError } from '../../commands/errors.js';
+import { sourceKey, type FailureLimiter } from '../../auth/rate-limit.js';
+import { parseProxyHeader, ProxyHeaderError, startsWithProxyHeader } from './proxy-protocol.js';
 import { IDENTITY_PATH, IDS_PATH, MAX_BODY_BYTES, parseIdentityRequest, type ClusterIds, type IdentityRequest, type IdentityResponse } from '../../auth/protocol.js';
 
 export interface Readiness {
@@ -24,6 +26,13 @@ export interface AuthServerOptions {
   readonly readiness: () => Promise<Readiness>;
   readonly limiter: FailureLimiter;
   readonly logger: Logger;
+  /**
+   * Every connection starts with a PROXY protocol v1/v2 header (a TCP load balancer's), and the
+   * client it names is the source. Off, a connection that starts with one is refused with 400.
+   */
+  readonly proxyProtocol?: boolean;
+  /** How long a connection may take to send its PROXY header (default 5 s). */
+  readonly proxyHeaderTimeoutMs?: number;
 }
 
 export interface AuthServer {
@@ -33,6 +42,8 @@ export interface AuthServer {
 }
 
 class BodyTooLarge extends Error {}
+
+const PROXY_HEADER_TIMEOUT_MS = 5_000;
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -91,7 +102,7 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<number> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const source = req.socket.remoteAddress ?? 'unknown';
+    const source = sourceKey(clientAddress(req.socket));
     const only = (method: string) => {
       if (req.method === method) return true;
       send(res, 405, { error: { code: 'MethodNotAllowed', reason: 'method', message: `${path} accepts ${method} only` } }, { allow: method });
@@ -124,9 +135,15 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   const server = createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
     const started = Date.now();
     route(req, res).then(
-      (status) => log.debug('request', { method: req.method, path: (req.url ?? '').slice(0, 100), status, source: req.socket.remoteAddress, ms: Date.now() - started }),
+      (status) => log.debug('request', { method: req.method, path: (req.url ?? '').slice(0, 100), status, source: clientAddress(req.socket), ms: Date.now() - started }),
       (e: unknown) => {
         if (res.headersSent) { res.destroy(); return; }
+        // The client CA cannot sign: nothing the peer did, and nothing a retry soon would change.
+        if (isPeerlogError(e) && e.code === 'CaExpiring') {
+          log.error('cannot issue identities', { error: e });
+          send(res, 503, { error: { code: 'Unavailable', reason: 'CaExpiring', message: 'this cluster\'s client CA cannot sign identities now; its administrator must renew it' } });
+          return;
+        }
         // A dependency that is briefly away (database, apiserver) or a lost race: worth a retry.
         if (isRetriable(e)) {
           log.warn('request deferred', { method: req.method, path: (req.url ?? '').slice(0, 100), error: e });
@@ -148,6 +165,64 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   });
   server.on('tlsClientError', (e) => log.debug('TLS handshake failed', { error: e }));
 
+  // The PROXY header comes before the TLS handshake: TLS gets each connection only once the header
+  // (if any) has been read, with the bytes that followed it put back.
+  const tlsListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  /** PROXY-named clients by connection, `address|port` of the balancer's side (what TLS sockets report too). */
+  const clients = new Map<string, string>();
+  /** Connections still before TLS (reading their first bytes): close() ends them too. */
+  const early = new Set<Socket>();
+  const tupleOf = (s: Socket) => `${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
+  const clientAddress = (s: Socket): string => clients.get(tupleOf(s)) ?? s.remoteAddress ?? 'unknown';
+  const badRequest = (raw: Socket, why: string) => {
+    log.debug('connection refused', { source: raw.remoteAddress, why });
+    const text = `${why}\n`;
+    raw.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+    raw.destroySoon();
+  };
+  server.on('connection', (raw: Socket) => {
+    raw.on('error', () => raw.destroy());
+    early.add(raw);
+    let head: Buffer = Buffer.alloc(0);
+    const waitMs = opts.proxyHeaderTimeoutMs ?? PROXY_HEADER_TIMEOUT_MS;
+    const timer = setTimeout(() => badRequest(raw, `no ${opts.proxyProtocol ? 'complete PROXY protocol header' : 'TLS handshake'} within ${waitMs} ms`), waitMs);
+    const done = () => { clearTimeout(timer); early.delete(raw); raw.off('data', onData); raw.pause(); };
+    const handOff = (rest: Buffer, client: string | null) => {
+      done();
+      if (client !== null) {
+        const tuple = tupleOf(raw);
+        clients.set(tuple, client);
+        raw.once('close', () => { if (clients.get(tuple) === client) clients.delete(tuple); });
+      }
+      if (rest.length > 0) raw.unshift(rest);
+      for (const l of tlsListeners) l.call(server, raw);
+    };
+    const onData = (chunk: Buffer) => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      if (!opts.proxyProtocol) {
+        // Only a PROXY header is held back (to say what is wrong); TLS gets everything else at once.
+        const proxied = startsWithProxyHeader(head);
+        if (proxied === false) { handOff(head, null); return; }
+        if (proxied === undefined) return;
+        done();
+        badRequest(raw, 'PROXY protocol header received, but this endpoint does not expect one (see --auth-proxy-protocol)');
+        return;
+      }
+      try {
+        const parsed = parseProxyHeader(head);
+        if (parsed.kind === 'incomplete') return;
+        handOff(head.subarray(parsed.length), parsed.source?.address ?? null);
+      } catch (e) {
+        if (!(e instanceof ProxyHeaderError)) throw e;
+        done();
+        badRequest(raw, e.message);
+      }
+    };
+    raw.on('data', onData);
+    raw.once('close', () => { clearTimeout(timer); early.delete(raw); });
+  });
+
   return {
     server,
     listen: () => new Promise((resolve, reject) => {
@@ -162,6 +237,7 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
+      for (const raw of early) raw.destroy();
     }),
   };
 }

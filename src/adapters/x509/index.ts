@@ -5,6 +5,7 @@ import { webcrypto, createHash, createPrivateKey, createPublicKey, verify as ver
 import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
+import { PeerlogError } from '../../commands/errors.js';
 
 // Node's WebCrypto types live under the webcrypto namespace, not as DOM globals.
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -46,6 +47,8 @@ export interface CsrInfo {
   readonly keyDetail: string;
   /** RSA modulus length in bits; 0 for other algorithms. */
   readonly rsaBits: number;
+  /** RSA public exponent; 0 for other algorithms. */
+  readonly rsaExponent: number;
   readonly publicKeyFingerprint: string;
   readonly publicKeyDer: ArrayBuffer;
 }
@@ -136,21 +139,53 @@ export interface IssueParams {
   readonly caCertPem: string;
   readonly caKeys: CryptoKeyPair;
   readonly notBefore: Date;
+  /** Capped at the CA's own notAfter: a chain is no longer valid than its issuer. */
   readonly notAfter: Date;
   readonly usage: 'client' | 'server';
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
+  /** The CA must stay valid this long from `now` (default 0: not expired). */
+  readonly minValiditySeconds?: number;
+  /** The moment the validity is measured from (default: the current time). */
+  readonly now?: Date;
+}
+
+/** The client CA cannot sign a certificate worth having: it has expired or is about to. */
+export class CaExpiringError extends PeerlogError {
+  constructor(message: string) {
+    super('CaExpiring', message, { retriable: false });
+  }
+}
+
+/**
+ * KeyUsage for a leaf's key: keyEncipherment only where the key can encrypt (RSA key transport);
+ * RFC 5480 and RFC 8410 allow it neither for EC nor for Ed25519 keys.
+ */
+function leafKeyUsage(keyType: string | undefined): number {
+  return x509.KeyUsageFlags.digitalSignature | (keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : 0);
 }
 
 export async function issueCertificate(p: IssueParams): Promise<string> {
   const ca = new x509.X509Certificate(p.caCertPem);
+  const now = p.now ?? new Date();
+  const minMs = (p.minValiditySeconds ?? 0) * 1000;
+  if (ca.notAfter.getTime() <= now.getTime() + minMs) {
+    const when = ca.notAfter.getTime() <= now.getTime() ? 'expired' : 'expires';
+    throw new CaExpiringError(`the CA ${ca.subject} ${when} at ${ca.notAfter.toISOString()}${minMs > 0 ? `, within the minimum validity of ${p.minValiditySeconds} s` : ''}: renew the CA (and its key) before issuing certificates`);
+  }
+  const notAfter = p.notAfter.getTime() > ca.notAfter.getTime() ? ca.notAfter : p.notAfter;
   const spki = typeof p.publicKey === 'string' ? x509.PemConverter.decodeFirst(p.publicKey) : p.publicKey;
+  const keyType = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).asymmetricKeyType;
   const publicKey = await webcrypto.subtle.importKey('spki', spki, await publicKeyAlgorithm(spki), true, ['verify']);
+  const caSubject = rawNamesOf(ca.rawData).subject;
+  const caKeyId = ca.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.KeyUsagesExtension(leafKeyUsage(keyType), true),
     new x509.ExtendedKeyUsageExtension([p.usage === 'client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth]),
-    await x509.AuthorityKeyIdentifierExtension.create(ca, false),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey as CryptoKey),
+    // The CA's own SKI, as verifiers match it; computed from its key only when the CA has none.
+    caKeyId ? new x509.AuthorityKeyIdentifierExtension(caKeyId, false) : await x509.AuthorityKeyIdentifierExtension.create(ca, false),
   ];
   const sans = [
     ...(p.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
@@ -159,16 +194,53 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
   if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
   const cert = await x509.X509CertificateGenerator.create({
     subject: toJsonName(p.subject),
-    issuer: ca.subjectName.toJSON(),
+    // The CA's subject exactly as encoded (UTF8String or PrintableString): verifiers such as Go's
+    // crypto/x509 find the parent by comparing these bytes, so a re-encoded name finds none.
+    issuer: new x509.Name(new Uint8Array(caSubject).buffer),
     publicKey: publicKey as CryptoKey,
     signingKey: p.caKeys.privateKey,
     notBefore: p.notBefore,
-    notAfter: p.notAfter,
+    notAfter,
     // The CA's own key type decides: kubeadm's client CAs are RSA, the local stack's are ECDSA.
     signingAlgorithm: algorithmsOf(keyKindOf(p.caKeys.privateKey as CryptoKey)).sign,
     extensions,
   });
+  if (!rawNamesOf(cert.rawData).issuer.equals(caSubject)) throw new Error('the issued certificate does not carry its CA\'s subject byte for byte');
   return cert.toString('pem') + '\n';
+}
+
+/** One DER TLV: where its header starts, where its content starts and where it ends. */
+interface Tlv { readonly start: number; readonly content: number; readonly end: number; readonly tag: number }
+
+function readTlv(der: Uint8Array, at: number): Tlv {
+  const tag = der[at]!;
+  let len = der[at + 1]!;
+  let content = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4) throw new Error('unsupported DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + der[content + i]!;
+    content += n;
+  }
+  if (content + len > der.length) throw new Error('truncated DER');
+  return { start: at, content, end: content + len, tag };
+}
+
+/**
+ * The issuer and subject Names of a DER certificate, as the very bytes it holds (what Go's
+ * RawIssuer and RawSubject are): Certificate → TBSCertificate → [0] version?, serial, signature,
+ * issuer, validity, subject.
+ */
+function rawNamesOf(certDer: ArrayBuffer): { issuer: Buffer; subject: Buffer } {
+  const der = new Uint8Array(certDer);
+  const tbs = readTlv(der, readTlv(der, 0).content);
+  const fields: Tlv[] = [];
+  for (let at = tbs.content; at < tbs.end && fields.length < 6; at = fields.at(-1)!.end) fields.push(readTlv(der, at));
+  const i = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const [issuer, , subject] = [fields[i + 2], fields[i + 3], fields[i + 4]];
+  if (!issuer || !subject) throw new Error('not a certificate');
+  return { issuer: Buffer.from(der.subarray(issuer.start, issuer.end)), subject: Buffer.from(der.subarray(subject.start, subject.end)) };
 }
 
 async function publicKeyAlgorithm(spki: ArrayBuffer): Promise<webcrypto.AlgorithmIdentifier | webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams> {
@@ -206,6 +278,7 @@ export async function inspectCsr(pem: string): Promise<CsrInfo> {
     keyAlgorithm,
     keyDetail: kind === 'ec' ? String(key.asymmetricKeyDetails?.namedCurve ?? '') : kind ?? '',
     rsaBits: kind === 'rsa' ? Number(key.asymmetricKeyDetails?.modulusLength ?? 0) : 0,
+    rsaExponent: kind === 'rsa' ? Number(key.asymmetricKeyDetails?.publicExponent ?? 0) : 0,
     publicKeyFingerprint: sha256Hex(spkiDer),
     publicKeyDer: spkiDer,
   };
@@ -268,7 +341,7 @@ export async function createSelfSignedServerCert(p: {
     signingAlgorithm: EC_SIGN,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.KeyUsagesExtension(leafKeyUsage('ec'), true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       ...(sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans)] : []),
     ],

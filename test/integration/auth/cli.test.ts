@@ -30,7 +30,8 @@ test('peerlog token: created once, -o json, --rotate refuses the old token from 
   assert.equal(shown.clusterId, provider.config.clusterId);
   assert.equal(shown.authUrl, provider.cp.url);
   assert.equal(shown.authFingerprint, `sha256:${provider.cp.fingerprint}`);
-  assert.match(shown.peerCommand!, new RegExp(`^peerlog peer \\S+ --auth-url ${provider.cp.url.replace(/[.]/g, '\\.')} --token ${provider.token}`));
+  assert.match(shown.peerCommand!, new RegExp(`^peerlog peer \\S+ --auth-url ${provider.cp.url.replace(/[.]/g, '\\.')} --token-file \\S+\\.token`));
+  assert.ok(!shown.peerCommand!.includes(provider.token), 'the suggested command keeps the token out of argv');
   assert.equal(JSON.parse(peerlog('token', ...flags, '-o', 'json').stdout).token, provider.token, 'printed again, not re-created');
   const table = peerlog('token', ...flags);
   assert.match(table.stdout, /On the consumer cluster, run:\n {2}peerlog peer /);

@@ -3,6 +3,11 @@
 // event or Kafka message. Failed attempts from one source are rate-limited with 429.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createCsr, generateKeyPair } from '../../../src/adapters/x509/index.js';
 import { topicFor } from '../../../src/adapters/kafka/client.js';
 import { PEERS_GROUP } from '../../../src/resources/constants.js';
@@ -90,4 +95,100 @@ test('failed attempts are rate-limited per source: 429 with Retry-After, even fo
   // Probes and ids are not rate-limited.
   assert.equal((await rawRequest(provider.cp.url, '/healthz', { method: 'GET' })).status, 200);
   assert.equal((await rawRequest(provider.cp.url, '/ids', { method: 'GET' })).status, 200);
+});
+
+// ---- RSA keys outside e = 65537 and 2048..4096 bits (M6) ------------------------------------------
+
+/** DER: a tag and its content. */
+function tlv(tag: number, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content);
+  const n = body.length;
+  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), len, body]);
+}
+const seq = (...c: Buffer[]) => tlv(0x30, ...c);
+const oid = (hex: string) => tlv(0x06, Buffer.from(hex, 'hex'));
+const unsigned = (b: Buffer) => tlv(0x02, b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
+const utf8 = (s: string) => tlv(0x0c, Buffer.from(s, 'utf8'));
+const toPem = (der: Buffer, label: string) => `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+
+/**
+ * A CSR for a "key" whose public exponent is 1, built byte by byte. With e = 1, RSA verification
+ * computes s^1 mod n = s, so the PKCS#1 v1.5 encoded digest itself is a valid signature: anyone
+ * can produce one, for a modulus whose factors nobody knows.
+ */
+function forgedExponentOneCsr(cn: string, org: string): string {
+  const modulus = randomBytes(256);
+  modulus[0] = modulus[0]! | 0x80;
+  modulus[255] = modulus[255]! | 0x01;
+  const spki = seq(seq(oid('2a864886f70d010101'), tlv(0x05)), tlv(0x03, Buffer.from([0]), seq(unsigned(modulus), unsigned(Buffer.from([1])))));
+  const name = seq(tlv(0x31, seq(oid('550403'), utf8(cn))), tlv(0x31, seq(oid('55040a'), utf8(org))));
+  const info = seq(tlv(0x02, Buffer.from([0])), name, spki, tlv(0xa0));
+  const digestInfo = seq(seq(oid('608648016503040201'), tlv(0x05)), tlv(0x04, createHash('sha256').update(info).digest()));
+  const em = Buffer.concat([Buffer.from([0, 1]), Buffer.alloc(256 - 3 - digestInfo.length, 0xff), Buffer.from([0]), digestInfo]);
+  const der = seq(info, seq(oid('2a864886f70d01010b'), tlv(0x05)), tlv(0x03, Buffer.from([0]), em));
+  return toPem(der, 'CERTIFICATE REQUEST');
+}
+
+/** A real RSA key from openssl (e = 3, or 8192 bits from 5 primes, which is quick) and its CSR. */
+function opensslRsaCsr(dir: string, name: string, opts: string[], subject: string): string {
+  const key = join(dir, `${name}.key`);
+  const run = (args: string[]) => { const r = spawnSync('openssl', args, { encoding: 'utf8' }); assert.equal(r.status, 0, r.stderr); return r.stdout; };
+  run(['genpkey', '-algorithm', 'RSA', ...opts.flatMap((o) => ['-pkeyopt', o]), '-out', key]);
+  return run(['req', '-new', '-key', key, '-sha256', '-subj', subject]);
+}
+
+test('RSA keys with e = 1 (a forged proof of possession), e = 3 or 8192 bits: 403 KeyTypeNotAllowed, nothing issued', async (t) => {
+  const provider = await startProvider({ prefix: 'rsa' });
+  const dir = mkdtempSync(join(tmpdir(), 'peerlog-rsa-'));
+  const requester = uniqueName('req');
+  t.after(async () => { rmSync(dir, { recursive: true, force: true }); await provider.cleanup([requester]); });
+  const cn = identityUserFor(requester);
+  const subject = `/CN=${cn}/O=${PEERS_GROUP}`;
+  const forged = forgedExponentOneCsr(cn, PEERS_GROUP);
+  // openssl itself finds the forged signature valid, with exponent 1: the CSR is well formed.
+  const check = spawnSync('openssl', ['req', '-noout', '-verify', '-text'], { input: forged, encoding: 'utf8' });
+  assert.match(check.stdout + check.stderr, /verify OK|Certificate request self-signature verify OK/);
+  assert.match(check.stdout, /Exponent: 1 \(0x1\)/);
+  const cases = [
+    ['e = 1, forged', forged, /exponent 65537, this one has 1\b/],
+    ['e = 3', opensslRsaCsr(dir, 'e3', ['rsa_keygen_bits:2048', 'rsa_keygen_pubexp:3'], subject), /exponent 65537, this one has 3\b/],
+    ['8192 bits', opensslRsaCsr(dir, 'big', ['rsa_keygen_bits:8192', 'rsa_keygen_primes:5'], subject), /at most 4096 bits, this one has 8192/],
+  ] as const;
+  for (const [name, csr, message] of cases) {
+    const a = await rawRequest(provider.cp.url, '/identity', { body: JSON.stringify({ clusterId: requester, clusterName: requester, token: provider.token, csr }) });
+    assert.equal(a.status, 403, `${name}: ${a.text}`);
+    const err = (JSON.parse(a.text) as { error: { code: string; reason: string; message: string } }).error;
+    assert.deepEqual([err.code, err.reason], ['PolicyRefused', 'KeyTypeNotAllowed'], `${name}: ${err.message}`);
+    assert.match(err.message, message, name);
+  }
+  const issued = await provider.cp.runtime.ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
+  assert.equal(issued[0]!.n, 0);
+  assert.ok(!(await outboxEvents(provider.cp.runtime)).some((e) => e.type === 'CertIssued'));
+});
+
+// ---- names (L2) ------------------------------------------------------------------------------------
+
+test('a cluster name the log would refuse gets 400 clusterName before the token is looked at: same answer with a wrong token, nothing recorded', async (t) => {
+  const provider = await startProvider({ prefix: 'names' });
+  const requester = uniqueName('req');
+  t.after(() => provider.cleanup([requester]));
+  const csr = await createCsr({ commonName: identityUserFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
+  const cases: [string, Record<string, unknown>][] = [
+    ['"Alpha EU", right token', { clusterId: requester, clusterName: 'Alpha EU', token: provider.token }],
+    ['"Alpha EU", wrong token', { clusterId: requester, clusterName: 'Alpha EU', token: 'C'.repeat(43) }],
+    ['uppercase name', { clusterId: requester, clusterName: 'Alpha', token: 'C'.repeat(43) }],
+    ['64 characters', { clusterId: requester, clusterName: 'a'.repeat(64), token: provider.token }],
+    ['no name, and an id that is not a DNS label', { clusterId: 'Alpha_EU', token: 'C'.repeat(43) }],
+  ];
+  for (const [name, body] of cases) {
+    const a = await rawRequest(provider.cp.url, '/identity', { body: JSON.stringify({ csr, ...body }) });
+    assert.equal(a.status, 400, `${name}: ${a.text}`);
+    const err = (JSON.parse(a.text) as { error: { code: string; reason: string; message: string } }).error;
+    assert.deepEqual([err.code, err.reason], ['MalformedRequest', 'clusterName'], `${name}: ${err.message}`);
+  }
+  assert.deepEqual(await outboxEvents(provider.cp.runtime), [], 'no TokenValidated, no TokenRejected: the token was never checked');
+  // The same request with a DNS-label name is served.
+  const ok = await rawRequest(provider.cp.url, '/identity', { body: JSON.stringify({ csr, clusterId: requester, clusterName: 'alpha-eu', token: provider.token }) });
+  assert.equal(ok.status, 200, ok.text);
 });

@@ -14,6 +14,7 @@ function facts(overrides: Partial<CsrFacts> = {}): CsrFacts {
     keyAlgorithm: 'ECDSA',
     keyDetail: 'prime256v1',
     rsaBits: 0,
+    rsaExponent: overrides.keyAlgorithm === 'RSA' ? 65537 : 0,
     ...overrides,
   };
 }
@@ -94,6 +95,35 @@ describe('checkCsr', () => {
     it('is checked before the subject', () => {
       const verdict = checkCsr(facts({ keyAlgorithm: 'other', keyDetail: 'Ed448', subjectAttributes: [['CN', 'admin']] }), CLUSTER, undefined);
       assertRefused(verdict, 'KeyTypeNotAllowed');
+    });
+  });
+
+  describe('RSA keys beyond 2048..4096 bits with e = 65537', () => {
+    const rsa = (rsaBits: number, rsaExponent: number): CsrFacts => facts({ keyAlgorithm: 'RSA', keyDetail: 'RSA', rsaBits, rsaExponent });
+    for (const e of [1, 3, 17, 65535, 65539, 2 ** 32 + 1, 0]) {
+      it(`refuses the public exponent ${e}`, () => {
+        const verdict = checkCsr(rsa(2048, e), CLUSTER, undefined);
+        assertRefused(verdict, 'KeyTypeNotAllowed');
+        assert.match((verdict as { message: string }).message, /exponent 65537, this one has \d+/);
+      });
+    }
+
+    it('refuses 4097 and 8192 bits and allows 4096', () => {
+      assertRefused(checkCsr(rsa(4097, 65537), CLUSTER, undefined), 'KeyTypeNotAllowed');
+      const verdict = checkCsr(rsa(8192, 65537), CLUSTER, undefined);
+      assertRefused(verdict, 'KeyTypeNotAllowed');
+      assert.match((verdict as { message: string }).message, /at most 4096 bits, this one has 8192/);
+      assert.equal(reasonOf(checkCsr(rsa(4096, 65537), CLUSTER, undefined)), 'allowed');
+    });
+
+    it('follows the maximum of the policy passed in', () => {
+      const policy: CsrPolicy = { ...DEFAULT_CSR_POLICY, maxRsaBits: 3072 };
+      assertRefused(checkCsr(rsa(4096, 65537), CLUSTER, undefined, policy), 'KeyTypeNotAllowed');
+      assert.equal(reasonOf(checkCsr(rsa(3072, 65537), CLUSTER, undefined, policy)), 'allowed');
+    });
+
+    it('names the exponent before the size', () => {
+      assertRefused(checkCsr(rsa(1024, 1), CLUSTER, undefined), 'KeyTypeNotAllowed');
     });
   });
 

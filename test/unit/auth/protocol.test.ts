@@ -97,6 +97,16 @@ describe('parseIdentityRequest', () => {
     it('accepts 63 characters', () => {
       assert.equal(parseIdentityRequest(request({ clusterName: 'n'.repeat(63) })).clusterName, 'n'.repeat(63));
     });
+    for (const clusterName of ['Alpha EU', 'Alpha', 'alpha_eu', 'alpha.eu', '-alpha', 'alpha-', 'é']) {
+      it(`refuses ${JSON.stringify(clusterName)}: the log holds names to DNS labels`, () => assertMalformed(request({ clusterName }), 'clusterName'));
+    }
+    it('accepts DNS labels', () => {
+      for (const clusterName of ['a', 'alpha-eu', '0', 'a1-b2']) assert.equal(parseIdentityRequest(request({ clusterName })).clusterName, clusterName);
+    });
+    it('refuses a missing name when the cluster id cannot stand for it', () => {
+      const { clusterName: _omit, ...rest } = request({ clusterId: 'Beta_7F3C' });
+      assertMalformed(rest, 'clusterName');
+    });
   });
 
   describe('token', () => {

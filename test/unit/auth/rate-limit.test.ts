@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createFailureLimiter } from '../../../src/auth/rate-limit.js';
+import { createFailureLimiter, sourceKey } from '../../../src/auth/rate-limit.js';
 import type { FailureLimiterOptions } from '../../../src/auth/rate-limit.js';
 
 /** A limiter on a clock the test moves by hand. */
@@ -121,5 +121,36 @@ describe('take and refund', () => {
     limiter.refund('a');
     assert.equal(limiter.take('a'), 0);
     assert.ok(limiter.take('a') > 0);
+  });
+});
+
+describe('sourceKey', () => {
+  it('keeps an IPv4 address as it is', () => {
+    assert.equal(sourceKey('198.51.100.7'), '198.51.100.7');
+  });
+  it('takes an IPv4-mapped IPv6 address as its IPv4 address', () => {
+    assert.equal(sourceKey('::ffff:198.51.100.7'), '198.51.100.7');
+    assert.equal(sourceKey('::FFFF:c633:6407'), '198.51.100.7');
+    assert.equal(sourceKey('0:0:0:0:0:ffff:198.51.100.7'), '198.51.100.7');
+  });
+  it('buckets IPv6 by /64, however the address is written', () => {
+    for (const a of ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0DB8:0001:0002:0:0:0:9', '2001:db8:1:2::1%eth0']) {
+      assert.equal(sourceKey(a), '2001:db8:1:2::/64', a);
+    }
+    assert.equal(sourceKey('2001:db8:1:3::1'), '2001:db8:1:3::/64');
+    assert.equal(sourceKey('::1'), '::/64');
+    assert.equal(sourceKey('fe80::1'), 'fe80::/64');
+    assert.equal(sourceKey('2001:db8::'), '2001:db8::/64');
+    assert.equal(sourceKey('1:2:3:4:5:6:7:8'), '1:2:3:4::/64');
+  });
+  it('leaves anything that is no IP address as it is (one bucket of its own)', () => {
+    for (const a of ['unknown', '', '2001:db8::1::2', '1.2.3.256', '1:2:3:4:5:6:7:8:9']) assert.equal(sourceKey(a), a);
+  });
+  it('makes two addresses of one /64 share a bucket, and another /64 not', () => {
+    const { l } = limiter({ burst: 2, refillSeconds: 60 });
+    fail(l, sourceKey('2001:db8:1:2::1'), 1);
+    fail(l, sourceKey('2001:db8:1:2::2'), 1);
+    assert.ok(l.take(sourceKey('2001:db8:1:2:abcd::9')) > 0);
+    assert.equal(l.take(sourceKey('2001:db8:1:3::1')), 0);
   });
 });

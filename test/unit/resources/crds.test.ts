@@ -52,6 +52,17 @@ describe('PEERLOG_CRDS', () => {
         assert.equal(schema.properties.spec.properties.clusterId.maxLength, 63);
       });
 
+      it('holds clusterId and clusterName to the rules of the event log', () => {
+        const props = version(crd).schema.openAPIV3Schema.properties.spec.properties;
+        const id = new RegExp(props.clusterId.pattern);
+        const name = new RegExp(props.clusterName.pattern);
+        for (const ok of ['beta', 'Beta_7.f', 'a'.repeat(63)]) assert.match(ok, id);
+        for (const bad of ['', '-beta', 'beta eu', 'beta/x', 'a'.repeat(64)]) assert.doesNotMatch(bad, id);
+        for (const ok of ['beta', 'alpha-eu', '0', 'a'.repeat(63)]) assert.match(ok, name);
+        for (const bad of ['Alpha EU', 'Alpha', 'alpha_eu', 'alpha.eu', '-alpha', 'alpha-', 'a'.repeat(64)]) assert.doesNotMatch(bad, name);
+        assert.equal(props.clusterName.maxLength, 63);
+      });
+
       it('ends its printer columns with Age', () => {
         assert.deepEqual(version(crd).additionalPrinterColumns.at(-1), { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' });
       });
