@@ -3,9 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import type { StackLayout } from './config.js';
 
-function peerlog(args: readonly string[], capture = false): { status: number | null; stdout: string } {
+function peerlog(args: readonly string[], capture = false, env: Record<string, string> = {}): { status: number | null; stdout: string } {
   const bin = new URL('../../../bin/peerlog', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, [bin, ...args], { stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, ...args], { stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8', env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout ?? '' };
 }
 
@@ -23,8 +23,9 @@ export async function runDemo(_layout: StackLayout, env: Record<string, string>)
   process.stdout.write(`${JSON.stringify({ ...t, token: `${t.token.slice(0, 6)}…`, peerCommand: undefined }, null, 2)}\n`);
 
   // 2. alpha peers with beta; each step prints as its event lands in alpha's log.
-  process.stdout.write(`\n$ peerlog peer beta --stack alpha --auth-url ${t.authUrl} --token … ${t.authFingerprint ? `--auth-fingerprint ${t.authFingerprint}` : ''}\n`);
-  const peer = peerlog(['peer', 'beta', '--stack', 'alpha', '--auth-url', t.authUrl, '--token', t.token, ...(t.authFingerprint ? ['--auth-fingerprint', t.authFingerprint] : []), '--timeout', '60']);
+  // The token travels in the environment, never on a command line (`ps` would show it).
+  process.stdout.write(`\n$ PEERLOG_PEER_TOKEN=… peerlog peer beta --stack alpha --auth-url ${t.authUrl} ${t.authFingerprint ? `--auth-fingerprint ${t.authFingerprint} ` : ''}--timeout 60s\n`);
+  const peer = peerlog(['peer', 'beta', '--stack', 'alpha', '--auth-url', t.authUrl, ...(t.authFingerprint ? ['--auth-fingerprint', t.authFingerprint] : []), '--timeout', '60s'], false, { PEERLOG_PEER_TOKEN: t.token });
   if (peer.status !== 0) return peer.status ?? 1;
 
   // 3. What kubectl sees on alpha, and the history from the log.
