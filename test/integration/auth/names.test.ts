@@ -13,12 +13,16 @@ const BIN = join(process.cwd(), 'bin', 'peerlog');
 test('the apiserver refuses a ForeignCluster or ResourceRequest whose clusterName is not a DNS label, and takes one that is', async (t) => {
   const env = stackEnv();
   const kubectl = (args: string[], input?: string) => spawnSync(env.kubectl, ['--kubeconfig', env.clusters.alpha.kubeconfig, ...args], { encoding: 'utf8', input });
-  // The very schemas peerlog installs, under a group of this test's own: control planes of other
-  // tests re-apply peering.peerlog.dev all the time, and this one must not race them.
+  // The very schemas peerlog installs, under a group and names of this test's own: control planes
+  // of other tests re-apply peering.peerlog.dev all the time, and this one must not race them; and
+  // kubectl resolves `foreignclusters` (or `fc`, or the kind) to any group that serves that name, so
+  // a copy under the same names would capture every other test's `kubectl get foreignclusters`.
   const group = `${uniqueName('names')}.test.peerlog.dev`;
   const crds = [FOREIGN_CLUSTER_CRD, RESOURCE_REQUEST_CRD].map((c) => {
-    const crd = structuredClone(c) as { metadata: { name: string }; spec: { group: string; names: { plural: string } } };
+    const crd = structuredClone(c) as { metadata: { name: string }; spec: { group: string; names: { plural: string; singular?: string; kind: string; listKind?: string; shortNames?: string[] } } };
     crd.spec.group = group;
+    const n = crd.spec.names;
+    crd.spec.names = { kind: `NameCheck${n.kind}`, listKind: `NameCheck${n.kind}List`, plural: `namecheck${n.plural}`, singular: `namecheck${n.kind.toLowerCase()}` };
     crd.metadata.name = `${crd.spec.names.plural}.${group}`;
     return crd;
   });
@@ -27,8 +31,8 @@ test('the apiserver refuses a ForeignCluster or ResourceRequest whose clusterNam
   const established = kubectl(['wait', '--for=condition=Established', '--timeout=30s', ...crds.map((c) => `crd/${c.metadata.name}`)]);
   assert.equal(established.status, 0, established.stderr);
 
-  const fc = (clusterName: string) => JSON.stringify({ apiVersion: `${group}/v1alpha1`, kind: 'ForeignCluster', metadata: { name: uniqueName('fc') }, spec: { clusterId: 'beta-1', clusterName, authUrl: 'https://127.0.0.1:1' } });
-  const rr = (clusterName: string) => JSON.stringify({ apiVersion: `${group}/v1alpha1`, kind: 'ResourceRequest', metadata: { name: uniqueName('rr'), namespace: 'default' }, spec: { clusterId: 'alpha-1', clusterName } });
+  const fc = (clusterName: string) => JSON.stringify({ apiVersion: `${group}/v1alpha1`, kind: 'NameCheckForeignCluster', metadata: { name: uniqueName('fc') }, spec: { clusterId: 'beta-1', clusterName, authUrl: 'https://127.0.0.1:1' } });
+  const rr = (clusterName: string) => JSON.stringify({ apiVersion: `${group}/v1alpha1`, kind: 'NameCheckResourceRequest', metadata: { name: uniqueName('rr'), namespace: 'default' }, spec: { clusterId: 'alpha-1', clusterName } });
   for (const bad of ['Alpha EU', 'Alpha', 'alpha_eu', 'alpha.eu', '-alpha', 'a'.repeat(64)]) {
     for (const [kind, manifest] of [['ForeignCluster', fc(bad)], ['ResourceRequest', rr(bad)]] as const) {
       const r = kubectl(['apply', '--dry-run=server', '-f', '-'], manifest);
