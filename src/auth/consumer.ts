@@ -331,6 +331,11 @@ export async function renewIdentityIfDue(
     checked = checkAnswer(ports, answer.body, remoteClusterId, csr.publicKeyFingerprint);
     if (checked.response.apiServerUrl !== identity.apiServerUrl) throw new AnswerRefused('ApiServerUrlChanged', `the renewal names API server ${checked.response.apiServerUrl}, not ${identity.apiServerUrl}`);
     if (checked.cert.issuer !== held.issuer) throw new AnswerRefused('IssuerChanged', `the renewed certificate is issued by ${checked.cert.issuer}, not ${held.issuer}`);
+    // The CA this cluster trusts for the provider's API server was learned with the first identity:
+    // an answer on a renewal may not swap it (whoever answered would then be trusted as that server).
+    if (stored.caPem !== undefined && checked.response.caBundle.trim() !== stored.caPem.trim()) {
+      throw new AnswerRefused('CaBundleChanged', 'the renewal answers with another CA bundle than the one the identity was issued with');
+    }
   } catch (e) {
     const reason = e instanceof AnswerRefused ? e.reason : 'InvalidResponse';
     return fail(200, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 200, 'InvalidResponse', reason, (e as Error).message));

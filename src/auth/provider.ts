@@ -213,10 +213,10 @@ async function renewIdentity(ports: ProviderPorts, req: IdentityRequest, csr: Pa
     log.warn('renewal CSR refused', { reason: verdict.reason });
     throw new AuthRefusal('PolicyRefused', verdict.reason, verdict.message);
   }
-  const tenantNamespace = await ports.ensureTenant(req.clusterId);
-  // A repeat of a renewal that already went through (its answer was lost): the key is current now.
+  // A repeat of a renewal that already went through (its answer was lost): the key is current now,
+  // and the CSR's signature (checked by the policy) proves its holder. Nothing is written for it.
   if (csr.publicKeyFingerprint === granted.publicKeyFingerprint && isFresh(current.notAfter, verdict.validitySeconds, ports.now())) {
-    return answer(ports, current.pem, tenantNamespace, current.notAfter);
+    return answer(ports, current.pem, granted.tenantNamespace, current.notAfter);
   }
   if (proof.certFingerprint !== granted.certFingerprint) {
     throw new AuthRefusal('IdentityConflict', 'NotCurrentIdentity', 'the renewal is signed for a certificate that is not the current identity of this cluster');
@@ -229,6 +229,15 @@ async function renewIdentity(ports: ProviderPorts, req: IdentityRequest, csr: Pa
   if (new Date(current.notAfter).getTime() <= ports.now().getTime()) {
     throw new AuthRefusal('PolicyRefused', 'IdentityExpired', `the current certificate expired at ${current.notAfter}; an expired identity cannot renew itself`);
   }
+  // A new key while more than half of the certificate's validity remains is not a renewal the
+  // consumer needs (it renews in the last third): refused, so that a peer cannot make the provider
+  // sign, store and record certificates without end.
+  // (The asked validity counts only up to the policy's default, so asking a long one cannot stretch this.)
+  if (new Date(current.notAfter).getTime() - ports.now().getTime() > Math.min(verdict.validitySeconds, ports.policy.defaultValiditySeconds) * 1000 / 2) {
+    throw new AuthRefusal('IdentityConflict', 'RenewalNotDue', `the current certificate is valid until ${current.notAfter}; renew it in the last third of its validity`);
+  }
+  // Only now, with the proof checked, is the tenant (re)applied.
+  const tenantNamespace = await ports.ensureTenant(req.clusterId);
   return signRenewal(ports, req, csr, current, verdict.validitySeconds, tenantNamespace, correlationId);
 }
 

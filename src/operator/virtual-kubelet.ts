@@ -31,8 +31,7 @@ export function createVirtualKubelet(kube: KubeClient, log: Logger, now: () => D
   const renew = async (nodeName: string, uid: string | undefined) => {
     await kube.apply(forgeLease({ nodeName, nodeUid: uid, now: now().toISOString() }) as KubeObject);
   };
-  const writeStatus = async (p: NodeSpec) => {
-    const r = readiness.get(p.nodeName)!;
+  const writeStatus = async (p: NodeSpec, r = readiness.get(p.nodeName)!) => {
     await kube.applyStatus(forgeVirtualNodeStatus({
       nodeName: p.nodeName, remoteClusterName: p.remoteClusterName, resources: p.resources, now: now().toISOString(), readySince: r.since, health: r.health,
     }) as KubeObject);
@@ -50,11 +49,13 @@ export function createVirtualKubelet(kube: KubeClient, log: Logger, now: () => D
     const health = await p.check();
     const r = readiness.get(p.nodeName);
     if (r && same(r.health, health)) return;
-    readiness.set(p.nodeName, { health, since: now().toISOString() });
+    const next = { health, since: now().toISOString() };
+    // Kept only once written: a status write that fails is tried again at the next heartbeat.
+    await writeStatus(p, next);
+    readiness.set(p.nodeName, next);
     (health.ready ? log.info : log.warn)('virtual node readiness changed', {
       nodeName: p.nodeName, remoteClusterId: p.remoteClusterId, ready: health.ready, ...(health.ready ? {} : { reason: health.reason, message: health.message }),
     });
-    await writeStatus(p);
   };
   return {
     async ensure(p) {

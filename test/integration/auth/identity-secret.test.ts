@@ -32,7 +32,7 @@ test('an identity Secret edited by a Secrets-only user runs nothing after a rest
     consumer.kubectl(['delete', 'rolebinding,role', '-n', ns, user, '--ignore-not-found']);
     await cleanupPlanes([consumer, provider]);
   });
-  const nodeName = virtualNodeNameFor(provider.config.clusterName);
+  const nodeName = virtualNodeNameFor(provider.config.clusterId);
   const readyOf = (): Cond | undefined => {
     const r = consumer.kubectl(['get', 'node', nodeName, '-o', 'json']);
     return r.status === 0 ? (JSON.parse(r.stdout) as { status?: { conditions?: Cond[] } }).status?.conditions?.find((c) => c.type === 'Ready') : undefined;

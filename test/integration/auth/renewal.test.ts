@@ -49,7 +49,7 @@ test('a certificate is renewed with a new key before it expires; the old one the
   const consumer = await startPlane('alpha', 'rnc');
   const provider = await startPlane('beta', 'rnp', {}, { policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 60 } });
   t.after(async () => { await cleanupPlanes([consumer, provider]); });
-  const nodeName = virtualNodeNameFor(provider.config.clusterName);
+  const nodeName = virtualNodeNameFor(provider.config.clusterId);
   const tenant = tenantNamespaceFor(consumer.config.clusterId);
 
   // A repeat request with the same key, near expiry, on the side: run alongside the peering.
@@ -121,7 +121,7 @@ test('a virtual node whose identity can no longer be renewed turns NotReady with
   const consumer = await startPlane('alpha', 'exc');
   const provider = await startPlane('beta', 'exp', {}, { policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 30 } });
   t.after(async () => { await cleanupPlanes([consumer, provider]); });
-  const nodeName = virtualNodeNameFor(provider.config.clusterName);
+  const nodeName = virtualNodeNameFor(provider.config.clusterId);
 
   assert.equal(consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider)).status, 0);
   await eventually('the virtual node Ready', async () => (readyOf(consumer, nodeName)?.status === 'True' ? true : undefined), 30_000);
@@ -148,7 +148,9 @@ test('a virtual node whose identity can no longer be renewed turns NotReady with
 });
 
 test('the provider lets a new key replace an identity only with a statement signed by the current certificate\'s key', async (t) => {
-  const provider = await startProvider({ prefix: 'rnq' });
+  // Short certificates, so that a renewal is due at once (one asked while more than half of the
+  // validity remains is refused as RenewalNotDue).
+  const provider = await startProvider({ prefix: 'rnq', policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 60 } });
   const id = `${provider.config.clusterId}-c`;
   t.after(async () => { await provider.cleanup([id]); });
   const forge = async () => {
@@ -163,13 +165,16 @@ test('the provider lets a new key replace an identity only with a statement sign
   const refusal = (a: { status: number; body: unknown }) => `${a.status} ${(a.body as { error?: { reason?: string } }).error?.reason ?? ''}`;
 
   const a = await forge();
-  const first = await post({ token: provider.token, csr: a.csr });
+  const first = await post({ token: provider.token, csr: a.csr, validitySeconds: 30 });
   assert.equal(first.status, 200);
   const certA = (first.body as { certificate: string }).certificate;
   const fpA = fingerprintOf(certA);
 
   const b = await forge();
   const stranger = await forge();
+  // A new key while more than half of the validity it asks remains (about 30 s of 30): not due.
+  const early = await forge();
+  assert.equal(refusal(await post({ csr: early.csr, validitySeconds: 30, renewal: { certFingerprint: fpA, signature: signWith(a.pem, statement(fpA, early.csr)) } })), '409 RenewalNotDue');
   // The token and another key: never a replacement.
   assert.equal(refusal(await post({ token: provider.token, csr: b.csr })), '409 IdentityConflict');
   // A statement signed by a key that is not the current certificate's.
