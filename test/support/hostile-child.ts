@@ -19,7 +19,18 @@ async function run(): Promise<void> {
     const caPem = readFileSync(caFile, 'utf8');
     const client = createKubeClient(kubeConfigFromParts({ cluster: 'x', server: url, caPem, user: 'u', certPem: caPem, keyPem: readFileSync(`${caFile}.key`, 'utf8') }),
       { maxResponseBytes: REMOTE_MAX_RESPONSE_BYTES, deadlineMs: 60_000 });
-    await client.request('GET', '/apis/peering.peerlog.dev/v1alpha1/namespaces/t/resourceoffers');
+    const path = '/apis/peering.peerlog.dev/v1alpha1/namespaces/t/resourceoffers';
+    if (mode === 'watch') {
+      // The offer watch as the consumer opens it: the list is answered, the watch streams.
+      const informer = client.informer(path);
+      await new Promise<void>((resolve, reject) => {
+        informer.on('error', (e: unknown) => { void informer.stop(); reject(e as Error); });
+        informer.start().catch(reject);
+        setTimeout(resolve, 50_000);
+      });
+      return;
+    }
+    await client.request('GET', path);
   }
 }
 

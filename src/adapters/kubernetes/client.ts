@@ -136,7 +136,8 @@ export function createKubeClient(config: k8s.KubeConfig, options: KubeClientOpti
       // client-node reopens a watch that ended by itself without looking again at stop(): a stop
       // that lands while it lists or connects would leak that watch. Closed here as it opens.
       let stopped = true;
-      const watch = new k8s.Watch(config);
+      // A remote cluster's watch is read as a bounded stream too (client-node's reads lines of any length).
+      const watch: Pick<k8s.Watch, 'watch'> = bounded ? boundedWatch(config, limits.maxBytes) : new k8s.Watch(config);
       const guarded = {
         async watch(...args: Parameters<k8s.Watch['watch']>) {
           const controller = await watch.watch(...args);
@@ -192,4 +193,62 @@ async function rawCall<T>(
     req.on('error', (e) => { clearTimeout(deadline); reject(translateKubeError(e, what)); });
     req.end(payload);
   });
+}
+
+/** Seconds a remote watch may stay open before the server ends it (the informer then watches again). */
+const WATCH_TIMEOUT_SECONDS = 240;
+
+/**
+ * A watch whose every line is bounded, whose connection must answer within 30 s, and which ends
+ * when it stays silent longer than the server's own timeout: a hostile or broken server can
+ * neither grow memory with an endless line nor hold a connection that never answers. The abort
+ * controller is returned at once, so a stop during the connect reaches it.
+ */
+function boundedWatch(config: k8s.KubeConfig, maxLineBytes: number): Pick<k8s.Watch, 'watch'> {
+  return {
+    async watch(path, queryParams, callback, done) {
+      const cluster = config.getCurrentCluster();
+      if (!cluster) throw new KubernetesError(0, 'NoCluster', `watch ${path}: the kubeconfig has no current cluster`);
+      const url = new URL(path, cluster.server);
+      url.searchParams.set('watch', 'true');
+      if (queryParams.timeoutSeconds === undefined) url.searchParams.set('timeoutSeconds', String(WATCH_TIMEOUT_SECONDS));
+      for (const [k, v] of Object.entries(queryParams)) if (v !== undefined) url.searchParams.set(k, String(v));
+      const opts: RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+      await config.applyToHTTPSOptions(opts);
+      const controller = new AbortController();
+      let ended = false;
+      const end = (err: unknown) => { if (ended) return; ended = true; clearTimeout(connect); req.destroy(); done(err ?? null); };
+      const connect = setTimeout(() => end(new KubernetesError(0, 'WatchTimeout', `watch ${path}: no answer within 30 s`)), 30_000);
+      const req = httpsRequest(url, { ...opts, signal: controller.signal, timeout: (WATCH_TIMEOUT_SECONDS + 60) * 1000 }, (res) => {
+        clearTimeout(connect);
+        if (res.statusCode !== 200) {
+          res.resume();
+          end(Object.assign(new KubernetesError(res.statusCode ?? 0, String(res.statusCode), `watch ${path}: HTTP ${res.statusCode}`), { statusCode: res.statusCode }));
+          return;
+        }
+        let pending: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          let start = 0;
+          for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+            const line = Buffer.concat([...pending, chunk.subarray(start, nl)]).toString('utf8');
+            pending = []; size = 0; start = nl + 1;
+            let event: { type?: string; object?: unknown };
+            try { event = JSON.parse(line) as typeof event; } catch { continue; }
+            if (typeof event.type === 'string') callback(event.type, event.object, event);
+          }
+          size += chunk.length - start;
+          if (size > maxLineBytes) { end(new KubernetesError(0, 'WatchLineTooLong', `watch ${path}: a line exceeds ${maxLineBytes} bytes`)); return; }
+          if (start < chunk.length) pending.push(chunk.subarray(start));
+        });
+        res.on('end', () => end(null));
+        res.on('error', (e) => end(e));
+      });
+      req.on('timeout', () => end(new KubernetesError(0, 'WatchTimeout', `watch ${path}: silent for too long`)));
+      req.on('error', (e) => end(controller.signal.aborted ? null : e));
+      controller.signal.addEventListener('abort', () => end(null), { once: true });
+      req.end();
+      return controller;
+    },
+  };
 }

@@ -55,7 +55,7 @@ const stream2GB = (contentType: string): Behaviour => (_req, res) => {
   pump();
 };
 
-function child(mode: 'identity' | 'kube', url: string, caFile: string): Promise<{ outcome: string; code?: string; message?: string; maxRss: number; ms: number }> {
+function child(mode: 'identity' | 'kube' | 'watch', url: string, caFile: string): Promise<{ outcome: string; code?: string; message?: string; maxRss: number; ms: number }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--max-old-space-size=256', join(process.cwd(), 'dist/test/support/hostile-child.js'), mode, url, caFile]);
     let out = '';
@@ -87,6 +87,25 @@ test('an endpoint streaming 2 GB: the identity request and the remote kube clien
     assert.ok(r.ms < 10_000, `${mode}: gave up only after ${r.ms} ms`);
     assert.match(r.message!, mode === 'identity' ? /more than the 262144 bytes/ : /exceeds 4194304 bytes/);
   }
+  assert.ok(hostile.sent() < 512 * 2 ** 20, `the server got to send ${hostile.sent()} bytes`);
+});
+
+test('a remote kube-apiserver whose offer watch streams one endless line: the watch gives up at its line limit, RSS bounded', async (t) => {
+  const stream = stream2GB('application/json');
+  const hostile = await hostileServer((req, res, body) => {
+    if (req.url?.includes('watch=true')) { stream(req, res, body); return; }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ apiVersion: 'peering.peerlog.dev/v1alpha1', kind: 'ResourceOfferList', metadata: { resourceVersion: '1' }, items: [] }));
+  });
+  t.after(() => { hostile.server.closeAllConnections(); hostile.server.close(); });
+  const dir = mkdtempSync(join(tmpdir(), 'peerlog-l1-'));
+  writeFileSync(join(dir, 'ca.pem'), hostile.certPem);
+  writeFileSync(join(dir, 'ca.pem.key'), hostile.keyPem);
+  const r = await child('watch', hostile.url, join(dir, 'ca.pem'));
+  t.diagnostic(`watch: ${r.outcome} ${r.code ?? ''} after ${r.ms} ms, max RSS ${(r.maxRss / 2 ** 20).toFixed(0)} MiB: ${r.message ?? ''}`);
+  assert.equal(r.outcome, 'error');
+  assert.ok(r.maxRss < 200 * 2 ** 20, `RSS reached ${(r.maxRss / 2 ** 20).toFixed(0)} MiB`);
+  assert.match(r.message!, /a line exceeds 4194304 bytes/);
   assert.ok(hostile.sent() < 512 * 2 ** 20, `the server got to send ${hostile.sent()} bytes`);
 });
 
