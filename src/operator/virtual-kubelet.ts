@@ -37,6 +37,8 @@ export function createVirtualKubelet(kube: KubeClient, log: Logger, now: () => D
     }) as KubeObject);
   };
   const beating = new Set<string>();
+  /** Per node: the spec and node uid of the latest ensure, which the heartbeat beats for. */
+  const specs = new Map<string, { p: NodeSpec; uid: string | undefined }>();
   const heartbeat = async (p: NodeSpec, uid: string | undefined) => {
     // A slow provider check must not pile heartbeats up.
     if (beating.has(p.nodeName)) return;
@@ -66,17 +68,26 @@ export function createVirtualKubelet(kube: KubeClient, log: Logger, now: () => D
       await renew(p.nodeName, uid);
       if (!readiness.has(p.nodeName)) readiness.set(p.nodeName, { health: { ready: true }, since: now().toISOString() });
       await writeStatus(p);
-      clearInterval(heartbeats.get(p.nodeName));
-      // A quarter of the Lease's duration: three renewals may fail before the node looks gone, and a
-      // provider that stops answering shows as NotReady well within two Lease durations.
-      heartbeats.set(p.nodeName, setInterval(() => {
-        heartbeat(p, uid).catch((e: unknown) => log.warn('virtual node heartbeat failed', { nodeName: p.nodeName, error: e }));
-      }, (LEASE_DURATION_SECONDS * 1000) / 4));
+      const beatNow = (spec: { p: NodeSpec; uid: string | undefined }) => {
+        heartbeat(spec.p, spec.uid).catch((e: unknown) => log.warn('virtual node heartbeat failed', { nodeName: spec.p.nodeName, error: e }));
+      };
+      // The heartbeat keeps its rhythm across ensures (a reconcile retried every few seconds must
+      // not keep pushing the next check away) and always beats for the latest spec.
+      specs.set(p.nodeName, { p, uid });
+      if (!heartbeats.has(p.nodeName)) {
+        // A quarter of the Lease's duration: three renewals may fail before the node looks gone, and a
+        // provider that stops answering shows as NotReady well within two Lease durations.
+        heartbeats.set(p.nodeName, setInterval(() => beatNow(specs.get(p.nodeName)!), (LEASE_DURATION_SECONDS * 1000) / 4));
+        // The provider is asked at once, not a heartbeat later: a control plane that starts with an
+        // identity that no longer works must not leave the node Ready meanwhile.
+        if (p.check) beatNow({ p, uid });
+      }
       return true;
     },
     stop() {
       for (const t of heartbeats.values()) clearInterval(t);
       heartbeats.clear();
+      specs.clear();
     },
   };
 }
