@@ -1,7 +1,7 @@
 // Wiring of one cluster's control plane: database (migrated), event store, Kafka, command
 // handler ports, the outbox relay and the projection runners, from a validated configuration.
-import type { DataSource } from 'typeorm';
-import type { Kafka } from 'kafkajs';
+import type { DataSource } from './adapters/postgres/datasource.js';
+import type { Kafka } from './adapters/kafka/client.js';
 import type { PeerlogConfig } from './config.js';
 import type { HandlerPorts } from './commands/handle.js';
 import { createCommandBus, type CommandBus } from './commands/bus.js';

@@ -3,11 +3,10 @@
 // read the aggregates' state and send commands — the only way state changes — then make the
 // clusters match what the log says (replicated objects, the virtual node, ForeignCluster status).
 import { randomUUID } from 'node:crypto';
-import type * as k8s from '@kubernetes/client-node';
 import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
-import type { KubeClient, KubeObject } from '../adapters/kubernetes/client.js';
+import type { KubeClient, KubeObject, k8s } from '../adapters/kubernetes/client.js';
 import { readPeeringToken } from '../adapters/kubernetes/secrets.js';
 import { ProviderUnreachableError } from '../adapters/http/auth-client.js';
 import type { Actor, Resources } from '../events/catalogue.js';

@@ -3,8 +3,8 @@
 // so a batch applied twice, a crash mid-batch, or a rebuild from offset 0 all give the same rows.
 // The consumer fetches ahead while batches are written (see pipeline.ts); Kafka's committed offset
 // follows the checkpoint, never leads it, so a consumer started afresh resumes at or before it.
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Consumer, Kafka, KafkaMessage } from '../adapters/kafka/client.js';
+import type { DataSource, EntityManager } from '../adapters/postgres/datasource.js';
 import type { EventEnvelope } from '../events/envelope.js';
 import { STREAM_ID_MAX, STREAM_ID_PATTERN } from '../events/constants.js';
 import type { Logger } from '../adapters/log/index.js';

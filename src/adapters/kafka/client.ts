@@ -3,6 +3,9 @@ import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs'
 import { PeerlogError } from '../../commands/errors.js';
 import type { Logger } from '../log/index.js';
 
+/** The client's types that code outside the adapters names (the client itself stays here). */
+export type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+
 export function topicFor(clusterId: string): string {
   return `peerlog.${clusterId}.events`;
 }

@@ -5,6 +5,9 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { PeerlogError } from '../../commands/errors.js';
 import { FIELD_MANAGER } from '../../resources/constants.js';
 
+/** client-node's types (informers, core objects) for code outside the adapters; its code stays here. */
+export type * as k8s from '@kubernetes/client-node';
+
 export type KubeObject = k8s.KubernetesObject & Record<string, unknown>;
 
 /** An API call that failed; `status` is the HTTP code (0 when the server could not be reached). */

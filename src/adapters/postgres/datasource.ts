@@ -2,6 +2,9 @@
 import { DataSource, type EntitySchema } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations/index.js';
 
+/** The driver's types that code outside the adapters names (the driver itself stays here). */
+export type { DataSource, EntityManager } from 'typeorm';
+
 export interface DataSourceOptions {
   readonly url: string;
   /** Schema to create and use (tests get one each); default: public. */

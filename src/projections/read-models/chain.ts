@@ -5,10 +5,10 @@
 // sealers, or an event inserted). The check is independent of the order rows arrived in, since
 // the log's partitions interleave. It holds against writers that cannot recompute hashes: one who
 // rewrites the whole chain from an event on is not found out here (the head is not signed).
-import type { EntityManager } from 'typeorm';
 import { GENESIS_HASH } from '../../events/constants.js';
 
-type Query = Pick<EntityManager, 'query'>;
+/** All the check needs of a database session: it reads, and writes nothing. */
+interface Query { query(sql: string, params?: unknown[]): Promise<unknown> }
 
 export type AuditChain =
   | { readonly valid: true; readonly events: number }

@@ -1,6 +1,6 @@
 // The read-model projection: audit index, aggregate states and peerings, written in bulk inside the
 // runner's transaction: COPY for the append-only audit index, COPY and one merge for the others.
-import type { EntityManager } from 'typeorm';
+import type { EntityManager } from '../../adapters/postgres/datasource.js';
 import type { Projection, ProjectionBatch } from '../runner.js';
 import { copyRows, copyText, type CopyColumns, type CopyText } from '../../adapters/postgres/copy.js';
 import { runStatement, type Statement } from '../../adapters/postgres/statements.js';
