@@ -130,19 +130,24 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
         notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + YEAR_MS),
       }));
 
-    // 4. The operator: watches and reconcilers, woken by its own projection of the log.
+    // 4. The operator: watches that send commands, and the projections of the log that make every
+    //    effect, each a consumer group of its own (started, and caught up, once Kafka answers).
     const operator = await step('operator', 'the watches of the local cluster', () => startOperator({
-      config, rt: runtime, kube, consumer: consumerPorts(config, runtime, kube, logger), logger,
+      config, rt: runtime, kube, views: runtime.views, consumer: consumerPorts(config, runtime, kube, logger), logger,
     }));
     undo.push(() => operator.stop());
-    const operatorRunner = runtime.projection(operator.projection);
-    const operatorProjection = keepStarting('operator projection', () => operatorRunner.start(), log);
-    undo.push(async () => { await operatorProjection.cancel(); await operatorRunner.stop(); });
+    const effectRunners = operator.projections.map((p) => {
+      const runner = runtime.projection(p.projection);
+      // Started, then everything applied once: what drifted while this process was away is fixed.
+      const starting = keepStarting(`${p.name} projection`, async () => { await runner.start(); await p.resync(); }, log);
+      undo.push(async () => { await starting.cancel(); await runner.stop(); });
+      return { name: p.name, runner };
+    });
 
     // 5. The authentication endpoint and probes.
     const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY, (id) => operator.incomingAllowed(id));
-    const runners: readonly ProjectionRunner[] = [readModels, operatorRunner];
-    const names = ['read-models', 'operator'] as const;
+    const runners: readonly ProjectionRunner[] = [readModels, ...effectRunners.map((r) => r.runner)];
+    const names: readonly string[] = ['read-models', ...effectRunners.map((r) => r.name)];
     const readiness = async (): Promise<Readiness> => {
       // Unauthenticated callers see each check's name and a short state; the why goes to the log, not to them.
       const checks: Record<string, string> = {};

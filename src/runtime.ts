@@ -9,6 +9,7 @@ import { createStreamCache } from './commands/cache.js';
 import { parseEventJson } from './events/index.js';
 import { openDataSource, migrate } from './adapters/postgres/datasource.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
+import { createViewStore, type ViewStore } from './adapters/postgres/views.js';
 import { READ_MODEL_ENTITIES } from './adapters/postgres/entities.js';
 import { createKafka, prepareEventTopic, topicFor, type TopicReport, type TopicSettings } from './adapters/kafka/client.js';
 import { uuidv7 } from './adapters/ids/index.js';
@@ -24,6 +25,8 @@ export interface Runtime {
   readonly kafka: Kafka;
   readonly logger: Logger;
   readonly ports: HandlerPorts;
+  /** The views the effect projections fold from the log. */
+  readonly views: ViewStore;
   /** Commands to this cluster's peering aggregates, serialised per stream within this process. */
   readonly bus: CommandBus;
   relay(extra?: Partial<RelayOptions>): Relay;
@@ -54,7 +57,7 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
   };
   const kafkaBrokers = config.kafkaBrokers;
   const rt: Runtime = {
-    config, ds, kafka, logger, ports, bus: createCommandBus(ports), topic,
+    config, ds, kafka, logger, ports, bus: createCommandBus(ports), topic, views: createViewStore(ds),
     relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, topic, kafkaBrokers, ...extra }),
     projection: (projection, extra = {}) => createProjectionRunner({
       ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, dbSchema: config.dbSchema, projection,

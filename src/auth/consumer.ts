@@ -116,7 +116,7 @@ export async function obtainIdentity(
   //    seen here (or the pinned one): an unreachable provider costs no new key, CSR or event.
   const fail = async (status: number | null, reason: ReturnType<typeof failureReasonOf> | 'Unreachable', error: Error): Promise<never> => {
     try {
-      await handle({ type: 'RecordAuthenticationFailure', data: { reason, ...(status === null ? {} : { httpStatus: status }) } });
+      await handle({ type: 'RecordAuthenticationFailure', data: { reason, ...(status === null ? {} : { httpStatus: status }), ...wordsOf(target.authUrl, error) } });
     } catch (recording) {
       log.error('the authentication failure could not be recorded', { error: recording });
     }
@@ -149,7 +149,7 @@ export async function obtainIdentity(
   }
   const commonName = identityUserFor(ports.ids.clusterId);
   const csr = await ports.createCsr(keyPem, { commonName, organization: PEERS_GROUP });
-  await handle({ type: 'RequestIdentity', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint } });
+  await handle({ type: 'RequestIdentity', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint, ...(pinOf(pin) ? { authFingerprint: pinOf(pin)! } : {}) } });
 
   // 5. Ask. Every failure is recorded with the provider's reason before it reaches the caller.
   let answer: ProviderAnswer;
@@ -189,6 +189,20 @@ export async function obtainIdentity(
     tenantNamespace: response.tenantNamespace, localNamespace, apiServerUrl: response.apiServerUrl, certFingerprint: cert.fingerprint,
     notAfter: cert.notAfter, authFingerprint: answer.fingerprint, requested: true,
   };
+}
+
+/** A fingerprint as the log keeps it (64 lowercase hex digits), from the forms users write (`sha256:`, colons). */
+export function pinOf(fingerprint: string | undefined | null): string | undefined {
+  if (!fingerprint) return undefined;
+  const hex = fingerprint.trim().replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase();
+  return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
+}
+
+/** What a failure's event keeps of it: the endpoint tried, the refusal's own code, the message (the decider bounds them). */
+function wordsOf(authUrl: string, error: Error): { authUrl: string; detail?: string; message: string } {
+  const e = error as { reason?: unknown; code?: unknown };
+  const detail = typeof e.reason === 'string' ? e.reason : typeof e.code === 'string' ? e.code : undefined;
+  return { authUrl, ...(detail ? { detail } : {}), message: error.message };
 }
 
 /** The provider's refusal, in its own words (bounded). */
@@ -302,7 +316,7 @@ export async function renewIdentityIfDue(
   // 3. Ask, signed by the current key. Every failure is recorded before it reaches the caller.
   const fail = async (status: number | null, reason: ReturnType<typeof failureReasonOf> | 'Unreachable', error: Error): Promise<never> => {
     try {
-      await handle({ type: 'RecordRenewalFailure', data: { reason, ...(status === null ? {} : { httpStatus: status }) } });
+      await handle({ type: 'RecordRenewalFailure', data: { reason, ...(status === null ? {} : { httpStatus: status }), ...wordsOf(target.authUrl, error) } });
     } catch (recording) {
       log.error('the renewal failure could not be recorded', { error: recording });
     }

@@ -13,7 +13,7 @@ import { fetchClusterIds } from '../adapters/http/auth-client.js';
 import { ANNOTATIONS, GROUP_VERSION } from '../resources/constants.js';
 import { streamIdOf } from '../commands/registry.js';
 import type { EventEnvelope } from '../events/envelope.js';
-import type { Condition } from '../resources/status.js';
+import type { Condition } from '../projections/views/view.js';
 import { UsageError } from './args.js';
 import { describeEvent, elapsed } from './progress.js';
 import type { Verb } from './index.js';

@@ -3,7 +3,7 @@ import { configFlags, loadConfig, sourceFrom } from '../config.js';
 import { createKubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
 import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
 import { GROUP_VERSION } from '../resources/constants.js';
-import type { Condition } from '../resources/status.js';
+import type { Condition } from '../projections/views/view.js';
 import { OUTPUT_FLAG, outputFormat, printData } from './output.js';
 import type { Verb } from './index.js';
 

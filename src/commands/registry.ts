@@ -62,6 +62,8 @@ export function deciderFor(streamId: string): AnyDecider {
 
 const COMMAND_KINDS: { readonly [C in AnyCommand['type']]: StreamKind } = {
   RequestPeering: 'outgoing',
+  BlockPeering: 'outgoing',
+  RecordProviderHealth: 'outgoing',
   RequestIdentity: 'outgoing',
   RecordCertificate: 'outgoing',
   RecordAuthenticationFailure: 'outgoing',

@@ -8,7 +8,9 @@ import type {
   IDENTITY_REVOCATION_REASONS,
   OFFER_REFUSAL_REASONS,
   OFFER_WITHDRAWAL_REASONS,
+  PEERING_BLOCK_REASONS,
   POD_PHASES,
+  PROVIDER_HEALTH_REASONS,
   POD_RECLAIM_REASONS,
   TOKEN_REJECTION_REASONS,
 } from './constants.js';
@@ -19,6 +21,8 @@ export type TokenRejectionReason = (typeof TOKEN_REJECTION_REASONS)[number];
 export type OfferRefusalReason = (typeof OFFER_REFUSAL_REASONS)[number];
 export type OfferWithdrawalReason = (typeof OFFER_WITHDRAWAL_REASONS)[number];
 export type IdentityRevocationReason = (typeof IDENTITY_REVOCATION_REASONS)[number];
+export type PeeringBlockReason = (typeof PEERING_BLOCK_REASONS)[number];
+export type ProviderHealthReason = (typeof PROVIDER_HEALTH_REASONS)[number];
 export type PodReclaimReason = (typeof POD_RECLAIM_REASONS)[number];
 export type PodPhase = (typeof POD_PHASES)[number];
 export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
@@ -42,12 +46,29 @@ export interface PeeringRequestedData {
   readonly remoteClusterId: string;
   readonly remoteClusterName: string;
   readonly authUrl: string;
+  /**
+   * What asked for this attempt (v2): the ForeignCluster's generation and its token Secret's
+   * resourceVersion, `<generation>/<resourceVersion>`. A refused attempt is retried only for a new one.
+   * Absent in v1 events.
+   */
+  readonly attempt?: string | null;
+}
+
+/** Why a peering could not start (v1): nothing was sent to the provider. */
+export interface PeeringBlockedData {
+  readonly reason: PeeringBlockReason;
+  readonly message: string;
 }
 
 export interface IdentityRequestedData {
   /** SHA-256 of the DER SubjectPublicKeyInfo: lets the provider's "same key again" rule be audited. */
   readonly publicKeyFingerprint: string;
   readonly csrFingerprint: string;
+  /**
+   * SHA-256 of the authentication endpoint's certificate the request goes to (v2): pinned by the
+   * user, or learned on first contact, and trusted from then on. Absent in v1 events.
+   */
+  readonly authFingerprint?: string | null;
 }
 
 /**
@@ -105,16 +126,26 @@ export interface CertRenewedSignedData {
 
 export type CertRenewedData = CertRenewedReceivedData | CertRenewedSignedData;
 
-/** A renewal attempt that failed; the current identity stays in force until its notAfter. */
-export interface IdentityRenewalFailedData {
-  readonly reason: AuthenticationFailureReason;
-  readonly httpStatus: number | null;
-}
-
 export interface AuthenticationFailedData {
   readonly reason: AuthenticationFailureReason;
   /** null when no HTTP answer came back (unreachable endpoint). */
   readonly httpStatus: number | null;
+  /** The endpoint tried (v2; absent in v1 events). */
+  readonly authUrl?: string | null;
+  /** The refusal's own code, e.g. ClusterIdMismatch or the provider's reason (v2). */
+  readonly detail?: string | null;
+  /** What the provider (or the check of its answer) said, at most 1024 characters (v2). */
+  readonly message?: string | null;
+}
+
+/** A renewal attempt that failed; the current identity stays in force until its notAfter. */
+export type IdentityRenewalFailedData = AuthenticationFailedData;
+
+/** The provider's answer to this cluster's current identity changed (what the virtual node's Ready follows). */
+export interface ProviderHealthChangedData {
+  readonly ready: boolean;
+  readonly reason: ProviderHealthReason | null;
+  readonly message: string | null;
 }
 
 export interface ResourceRequestedData {
@@ -243,12 +274,14 @@ export interface PodReclaimedData extends PodRefData {
 export interface EventDataMap {
   // consumer
   readonly PeeringRequested: PeeringRequestedData;
+  readonly PeeringBlocked: PeeringBlockedData;
   readonly IdentityRequested: IdentityRequestedData;
   readonly CertIssued: CertIssuedData;
   readonly IdentityRenewalRequested: IdentityRenewalRequestedData;
   readonly CertRenewed: CertRenewedData;
   readonly IdentityRenewalFailed: IdentityRenewalFailedData;
   readonly AuthenticationFailed: AuthenticationFailedData;
+  readonly ProviderHealthChanged: ProviderHealthChangedData;
   readonly ResourceRequested: ResourceRequestedData;
   readonly OfferReceived: OfferReceivedData;
   readonly OfferAccepted: OfferAcceptedData;
@@ -295,10 +328,12 @@ export type CertRenewedOn<Side extends CertRenewedData['side']> = {
 export type OutgoingEvent =
   | DomainEvent<
       | 'PeeringRequested'
+      | 'PeeringBlocked'
       | 'IdentityRequested'
       | 'IdentityRenewalRequested'
       | 'IdentityRenewalFailed'
       | 'AuthenticationFailed'
+      | 'ProviderHealthChanged'
       | 'ResourceRequested'
       | 'OfferReceived'
       | 'OfferAccepted'

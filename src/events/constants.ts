@@ -20,6 +20,12 @@ export const AUTHENTICATION_FAILURE_REASONS = [
   'InvalidResponse',
 ] as const;
 
+/** Why a peering could not even start: what the ForeignCluster or its token Secret lacks. */
+export const PEERING_BLOCK_REASONS = ['TokenMissing', 'TokenMalformed', 'TokenSecretNotAllowed', 'MissingAuthUrl'] as const;
+
+/** Why the provider does not answer this cluster's current identity (what the virtual node's Ready says). */
+export const PROVIDER_HEALTH_REASONS = ['ProviderUnauthorized', 'IdentityExpired', 'ProviderUnreachable', 'IdentitySecretInvalid'] as const;
+
 /** A reason and nothing else: the presented token must never reach the log. */
 export const TOKEN_REJECTION_REASONS = ['TokenMissing', 'TokenMalformed', 'TokenMismatch'] as const;
 

@@ -14,6 +14,8 @@ import {
   LIMITS,
   OFFER_REFUSAL_REASONS,
   OFFER_WITHDRAWAL_REASONS,
+  PEERING_BLOCK_REASONS,
+  PROVIDER_HEALTH_REASONS,
   POD_PHASES,
   POD_RECLAIM_REASONS,
   SERIAL_NUMBER_PATTERN,
@@ -158,6 +160,11 @@ const certRenewedV1: Schema<CertRenewedData> = taggedUnion<CertRenewedData>('sid
 });
 
 const authenticationFailedV1 = object({ reason: enumOf(AUTHENTICATION_FAILURE_REASONS), httpStatus: nullable(integer({ min: 100, max: 599 })) });
+/** v2: the endpoint tried, the refusal's own code and its message (bounded). */
+const authenticationFailedV2 = object({
+  reason: enumOf(AUTHENTICATION_FAILURE_REASONS), httpStatus: nullable(integer({ min: 100, max: 599 })),
+  authUrl: nullable(httpsUrl), detail: reasonText, message: messageText,
+});
 
 type SchemaTable = { readonly [T in EventType]: Readonly<Record<number, Schema<EventDataMap[T]>>> };
 
@@ -167,13 +174,21 @@ type SchemaTable = { readonly [T in EventType]: Readonly<Record<number, Schema<E
  * shape, so that readers only ever see the current types of catalogue.ts.
  */
 export const EVENT_SCHEMAS: SchemaTable = {
-  PeeringRequested: { 1: object({ remoteClusterId: clusterId, remoteClusterName: clusterName, authUrl: httpsUrl }) },
-  IdentityRequested: { 1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }) },
+  PeeringRequested: {
+    1: object({ remoteClusterId: clusterId, remoteClusterName: clusterName, authUrl: httpsUrl }),
+    2: object({ remoteClusterId: clusterId, remoteClusterName: clusterName, authUrl: httpsUrl, attempt: nullable(string({ max: LIMITS.shortString, pattern: /^[0-9]+\/[0-9A-Za-z._-]*$/, format: 'generation/resourceVersion' })) }),
+  },
+  PeeringBlocked: { 1: object({ reason: enumOf(PEERING_BLOCK_REASONS), message: string({ min: 1, max: LIMITS.message }) }) },
+  IdentityRequested: {
+    1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }),
+    2: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint, authFingerprint: nullable(fingerprint) }),
+  },
   CertIssued: { 1: certIssuedV1 },
   IdentityRenewalRequested: { 1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }) },
   CertRenewed: { 1: certRenewedV1 },
-  IdentityRenewalFailed: { 1: authenticationFailedV1 },
-  AuthenticationFailed: { 1: authenticationFailedV1 },
+  IdentityRenewalFailed: { 1: authenticationFailedV1, 2: authenticationFailedV2 },
+  AuthenticationFailed: { 1: authenticationFailedV1, 2: authenticationFailedV2 },
+  ProviderHealthChanged: { 1: object({ ready: boolean(), reason: nullable(enumOf(PROVIDER_HEALTH_REASONS)), message: messageText }) },
   ResourceRequested: { 1: object({ tenantNamespace: namespace }) },
   OfferReceived: { 1: offerData },
   OfferAccepted: { 1: offerData },

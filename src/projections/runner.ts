@@ -31,6 +31,10 @@ export interface Projection {
    * then dedupes by these and keeps no per-stream positions of its own for the projection.
    */
   appliedVersions?(tx: EntityManager, streamIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
+  /** Told, once a batch and its checkpoint committed, which streams it moved on (effects start there). */
+  afterCommit?(streamIds: readonly string[]): void;
+  /** Empties what the projection keeps beyond `tables` (its rows in a shared table), on rebuild. */
+  reset?(tx: EntityManager): Promise<void>;
 }
 
 /**
@@ -99,6 +103,7 @@ export async function currentGeneration(ds: DataSource | EntityManager, projecti
 export async function resetProjection(ds: DataSource, projection: Projection): Promise<number> {
   return ds.transaction(async (tx) => {
     if (projection.tables.length > 0) await tx.query(`truncate ${projection.tables.join(', ')}`);
+    if (projection.reset) await projection.reset(tx);
     await tx.query('delete from peerlog_checkpoints where projection = $1', [projection.name]);
     await tx.query('delete from peerlog_projection_streams where projection = $1', [projection.name]);
     await tx.query('delete from peerlog_dead_letters where projection = $1', [projection.name]);
@@ -266,13 +271,14 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   /** Applies the batch's new events with its checkpoint; returns the next offset, if it moved. */
   async function applyBatch(partition: number, messages: readonly KafkaMessage[]): Promise<bigint | undefined> {
     const counts = { applied: 0, duplicates: 0, deadLetters: 0 };
+    const touched = new Set<string>();
     const next = await o.ds.transaction(async (tx) => {
       const cp = (await runStatement<{ next_offset: string }>(tx, LOCK_CHECKPOINT, [name, topic, partition]))[0]!.next_offset;
       const fresh = messages.filter((m) => compareOffsets(m.offset, cp) >= 0);
       if (fresh.length === 0) return undefined;
       // The whole batch at once: applying it in slices measured slower (more statements), for
       // less than it saved in garbage collection.
-      const applied = await applyMessages(tx, partition, fresh, counts);
+      const applied = await applyMessages(tx, partition, fresh, counts, touched);
       if (o.beforeCommit) await o.beforeCommit(applied);
       const after = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
       await runStatement(tx, MOVE_CHECKPOINT, [name, topic, partition, after.toString()]);
@@ -283,6 +289,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       stats.duplicates += counts.duplicates;
       stats.deadLetters += counts.deadLetters;
       stats.batches += 1;
+      if (o.projection.afterCommit && touched.size > 0) o.projection.afterCommit([...touched]);
     }
     return next;
   }
@@ -291,6 +298,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   async function applyMessages(
     tx: EntityManager, partition: number, messages: readonly KafkaMessage[],
     counts: { applied: number; duplicates: number; deadLetters: number },
+    touched?: Set<string>,
   ): Promise<readonly EventEnvelope[]> {
     const dead: Decoded[] = [];
     const applied: EventEnvelope[] = [];
@@ -328,6 +336,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         at.set(e.streamId, e.streamVersion);
         if (keepMoved) moved.set(e.streamId, e.streamVersion);
         counts.applied += 1;
+        touched?.add(e.streamId);
         if (o.beforeCommit) applied.push(e);
       };
       function* fresh(): Generator<EventEnvelope> {

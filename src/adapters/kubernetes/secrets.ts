@@ -39,6 +39,8 @@ export interface PeeringToken {
   readonly remoteClusterId?: string;
   readonly authUrl?: string;
   readonly authFingerprint?: string;
+  /** The Secret's resourceVersion: what changes when the token, or anything kept with it, does. */
+  readonly resourceVersion?: string;
 }
 
 /** The Secret `name` read as a peering token (the token under `key`); undefined when it does not exist. */
@@ -49,6 +51,7 @@ export async function readPeeringToken(kube: KubeClient, namespace: string, name
   return {
     ...pick('token', decode(s, key)), ...pick('remoteClusterId', s.metadata?.labels?.[LABELS.remoteClusterId]),
     ...pick('authUrl', decode(s, TOKEN_SECRET_AUTH_URL_KEY)?.trim()), ...pick('authFingerprint', decode(s, TOKEN_SECRET_FINGERPRINT_KEY)?.trim()),
+    ...pick('resourceVersion', s.metadata?.resourceVersion),
   };
 }
 

@@ -1,16 +1,30 @@
 // Commands of the consumer-side aggregate (stream outgoing-<remoteId>).
-import type { AuthenticationFailureReason, OfferRefusalReason, Resources } from '../../events/catalogue.js';
+import type { AuthenticationFailureReason, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason, Resources } from '../../events/catalogue.js';
 import type { Command, NoData } from '../command.js';
 
 export type RequestPeering = Command<
   'RequestPeering',
-  { readonly remoteClusterId: string; readonly remoteClusterName: string; readonly authUrl: string }
+  {
+    readonly remoteClusterId: string;
+    readonly remoteClusterName: string;
+    readonly authUrl: string;
+    /** `<ForeignCluster generation>/<token Secret resourceVersion>`: a refused attempt is retried only for a new one. */
+    readonly attempt?: string;
+  }
 >;
+
+/** What stops a peering before anything is sent (a missing token, a Secret not allowed, no auth URL). */
+export type BlockPeering = Command<'BlockPeering', { readonly reason: PeeringBlockReason; readonly message: string }>;
 
 /** Sent once the handler has generated a key pair and a CSR; only their fingerprints enter the log. */
 export type RequestIdentity = Command<
   'RequestIdentity',
-  { readonly publicKeyFingerprint: string; readonly csrFingerprint: string }
+  {
+    readonly publicKeyFingerprint: string;
+    readonly csrFingerprint: string;
+    /** The endpoint certificate the request goes to (pinned, or seen on first contact). */
+    readonly authFingerprint?: string;
+  }
 >;
 
 /** The provider's answer, after the handler stored the certificate where the kubeconfig needs it. */
@@ -24,9 +38,16 @@ export type RecordCertificate = Command<
   }
 >;
 
+/** A failure's words: the endpoint tried, the refusal's own code, the message (cut to 1024 characters). */
+export interface FailureWords {
+  readonly authUrl?: string;
+  readonly detail?: string;
+  readonly message?: string;
+}
+
 export type RecordAuthenticationFailure = Command<
   'RecordAuthenticationFailure',
-  { readonly reason: AuthenticationFailureReason; readonly httpStatus?: number }
+  { readonly reason: AuthenticationFailureReason; readonly httpStatus?: number } & FailureWords
 >;
 
 /**
@@ -52,7 +73,13 @@ export type RecordRenewedCertificate = Command<
 
 export type RecordRenewalFailure = Command<
   'RecordRenewalFailure',
-  { readonly reason: AuthenticationFailureReason; readonly httpStatus?: number }
+  { readonly reason: AuthenticationFailureReason; readonly httpStatus?: number } & FailureWords
+>;
+
+/** What a heartbeat saw: whether the provider answers the current identity, and why not. */
+export type RecordProviderHealth = Command<
+  'RecordProviderHealth',
+  { readonly ready: boolean; readonly reason?: ProviderHealthReason; readonly message?: string }
 >;
 
 export type RequestResources = Command<'RequestResources', NoData>;
@@ -86,12 +113,14 @@ export type TerminatePeering = Command<'TerminatePeering', NoData>;
 
 export type OutgoingCommand =
   | RequestPeering
+  | BlockPeering
   | RequestIdentity
   | RecordCertificate
   | RecordAuthenticationFailure
   | RequestIdentityRenewal
   | RecordRenewedCertificate
   | RecordRenewalFailure
+  | RecordProviderHealth
   | RequestResources
   | ReceiveOffer
   | AcceptOffer

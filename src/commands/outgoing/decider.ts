@@ -1,16 +1,20 @@
 // The consumer-side peering towards one remote: authenticate, request resources, take an offer,
 // run a virtual node, and unpeer in reverse. Pure: see Decider in ../decider.ts.
-import type { OutgoingEvent } from '../../events/catalogue.js';
+import type { AuthenticationFailedData, OutgoingEvent } from '../../events/catalogue.js';
+import { LIMITS } from '../../events/constants.js';
 import { ConflictError, ERROR_CODES, InvalidTransitionError, ValidationError } from '../errors.js';
 import { isAfter, unexpectedEvent, unknownCommand, unknownStatus, type Decider } from '../decider.js';
 import type {
   AcceptOffer,
+  BlockPeering,
   CreateVirtualNode,
+  FailureWords,
   MarkVirtualNodeDrained,
   OutgoingCommand,
   ReceiveOffer,
   RecordAuthenticationFailure,
   RecordCertificate,
+  RecordProviderHealth,
   RecordRenewalFailure,
   RecordRenewedCertificate,
   RefuseOffer,
@@ -41,6 +45,7 @@ type Phase = 'idle' | 'authenticating' | 'peered' | 'unpeering';
 function phaseOf(state: OutgoingState): Phase {
   switch (state.status) {
     case 'empty':
+    case 'blocked':
     case 'terminated':
       return 'idle';
     case 'peeringRequested':
@@ -111,6 +116,10 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
   switch (command.type) {
     case 'RequestPeering':
       return requestPeering(command, state);
+    case 'BlockPeering':
+      return blockPeering(command, state);
+    case 'RecordProviderHealth':
+      return recordProviderHealth(command, state);
     case 'RequestIdentity':
       return requestIdentity(command, state);
     case 'RecordCertificate':
@@ -201,18 +210,24 @@ function markVirtualNodeDrained(command: MarkVirtualNodeDrained, state: Outgoing
 
 function requestPeering(command: RequestPeering, state: OutgoingState): Events {
   const { remoteClusterId, remoteClusterName, authUrl } = command.data;
-  const requested: Events = [{ type: 'PeeringRequested', data: { remoteClusterId, remoteClusterName, authUrl } }];
+  const attempt = command.data.attempt ?? null;
+  const requested: Events = [{ type: 'PeeringRequested', data: { remoteClusterId, remoteClusterName, authUrl, attempt } }];
   const phase = phaseOf(state);
   if (phase === 'idle') return requested;
   if (phase === 'unpeering') return invalid(command, state, 'wait until the current unpeering terminates');
-  const remote = (state as Exclude<OutgoingState, StateOf<'empty'>>).remote;
+  const remote = (state as Exclude<OutgoingState, StateOf<'empty' | 'blocked'>>).remote;
   if (remote.clusterId !== remoteClusterId) {
     throw new ConflictError(
       ERROR_CODES.RemoteClusterMismatch,
       `RequestPeering for cluster ${remoteClusterId} reached the stream of cluster ${remote.clusterId}`,
     );
   }
-  if (remote.clusterName === remoteClusterName && remote.authUrl === authUrl) return [];
+  if (remote.clusterName === remoteClusterName && remote.authUrl === authUrl) {
+    // A refused attempt is tried again only when something was changed since (the ForeignCluster's
+    // spec or its token Secret): the guard is the aggregate's, never the token itself.
+    if (state.status === 'authenticationFailed' && attempt !== null && attempt !== (remote.attempt ?? null)) return requested;
+    return [];
+  }
   // Before an identity exists, new coordinates simply restart authentication against them.
   if (phase === 'authenticating') return requested;
   throw new ConflictError(
@@ -221,16 +236,57 @@ function requestPeering(command: RequestPeering, state: OutgoingState): Events {
   );
 }
 
+/** Bounded as the schema wants it: the provider's words are kept, not its essays. */
+function words(w: FailureWords): Pick<AuthenticationFailedData, 'authUrl' | 'detail' | 'message'> {
+  return {
+    authUrl: w.authUrl ?? null,
+    detail: w.detail === undefined ? null : w.detail.slice(0, LIMITS.reason),
+    message: w.message === undefined ? null : w.message.slice(0, LIMITS.message),
+  };
+}
+
+function sameWords(a: Pick<AuthenticationFailedData, 'authUrl' | 'detail' | 'message'>, b: Pick<AuthenticationFailedData, 'authUrl' | 'detail' | 'message'>): boolean {
+  return (a.authUrl ?? null) === (b.authUrl ?? null) && (a.detail ?? null) === (b.detail ?? null) && (a.message ?? null) === (b.message ?? null);
+}
+
+function blockPeering(command: BlockPeering, state: OutgoingState): Events {
+  const reason = command.data.reason;
+  const message = command.data.message.slice(0, LIMITS.message) || reason;
+  switch (phaseOf(state)) {
+    case 'idle':
+    case 'authenticating':
+      if (state.status === 'blocked' && state.reason === reason && state.message === message) return [];
+      return [{ type: 'PeeringBlocked', data: { reason, message } }];
+    case 'peered':
+    case 'unpeering':
+      // An identity is held: the token no longer matters to this peering.
+      return [];
+  }
+}
+
+function recordProviderHealth(command: RecordProviderHealth, state: OutgoingState): Events {
+  const identity = phaseOf(state) === 'peered' ? identityOf(state) : null;
+  if (identity === null) return [];
+  const ready = command.data.ready;
+  const reason = ready ? null : (command.data.reason ?? 'ProviderUnreachable');
+  const message = ready ? null : (command.data.message ?? reason ?? '').slice(0, LIMITS.message);
+  const last = identity.health ?? { ready: true, reason: null, message: null };
+  // A change, not a heartbeat: the same answer again is no news.
+  if (last.ready === ready && last.reason === reason) return [];
+  return [{ type: 'ProviderHealthChanged', data: { ready, reason, message } }];
+}
+
 function requestIdentity(command: RequestIdentity, state: OutgoingState): Events {
   const { publicKeyFingerprint, csrFingerprint } = command.data;
-  const requested: Events = [{ type: 'IdentityRequested', data: { publicKeyFingerprint, csrFingerprint } }];
+  const authFingerprint = command.data.authFingerprint ?? null;
+  const requested: Events = [{ type: 'IdentityRequested', data: { publicKeyFingerprint, csrFingerprint, authFingerprint } }];
   switch (state.status) {
     case 'peeringRequested':
     case 'authenticationFailed':
       return requested;
     case 'identityRequested':
       // A new key replaces an unanswered request (e.g. the handler restarted and made a new key).
-      return state.publicKeyFingerprint === publicKeyFingerprint && state.csrFingerprint === csrFingerprint
+      return state.publicKeyFingerprint === publicKeyFingerprint && state.csrFingerprint === csrFingerprint && (state.remote.authFingerprint ?? null) === authFingerprint
         ? []
         : requested;
     default:
@@ -302,23 +358,25 @@ function recordRenewalFailure(command: RecordRenewalFailure, state: OutgoingStat
   const identity = renewable(command, state);
   const reason = command.data.reason;
   const httpStatus = command.data.httpStatus ?? null;
+  const said = words(command.data);
   const last = identity.renewal?.failure;
   // A provider down for a day is one failure in the log, not one per retry.
-  if (last && last.reason === reason && last.httpStatus === httpStatus) return [];
-  return [{ type: 'IdentityRenewalFailed', data: { reason, httpStatus } }];
+  if (last && last.reason === reason && last.httpStatus === httpStatus && sameWords(last, said)) return [];
+  return [{ type: 'IdentityRenewalFailed', data: { reason, httpStatus, ...said } }];
 }
 
 function recordAuthenticationFailure(command: RecordAuthenticationFailure, state: OutgoingState): Events {
   const reason = command.data.reason;
   const httpStatus = command.data.httpStatus ?? null;
+  const said = words(command.data);
   switch (state.status) {
     case 'peeringRequested':
     case 'identityRequested':
-      return [{ type: 'AuthenticationFailed', data: { reason, httpStatus } }];
+      return [{ type: 'AuthenticationFailed', data: { reason, httpStatus, ...said } }];
     case 'authenticationFailed':
-      return state.reason === reason && state.httpStatus === httpStatus
+      return state.reason === reason && state.httpStatus === httpStatus && sameWords(state, said)
         ? []
-        : [{ type: 'AuthenticationFailed', data: { reason, httpStatus } }];
+        : [{ type: 'AuthenticationFailed', data: { reason, httpStatus, ...said } }];
     default:
       return invalid(
         command,
@@ -426,17 +484,29 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
   switch (event.type) {
     case 'PeeringRequested': {
       const { remoteClusterId, remoteClusterName, authUrl } = event.data;
-      const remote: RemoteCluster = { clusterId: remoteClusterId, clusterName: remoteClusterName, authUrl };
+      // The endpoint's certificate stays trusted while the endpoint is the same one.
+      const before = 'remote' in state ? state.remote : null;
+      const pin = before && before.clusterId === remoteClusterId && before.authUrl === authUrl ? (before.authFingerprint ?? null) : null;
+      const remote: RemoteCluster = { clusterId: remoteClusterId, clusterName: remoteClusterName, authUrl, attempt: event.data.attempt ?? null, authFingerprint: pin };
       return { status: 'peeringRequested', remote };
     }
-    case 'IdentityRequested':
+    case 'PeeringBlocked':
+      if (phaseOf(state) !== 'idle' && phaseOf(state) !== 'authenticating') return state;
+      return { status: 'blocked', reason: event.data.reason, message: event.data.message, remote: 'remote' in state ? state.remote : null };
+    case 'ProviderHealthChanged': {
+      const { ready, reason, message } = event.data;
+      return withIdentity(state, (identity) => ({ ...identity, health: { ready, reason, message } }));
+    }
+    case 'IdentityRequested': {
       if (phaseOf(state) !== 'authenticating') return state;
+      const remote = (state as StateOf<'peeringRequested'>).remote;
       return {
         status: 'identityRequested',
-        remote: (state as StateOf<'peeringRequested'>).remote,
+        remote: { ...remote, authFingerprint: event.data.authFingerprint ?? remote.authFingerprint ?? null },
         publicKeyFingerprint: event.data.publicKeyFingerprint,
         csrFingerprint: event.data.csrFingerprint,
       };
+    }
     case 'CertIssued': {
       if (state.status !== 'identityRequested') return state;
       const { certFingerprint, notAfter, tenantNamespace, apiServerUrl } = event.data;
@@ -454,13 +524,15 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
       return withIdentity(state, (identity) => ({ ...identity, renewal: { publicKeyFingerprint, csrFingerprint, failure: null } }));
     }
     case 'IdentityRenewalFailed': {
-      const failure = { reason: event.data.reason, httpStatus: event.data.httpStatus };
+      const { reason, httpStatus, authUrl, detail, message } = event.data;
+      const failure = { reason, httpStatus, authUrl: authUrl ?? null, detail: detail ?? null, message: message ?? null };
       return withIdentity(state, (identity) => (identity.renewal ? { ...identity, renewal: { ...identity.renewal, failure } } : identity));
     }
     case 'CertRenewed': {
       const { publicKeyFingerprint, certFingerprint, notAfter } = event.data;
       return withIdentity(state, (identity) => ({
         publicKeyFingerprint, certFingerprint, notAfter, tenantNamespace: identity.tenantNamespace, apiServerUrl: identity.apiServerUrl,
+        ...(identity.health ? { health: identity.health } : {}),
       }));
     }
     case 'AuthenticationFailed':
@@ -470,6 +542,9 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
         remote: (state as StateOf<'peeringRequested'>).remote,
         reason: event.data.reason,
         httpStatus: event.data.httpStatus,
+        authUrl: event.data.authUrl ?? null,
+        detail: event.data.detail ?? null,
+        message: event.data.message ?? null,
       };
     case 'ResourceRequested':
       return state.status === 'authenticated' ? { ...state, status: 'resourcesRequested' } : state;
@@ -560,7 +635,7 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
       if (state.status !== 'unpeeringRequested' && state.status !== 'virtualNodeDrained') return state;
       return { status: 'virtualNodeDeleted', remote: state.remote, identity: state.identity, force: state.force };
     case 'PeeringTerminated':
-      return 'remote' in state ? { status: 'terminated', remote: state.remote } : state;
+      return 'remote' in state && state.remote ? { status: 'terminated', remote: state.remote } : state;
     default:
       return unexpectedEvent(event);
   }

@@ -1,10 +1,30 @@
 // State of the consumer-side aggregate, one status per step of the peering's life.
-import type { AuthenticationFailureReason, OfferData, OfferRefusalReason } from '../../events/catalogue.js';
+import type { AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
 
 export interface RemoteCluster {
   readonly clusterId: string;
   readonly clusterName: string;
   readonly authUrl: string;
+  /** What asked for the current attempt (`<FC generation>/<token Secret resourceVersion>`), if known. */
+  readonly attempt?: string | null;
+  /** The endpoint certificate trusted for authUrl: pinned, or learned on first contact. */
+  readonly authFingerprint?: string | null;
+}
+
+/** A failure as the log tells it: the recorded reason, the HTTP status, the address and the words. */
+export interface Failure {
+  readonly reason: AuthenticationFailureReason;
+  readonly httpStatus: number | null;
+  readonly authUrl?: string | null;
+  readonly detail?: string | null;
+  readonly message?: string | null;
+}
+
+/** Whether the provider answers the current identity; absent until the first change is seen. */
+export interface ProviderHealth {
+  readonly ready: boolean;
+  readonly reason: ProviderHealthReason | null;
+  readonly message: string | null;
 }
 
 export interface ReceivedIdentity {
@@ -15,12 +35,14 @@ export interface ReceivedIdentity {
   readonly apiServerUrl: string;
   /** A renewal under way (absent when none is): its new key, and the last failure if any. */
   readonly renewal?: PendingRenewal;
+  /** The provider's last changed answer to this identity (absent: none seen, taken as healthy). */
+  readonly health?: ProviderHealth;
 }
 
 export interface PendingRenewal {
   readonly publicKeyFingerprint: string;
   readonly csrFingerprint: string;
-  readonly failure: { readonly reason: AuthenticationFailureReason; readonly httpStatus: number | null } | null;
+  readonly failure: Failure | null;
 }
 
 export type Offer = OfferData;
@@ -44,6 +66,14 @@ interface Peered {
 
 export type OutgoingState =
   | { readonly status: 'empty' }
+  | {
+      /** Stopped before anything was sent: the ForeignCluster or its token Secret lacks something. */
+      readonly status: 'blocked';
+      readonly reason: PeeringBlockReason;
+      readonly message: string;
+      /** The coordinates of an attempt under way when it was blocked, if any. */
+      readonly remote: RemoteCluster | null;
+    }
   | { readonly status: 'peeringRequested'; readonly remote: RemoteCluster }
   | {
       readonly status: 'identityRequested';
@@ -56,6 +86,9 @@ export type OutgoingState =
       readonly remote: RemoteCluster;
       readonly reason: AuthenticationFailureReason;
       readonly httpStatus: number | null;
+      readonly authUrl?: string | null;
+      readonly detail?: string | null;
+      readonly message?: string | null;
     }
   | ({ readonly status: 'authenticated' } & Peered)
   | ({ readonly status: 'resourcesRequested' } & Peered)

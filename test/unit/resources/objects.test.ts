@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  LEASE_DURATION_SECONDS, OFFER_NAME, REQUEST_NAME,
-  forgeLease, forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, forgeVirtualNode, forgeVirtualNodeStatus, microTime,
-} from '../../../src/resources/objects.js';
+import { REQUEST_NAME, forgeOfferStatus, forgeResourceOffer, forgeResourceRequest } from '../../../src/resources/objects.js';
+import { LEASE_DURATION_SECONDS, forgeLease, forgeVirtualNode, forgeVirtualNodeStatus, microTime } from '../../../src/projections/virtual-kubelet/forge.js';
 
 const NOW = '2024-05-01T10:00:00.123Z';
 const SINCE = '2024-04-30T09:00:00.000Z';
@@ -11,9 +9,8 @@ const RESOURCES = { cpu: '1500m', memory: '4Gi', pods: '55' };
 const NS = 'peerlog-tenant-alpha-1a2b';
 
 describe('names and durations', () => {
-  it('fixes the request and offer names and the lease duration', () => {
+  it('fixes the request name and the lease duration', () => {
     assert.equal(REQUEST_NAME, 'peerlog-request');
-    assert.equal(OFFER_NAME, 'peerlog-offer');
     assert.equal(LEASE_DURATION_SECONDS, 40);
   });
 });

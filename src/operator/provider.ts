@@ -1,0 +1,73 @@
+// The provider side of the operator. Observations become commands: a consumer's ResourceRequest in
+// its tenant namespace (ReceiveResourceRequest). The process step runs on the process projection's
+// view of the log: a requested peering gets an offer computed from this cluster's real free
+// capacity (IssueOffer), and an offer in force follows capacity as load changes (UpdateOffer; the
+// decider keeps only changes past the threshold).
+import type { PeerlogConfig } from '../config.js';
+import type { KubeObject, k8s } from '../adapters/kubernetes/client.js';
+import type { HandledCommand } from '../commands/handle.js';
+import type { Actor, Resources } from '../events/catalogue.js';
+import type { IncomingCommand } from '../commands/incoming/commands.js';
+import type { IncomingState } from '../commands/incoming/state.js';
+import { computeOffer, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
+import { REQUEST_NAME } from '../resources/objects.js';
+import type { IncomingView } from '../projections/views/view.js';
+
+/** Provider-side states whose offer follows this cluster's capacity. */
+export const OFFERING: readonly string[] = ['resourcesRequested', 'offered'];
+
+export interface ProviderSideDeps {
+  readonly config: PeerlogConfig;
+  send(remote: string, command: Omit<IncomingCommand, 'metadata'>, actor?: Actor): Promise<HandledCommand>;
+  load(remote: string): Promise<IncomingState>;
+  nodes(): readonly (k8s.V1Node & KubeObject)[];
+  pods(): readonly (k8s.V1Pod & KubeObject)[];
+  request(namespace: string, name: string): (KubeObject & { spec?: { clusterId?: string } }) | undefined;
+}
+
+export interface ProviderSide {
+  observeRequest(namespace: string, name: string): Promise<void>;
+  step(remote: string, view: IncomingView | undefined): Promise<void>;
+  freeCapacity(consumer: string): Resources;
+}
+
+/** The offer's name in the consumer's tenant namespace: this provider's id, as a DNS name. */
+export function offerNameFor(clusterId: string): string {
+  return `offer-${clusterId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 253);
+}
+
+export function createProviderSide(d: ProviderSideDeps): ProviderSide {
+  function freeCapacity(consumer: string): Resources {
+    const nodeFacts: NodeFacts[] = d.nodes().map((n) => ({
+      name: n.metadata!.name!, labels: n.metadata?.labels ?? {}, unschedulable: n.spec?.unschedulable === true,
+      ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+      allocatable: (n.status?.allocatable ?? {}) as Record<string, string>,
+    }));
+    const podFacts: PodFacts[] = d.pods().map((p) => ({
+      nodeName: p.spec?.nodeName, phase: p.status?.phase, labels: p.metadata?.labels ?? {},
+      requests: podRequests((p.spec?.containers ?? []) as never, (p.spec?.initContainers ?? []) as never),
+    }));
+    return computeOffer(nodeFacts, podFacts, d.config.sharingPercent, consumer);
+  }
+
+  return {
+    freeCapacity,
+    async observeRequest(namespace, name) {
+      const rr = d.request(namespace, name);
+      const consumer = rr?.spec?.clusterId;
+      if (!rr || !consumer || name !== REQUEST_NAME) return;
+      const state = await d.load(consumer);
+      // Only a consumer this cluster authenticated, in its own tenant namespace, is answered.
+      if (!('identity' in state) || state.identity.tenantNamespace !== namespace) return;
+      await d.send(consumer, { type: 'ReceiveResourceRequest', data: { requestName: name } }, { kind: 'remote-cluster', name: consumer });
+    },
+    async step(remote, view) {
+      const s = view?.state;
+      if (s?.status === 'resourcesRequested') {
+        await d.send(remote, { type: 'IssueOffer', data: { offerName: offerNameFor(d.config.clusterId), resources: freeCapacity(remote) } });
+      } else if (s?.status === 'offered') {
+        await d.send(remote, { type: 'UpdateOffer', data: { resources: freeCapacity(remote), thresholdPercent: d.config.offerThresholdPercent } });
+      }
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// An effect projection: a consumer group of its own that folds the log into per-stream views (kept
+// with its checkpoint, in the same transaction) and, once a batch committed, makes its target match
+// the views of the remote clusters the batch touched. The effect is level-triggered and idempotent:
+// it reads the committed views, never the event that woke it, so a batch applied twice, a rebuild
+// from offset 0 or a drift seen by a watch (`reapply`) all end in the same objects.
+import type { EntityManager } from '../../adapters/postgres/datasource.js';
+import type { ViewRow, ViewStore } from '../../adapters/postgres/views.js';
+import type { Logger } from '../../adapters/log/index.js';
+import type { Projection, ProjectionBatch } from '../runner.js';
+import { createWorkQueue, type WorkQueue } from '../../operator/work.js';
+import { foldView, viewKindOf, type IncomingView, type OutgoingView, type PeeringView, type RemoteViews } from './view.js';
+
+export interface EffectProjectionOptions {
+  readonly name: string;
+  readonly store: ViewStore;
+  readonly logger: Logger;
+  /** Makes the target match both views of one remote cluster; throws to be retried with backoff. */
+  effect(remoteClusterId: string, views: RemoteViews): Promise<void>;
+  /** False while rebuilding (replay): views are folded, effects wait for an explicit `resync`. */
+  readonly live?: boolean;
+  readonly concurrency?: number;
+}
+
+export interface EffectProjection {
+  readonly name: string;
+  /** What the runner drives. */
+  readonly projection: Projection;
+  /** Applies the remote's views again (a watch saw drift, or a process step wants another look). */
+  reapply(remoteClusterId: string): void;
+  /** Applies every remote's views again; resolves once all are queued. */
+  resync(): Promise<void>;
+  /** Both views of a remote, as committed. */
+  views(remoteClusterId: string): Promise<RemoteViews>;
+  /** Resolves when no effect is queued or running. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function toRemoteViews(rows: readonly ViewRow<PeeringView>[]): RemoteViews {
+  let outgoing: OutgoingView | undefined;
+  let incoming: IncomingView | undefined;
+  for (const r of rows) {
+    if (r.view.kind === 'outgoing') outgoing = r.view;
+    else if (r.view.kind === 'incoming') incoming = r.view;
+  }
+  return { ...(outgoing ? { outgoing } : {}), ...(incoming ? { incoming } : {}) };
+}
+
+export function createEffectProjection(o: EffectProjectionOptions): EffectProjection {
+  const log = o.logger.child({ component: 'projection', projection: o.name });
+  let live = o.live ?? true;
+  const views = async (remote: string) => toRemoteViews(await o.store.ofRemote<PeeringView>(o.name, remote));
+  const queue: WorkQueue = createWorkQueue(async (remote) => o.effect(remote, await views(remote)), log, { concurrency: o.concurrency ?? 4 });
+
+  const projection: Projection = {
+    name: o.name,
+    tables: [],
+    async appliedVersions(tx: EntityManager, streamIds: readonly string[]) {
+      const rows = await o.store.load<PeeringView>(tx, o.name, streamIds);
+      return new Map([...rows].map(([id, r]) => [id, r.version]));
+    },
+    async apply(tx: EntityManager, batch: ProjectionBatch) {
+      const known = batch.firstSeen.size === batch.streamIds.length
+        ? new Map<string, ViewRow<PeeringView>>()
+        : await o.store.load<PeeringView>(tx, o.name, batch.streamIds.filter((id) => !batch.firstSeen.has(id)));
+      const changed = new Map<string, ViewRow<PeeringView>>();
+      for (const e of batch.events) {
+        const ref = viewKindOf(e.streamId);
+        if (!ref) continue;
+        const before = changed.get(e.streamId) ?? known.get(e.streamId);
+        const view = foldView(before?.view, e);
+        if (!view) continue;
+        changed.set(e.streamId, { streamId: e.streamId, streamType: ref.kind, remoteClusterId: ref.remoteClusterId, version: e.streamVersion, view });
+      }
+      await o.store.save(tx, o.name, [...changed.values()]);
+    },
+    afterCommit(streamIds) {
+      if (!live) return;
+      for (const id of streamIds) {
+        const ref = viewKindOf(id);
+        if (ref) queue.enqueue(ref.remoteClusterId);
+      }
+    },
+    reset: (tx) => o.store.clear(tx, o.name),
+  };
+
+  return {
+    name: o.name,
+    projection,
+    reapply(remote) { queue.enqueue(remote); },
+    async resync() {
+      live = true;
+      for (const remote of await o.store.remotes(o.name)) queue.enqueue(remote);
+    },
+    views,
+    idle: () => queue.idle(),
+    stop: () => queue.stop(),
+  };
+}
