@@ -37,6 +37,12 @@ describe('desiredNode', () => {
     });
   });
 
+  it('an identity the provider refuses: not Ready with that reason', () => {
+    assert.deepEqual(desiredNode(viewAfter(8, [['ProviderHealthChanged', { ready: false, reason: 'ProviderUnauthorized', message: 'the provider answered 403' }]]))?.health, {
+      ready: false, reason: 'ProviderUnauthorized', message: 'the provider answered 403',
+    });
+  });
+
   it('the provider answering again: Ready, since that event', () => {
     assert.deepEqual(desiredNode(viewAfter(10)), { ...NODE, resources: { cpu: '4', memory: '8Gi', pods: '110' }, health: { ready: true }, readySince: t(10) });
   });
