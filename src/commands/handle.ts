@@ -4,7 +4,7 @@
 import type { DomainEvent } from '../events/catalogue.js';
 import type { UnsealedEvent } from '../events/envelope.js';
 import { forgeUnsealedEvents, toDomainEvent } from '../events/envelope.js';
-import { validateEventData } from '../events/schemas.js';
+import { currentSchemaVersion, validateEventData } from '../events/schemas.js';
 import type { CommandMetadata } from './command.js';
 import type { Decider } from './decider.js';
 import { ConcurrencyError } from './errors.js';
@@ -96,6 +96,8 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
       correlationId: command.metadata.correlationId,
       causationId: command.metadata.commandId,
       eventIds: decided.map(() => ports.newId()),
+      // Data was checked against the current version above: the envelope must say that version.
+      schemaVersionOf: currentSchemaVersion,
     });
     const newState = unsealed.reduce((s, e) => decider.evolve(s, toDomainEvent(e)), state);
     try {

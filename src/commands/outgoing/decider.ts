@@ -168,6 +168,7 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
           return invalid(command, state, 'the virtual node must be drained first (or unpeering forced)');
         case 'virtualNodeDeleted':
         case 'empty':
+        case 'blocked':
         case 'terminated':
           return [];
         default:
@@ -183,6 +184,7 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
         case 'virtualNodeDrained':
           return invalid(command, state, 'the virtual node still exists');
         case 'empty':
+        case 'blocked':
         case 'terminated':
           return [];
         default:

@@ -19,6 +19,7 @@ interface RemoteData {
   readonly remoteClusterId: string;
   readonly remoteClusterName: string;
   readonly authUrl: string;
+  readonly attempt?: string;
 }
 const REMOTE: RemoteData = { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443' };
 const KEY = 'a'.repeat(64);
@@ -33,6 +34,8 @@ const TENANT = 'peerlog-tenant-beta-7f3c';
 const API_SERVER = 'https://127.0.0.1:6443';
 const NODE = 'peerlog-beta';
 const OFFER_1: OfferData = { offerName: 'beta-offer', generation: 1, resources: { cpu: '4', memory: '8Gi', pods: '110' } };
+const PIN = '9'.repeat(64);
+const ATTEMPT = '2/7';
 const OFFER_2: OfferData = { offerName: 'beta-offer', generation: 2, resources: { cpu: '6', memory: '8Gi', pods: '110' } };
 
 const cmd = {
@@ -41,9 +44,19 @@ const cmd = {
     data: { ...REMOTE, ...data },
     metadata,
   }),
-  requestIdentity: (publicKeyFingerprint = KEY, csrFingerprint = CSR): OutgoingCommand => ({
+  requestIdentity: (publicKeyFingerprint = KEY, csrFingerprint = CSR, authFingerprint?: string): OutgoingCommand => ({
     type: 'RequestIdentity',
-    data: { publicKeyFingerprint, csrFingerprint },
+    data: authFingerprint === undefined ? { publicKeyFingerprint, csrFingerprint } : { publicKeyFingerprint, csrFingerprint, authFingerprint },
+    metadata,
+  }),
+  blockPeering: (reason: 'TokenMissing' | 'TokenMalformed' | 'TokenSecretNotAllowed' | 'MissingAuthUrl' = 'TokenMissing', message = 'secret peerlog/beta-token does not exist'): OutgoingCommand => ({
+    type: 'BlockPeering',
+    data: { reason, message },
+    metadata,
+  }),
+  recordProviderHealth: (data: { ready: boolean; reason?: 'ProviderUnauthorized' | 'IdentityExpired' | 'ProviderUnreachable' | 'IdentitySecretInvalid'; message?: string }): OutgoingCommand => ({
+    type: 'RecordProviderHealth',
+    data,
     metadata,
   }),
   recordCertificate: (certFingerprint = CERT, notAfter = NOT_AFTER): OutgoingCommand => ({
@@ -51,9 +64,9 @@ const cmd = {
     data: { certFingerprint, notAfter, tenantNamespace: TENANT, apiServerUrl: API_SERVER },
     metadata,
   }),
-  recordAuthenticationFailure: (reason: 'TokenRejected' | 'Unreachable' = 'TokenRejected'): OutgoingCommand => ({
+  recordAuthenticationFailure: (reason: 'TokenRejected' | 'Unreachable' = 'TokenRejected', words: { authUrl?: string; detail?: string; message?: string } = {}): OutgoingCommand => ({
     type: 'RecordAuthenticationFailure',
-    data: reason === 'TokenRejected' ? { reason, httpStatus: 401 } : { reason },
+    data: reason === 'TokenRejected' ? { reason, httpStatus: 401, ...words } : { reason, ...words },
     metadata,
   }),
   requestResources: (): OutgoingCommand => ({ type: 'RequestResources', data: {}, metadata }),
@@ -99,18 +112,26 @@ const cmd = {
 };
 
 const ev = {
-  peeringRequested: (data: Partial<RemoteData> = {}): OutgoingEvent => ({ type: 'PeeringRequested', data: { ...REMOTE, ...data } }),
-  identityRequested: (publicKeyFingerprint = KEY, csrFingerprint = CSR): OutgoingEvent => ({
+  peeringRequested: (data: Partial<RemoteData> = {}): OutgoingEvent => ({ type: 'PeeringRequested', data: { ...REMOTE, attempt: null, ...data } }),
+  peeringBlocked: (reason: 'TokenMissing' | 'TokenMalformed' | 'TokenSecretNotAllowed' | 'MissingAuthUrl' = 'TokenMissing', message = 'secret peerlog/beta-token does not exist'): OutgoingEvent => ({
+    type: 'PeeringBlocked',
+    data: { reason, message },
+  }),
+  providerHealthChanged: (ready: boolean, reason: 'ProviderUnauthorized' | 'IdentityExpired' | 'ProviderUnreachable' | 'IdentitySecretInvalid' | null = null, message: string | null = null): OutgoingEvent => ({
+    type: 'ProviderHealthChanged',
+    data: { ready, reason, message },
+  }),
+  identityRequested: (publicKeyFingerprint = KEY, csrFingerprint = CSR, authFingerprint: string | null = null): OutgoingEvent => ({
     type: 'IdentityRequested',
-    data: { publicKeyFingerprint, csrFingerprint },
+    data: { publicKeyFingerprint, csrFingerprint, authFingerprint },
   }),
   certIssued: (): OutgoingEvent => ({
     type: 'CertIssued',
     data: { side: 'consumer', certFingerprint: CERT, notAfter: NOT_AFTER, tenantNamespace: TENANT, apiServerUrl: API_SERVER },
   }),
-  authenticationFailed: (reason: 'TokenRejected' | 'Unreachable' = 'TokenRejected'): OutgoingEvent => ({
+  authenticationFailed: (reason: 'TokenRejected' | 'Unreachable' = 'TokenRejected', words: { authUrl?: string; detail?: string; message?: string } = {}): OutgoingEvent => ({
     type: 'AuthenticationFailed',
-    data: { reason, httpStatus: reason === 'TokenRejected' ? 401 : null },
+    data: { reason, httpStatus: reason === 'TokenRejected' ? 401 : null, authUrl: words.authUrl ?? null, detail: words.detail ?? null, message: words.message ?? null },
   }),
   resourceRequested: (): OutgoingEvent => ({ type: 'ResourceRequested', data: { tenantNamespace: TENANT } }),
   offerReceived: (offer: OfferData): OutgoingEvent => ({ type: 'OfferReceived', data: offer }),
@@ -138,7 +159,7 @@ const ev = {
   }),
   identityRenewalFailed: (reason: 'Unreachable' | 'PolicyRefused' = 'Unreachable'): OutgoingEvent => ({
     type: 'IdentityRenewalFailed',
-    data: { reason, httpStatus: reason === 'PolicyRefused' ? 403 : null },
+    data: { reason, httpStatus: reason === 'PolicyRefused' ? 403 : null, authUrl: null, detail: null, message: null },
   }),
 };
 
@@ -156,6 +177,8 @@ const nodeDeleted = [...unpeeringWithNode, ev.virtualNodeDrained(), ev.virtualNo
 
 type Label =
   | 'empty'
+  | 'blocked'
+  | 'blocked (an attempt was under way)'
   | 'peeringRequested'
   | 'identityRequested'
   | 'authenticationFailed'
@@ -168,6 +191,7 @@ type Label =
   | 'offerRefused'
   | 'virtualNodeCreated'
   | 'virtualNodeReady'
+  | 'virtualNodeReady (provider unreachable)'
   | 'unpeeringRequested'
   | 'unpeeringRequested (forced)'
   | 'unpeeringRequested (no virtual node)'
@@ -177,9 +201,14 @@ type Label =
 
 const givens: { readonly [K in Label]: Given<OutgoingEvent, OutgoingState['status']> } = {
   empty: { status: 'empty', history: [] },
+  blocked: { status: 'blocked', history: [ev.peeringBlocked()] },
+  'blocked (an attempt was under way)': { status: 'blocked', history: [...h.identityRequested, ev.peeringBlocked('TokenMalformed', 'not a peerlog token')] },
   peeringRequested: { status: 'peeringRequested', history: h.peeringRequested },
   identityRequested: { status: 'identityRequested', history: h.identityRequested },
-  authenticationFailed: { status: 'authenticationFailed', history: [...h.identityRequested, ev.authenticationFailed()] },
+  authenticationFailed: {
+    status: 'authenticationFailed',
+    history: [ev.peeringRequested({ attempt: ATTEMPT }), ev.identityRequested(), ev.authenticationFailed('TokenRejected', { authUrl: REMOTE.authUrl, message: 'the token does not match' })],
+  },
   authenticated: { status: 'authenticated', history: h.authenticated },
   resourcesRequested: { status: 'resourcesRequested', history: h.resourcesRequested },
   offerReceived: { status: 'offerReceived', history: [...h.resourcesRequested, ev.offerReceived(OFFER_1)] },
@@ -195,6 +224,10 @@ const givens: { readonly [K in Label]: Given<OutgoingEvent, OutgoingState['statu
   },
   virtualNodeCreated: { status: 'virtualNodeCreated', history: nodeCreated },
   virtualNodeReady: { status: 'virtualNodeReady', history: nodeReady },
+  'virtualNodeReady (provider unreachable)': {
+    status: 'virtualNodeReady',
+    history: [...nodeReady, ev.providerHealthChanged(false, 'ProviderUnreachable', 'connect ECONNREFUSED 127.0.0.1:6443')],
+  },
   unpeeringRequested: { status: 'unpeeringRequested', history: unpeeringWithNode },
   'unpeeringRequested (forced)': { status: 'unpeeringRequested', history: [...nodeReady, ev.unpeeringRequested(true)] },
   'unpeeringRequested (no virtual node)': {
@@ -208,6 +241,7 @@ const givens: { readonly [K in Label]: Given<OutgoingEvent, OutgoingState['statu
 
 const statuses: { readonly [K in OutgoingState['status']]: true } = {
   empty: true,
+  blocked: true,
   peeringRequested: true,
   identityRequested: true,
   authenticationFailed: true,
@@ -245,6 +279,17 @@ const peeredIdentityCells = {
     when(cmd.recordCertificate(OTHER_CERT), 'another certificate').then(throws(ConflictError, 'IdentityConflict')),
   ],
   RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure()).then(INVALID),
+  BlockPeering: when(cmd.blockPeering(), 'the token Secret went away').then(nothing),
+  RecordProviderHealth: [
+    when(cmd.recordProviderHealth({ ready: true }), 'ready, as assumed').then(nothing),
+    when(cmd.recordProviderHealth({ ready: false }), 'no answer, no words').then(emits(ev.providerHealthChanged(false, 'ProviderUnreachable', 'ProviderUnreachable'))),
+    when(cmd.recordProviderHealth({ ready: false, reason: 'ProviderUnauthorized', message: 'the provider answered 403' }), 'refused').then(
+      emits(ev.providerHealthChanged(false, 'ProviderUnauthorized', 'the provider answered 403')),
+    ),
+    when(cmd.recordProviderHealth({ ready: false, reason: 'IdentityExpired', message: 'x'.repeat(1500) }), 'a long message').then(
+      emits(ev.providerHealthChanged(false, 'IdentityExpired', 'x'.repeat(1024))),
+    ),
+  ],
   RequestIdentityRenewal: [
     when(cmd.requestIdentityRenewal(), 'a new key').then(emits(ev.identityRenewalRequested())),
     when(cmd.requestIdentityRenewal(KEY, OTHER_CSR), 'the current key').then(throws(ValidationError, 'ValidationFailed')),
@@ -266,6 +311,14 @@ const peeredIdentityCells = {
 
 /** Rows shared by the authenticating statuses for commands that need an identity. */
 const notYetPeeredCells = {
+  BlockPeering: [
+    when(cmd.blockPeering()).then(emits(ev.peeringBlocked())),
+    when(cmd.blockPeering('MissingAuthUrl', ''), 'no message').then(emits(ev.peeringBlocked('MissingAuthUrl', 'MissingAuthUrl'))),
+  ],
+  RecordProviderHealth: [
+    when(cmd.recordProviderHealth({ ready: false }), 'not ready').then(nothing),
+    when(cmd.recordProviderHealth({ ready: true }), 'ready').then(nothing),
+  ],
   RequestIdentityRenewal: when(cmd.requestIdentityRenewal()).then(INVALID),
   RecordRenewedCertificate: when(cmd.recordRenewedCertificate()).then(INVALID),
   RecordRenewalFailure: when(cmd.recordRenewalFailure()).then(INVALID),
@@ -283,6 +336,8 @@ const notYetPeeredCells = {
 
 /** Rows shared by the unpeering statuses for commands of the peering's live phase. */
 const unpeeringCells = {
+  BlockPeering: when(cmd.blockPeering()).then(nothing),
+  RecordProviderHealth: when(cmd.recordProviderHealth({ ready: false, reason: 'ProviderUnauthorized', message: 'the provider answered 403' })).then(nothing),
   RequestIdentityRenewal: when(cmd.requestIdentityRenewal()).then(INVALID),
   RecordRenewedCertificate: when(cmd.recordRenewedCertificate()).then(INVALID),
   RecordRenewalFailure: when(cmd.recordRenewalFailure()).then(INVALID),
@@ -300,6 +355,11 @@ const unpeeringCells = {
 
 /** Rows for statuses where nothing of a peering exists. */
 const idleCells = {
+  BlockPeering: [
+    when(cmd.blockPeering()).then(emits(ev.peeringBlocked())),
+    when(cmd.blockPeering('TokenSecretNotAllowed', 'y'.repeat(1500)), 'a long message').then(emits(ev.peeringBlocked('TokenSecretNotAllowed', 'y'.repeat(1024)))),
+  ],
+  RecordProviderHealth: when(cmd.recordProviderHealth({ ready: false })).then(nothing),
   RequestIdentityRenewal: when(cmd.requestIdentityRenewal()).then(INVALID),
   RecordRenewedCertificate: when(cmd.recordRenewedCertificate()).then(INVALID),
   RecordRenewalFailure: when(cmd.recordRenewalFailure()).then(INVALID),
@@ -364,12 +424,35 @@ const pendingUpdateCells = {
   ],
 } as const;
 
+/** A blocked stream: nothing was granted, so it is idle, and the same blocker again is no news. */
+const blockedCells = {
+  ...idleCells,
+  BlockPeering: [
+    when(cmd.blockPeering('TokenMalformed', 'not a peerlog token'), 'the same blocker').then(nothing),
+    when(cmd.blockPeering('TokenMalformed', 'another message'), 'the same reason, other words').then(emits(ev.peeringBlocked('TokenMalformed', 'another message'))),
+    when(cmd.blockPeering('TokenMissing'), 'another reason').then(emits(ev.peeringBlocked('TokenMissing'))),
+  ],
+  RequestPeering: [
+    when(cmd.requestPeering(), 'the blocker was fixed').then(emits(ev.peeringRequested())),
+    when(cmd.requestPeering({ attempt: ATTEMPT }), 'with its attempt').then(emits(ev.peeringRequested({ attempt: ATTEMPT }))),
+  ],
+  ReceiveOffer: when(cmd.receiveOffer(OFFER_1)).then(INVALID),
+} as const;
+
 decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
   empty: {
     ...idleCells,
     RequestPeering: when(cmd.requestPeering()).then(emits(ev.peeringRequested())),
     ReceiveOffer: when(cmd.receiveOffer(OFFER_1)).then(INVALID),
   },
+  blocked: {
+    ...blockedCells,
+    BlockPeering: [
+      when(cmd.blockPeering(), 'the same blocker').then(nothing),
+      when(cmd.blockPeering('MissingAuthUrl', 'spec.authUrl is not set'), 'another reason').then(emits(ev.peeringBlocked('MissingAuthUrl', 'spec.authUrl is not set'))),
+    ],
+  },
+  'blocked (an attempt was under way)': blockedCells,
   peeringRequested: {
     ...notYetPeeredCells,
     RequestPeering: [
@@ -377,6 +460,7 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
       when(cmd.requestPeering({ authUrl: OTHER_URL }), 'another authUrl').then(
         emits(ev.peeringRequested({ authUrl: OTHER_URL })),
       ),
+      when(cmd.requestPeering({ attempt: ATTEMPT }), 'a new attempt while one is under way').then(nothing),
       when(cmd.requestPeering({ remoteClusterId: 'gamma' }), 'another cluster').then(
         throws(ConflictError, 'RemoteClusterMismatch'),
       ),
@@ -398,6 +482,7 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
     RequestIdentity: [
       when(cmd.requestIdentity(), 'same key').then(nothing),
       when(cmd.requestIdentity(OTHER_KEY, OTHER_CSR), 'a new key').then(emits(ev.identityRequested(OTHER_KEY, OTHER_CSR))),
+      when(cmd.requestIdentity(KEY, CSR, PIN), 'same key, the endpoint certificate learned').then(emits(ev.identityRequested(KEY, CSR, PIN))),
     ],
     RecordCertificate: [
       when(cmd.recordCertificate()).then(emits(ev.certIssued())),
@@ -409,13 +494,22 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
   },
   authenticationFailed: {
     ...notYetPeeredCells,
-    RequestPeering: when(cmd.requestPeering(), 'same coordinates').then(nothing),
+    RequestPeering: [
+      when(cmd.requestPeering(), 'same coordinates, no attempt named').then(nothing),
+      when(cmd.requestPeering({ attempt: ATTEMPT }), 'the refused attempt again').then(nothing),
+      when(cmd.requestPeering({ attempt: '2/8' }), 'a new attempt (the token Secret changed)').then(emits(ev.peeringRequested({ attempt: '2/8' }))),
+      when(cmd.requestPeering({ authUrl: OTHER_URL }), 'another authUrl').then(emits(ev.peeringRequested({ authUrl: OTHER_URL }))),
+    ],
     RequestIdentity: when(cmd.requestIdentity(), 'a retry').then(emits(ev.identityRequested())),
     RecordCertificate: when(cmd.recordCertificate()).then(INVALID),
     RecordAuthenticationFailure: [
-      when(cmd.recordAuthenticationFailure(), 'the same failure').then(nothing),
-      when(cmd.recordAuthenticationFailure('Unreachable'), 'another failure').then(
-        emits(ev.authenticationFailed('Unreachable')),
+      when(cmd.recordAuthenticationFailure('TokenRejected', { authUrl: REMOTE.authUrl, message: 'the token does not match' }), 'the same failure').then(nothing),
+      when(cmd.recordAuthenticationFailure(), 'the same reason, without its words').then(emits(ev.authenticationFailed())),
+      when(cmd.recordAuthenticationFailure('Unreachable', { authUrl: REMOTE.authUrl, message: 'connect ECONNREFUSED 127.0.0.1:7443' }), 'another failure').then(
+        emits(ev.authenticationFailed('Unreachable', { authUrl: REMOTE.authUrl, message: 'connect ECONNREFUSED 127.0.0.1:7443' })),
+      ),
+      when(cmd.recordAuthenticationFailure('TokenRejected', { authUrl: REMOTE.authUrl, detail: 'z'.repeat(200), message: 'm'.repeat(2000) }), 'words past their bounds').then(
+        emits(ev.authenticationFailed('TokenRejected', { authUrl: REMOTE.authUrl, detail: 'z'.repeat(128), message: 'm'.repeat(1024) })),
       ),
     ],
   },
@@ -504,6 +598,18 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
     ...nodeOnOffer1Cells,
     MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(nothing),
   },
+  'virtualNodeReady (provider unreachable)': {
+    ...nodeOnOffer1Cells,
+    MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(nothing),
+    RecordProviderHealth: [
+      when(cmd.recordProviderHealth({ ready: false, reason: 'ProviderUnreachable', message: 'i/o timeout' }), 'the same answer, other words').then(nothing),
+      when(cmd.recordProviderHealth({ ready: false }), 'the same answer, no words').then(nothing),
+      when(cmd.recordProviderHealth({ ready: true, reason: 'ProviderUnreachable', message: 'ignored' }), 'answering again').then(emits(ev.providerHealthChanged(true))),
+      when(cmd.recordProviderHealth({ ready: false, reason: 'IdentityExpired', message: 'the certificate expired' }), 'another reason').then(
+        emits(ev.providerHealthChanged(false, 'IdentityExpired', 'the certificate expired')),
+      ),
+    ],
+  },
   unpeeringRequested: {
     ...unpeeringCells,
     RequestUnpeering: [
@@ -591,7 +697,7 @@ describe('outgoing renewal', () => {
     });
     const mid = foldEvents(outgoingDecider, [...pending, ev.identityRenewalFailed('PolicyRefused')]);
     assert.deepEqual('identity' in mid && mid.identity?.renewal, {
-      publicKeyFingerprint: OTHER_KEY, csrFingerprint: OTHER_CSR, failure: { reason: 'PolicyRefused', httpStatus: 403 },
+      publicKeyFingerprint: OTHER_KEY, csrFingerprint: OTHER_CSR, failure: { reason: 'PolicyRefused', httpStatus: 403, authUrl: null, detail: null, message: null },
     });
   });
 });
@@ -601,7 +707,7 @@ describe('outgoing evolve', () => {
     const state = foldEvents(outgoingDecider, [...nodeReady, ev.offerReceived(OFFER_2), ev.offerAccepted(OFFER_2)]);
     assert.deepEqual(state, {
       status: 'virtualNodeReady',
-      remote: { clusterId: REMOTE.remoteClusterId, clusterName: REMOTE.remoteClusterName, authUrl: REMOTE.authUrl },
+      remote: { clusterId: REMOTE.remoteClusterId, clusterName: REMOTE.remoteClusterName, authUrl: REMOTE.authUrl, attempt: null, authFingerprint: null },
       identity: {
         publicKeyFingerprint: KEY,
         certFingerprint: CERT,
@@ -671,7 +777,62 @@ describe('outgoing evolve', () => {
     const state = foldEvents(outgoingDecider, history);
     assert.deepEqual(state, {
       status: 'peeringRequested',
-      remote: { clusterId: REMOTE.remoteClusterId, clusterName: REMOTE.remoteClusterName, authUrl: OTHER_URL },
+      remote: { clusterId: REMOTE.remoteClusterId, clusterName: REMOTE.remoteClusterName, authUrl: OTHER_URL, attempt: null, authFingerprint: null },
     });
+  });
+});
+
+describe('outgoing evolve: blockers, the endpoint pin and the provider\'s health', () => {
+  const REMOTE_STATE = { clusterId: REMOTE.remoteClusterId, clusterName: REMOTE.remoteClusterName, authUrl: REMOTE.authUrl };
+
+  it('a peering blocked before anything was asked holds the reason, the message and no coordinates', () => {
+    assert.deepEqual(foldEvents(outgoingDecider, [ev.peeringBlocked()]), {
+      status: 'blocked', reason: 'TokenMissing', message: 'secret peerlog/beta-token does not exist', remote: null,
+    });
+  });
+
+  it('a peering blocked while authenticating keeps the coordinates and the pin of the attempt', () => {
+    const state = foldEvents(outgoingDecider, [ev.peeringRequested({ attempt: ATTEMPT }), ev.identityRequested(KEY, CSR, PIN), ev.peeringBlocked('TokenMalformed', 'not a peerlog token')]);
+    assert.deepEqual(state, {
+      status: 'blocked', reason: 'TokenMalformed', message: 'not a peerlog token', remote: { ...REMOTE_STATE, attempt: ATTEMPT, authFingerprint: PIN },
+    });
+  });
+
+  it('a blocker seen once an identity is held changes nothing', () => {
+    const before = foldEvents(outgoingDecider, nodeReady);
+    assert.deepEqual(foldEvents(outgoingDecider, [...nodeReady, ev.peeringBlocked()]), before);
+  });
+
+  it('the endpoint pin learned on first contact survives a refused attempt retried on the same endpoint, not a move to another', () => {
+    const refused = [ev.peeringRequested({ attempt: ATTEMPT }), ev.identityRequested(KEY, CSR, PIN), ev.authenticationFailed('TokenRejected', { authUrl: REMOTE.authUrl, detail: 'TokenMismatch', message: 'the token does not match' })];
+    assert.deepEqual(foldEvents(outgoingDecider, refused), {
+      status: 'authenticationFailed', remote: { ...REMOTE_STATE, attempt: ATTEMPT, authFingerprint: PIN },
+      reason: 'TokenRejected', httpStatus: 401, authUrl: REMOTE.authUrl, detail: 'TokenMismatch', message: 'the token does not match',
+    });
+    assert.deepEqual(foldEvents(outgoingDecider, [...refused, ev.peeringRequested({ attempt: '2/8' })]), {
+      status: 'peeringRequested', remote: { ...REMOTE_STATE, attempt: '2/8', authFingerprint: PIN },
+    });
+    assert.deepEqual(foldEvents(outgoingDecider, [...refused, ev.peeringRequested({ authUrl: OTHER_URL })]), {
+      status: 'peeringRequested', remote: { ...REMOTE_STATE, authUrl: OTHER_URL, attempt: null, authFingerprint: null },
+    });
+  });
+
+  it('a v1 AuthenticationFailed (no words) folds to nulls for them', () => {
+    const v1 = { type: 'AuthenticationFailed', data: { reason: 'Unreachable', httpStatus: null } } as OutgoingEvent;
+    const state = foldEvents(outgoingDecider, [{ type: 'PeeringRequested', data: { ...REMOTE } } as OutgoingEvent, v1]);
+    assert.deepEqual(state, {
+      status: 'authenticationFailed', remote: { ...REMOTE_STATE, attempt: null, authFingerprint: null },
+      reason: 'Unreachable', httpStatus: null, authUrl: null, detail: null, message: null,
+    });
+  });
+
+  it('the provider\'s health is kept with the identity, and across a renewal', () => {
+    const down = [...nodeReady, ev.providerHealthChanged(false, 'ProviderUnauthorized', 'the provider answered 403')];
+    const state = foldEvents(outgoingDecider, [...down, ev.identityRenewalRequested(), ev.certRenewed()]);
+    assert.deepEqual(state.status === 'virtualNodeReady' && state.identity, {
+      publicKeyFingerprint: OTHER_KEY, certFingerprint: OTHER_CERT, notAfter: RENEWED_NOT_AFTER, tenantNamespace: TENANT, apiServerUrl: API_SERVER,
+      health: { ready: false, reason: 'ProviderUnauthorized', message: 'the provider answered 403' },
+    });
+    assert.deepEqual(foldEvents(outgoingDecider, [ev.providerHealthChanged(false, 'ProviderUnreachable', 'x')]), { status: 'empty' });
   });
 });

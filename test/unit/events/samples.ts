@@ -4,19 +4,34 @@ import type { EventDataMap, EventType } from '../../../src/events/catalogue.js';
 import type { EventEnvelope, UnsealedEvent } from '../../../src/events/envelope.js';
 import { GENESIS_HASH } from '../../../src/events/constants.js';
 import { sealEvent } from '../../../src/events/hash.js';
+import { currentSchemaVersion } from '../../../src/events/schemas.js';
 
 const FP = 'a'.repeat(64);
 const RESOURCES = { cpu: '4', memory: '8Gi', pods: '110' };
 
 export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } = {
-  PeeringRequested: [{ remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443' }],
-  IdentityRequested: [{ publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64) }],
+  // Samples are written at each type's current schema version (v2 for the four types that have one).
+  PeeringRequested: [
+    { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443', attempt: '3/41877' },
+    { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443', attempt: null },
+  ],
+  PeeringBlocked: [
+    { reason: 'TokenMissing', message: 'secret peerlog/beta-token does not exist' },
+    { reason: 'MissingAuthUrl', message: 'spec.authUrl is needed to authenticate with the provider' },
+  ],
+  IdentityRequested: [
+    { publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64), authFingerprint: 'c'.repeat(64) },
+    { publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64), authFingerprint: null },
+  ],
   IdentityRenewalRequested: [{ publicKeyFingerprint: 'd'.repeat(64), csrFingerprint: 'b'.repeat(64) }],
   CertRenewed: [
     { side: 'consumer', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), notAfter: '2026-01-01T00:00:00.000Z' },
     { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z' },
   ],
-  IdentityRenewalFailed: [{ reason: 'Unreachable', httpStatus: null }, { reason: 'PolicyRefused', httpStatus: 403 }],
+  IdentityRenewalFailed: [
+    { reason: 'Unreachable', httpStatus: null, authUrl: 'https://127.0.0.1:7443', detail: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:7443' },
+    { reason: 'PolicyRefused', httpStatus: 403, authUrl: null, detail: null, message: null },
+  ],
   CertIssued: [
     {
       side: 'consumer',
@@ -35,8 +50,13 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
     },
   ],
   AuthenticationFailed: [
-    { reason: 'TokenRejected', httpStatus: 401 },
-    { reason: 'Unreachable', httpStatus: null },
+    { reason: 'TokenRejected', httpStatus: 401, authUrl: 'https://127.0.0.1:7443', detail: 'TokenMismatch', message: 'the token does not match' },
+    { reason: 'Unreachable', httpStatus: null, authUrl: 'https://127.0.0.1:7443', detail: null, message: 'connect ECONNREFUSED 127.0.0.1:7443' },
+    { reason: 'PolicyRefused', httpStatus: 403, authUrl: null, detail: null, message: null },
+  ],
+  ProviderHealthChanged: [
+    { ready: false, reason: 'ProviderUnauthorized', message: 'the provider answered 403 to the current identity' },
+    { ready: true, reason: null, message: null },
   ],
   ResourceRequested: [{ tenantNamespace: 'peerlog-tenant-alpha' }],
   OfferReceived: [{ offerName: 'beta-offer', generation: 1, resources: RESOURCES }],
@@ -83,7 +103,8 @@ export function nextId(): string {
   return `00000000-0000-4000-8000-${counter.toString(16).padStart(12, '0')}`;
 }
 
-export function unsealed<T extends EventType>(type: T, data: EventDataMap[T], streamVersion = 1): UnsealedEvent {
+/** An envelope at the type's current schema version unless another is named (an older writer's event). */
+export function unsealed<T extends EventType>(type: T, data: EventDataMap[T], streamVersion = 1, schemaVersion = currentSchemaVersion(type)): UnsealedEvent {
   return {
     id: nextId(),
     type,
@@ -94,13 +115,13 @@ export function unsealed<T extends EventType>(type: T, data: EventDataMap[T], st
     actor: { kind: 'user', name: 'kubernetes-admin' },
     correlationId: 'corr-1',
     causationId: 'cmd-1',
-    schemaVersion: 1,
+    schemaVersion,
     data,
   } as UnsealedEvent;
 }
 
-export function sealed<T extends EventType>(type: T, data: EventDataMap[T], prevHash = GENESIS_HASH): EventEnvelope {
-  return sealEvent(unsealed(type, data), prevHash) as EventEnvelope;
+export function sealed<T extends EventType>(type: T, data: EventDataMap[T], prevHash = GENESIS_HASH, schemaVersion = currentSchemaVersion(type)): EventEnvelope {
+  return sealEvent(unsealed(type, data, 1, schemaVersion), prevHash) as EventEnvelope;
 }
 
 /** Every sample, sealed into one chained cluster log. */

@@ -81,8 +81,12 @@ describe('event catalogue', () => {
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(SAMPLES).sort());
   });
 
-  it('every type is at schema version 1', () => {
-    for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), 1);
+  it('four types are at schema version 2, every other type at version 1', () => {
+    const v2 = ['AuthenticationFailed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested'];
+    assert.deepEqual(EVENT_TYPES.filter((t) => currentSchemaVersion(t) === 2).sort(), v2);
+    for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), v2.includes(type) ? 2 : 1, type);
+    // A v2 type still reads its v1 events.
+    for (const type of v2) assert.ok(EVENT_SCHEMAS[type as EventType][1] !== undefined, type);
   });
 
   it('isKnownEventType refuses unknown names, inherited keys and non-strings', () => {
@@ -296,5 +300,73 @@ describe('parseEvent', () => {
   it('accepts an unsealed sample only once sealed', () => {
     const value = unsealed('VirtualNodeReady', { nodeName: 'peerlog-beta' });
     expectSchemaError(() => parseEvent(value), 'EventSchemaInvalid', 'envelope.prevHash', 'VirtualNodeReady');
+  });
+});
+
+describe('schema versions 1 and 2 of the outgoing events', () => {
+  const URL = 'https://127.0.0.1:7443';
+  const FP = 'a'.repeat(64);
+
+  it('a v1 AuthenticationFailed without authUrl, detail and message still parses, as written', () => {
+    const e = sealed('AuthenticationFailed', { reason: 'TokenRejected', httpStatus: 401 }, GENESIS, 1);
+    assert.deepEqual(parseEventJson(serializeEvent(e)).data, { reason: 'TokenRejected', httpStatus: 401 });
+    assert.deepEqual(validateEventData('AuthenticationFailed', { reason: 'Unreachable', httpStatus: null }, 1), { reason: 'Unreachable', httpStatus: null });
+  });
+
+  it('a v2 AuthenticationFailed with authUrl, detail and message parses', () => {
+    const data = { reason: 'PolicyRefused', httpStatus: 403, authUrl: URL, detail: 'ClusterIdMismatch', message: 'the token is bound to cluster gamma' } as const;
+    const e = sealed('AuthenticationFailed', data, GENESIS, 2);
+    assert.equal(e.schemaVersion, 2);
+    assert.deepEqual(parseEventJson(serializeEvent(e)).data, data);
+  });
+
+  it('a v2 AuthenticationFailed must name authUrl, detail and message (null when unknown)', () => {
+    expectSchemaError(() => validateEventData('AuthenticationFailed', { reason: 'Unreachable', httpStatus: null }, 2), 'EventSchemaInvalid', 'data.authUrl', 'AuthenticationFailed');
+    expectSchemaError(() => validateEventData('AuthenticationFailed', { reason: 'Unreachable', httpStatus: null, authUrl: null, detail: null }), 'EventSchemaInvalid', 'data.message', 'AuthenticationFailed');
+  });
+
+  it('v2 fields in an event that says v1 are refused (the v1 schema is closed)', () => {
+    const value = raw('AuthenticationFailed');
+    value['schemaVersion'] = 1;
+    expectSchemaError(() => parseEvent(resealed(value)), 'EventSchemaInvalid', 'data.authUrl', 'AuthenticationFailed');
+    const peering = raw('PeeringRequested');
+    peering['schemaVersion'] = 1;
+    expectSchemaError(() => parseEvent(resealed(peering)), 'EventSchemaInvalid', 'data.attempt', 'PeeringRequested');
+  });
+
+  const limits: ReadonlyArray<readonly [string, EventType, number, (d: Record<string, unknown>) => void, string]> = [
+    ['a message longer than 1024 characters', 'AuthenticationFailed', 0, (d) => (d['message'] = 'x'.repeat(1025)), 'data.message'],
+    ['a detail longer than 128 characters', 'AuthenticationFailed', 0, (d) => (d['detail'] = 'x'.repeat(129)), 'data.detail'],
+    ['an ftp authUrl', 'AuthenticationFailed', 0, (d) => (d['authUrl'] = 'ftp://127.0.0.1'), 'data.authUrl'],
+    ['a renewal failure message longer than 1024 characters', 'IdentityRenewalFailed', 0, (d) => (d['message'] = 'x'.repeat(1025)), 'data.message'],
+    ['an authFingerprint that is no SHA-256', 'IdentityRequested', 0, (d) => (d['authFingerprint'] = 'sha256:' + 'a'.repeat(64)), 'data.authFingerprint'],
+    ['an attempt without a generation', 'PeeringRequested', 0, (d) => (d['attempt'] = 'v41877'), 'data.attempt'],
+    ['a block reason out of the enum', 'PeeringBlocked', 0, (d) => (d['reason'] = 'Unreachable'), 'data.reason'],
+    ['an empty block message', 'PeeringBlocked', 0, (d) => (d['message'] = ''), 'data.message'],
+    ['a block message longer than 1024 characters', 'PeeringBlocked', 0, (d) => (d['message'] = 'x'.repeat(1025)), 'data.message'],
+    ['a health reason out of the enum', 'ProviderHealthChanged', 0, (d) => (d['reason'] = 'TokenMissing'), 'data.reason'],
+    ['ready as a string', 'ProviderHealthChanged', 0, (d) => (d['ready'] = 'false'), 'data.ready'],
+    ['a health message longer than 1024 characters', 'ProviderHealthChanged', 0, (d) => (d['message'] = 'x'.repeat(1025)), 'data.message'],
+  ];
+  for (const [what, type, index, mutate, field] of limits) {
+    it(`refuses ${what} in ${type}, naming ${field}`, () => {
+      const value = raw(type, index);
+      mutate(value['data'] as Record<string, unknown>);
+      expectSchemaError(() => parseEvent(resealed(value)), 'EventSchemaInvalid', field, type);
+      expectSchemaError(() => validateEventData(type, value['data']), 'EventSchemaInvalid', field, type);
+    });
+  }
+
+  it('accepts a message of exactly 1024 characters', () => {
+    const data = { reason: 'Unreachable', httpStatus: null, authUrl: URL, detail: null, message: 'x'.repeat(1024) } as const;
+    assert.deepEqual(validateEventData('AuthenticationFailed', data), data);
+  });
+
+  it('a v1 PeeringRequested and a v1 IdentityRequested (no attempt, no pin) still parse', () => {
+    const peering = { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: URL };
+    assert.deepEqual(parseEventJson(serializeEvent(sealed('PeeringRequested', peering, GENESIS, 1))).data, peering);
+    const identity = { publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64) };
+    assert.deepEqual(parseEventJson(serializeEvent(sealed('IdentityRequested', identity, GENESIS, 1))).data, identity);
+    expectSchemaError(() => validateEventData('IdentityRequested', identity), 'EventSchemaInvalid', 'data.authFingerprint', 'IdentityRequested');
   });
 });

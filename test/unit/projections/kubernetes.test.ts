@@ -1,0 +1,101 @@
+// The ForeignCluster status forged from the views of both directions, and the status said while the
+// log cannot be reached. Expected objects are written out by hand.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { forgeForeignClusterStatus, forgeWaitingForLog } from '../../../src/projections/kubernetes/forge.js';
+import type { IncomingView, OutgoingView } from '../../../src/projections/views/view.js';
+import { IN, INCOMING_STEPS, OUT, OUTGOING_STEPS, PIN, envelopes, fold, t } from './fixtures.js';
+
+const outgoing = fold(envelopes(OUT, OUTGOING_STEPS)) as OutgoingView;
+const incoming = fold(envelopes(IN, INCOMING_STEPS)) as IncomingView;
+const KEEP = { outgoingDisabled: false, deleting: false };
+
+const OUT_CONDITIONS = [
+  { type: 'Authenticated', status: 'True', reason: 'IdentityIssued', message: 'identity valid until 2026-03-01T12:00:00.000Z, tenant namespace peerlog-tenant-alpha-01 at https://127.0.0.1:6443', lastTransitionTime: t(3) },
+  { type: 'OutgoingPeering', status: 'True', reason: 'Established', message: 'virtual node peerlog-beta-7f3c offers 4 CPU, 8Gi memory, 110 pods', lastTransitionTime: t(8) },
+  { type: 'VirtualNodeReady', status: 'True', reason: 'NodeReady', message: 'node peerlog-beta-7f3c is Ready', lastTransitionTime: t(10) },
+];
+const IN_CONDITION = { type: 'IncomingPeering', status: 'True', reason: 'Established', message: 'offering 2 CPU, 4Gi memory, 55 pods as offer-alpha-01', lastTransitionTime: t(4) };
+const OUT_STATUS = { phase: 'Established', tenantNamespace: 'peerlog-tenant-alpha-01', virtualNode: 'peerlog-beta-7f3c', authFingerprint: PIN };
+
+describe('forgeForeignClusterStatus', () => {
+  it('outgoing only: its conditions, phase, tenant namespace, node and the endpoint pin', () => {
+    assert.deepEqual(forgeForeignClusterStatus({ outgoing }, KEEP), { conditions: OUT_CONDITIONS, outgoing: OUT_STATUS });
+  });
+
+  it('incoming only: its condition, phase and tenant namespace', () => {
+    assert.deepEqual(forgeForeignClusterStatus({ incoming }, KEEP), {
+      conditions: [IN_CONDITION],
+      incoming: { phase: 'Established', tenantNamespace: 'peerlog-tenant-beta-7f3c' },
+    });
+  });
+
+  it('both directions: outgoing conditions first, then incoming', () => {
+    assert.deepEqual(forgeForeignClusterStatus({ outgoing, incoming }, KEEP), {
+      conditions: [...OUT_CONDITIONS, IN_CONDITION],
+      outgoing: OUT_STATUS,
+      incoming: { phase: 'Established', tenantNamespace: 'peerlog-tenant-beta-7f3c' },
+    });
+  });
+
+  it('an authenticating peering shows no tenant namespace, node or pin yet', () => {
+    const early = fold(envelopes(OUT, [['PeeringRequested', { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443', attempt: null }]])) as OutgoingView;
+    assert.deepEqual(forgeForeignClusterStatus({ outgoing: early }, KEEP).outgoing, { phase: 'Authenticating' });
+  });
+
+  it('outgoing Disabled with an identity held: OutgoingPeering says UnpeeringNotSupported, keeping its time', () => {
+    assert.deepEqual(forgeForeignClusterStatus({ outgoing }, { outgoingDisabled: true, deleting: false }), {
+      conditions: [
+        OUT_CONDITIONS[0],
+        { type: 'OutgoingPeering', status: 'True', reason: 'UnpeeringNotSupported', message: 'outgoing is Disabled, but unpeering is not implemented yet: the peering stays as it is', lastTransitionTime: t(8) },
+        OUT_CONDITIONS[2],
+      ],
+      outgoing: OUT_STATUS,
+    });
+  });
+
+  it('deleting with an identity held: the condition names the finalizer to remove', () => {
+    assert.deepEqual(forgeForeignClusterStatus({ outgoing }, { outgoingDisabled: false, deleting: true }).conditions[1], {
+      type: 'OutgoingPeering', status: 'True', reason: 'UnpeeringNotSupported',
+      message: 'deletion waits: unpeering is not implemented yet, so the peering stays; remove the finalizer peering.peerlog.dev/outgoing-peering to drop the object anyway',
+      lastTransitionTime: t(8),
+    });
+  });
+
+  it('deleting before the node is Ready: UnpeeringNotSupported is Unknown', () => {
+    const created = fold(envelopes(OUT, OUTGOING_STEPS.slice(0, 7))) as OutgoingView;
+    assert.deepEqual(forgeForeignClusterStatus({ outgoing: created }, { outgoingDisabled: false, deleting: true }).conditions[1], {
+      type: 'OutgoingPeering', status: 'Unknown', reason: 'UnpeeringNotSupported',
+      message: 'deletion waits: unpeering is not implemented yet, so the peering stays; remove the finalizer peering.peerlog.dev/outgoing-peering to drop the object anyway',
+      lastTransitionTime: t(1),
+    });
+  });
+
+  it('no views at all: no conditions', () => {
+    assert.deepEqual(forgeForeignClusterStatus({}, KEEP), { conditions: [] });
+  });
+});
+
+describe('forgeWaitingForLog', () => {
+  const previous = [
+    { type: 'OutgoingPeering', status: 'False', reason: 'NotPeered', message: 'no outgoing peering', lastTransitionTime: t(1) },
+    { type: 'IncomingPeering', status: 'True', reason: 'Established', message: 'offering 2 CPU, 4Gi memory, 55 pods as offer-alpha-01', lastTransitionTime: t(2) },
+  ] as const;
+  const WAITING = {
+    type: 'OutgoingPeering', status: 'Unknown', reason: 'WaitingForLog',
+    message: 'the request is recorded and waits in the outbox for the log (Kafka at 127.0.0.1:19092 does not answer); nothing was sent to the provider yet',
+  };
+
+  it('replaces OutgoingPeering, stamped now, and keeps the other conditions as they were', () => {
+    assert.deepEqual(forgeWaitingForLog(previous, '127.0.0.1:19092', t(9)), [{ ...WAITING, lastTransitionTime: t(9) }, previous[1]]);
+  });
+
+  it('an OutgoingPeering already Unknown keeps its transition time', () => {
+    const unknown = [{ type: 'OutgoingPeering', status: 'Unknown', reason: 'Authenticating', message: 'x', lastTransitionTime: t(3) }] as const;
+    assert.deepEqual(forgeWaitingForLog(unknown, '127.0.0.1:19092', t(9)), [{ ...WAITING, lastTransitionTime: t(3) }]);
+  });
+
+  it('with no previous conditions: only the waiting one', () => {
+    assert.deepEqual(forgeWaitingForLog([], '127.0.0.1:19092', t(9)), [{ ...WAITING, lastTransitionTime: t(9) }]);
+  });
+});
