@@ -1,44 +1,103 @@
-// `peerlog replay`: rebuilds this cluster's read models from offset 0 of its Kafka log.
+// `peerlog replay`: rebuilds this cluster's projections from offset 0 of its Kafka log while the
+// control plane is stopped — the read models, and the views of the projections that make effects —
+// then applies what the rebuilt views say once: ForeignCluster and request statuses (kubernetes),
+// the objects written for the remote cluster (replication), virtual nodes and their Leases
+// (virtual-kubelet). The process projection's view is rebuilt but calls nothing out.
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
-import { openRuntime } from '../runtime.js';
-import { createLogger } from '../adapters/log/index.js';
-import { acquireProjectionLock, resetProjection } from '../projections/runner.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+import { createLogger, type Logger } from '../adapters/log/index.js';
+import { createKubeClient, type KubeClient } from '../adapters/kubernetes/client.js';
+import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
+import { acquireProjectionLock, resetProjection, type Projection, type ProjectionRunner } from '../projections/runner.js';
 import { createReadModelProjection } from '../projections/read-models/index.js';
 import { streamFolder } from '../projections/read-models/folder.js';
 import { verifyAuditChain } from '../projections/read-models/chain.js';
+import { createEffectProjection, type EffectProjection } from '../projections/views/effects.js';
+import { createKubernetesProjection, type ForeignClusterObject } from '../projections/kubernetes/index.js';
+import { createReplicationProjection } from '../projections/replication/index.js';
+import { createVirtualKubeletProjection } from '../projections/virtual-kubelet/index.js';
+import { createIdentityKeeper } from '../operator/identity.js';
+import { PROCESS } from '../operator/index.js';
+import { GROUP_VERSION } from '../resources/constants.js';
+import { ValidationError } from '../commands/errors.js';
 import { chainVerdict } from './history.js';
 import type { Verb } from './index.js';
 
+const READ_MODELS = 'read-models';
+export const PROJECTION_NAMES = [READ_MODELS, 'kubernetes', 'replication', 'virtual-kubelet', PROCESS] as const;
+
+/** The effect projections as replay runs them: folding only until caught up, effects applied once after. */
+async function effectProjections(rt: Runtime, kube: KubeClient, logger: Logger, clusterId: string, clusterName: string): Promise<EffectProjection[]> {
+  const list = await kube.request<{ items?: ForeignClusterObject[] }>('GET', `/apis/${GROUP_VERSION}/foreignclusters`);
+  const fcs = list.items ?? [];
+  const identities = createIdentityKeeper({ kube, clusterId });
+  return [
+    createKubernetesProjection({ kube, store: rt.views, logger, live: false, foreignClusterOf: (id) => fcs.find((f) => f.spec?.clusterId === id) }),
+    createReplicationProjection({ kube, store: rt.views, logger, live: false, clusterId, clusterName, providerClient: (remote, state) => identities.client(remote, state) }),
+    createVirtualKubeletProjection({ kube, store: rt.views, logger, live: false, heartbeat: false, check: async () => ({ ready: true }), report: async () => undefined }),
+    createEffectProjection({ name: PROCESS, store: rt.views, logger, live: false, effect: async () => undefined }),
+  ];
+}
+
+async function rebuild(rt: Runtime, projection: Projection, timeoutMs: number): Promise<ProjectionRunner> {
+  const config = rt.config;
+  const lock = await acquireProjectionLock(config.databaseUrl, config.dbSchema, projection.name);
+  const generation = await resetProjection(rt.ds, projection);
+  process.stderr.write(`replaying ${config.clusterId}'s log into ${projection.name} (schema ${config.dbSchema}, generation ${generation})\n`);
+  const runner = rt.projection(projection, { heldLock: lock });
+  await runner.start();
+  try {
+    await runner.caughtUp(timeoutMs);
+  } finally {
+    await runner.stop();
+  }
+  return runner;
+}
+
 export const replayVerb: Verb = {
   name: 'replay',
-  summary: 'rebuild the read models (peerings, audit index, aggregate states) from offset 0 of the log',
-  usage: 'peerlog replay [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL] [--timeout DURATION]',
+  summary: 'rebuild every projection (read models, statuses, replicated objects, virtual nodes) from offset 0 of the log',
+  usage: 'peerlog replay [--projection NAME] [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL --kubeconfig F] [--timeout DURATION]',
   flags: [
-    ...configFlags(LOG_SETTINGS),
+    ...configFlags([...LOG_SETTINGS, 'kubeconfig']),
+    { name: 'projection', type: 'string', description: `rebuild only this one (${PROJECTION_NAMES.join(', ')}); default: all` },
     { name: 'timeout', type: 'duration', description: 'give up after this long', default: 600 },
   ],
   async run({ flags }) {
+    const only = flags.projection === undefined ? undefined : String(flags.projection);
+    if (only !== undefined && !(PROJECTION_NAMES as readonly string[]).includes(only)) {
+      throw new ValidationError(`--projection must be one of ${PROJECTION_NAMES.join(', ')}, not ${JSON.stringify(only)}`, { code: 'Usage' });
+    }
     const config = loadConfig(sourceFrom(flags));
     const logger = createLogger({ level: 'warn' });
     const rt = await openRuntime(config, logger);
+    const timeoutMs = Number(flags.timeout) * 1000;
     const started = Date.now();
+    let exit = 0;
     try {
-      const projection = createReadModelProjection(streamFolder);
-      const lock = await acquireProjectionLock(config.databaseUrl, config.dbSchema, projection.name);
-      const generation = await resetProjection(rt.ds, projection);
-      process.stderr.write(`replaying ${config.clusterId}'s log into schema ${config.dbSchema} (generation ${generation})\n`);
-      const runner = rt.projection(projection, { heldLock: lock });
-      await runner.start();
-      try {
-        await runner.caughtUp(Number(flags.timeout) * 1000);
-      } finally {
-        await runner.stop();
+      const totals = { applied: 0, duplicates: 0, deadLetters: 0 };
+      const add = (r: ProjectionRunner) => { totals.applied += r.stats.applied; totals.duplicates += r.stats.duplicates; totals.deadLetters += r.stats.deadLetters; };
+      if (only === undefined || only === READ_MODELS) add(await rebuild(rt, createReadModelProjection(streamFolder), timeoutMs));
+      if (only !== READ_MODELS) {
+        if (!config.kubeconfig) throw new ValidationError('replaying the effect projections needs --kubeconfig (or --stack): they write to the cluster', { code: 'Usage' });
+        const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig));
+        const chosen = (await effectProjections(rt, kube, logger, config.clusterId, config.clusterName)).filter((p) => only === undefined || p.name === only);
+        for (const p of chosen) add(await rebuild(rt, p.projection, timeoutMs));
+        // The rebuilt views applied once, each effect retried with backoff until done or the deadline.
+        for (const p of chosen) {
+          await p.resync();
+          const left = Math.max(timeoutMs - (Date.now() - started), 1000);
+          let timer: NodeJS.Timeout | undefined;
+          const done = await Promise.race([p.idle().then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), left); })]);
+          clearTimeout(timer);
+          await p.stop();
+          if (!done) { process.stderr.write(`${p.name}: the rebuilt state could not all be applied before the deadline (see the log)\n`); exit = 5; }
+        }
       }
       const seconds = (Date.now() - started) / 1000;
-      const s = runner.stats;
-      process.stdout.write(`replayed ${s.applied} events (${s.duplicates} duplicates skipped, ${s.deadLetters} dead letters) in ${seconds.toFixed(1)} s\n`);
+      process.stdout.write(`replayed ${totals.applied} events (${totals.duplicates} duplicates skipped, ${totals.deadLetters} dead letters) in ${seconds.toFixed(1)} s\n`);
       const broken = chainVerdict(await verifyAuditChain(rt.ds));
-      return broken !== 0 ? broken : s.deadLetters > 0 ? 3 : 0;
+      return broken !== 0 ? broken : totals.deadLetters > 0 ? 3 : exit;
     } finally {
       await rt.close();
     }

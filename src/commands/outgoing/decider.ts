@@ -273,8 +273,9 @@ function recordProviderHealth(command: RecordProviderHealth, state: OutgoingStat
   const reason = ready ? null : (command.data.reason ?? 'ProviderUnreachable');
   const message = ready ? null : (command.data.message ?? reason ?? '').slice(0, LIMITS.message);
   const last = identity.health ?? { ready: true, reason: null, message: null };
-  // A change, not a heartbeat: the same answer again is no news.
-  if (last.ready === ready && last.reason === reason) return [];
+  // A change, not a heartbeat: the same answer again is no news (another reason, or the same
+  // reason for another cause, such as a second fault in the identity Secret, is).
+  if (last.ready === ready && last.reason === reason && (ready || last.message === message)) return [];
   return [{ type: 'ProviderHealthChanged', data: { ready, reason, message } }];
 }
 

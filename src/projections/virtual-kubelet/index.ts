@@ -56,7 +56,7 @@ export interface VirtualKubeletProjection extends EffectProjection {
   stop(): Promise<void>;
 }
 
-const same = (a: ProviderHealth, b: ProviderHealth) => a.ready === b.ready && (a.ready || (!b.ready && a.reason === b.reason));
+const same = (a: ProviderHealth, b: ProviderHealth) => a.ready === b.ready && (a.ready || (!b.ready && a.reason === b.reason && a.message === b.message));
 
 export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKubeletProjection {
   const log = d.logger.child({ component: 'virtual-kubelet' });

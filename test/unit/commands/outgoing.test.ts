@@ -602,8 +602,10 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
     ...nodeOnOffer1Cells,
     MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(nothing),
     RecordProviderHealth: [
-      when(cmd.recordProviderHealth({ ready: false, reason: 'ProviderUnreachable', message: 'i/o timeout' }), 'the same answer, other words').then(nothing),
-      when(cmd.recordProviderHealth({ ready: false }), 'the same answer, no words').then(nothing),
+      when(cmd.recordProviderHealth({ ready: false, reason: 'ProviderUnreachable', message: 'connect ECONNREFUSED 127.0.0.1:6443' }), 'the same answer').then(nothing),
+      when(cmd.recordProviderHealth({ ready: false, reason: 'ProviderUnreachable', message: 'i/o timeout' }), 'the same reason for another cause').then(
+        emits(ev.providerHealthChanged(false, 'ProviderUnreachable', 'i/o timeout')),
+      ),
       when(cmd.recordProviderHealth({ ready: true, reason: 'ProviderUnreachable', message: 'ignored' }), 'answering again').then(emits(ev.providerHealthChanged(true))),
       when(cmd.recordProviderHealth({ ready: false, reason: 'IdentityExpired', message: 'the certificate expired' }), 'another reason').then(
         emits(ev.providerHealthChanged(false, 'IdentityExpired', 'the certificate expired')),
