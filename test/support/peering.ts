@@ -24,7 +24,19 @@ export interface Plane {
 }
 
 export async function startPlane(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}, opts: ControlPlaneOptions = {}): Promise<Plane> {
-  const config = clusterConfig(cluster, prefix, extra);
+  return planeOn(cluster, clusterConfig(cluster, prefix, extra), opts);
+}
+
+/**
+ * The same control plane started again on its log: same config (cluster id, schema, topic,
+ * namespaces), same token. What a restart of `peerlog serve` is; stop the old one first.
+ */
+export async function restartPlane(p: Plane, opts: ControlPlaneOptions = {}): Promise<Plane> {
+  await p.stop();
+  return planeOn(p.cluster, p.config, opts);
+}
+
+async function planeOn(cluster: 'alpha' | 'beta', config: PeerlogConfig, opts: ControlPlaneOptions): Promise<Plane> {
   const logs = captureLogs();
   const cp = await startControlPlane(config, logs.logger, opts);
   const { token } = await createTokenStore(cp.kube, config.systemNamespace).ensure(generateToken);
