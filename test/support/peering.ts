@@ -112,7 +112,7 @@ export function peerlog(args: readonly string[]): Promise<{ status: number | nul
  * A ForeignCluster manifest (and its token Secret) as a user would write it for `kubectl apply -f -`.
  * The Secret is bound to the provider (label) and its endpoint (authUrl), as the operator requires.
  */
-export function foreignClusterManifest(consumer: Plane, provider: Plane, opts: { name?: string; token?: string; authUrl?: string; incoming?: 'Enabled' | 'Disabled'; outgoing?: 'Enabled' | 'Disabled' } = {}): string {
+export function foreignClusterManifest(consumer: Pick<Plane, 'config' | 'fcLabel'>, provider: Plane, opts: { name?: string; token?: string; authUrl?: string; incoming?: 'Enabled' | 'Disabled'; outgoing?: 'Enabled' | 'Disabled' } = {}): string {
   const name = opts.name ?? provider.config.clusterId;
   const labels = Object.entries(consumer.fcLabel).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
   return `apiVersion: v1
