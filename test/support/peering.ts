@@ -24,7 +24,19 @@ export interface Plane {
 }
 
 export async function startPlane(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}, opts: ControlPlaneOptions = {}): Promise<Plane> {
-  const config = clusterConfig(cluster, prefix, extra);
+  return planeOn(cluster, clusterConfig(cluster, prefix, extra), opts);
+}
+
+/**
+ * The same control plane started again on its log: same config (cluster id, schema, topic,
+ * namespaces), same token. What a restart of `peerlog serve` is; stop the old one first.
+ */
+export async function restartPlane(p: Plane, opts: ControlPlaneOptions = {}): Promise<Plane> {
+  await p.stop();
+  return planeOn(p.cluster, p.config, opts);
+}
+
+async function planeOn(cluster: 'alpha' | 'beta', config: PeerlogConfig, opts: ControlPlaneOptions): Promise<Plane> {
   const logs = captureLogs();
   const cp = await startControlPlane(config, logs.logger, opts);
   const { token } = await createTokenStore(cp.kube, config.systemNamespace).ensure(generateToken);
@@ -100,7 +112,7 @@ export function peerlog(args: readonly string[]): Promise<{ status: number | nul
  * A ForeignCluster manifest (and its token Secret) as a user would write it for `kubectl apply -f -`.
  * The Secret is bound to the provider (label) and its endpoint (authUrl), as the operator requires.
  */
-export function foreignClusterManifest(consumer: Plane, provider: Plane, opts: { name?: string; token?: string; authUrl?: string; incoming?: 'Enabled' | 'Disabled'; outgoing?: 'Enabled' | 'Disabled' } = {}): string {
+export function foreignClusterManifest(consumer: Pick<Plane, 'config' | 'fcLabel'>, provider: Plane, opts: { name?: string; token?: string; authUrl?: string; incoming?: 'Enabled' | 'Disabled'; outgoing?: 'Enabled' | 'Disabled' } = {}): string {
   const name = opts.name ?? provider.config.clusterId;
   const labels = Object.entries(consumer.fcLabel).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
   return `apiVersion: v1

@@ -1,0 +1,55 @@
+// `peerlog serve` as a child process with a test plane's settings, for tests that kill a control
+// plane with SIGKILL and start it again on the same log.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { PeerlogConfig } from '../../src/config.js';
+import { PEERLOG } from './core.js';
+
+/** Every setting of `config` as `peerlog serve` flags. */
+export function serveFlags(c: PeerlogConfig): string[] {
+  const flags = [
+    '--cluster-id', c.clusterId, '--cluster-name', c.clusterName, '--kubeconfig', c.kubeconfig!,
+    '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl, '--db-schema', c.dbSchema,
+    '--auth-port', String(c.authPort), '--auth-host', c.authHost, '--ca-cert', c.caCert!, '--ca-key', c.caKey!,
+    '--namespace', c.systemNamespace, '--auth-failure-burst', String(c.authFailureBurst),
+    '--sharing-percent', String(c.sharingPercent), '--offer-threshold-percent', String(c.offerThresholdPercent),
+    '--offer-acceptance', c.offerAcceptance, '--foreign-cluster-selector', c.foreignClusterSelector,
+  ];
+  if (c.authUrl !== undefined) flags.push('--auth-url', c.authUrl);
+  return flags;
+}
+
+export interface ServeChild {
+  readonly child: ChildProcess;
+  /** Its stderr lines so far (structured JSON logs). */
+  readonly lines: string[];
+  /** Resolves with the signal that ended it, or its exit code. */
+  readonly exited: Promise<NodeJS.Signals | number | null>;
+  /** SIGKILL, then waits for the exit. */
+  kill(): Promise<NodeJS.Signals | number | null>;
+  /** SIGTERM (a clean stop), SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<NodeJS.Signals | number | null>;
+}
+
+export function startServe(config: PeerlogConfig): ServeChild {
+  const child = spawn(process.execPath, [PEERLOG, 'serve', ...serveFlags(config), '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: string[] = [];
+  let partial = '';
+  const echo = Boolean(process.env.PEERLOG_TEST_LOGS);
+  child.stderr!.on('data', (c: Buffer) => {
+    const parts = (partial + c.toString()).split('\n');
+    partial = parts.pop()!;
+    for (const l of parts) { lines.push(l); if (echo) process.stderr.write(`[serve ${config.clusterId}] ${l}\n`); }
+  });
+  let done = false;
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => { done = true; resolve(signal ?? code); }));
+  return {
+    child, lines, exited,
+    async kill() { if (!done) child.kill('SIGKILL'); return exited; },
+    async stop(graceMs = 20_000) {
+      if (done) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => { if (!done) child.kill('SIGKILL'); }, graceMs);
+      try { return await exited; } finally { clearTimeout(timer); }
+    },
+  };
+}
