@@ -59,7 +59,7 @@ export const replayVerb: Verb = {
   summary: 'rebuild every projection (read models, statuses, replicated objects, virtual nodes) from offset 0 of the log',
   usage: 'peerlog replay [--projection NAME] [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL --kubeconfig F] [--timeout DURATION]',
   flags: [
-    ...configFlags([...LOG_SETTINGS, 'kubeconfig']),
+    ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace']),
     { name: 'projection', type: 'string', description: `rebuild only this one (${PROJECTION_NAMES.join(', ')}); default: all` },
     { name: 'timeout', type: 'duration', description: 'give up after this long', default: 600 },
   ],
@@ -75,8 +75,12 @@ export const replayVerb: Verb = {
     const started = Date.now();
     let exit = 0;
     try {
-      const totals = { applied: 0, duplicates: 0, deadLetters: 0 };
-      const add = (r: ProjectionRunner) => { totals.applied += r.stats.applied; totals.duplicates += r.stats.duplicates; totals.deadLetters += r.stats.deadLetters; };
+      const totals = { applied: 0, duplicates: 0, deadLetters: 0, projections: 0 };
+      // Every projection reads the same log: the events are counted once, the projections apart.
+      const add = (r: ProjectionRunner) => {
+        totals.applied = Math.max(totals.applied, r.stats.applied); totals.duplicates = Math.max(totals.duplicates, r.stats.duplicates);
+        totals.deadLetters += r.stats.deadLetters; totals.projections += 1;
+      };
       if (only === undefined || only === READ_MODELS) add(await rebuild(rt, createReadModelProjection(streamFolder), timeoutMs));
       if (only !== READ_MODELS) {
         if (!config.kubeconfig) throw new ValidationError('replaying the effect projections needs --kubeconfig (or --stack): they write to the cluster', { code: 'Usage' });
@@ -95,7 +99,7 @@ export const replayVerb: Verb = {
         }
       }
       const seconds = (Date.now() - started) / 1000;
-      process.stdout.write(`replayed ${totals.applied} events (${totals.duplicates} duplicates skipped, ${totals.deadLetters} dead letters) in ${seconds.toFixed(1)} s\n`);
+      process.stdout.write(`replayed ${totals.applied} events into ${totals.projections} projection(s) (${totals.duplicates} duplicates skipped, ${totals.deadLetters} dead letters) in ${seconds.toFixed(1)} s\n`);
       const broken = chainVerdict(await verifyAuditChain(rt.ds));
       return broken !== 0 ? broken : totals.deadLetters > 0 ? 3 : exit;
     } finally {
