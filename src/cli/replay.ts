@@ -24,7 +24,8 @@ import { chainVerdict } from './history.js';
 import type { Verb } from './index.js';
 
 const READ_MODELS = 'read-models';
-export const PROJECTION_NAMES = [READ_MODELS, 'kubernetes', 'replication', 'virtual-kubelet', PROCESS] as const;
+const EFFECT_NAMES = ['kubernetes', 'replication', 'virtual-kubelet', PROCESS] as const;
+export const PROJECTION_NAMES = [READ_MODELS, ...EFFECT_NAMES] as const;
 
 /** The effect projections as replay runs them: folding only until caught up, effects applied once after. */
 async function effectProjections(rt: Runtime, kube: KubeClient, logger: Logger, clusterId: string, clusterName: string): Promise<EffectProjection[]> {
@@ -83,12 +84,17 @@ export const replayVerb: Verb = {
       };
       if (only === undefined || only === READ_MODELS) add(await rebuild(rt, createReadModelProjection(streamFolder), timeoutMs));
       if (only !== READ_MODELS) {
-        if (!config.kubeconfig) throw new ValidationError('replaying the effect projections needs --kubeconfig (or --stack): they write to the cluster', { code: 'Usage' });
-        const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig));
-        const chosen = (await effectProjections(rt, kube, logger, config.clusterId, config.clusterName)).filter((p) => only === undefined || p.name === only);
+        // With the cluster at hand the rebuilt views are applied now; without it (no --kubeconfig)
+        // they are rebuilt only, and the control plane applies them all when it next starts.
+        const kube = config.kubeconfig ? createKubeClient(kubeConfigFromFile(config.kubeconfig)) : undefined;
+        const all = kube
+          ? await effectProjections(rt, kube, logger, config.clusterId, config.clusterName)
+          : EFFECT_NAMES.map((name) => createEffectProjection({ name, store: rt.views, logger, live: false, effect: async () => undefined }));
+        const chosen = all.filter((p) => only === undefined || p.name === only);
         for (const p of chosen) add(await rebuild(rt, p.projection, timeoutMs));
+        if (!kube) process.stderr.write('no kubeconfig: the views are rebuilt; the control plane applies them when it starts\n');
         // The rebuilt views applied once, each effect retried with backoff until done or the deadline.
-        for (const p of chosen) {
+        for (const p of kube ? chosen : []) {
           await p.resync();
           const left = Math.max(timeoutMs - (Date.now() - started), 1000);
           let timer: NodeJS.Timeout | undefined;
@@ -99,7 +105,7 @@ export const replayVerb: Verb = {
         }
       }
       const seconds = (Date.now() - started) / 1000;
-      process.stdout.write(`replayed ${totals.applied} events into ${totals.projections} projection(s) (${totals.duplicates} duplicates skipped, ${totals.deadLetters} dead letters) in ${seconds.toFixed(1)} s\n`);
+      process.stdout.write(`replayed ${totals.applied} events (${totals.duplicates} duplicates skipped, ${totals.deadLetters} dead letters) in ${seconds.toFixed(1)} s into ${totals.projections} projection(s)\n`);
       const broken = chainVerdict(await verifyAuditChain(rt.ds));
       return broken !== 0 ? broken : totals.deadLetters > 0 ? 3 : exit;
     } finally {
