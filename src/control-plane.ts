@@ -2,7 +2,7 @@
 // the token, and the HTTPS authentication endpoint with its probes. Started in numbered steps and
 // stopped in reverse.
 import type { PeerlogConfig } from './config.js';
-import { PeerlogError, isRetriable } from './commands/errors.js';
+import { StartError } from './errors.js';
 import type { Logger } from './adapters/log/index.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { createKubeClient, type KubeClient } from './adapters/kubernetes/client.js';
@@ -40,13 +40,6 @@ export interface ControlPlaneOptions {
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
-
-export class StartError extends PeerlogError {
-  constructor(stepName: string, target: string, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
-    super('StartFailed', `cannot start (${stepName}): ${target}: ${why}`, { cause, retriable: isRetriable(cause) });
-  }
-}
 
 /** Runs one start-up step, naming it and what it reached for when it fails. */
 async function step<T>(name: string, target: string, work: () => Promise<T>): Promise<T> {

@@ -19,6 +19,7 @@ import { DEFAULT_CSR_POLICY, type CsrPolicy } from './policy.js';
 import type { ProviderPorts } from './provider.js';
 import { apiServerUrlProblem, type ConsumerPorts } from './consumer.js';
 import { IdentitySecretInvalidError } from './errors.js';
+import { ValidationError } from '../errors.js';
 import { identityUserFor, tenantNamespaceFor } from '../resources/names.js';
 
 /** Responses of a provider's kube-apiserver beyond this are cut off: its answers to peerlog are small. */
@@ -26,14 +27,14 @@ export const REMOTE_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** Every PEM certificate of a bundle; throws on anything else, or on none. */
 export function parseCertificates(pem: string): X509Certificate[] {
-  if (pem.length > 256 * 1024) throw new Error('longer than 256 KiB');
+  if (pem.length > 256 * 1024) throw new ValidationError('longer than 256 KiB', { code: 'CertificateBundleInvalid' });
   const blocks = pem.match(/-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----/g) ?? [];
   const rest = blocks.reduce((text, b) => text.replace(b, ''), pem);
-  if (blocks.length === 0) throw new Error('no PEM block');
-  if (rest.trim() !== '') throw new Error('text outside PEM blocks');
+  if (blocks.length === 0) throw new ValidationError('no PEM block', { code: 'CertificateBundleInvalid' });
+  if (rest.trim() !== '') throw new ValidationError('text outside PEM blocks', { code: 'CertificateBundleInvalid' });
   return blocks.map((b, i) => {
-    if (!b.startsWith('-----BEGIN CERTIFICATE-----')) throw new Error(`block ${i + 1} is not a CERTIFICATE`);
-    try { return new X509Certificate(b); } catch { throw new Error(`block ${i + 1} does not parse as a certificate`); }
+    if (!b.startsWith('-----BEGIN CERTIFICATE-----')) throw new ValidationError(`block ${i + 1} is not a CERTIFICATE`, { code: 'CertificateBundleInvalid' });
+    try { return new X509Certificate(b); } catch (e) { throw new ValidationError(`block ${i + 1} does not parse as a certificate`, { code: 'CertificateBundleInvalid', cause: e }); }
   });
 }
 
@@ -83,7 +84,7 @@ export async function identityClient(kube: KubeClient, p: {
 /** The kube-apiserver URL and CA a consumer needs, from the kubeconfig the control plane uses. */
 export function apiServerOf(kube: KubeClient): { url: string; caPem: string } {
   const cluster = kube.config.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  if (!cluster) throw new ValidationError('the kubeconfig has no current cluster', { code: 'KubeconfigInvalid' });
   const caPem = cluster.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : cluster.caFile ? readFileSync(cluster.caFile, 'utf8') : '';
   return { url: cluster.server, caPem };
 }
@@ -92,7 +93,7 @@ export async function providerPorts(
   config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger, policy: CsrPolicy = DEFAULT_CSR_POLICY,
   incomingAllowed: (clusterId: string) => boolean = () => true,
 ): Promise<ProviderPorts> {
-  if (!config.caCert || !config.caKey) throw new Error('setting ca-cert/ca-key: the client CA is needed to sign identities');
+  if (!config.caCert || !config.caKey) throw new ValidationError('setting ca-cert/ca-key: the client CA is needed to sign identities', { code: 'InvalidSetting', field: 'ca-cert' });
   const caCertPem = readFileSync(config.caCert, 'utf8');
   const caKeys = await importAnyKeyPair(readFileSync(config.caKey, 'utf8'));
   const tokens = createTokenStore(kube, config.systemNamespace);

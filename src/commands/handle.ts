@@ -7,7 +7,7 @@ import { forgeUnsealedEvents, toDomainEvent } from '../events/envelope.js';
 import { validateEventData } from '../events/schemas.js';
 import type { CommandMetadata } from './command.js';
 import type { Decider } from './decider.js';
-import { ConcurrencyError } from './errors.js';
+import { ConcurrencyError } from '../errors.js';
 import type { StreamCache } from './cache.js';
 
 export interface StoredStream<S> {

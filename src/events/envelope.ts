@@ -1,6 +1,6 @@
 // The envelope every event travels in, and the pure forging of envelopes from decided events.
 import type { Actor, DomainEvent, EventDataMap, EventType } from './catalogue.js';
-import { ValidationError } from '../commands/errors.js';
+import { ValidationError } from '../errors.js';
 
 interface EnvelopeHeader<T extends EventType> {
   readonly id: string;

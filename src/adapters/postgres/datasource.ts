@@ -1,6 +1,7 @@
 // PostgreSQL adapter: a typeorm DataSource on pg, with peerlog's migrations, optionally confined to one schema.
 import { DataSource, type EntitySchema } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations/index.js';
+import { ValidationError } from '../../errors.js';
 
 /** The driver's types that code outside the adapters names (the driver itself stays here). */
 export type { DataSource, EntityManager } from 'typeorm';
@@ -16,7 +17,7 @@ export interface DataSourceOptions {
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openDataSource(opts: DataSourceOptions): Promise<DataSource> {
-  if (opts.schema !== undefined && !SCHEMA_RE.test(opts.schema)) throw new Error(`invalid schema name ${JSON.stringify(opts.schema)}`);
+  if (opts.schema !== undefined && !SCHEMA_RE.test(opts.schema)) throw new ValidationError(`invalid schema name ${JSON.stringify(opts.schema)}`, { code: 'InvalidSchemaName' });
   if (opts.schema !== undefined) {
     // The schema must exist before a pooled connection sets it as its search_path.
     const boot = new DataSource({ type: 'postgres', url: opts.url });
@@ -45,7 +46,7 @@ export async function migrate(ds: DataSource): Promise<string[]> {
 }
 
 export async function dropSchema(url: string, schema: string): Promise<void> {
-  if (!SCHEMA_RE.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+  if (!SCHEMA_RE.test(schema)) throw new ValidationError(`invalid schema name ${JSON.stringify(schema)}`, { code: 'InvalidSchemaName' });
   const ds = new DataSource({ type: 'postgres', url });
   await ds.initialize();
   try { await ds.query(`drop schema if exists "${schema}" cascade`); } finally { await ds.destroy(); }

@@ -1,7 +1,7 @@
 // The consumer-side peering towards one remote: authenticate, request resources, take an offer,
 // run a virtual node, and unpeer in reverse. Pure: see Decider in ../decider.ts.
 import type { OutgoingEvent } from '../../events/catalogue.js';
-import { ConflictError, ERROR_CODES, InvalidTransitionError, ValidationError } from '../errors.js';
+import { ConflictError, ERROR_CODES, InvalidTransitionError, ValidationError } from '../../errors.js';
 import { isAfter, unexpectedEvent, unknownCommand, unknownStatus, type Decider } from '../decider.js';
 import type {
   AcceptOffer,

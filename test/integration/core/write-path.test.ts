@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { handleCommand } from '../../../src/commands/handle.js';
 import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
-import { ConcurrencyError, PeerlogError } from '../../../src/commands/errors.js';
+import { ConcurrencyError, PeerlogError } from '../../../src/errors.js';
 import { foldEvents } from '../../../src/commands/decider.js';
 import { toDomainEvent } from '../../../src/events/envelope.js';
 import { canonicalJson, verifyChain } from '../../../src/events/hash.js';

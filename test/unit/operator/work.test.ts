@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../../src/adapters/log/index.js';
-import { DomainError, PeerlogError } from '../../../src/commands/errors.js';
+import { DomainError, PeerlogError } from '../../../src/errors.js';
 import { backoffDelay, createWorkQueue } from '../../../src/operator/work.js';
 
 function capture() {
