@@ -14,7 +14,7 @@ import { createAuthServer, type AuthServer, type Readiness } from './adapters/ht
 import { createFailureLimiter } from './auth/rate-limit.js';
 import { generateToken } from './auth/token.js';
 import { issueIdentity } from './auth/provider.js';
-import { consumerPorts, providerPorts } from './auth/wire.js';
+import { consumerPorts, providerPorts } from './wiring/auth.js';
 import { startOperator, type Operator } from './operator/index.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
 import type { Relay } from './adapters/kafka/relay.js';
@@ -139,7 +139,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     const readiness = async (): Promise<Readiness> => {
       // Unauthenticated callers see each check's name and a short state; the why goes to the log, not to them.
       const checks: Record<string, string> = {};
-      await runtime.ds.query('select 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = 'failing'; log.warn('readiness: database failing', { error: e }); });
+      await runtime.queries.ping().then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = 'failing'; log.warn('readiness: database failing', { error: e }); });
       await kube.get('v1', 'Namespace', config.systemNamespace).then(() => { checks.kubernetes = 'ok'; }, (e: Error) => { checks.kubernetes = 'failing'; log.warn('readiness: kube-apiserver failing', { error: e }); });
       checks.relay = relay.state();
       const waiting = runners.map((r, i) => [names[i], r.state()] as const).filter(([, state]) => state !== 'ok');

@@ -156,6 +156,19 @@ export class ProjectionLockedError extends PeerlogError {
   }
 }
 
+/** The database schema lacks peerlog's tables or some of its migrations, and the verb may not migrate it. */
+export class SchemaNotMigratedError extends PeerlogError {
+  readonly pending: readonly string[];
+
+  constructor(schema: string, pending: readonly string[], total: number) {
+    const what = pending.length === total
+      ? `holds no peerlog tables`
+      : `lacks ${pending.length} of peerlog's migrations (${pending.join(', ')})`;
+    super('SchemaNotMigrated', `schema ${schema} ${what}: run \`peerlog serve\` for this cluster once (it migrates the schema), or check --db-schema and --cluster-id`);
+    this.pending = pending;
+  }
+}
+
 /** A request body larger than the endpoint accepts. */
 export class BodyTooLargeError extends PeerlogError {
   constructor(limitBytes: number) {

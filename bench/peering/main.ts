@@ -20,7 +20,6 @@ import { forgeTenantObjects } from '../../src/resources/tenant.js';
 import { forgeLease, forgeResourceOffer, forgeResourceRequest, forgeVirtualNode, forgeVirtualNodeStatus } from '../../src/resources/objects.js';
 import { identityUserFor, tenantNamespaceFor, virtualNodeNameFor } from '../../src/resources/names.js';
 import { GROUP_VERSION, PEERS_GROUP } from '../../src/resources/constants.js';
-import type { EventEnvelope } from '../../src/events/envelope.js';
 import { loadLayout, stackEnv } from '../../src/stack/config.js';
 
 function arg(name: string, fallback: number): number {
@@ -136,8 +135,8 @@ async function main(): Promise<void> {
       // VirtualNodeReady is recorded just after the node's Ready status is written: wait for it.
       let at = new Map<string, number>();
       for (let tries = 0; tries < 200 && !at.has('VirtualNodeReady'); tries++) {
-        const rows = await consumer.runtime.ds.query(`select envelope from peerlog_outbox where stream_id = $1 order by stream_version`, [`outgoing-${provider.config.clusterId}`]) as { envelope: EventEnvelope }[];
-        at = new Map(rows.map((r) => [r.envelope.type, Date.parse(r.envelope.occurredAt)]));
+        const events = await consumer.runtime.queries.eventsAfter(`outgoing-${provider.config.clusterId}`, 0);
+        at = new Map(events.map((e) => [e.type, Date.parse(e.occurredAt)]));
         if (!at.has('VirtualNodeReady')) await new Promise((r) => setTimeout(r, 10));
       }
       phases.get('PeeringRequested')!.push(at.get('PeeringRequested')! - appliedAt);

@@ -2,10 +2,9 @@
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { openRuntime } from '../runtime.js';
 import { createLogger } from '../adapters/log/index.js';
-import { acquireProjectionLock, resetProjection } from '../projections/runner.js';
+import { acquireProjectionLock } from '../projections/runner.js';
 import { createReadModelProjection } from '../projections/read-models/index.js';
 import { streamFolder } from '../projections/read-models/folder.js';
-import { verifyAuditChain } from '../projections/read-models/chain.js';
 import { chainVerdict } from './history.js';
 import type { Verb } from './index.js';
 
@@ -25,7 +24,7 @@ export const replayVerb: Verb = {
     try {
       const projection = createReadModelProjection(streamFolder);
       const lock = await acquireProjectionLock(config.databaseUrl, config.dbSchema, projection.name);
-      const generation = await resetProjection(rt.ds, projection);
+      const generation = await rt.resetProjection(projection);
       process.stderr.write(`replaying ${config.clusterId}'s log into schema ${config.dbSchema} (generation ${generation})\n`);
       const runner = rt.projection(projection, { heldLock: lock });
       await runner.start();
@@ -37,7 +36,7 @@ export const replayVerb: Verb = {
       const seconds = (Date.now() - started) / 1000;
       const s = runner.stats;
       process.stdout.write(`replayed ${s.applied} events (${s.duplicates} duplicates skipped, ${s.deadLetters} dead letters) in ${seconds.toFixed(1)} s\n`);
-      const broken = chainVerdict(await verifyAuditChain(rt.ds));
+      const broken = chainVerdict(await rt.queries.verifyChain());
       return broken !== 0 ? broken : s.deadLetters > 0 ? 3 : 0;
     } finally {
       await rt.close();

@@ -86,6 +86,3 @@ export function forgeUnsealedEvents(
 export function toDomainEvent<T extends EventType>(envelope: EventEnvelope<T> | UnsealedEvent<T>): DomainEvent<T> {
   return { type: envelope.type, data: envelope.data } as DomainEvent<T>;
 }
-
-// Re-exported because the Kafka relay forges headers next to envelopes; the home is cloudevents.ts.
-export { toCloudEventHeaders } from './cloudevents.js';

@@ -10,7 +10,7 @@ import { createTokenStore } from '../../src/adapters/kubernetes/secrets.js';
 import { dropSchema } from '../../src/adapters/postgres/datasource.js';
 import { topicFor } from '../../src/adapters/kafka/client.js';
 import { createLogger, type Logger } from '../../src/adapters/log/index.js';
-import { consumerPorts } from '../../src/auth/wire.js';
+import { consumerPorts } from '../../src/wiring/auth.js';
 import { obtainIdentity, type ObtainedIdentity, type PeeringTarget } from '../../src/auth/consumer.js';
 import { generateToken } from '../../src/auth/token.js';
 import type { CsrPolicy } from '../../src/auth/policy.js';

@@ -9,7 +9,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../../events/envelope.js';
-import { toCloudEventHeaders } from '../../events/envelope.js';
+import { toCloudEventHeaders } from '../../events/cloudevents.js';
 import { serializeEvent } from '../../events/schemas.js';
 import type { Logger } from '../log/index.js';
 import { OUTBOX_CHANNEL } from '../postgres/event-store.js';
