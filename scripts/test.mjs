@@ -39,6 +39,9 @@ function run(label, files, extraEnv = {}, concurrency = undefined) {
 
 let status = 0;
 if (only !== '--integration') {
+  // No import cycles among the sources (scripts/check-imports.mjs names any it finds).
+  const imports = spawnSync(process.execPath, [join(root, 'scripts/check-imports.mjs'), join(root, 'src')], { stdio: 'inherit', cwd: root });
+  if (imports.status !== 0) process.exit(imports.status ?? 1);
   status = run('unit', testFiles(join(root, 'dist/test/unit')));
   if (status !== 0) process.exit(status);
 }

@@ -1,7 +1,7 @@
 // Control-plane settings: parsed once from flags, PEERLOG_* variables or the local stack
 // (`--stack alpha|beta`), validated, frozen; a bad value fails fast naming the setting.
 import { existsSync } from 'node:fs';
-import { ValidationError } from './commands/errors.js';
+import { ValidationError } from './errors.js';
 import { loadLayout, stackEnv, CLUSTERS } from './stack/config.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources/constants.js';
 import { parseDurationSeconds } from './duration.js';

@@ -2,7 +2,7 @@
 // the token, and the HTTPS authentication endpoint with its probes. Started in numbered steps and
 // stopped in reverse.
 import type { PeerlogConfig } from './config.js';
-import { PeerlogError, isRetriable } from './commands/errors.js';
+import { StartError } from './errors.js';
 import type { Logger } from './adapters/log/index.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { createKubeClient, type KubeClient } from './adapters/kubernetes/client.js';
@@ -14,7 +14,7 @@ import { createAuthServer, type AuthServer, type Readiness } from './adapters/ht
 import { createFailureLimiter } from './auth/rate-limit.js';
 import { generateToken } from './auth/token.js';
 import { issueIdentity } from './auth/provider.js';
-import { consumerPorts, providerPorts } from './auth/wire.js';
+import { consumerPorts, providerPorts } from './wiring/auth.js';
 import { startOperator, type Operator } from './operator/index.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
 import type { Relay } from './adapters/kafka/relay.js';
@@ -40,13 +40,6 @@ export interface ControlPlaneOptions {
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
-
-export class StartError extends PeerlogError {
-  constructor(stepName: string, target: string, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
-    super('StartFailed', `cannot start (${stepName}): ${target}: ${why}`, { cause, retriable: isRetriable(cause) });
-  }
-}
 
 /** Runs one start-up step, naming it and what it reached for when it fails. */
 async function step<T>(name: string, target: string, work: () => Promise<T>): Promise<T> {
@@ -151,7 +144,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     const readiness = async (): Promise<Readiness> => {
       // Unauthenticated callers see each check's name and a short state; the why goes to the log, not to them.
       const checks: Record<string, string> = {};
-      await runtime.ds.query('select 1').then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = 'failing'; log.warn('readiness: database failing', { error: e }); });
+      await runtime.queries.ping().then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = 'failing'; log.warn('readiness: database failing', { error: e }); });
       await kube.get('v1', 'Namespace', config.systemNamespace).then(() => { checks.kubernetes = 'ok'; }, (e: Error) => { checks.kubernetes = 'failing'; log.warn('readiness: kube-apiserver failing', { error: e }); });
       checks.relay = relay.state();
       const waiting = runners.map((r, i) => [names[i], r.state()] as const).filter(([, state]) => state !== 'ok');

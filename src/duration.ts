@@ -1,5 +1,6 @@
 // Durations as kubectl and Go's time.ParseDuration write them ("500ms", "90s", "2m", "1h30m"), or a
 // plain number of seconds ("120", "1.5"). Pure logic.
+import { ValidationError } from './errors.js';
 
 export const DURATION_FORMS = 'a number of seconds (120) or a duration: 500ms, 90s, 2m, 1h, 1h30m';
 
@@ -25,7 +26,7 @@ export function parseDurationMs(text: string): number | undefined {
 }
 
 /** Seconds in `text`; throws `makeError(message)` naming `what` and the accepted forms when it is not a duration. */
-export function parseDurationSeconds(text: string, what: string, makeError: (message: string) => Error = (m) => new Error(m)): number {
+export function parseDurationSeconds(text: string, what: string, makeError: (message: string) => Error = (m) => new ValidationError(m, { code: 'InvalidDuration' })): number {
   const ms = parseDurationMs(text);
   if (ms === undefined) throw makeError(`${what}: ${JSON.stringify(text)} is not a duration (expected ${DURATION_FORMS})`);
   return ms / 1000;

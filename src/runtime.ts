@@ -1,13 +1,19 @@
-// Wiring of one cluster's control plane: database (migrated), event store, Kafka, command
-// handler ports, the outbox relay and the projection runners, from a validated configuration.
+// Wiring of one cluster's control plane: database (migrated, unless a reader asks it not to be),
+// event store, Kafka, command handler ports, the read side's queries, the outbox relay and the
+// projection runners, from a validated configuration.
 import type { DataSource } from './adapters/postgres/datasource.js';
 import type { Kafka } from './adapters/kafka/client.js';
 import type { PeerlogConfig } from './config.js';
+import { InternalError } from './errors.js';
 import type { HandlerPorts } from './commands/handle.js';
 import { createCommandBus, type CommandBus } from './commands/bus.js';
 import { createStreamCache } from './commands/cache.js';
 import { parseEventJson } from './events/index.js';
-import { openDataSource, migrate } from './adapters/postgres/datasource.js';
+import { MIGRATION_NAMES, openDataSource, migrate, pendingMigrations } from './adapters/postgres/datasource.js';
+import { createCertificateStore, type CertificateStore } from './adapters/postgres/certificates.js';
+import { createReadModelQueries } from './adapters/postgres/queries.js';
+import type { ReadModelQueries } from './ports.js';
+import { SchemaNotMigratedError } from './errors.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
 import { createViewStore, type ViewStore } from './adapters/postgres/views.js';
 import { READ_MODEL_ENTITIES } from './adapters/postgres/entities.js';
@@ -15,14 +21,16 @@ import { createKafka, prepareEventTopic, topicFor, type TopicReport, type TopicS
 import { uuidv7 } from './adapters/ids/index.js';
 import { createRelay, type Relay, type RelayOptions } from './adapters/kafka/relay.js';
 import type { Logger } from './adapters/log/index.js';
-import { createProjectionRunner, type Projection, type ProjectionRunner, type RunnerOptions } from './projections/runner.js';
+import { createProjectionRunner, resetProjection, type Projection, type ProjectionRunner, type RunnerOptions } from './projections/runner.js';
 import { createReadModelProjection } from './projections/read-models/index.js';
 import { streamFolder } from './projections/read-models/folder.js';
 
 export interface Runtime {
   readonly config: PeerlogConfig;
-  readonly ds: DataSource;
-  readonly kafka: Kafka;
+  /** The read side: read models, a stream's events in the outbox, the hash chain, a ping. */
+  readonly queries: ReadModelQueries;
+  /** The certificates this cluster signed as a provider. */
+  readonly certificates: CertificateStore;
   readonly logger: Logger;
   readonly ports: HandlerPorts;
   /** The views the effect projections fold from the log. */
@@ -32,6 +40,8 @@ export interface Runtime {
   relay(extra?: Partial<RelayOptions>): Relay;
   projection(projection: Projection, extra?: Partial<RunnerOptions>): ProjectionRunner;
   readModels(extra?: Partial<RunnerOptions>): ProjectionRunner;
+  /** Empties a projection's tables, checkpoints and dead letters for a rebuild; the new generation. */
+  resetProjection(projection: Projection): Promise<number>;
   /** How this cluster's event topic is made, and what an existing one must have. */
   readonly topic: TopicSettings;
   /** Creates or checks the event topic once, with a client that does not wait long for an absent Kafka. */
@@ -39,10 +49,26 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: PeerlogConfig, logger: Logger): Promise<Runtime> {
-  const ds = await openDataSource({ url: config.databaseUrl, schema: config.dbSchema, poolSize: 20, entities: [...READ_MODEL_ENTITIES] });
+export interface OpenOptions {
+  /**
+   * Run the pending migrations (default true). Read-only verbs pass false: the schema is then
+   * neither created nor changed, and one that lacks a migration is refused (SchemaNotMigrated).
+   */
+  readonly migrate?: boolean;
+}
+
+export async function openRuntime(config: PeerlogConfig, logger: Logger, options: OpenOptions = {}): Promise<Runtime> {
+  const migrating = options.migrate ?? true;
+  const ds = await openDataSource({
+    url: config.databaseUrl, schema: config.dbSchema, poolSize: 20, entities: [...READ_MODEL_ENTITIES], createSchema: migrating,
+  });
   try {
-    await migrate(ds);
+    if (migrating) {
+      await migrate(ds);
+    } else {
+      const pending = await pendingMigrations(ds);
+      if (pending.length > 0) throw new SchemaNotMigratedError(config.dbSchema, pending, MIGRATION_NAMES.length);
+    }
   } catch (e) {
     await ds.destroy();
     throw e;
@@ -57,7 +83,9 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
   };
   const kafkaBrokers = config.kafkaBrokers;
   const rt: Runtime = {
-    config, ds, kafka, logger, ports, bus: createCommandBus(ports), topic, views: createViewStore(ds),
+    config, logger, ports, bus: createCommandBus(ports), topic, views: createViewStore(ds),
+    queries: createReadModelQueries(ds), certificates: createCertificateStore(ds),
+    resetProjection: (projection) => resetProjection(ds, projection),
     relay: (extra = {}) => createRelay({ ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, logger, topic, kafkaBrokers, ...extra }),
     projection: (projection, extra = {}) => createProjectionRunner({
       ds, databaseUrl: config.databaseUrl, kafka, clusterId: config.clusterId, dbSchema: config.dbSchema, projection,
@@ -70,5 +98,25 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger): Promis
     readModels: (extra = {}) => rt.projection(createReadModelProjection(streamFolder), extra),
     close: async () => { await ds.destroy(); },
   };
+  drivers.set(rt, { ds, kafka });
   return rt;
+}
+
+/** The drivers behind a runtime, which no port of it hands out. */
+export interface Drivers {
+  readonly ds: DataSource;
+  readonly kafka: Kafka;
+}
+
+const drivers = new WeakMap<Runtime, Drivers>();
+
+/**
+ * The database and Kafka clients behind `rt`, for what checks peerlog from the outside: tests and
+ * benchmarks reading tables and topics directly, as an independent client would. Production code
+ * goes through the runtime's ports.
+ */
+export function driversOf(rt: Runtime): Drivers {
+  const d = drivers.get(rt);
+  if (!d) throw new InternalError('NoDrivers', 'this runtime was not opened by openRuntime');
+  return d;
 }

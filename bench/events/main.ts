@@ -26,6 +26,7 @@ import { GENESIS_HASH } from '../../src/events/constants.js';
 import { stackEnv } from '../../src/stack/config.js';
 import { uuidv7 } from '../../src/adapters/ids/index.js';
 import { loadLayout } from '../../src/stack/config.js';
+import { driversOf } from '../../src/runtime.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -116,7 +117,7 @@ async function benchWritePath(): Promise<{ ours: number; raw: number; commands: 
     await ensureEventTopic(admin, rawTopic);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const rows = await rt.ds.query('select envelope from peerlog_outbox order by position') as { envelope: EventEnvelope }[];
+    const rows = await driversOf(rt).ds.query('select envelope from peerlog_outbox order by position') as { envelope: EventEnvelope }[];
     const perStream = new Map<string, EventEnvelope[]>();
     for (const r of rows) perStream.set(r.envelope.streamId, [...(perStream.get(r.envelope.streamId) ?? []), r.envelope]);
     const streams = [...perStream.values()];
@@ -183,7 +184,7 @@ async function rebuildOurs(base: PeerlogConfig, round: number, produced: number)
     await runner.caughtUp(1_800_000);
     const rate = produced / ((performance.now() - t0) / 1000);
     await runner.stop();
-    const audit = await rt.ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
+    const audit = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
     if (audit[0]!.n !== produced) throw new Error(`rebuild produced ${audit[0]!.n} audit rows for ${produced} events`);
     return rate;
   } finally {

@@ -21,8 +21,8 @@ import { forgeResourceOffer, forgeResourceRequest } from '../../src/resources/ob
 import { forgeLease, forgeVirtualNode, forgeVirtualNodeStatus } from '../../src/projections/virtual-kubelet/forge.js';
 import { identityUserFor, tenantNamespaceFor, virtualNodeNameFor } from '../../src/resources/names.js';
 import { GROUP_VERSION, PEERS_GROUP } from '../../src/resources/constants.js';
-import type { EventEnvelope } from '../../src/events/envelope.js';
 import { loadLayout, stackEnv } from '../../src/stack/config.js';
+import { driversOf } from '../../src/runtime.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,7 +63,7 @@ async function cleanup(planes: ControlPlane[], alpha: KubeClient, beta: KubeClie
   for (const p of planes) {
     await p.stop();
     await dropSchema(p.config.databaseUrl, p.config.dbSchema);
-    const admin = p.runtime.kafka.admin();
+    const admin = driversOf(p.runtime).kafka.admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [topicFor(p.config.clusterId)] }).catch(() => undefined);
     await admin.disconnect();
@@ -137,8 +137,8 @@ async function main(): Promise<void> {
       // VirtualNodeReady is recorded just after the node's Ready status is written: wait for it.
       let at = new Map<string, number>();
       for (let tries = 0; tries < 200 && !at.has('VirtualNodeReady'); tries++) {
-        const rows = await consumer.runtime.ds.query(`select envelope from peerlog_outbox where stream_id = $1 order by stream_version`, [`outgoing-${provider.config.clusterId}`]) as { envelope: EventEnvelope }[];
-        at = new Map(rows.map((r) => [r.envelope.type, Date.parse(r.envelope.occurredAt)]));
+        const events = await consumer.runtime.queries.eventsAfter(`outgoing-${provider.config.clusterId}`, 0);
+        at = new Map(events.map((e) => [e.type, Date.parse(e.occurredAt)]));
         if (!at.has('VirtualNodeReady')) await new Promise((r) => setTimeout(r, 10));
       }
       phases.get('PeeringRequested')!.push(at.get('PeeringRequested')! - appliedAt);

@@ -10,6 +10,7 @@ import type { OutgoingState } from '../commands/outgoing/state.js';
 import type { Actor } from '../events/catalogue.js';
 import { PEERS_GROUP } from '../resources/constants.js';
 import { identityUserFor, tenantNamespaceFor } from '../resources/names.js';
+import { InternalError, PeerlogError } from '../errors.js';
 import { AuthenticationFailedError, IdentitySecretInvalidError, failureReasonOf } from './errors.js';
 import { parseIdentityResponse, type ClusterIds, type IdentityRequest, type IdentityResponse } from './protocol.js';
 import { DEFAULT_RENEW_FRACTION, renewalDueAt, renewalStatement } from './renewal.js';
@@ -212,8 +213,8 @@ function refusalOf(authUrl: string, answer: ProviderAnswer): AuthenticationFaile
 }
 
 /** A provider's answer refused by the consumer, with the reason it is recorded under. */
-class AnswerRefused extends Error {
-  constructor(readonly reason: string, message: string) { super(message); }
+class AnswerRefused extends PeerlogError {
+  constructor(readonly reason: string, message: string) { super('AnswerRefused', message); }
 }
 
 /**
@@ -279,7 +280,7 @@ export async function renewIdentityIfDue(
 
   const state = await ports.loadOutgoing(remoteClusterId);
   const identity = 'identity' in state ? state.identity : null;
-  if (identity === null) throw new Error(`no identity towards ${remoteClusterId} to renew`);
+  if (identity === null) throw new InternalError('NoIdentityToRenew', `no identity towards ${remoteClusterId} to renew`);
   const localNamespace = tenantNamespaceFor(remoteClusterId);
   const stored = await ports.readIdentity(localNamespace);
   if (!stored?.certPem) throw new IdentitySecretInvalidError(localNamespace, 'it holds no certificate');

@@ -1,6 +1,6 @@
 // Refusals of the authentication endpoint: an HTTP status, a stable code and a reason a peer can
 // act on. Messages are written here, from facts, so they can never carry the presented token.
-import { PeerlogError } from '../commands/errors.js';
+import { PeerlogError } from '../errors.js';
 import type { AuthenticationFailureReason } from '../events/catalogue.js';
 
 export const AUTH_STATUS = {

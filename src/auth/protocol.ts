@@ -1,5 +1,6 @@
 // The wire format of the authentication endpoint (DESIGN §6), shared by the server and the client.
 import { CLUSTER_ID_PATTERN, DNS_LABEL_PATTERN } from '../events/constants.js';
+import { ValidationError } from '../errors.js';
 import { AuthRefusal } from './errors.js';
 
 export const IDS_PATH = '/ids';
@@ -92,7 +93,7 @@ export function parseIdentityRequest(body: unknown): IdentityRequest {
 export function parseIdentityResponse(body: unknown): IdentityResponse {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   for (const k of ['clusterId', 'clusterName', 'certificate', 'caBundle', 'apiServerUrl', 'tenantNamespace', 'notAfter'] as const) {
-    if (typeof b[k] !== 'string' || b[k] === '') throw new Error(`the provider's answer lacks ${k}`);
+    if (typeof b[k] !== 'string' || b[k] === '') throw new ValidationError(`the provider's answer lacks ${k}`, { code: 'InvalidResponse', field: k });
   }
   return b as unknown as IdentityResponse;
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../adapters/log/index.js';
 import type { HandledCommand } from '../commands/handle.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
 import type { IncomingState } from '../commands/incoming/state.js';
-import { ConflictError, InvalidTransitionError, ValidationError } from '../commands/errors.js';
+import { ConflictError, InternalError, InvalidTransitionError, ValidationError } from '../errors.js';
 import type { CommandMetadata } from '../commands/command.js';
 import { PEERS_GROUP } from '../resources/constants.js';
 import { identityUserFor } from '../resources/names.js';
@@ -207,7 +207,7 @@ async function renewIdentity(ports: ProviderPorts, req: IdentityRequest, csr: Pa
     throw new AuthRefusal('IdentityConflict', 'NoIdentityToRenew', `cluster ${req.clusterId} holds no identity here to renew; peer with a token`);
   }
   const current = await ports.findCertificate(granted.certFingerprint);
-  if (!current) throw new Error(`the certificate ${granted.certFingerprint} named by the log is not stored`);
+  if (!current) throw new InternalError('CertificateNotStored', `the certificate ${granted.certFingerprint} named by the log is not stored`);
   const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy);
   if (!verdict.allowed) {
     log.warn('renewal CSR refused', { reason: verdict.reason });

@@ -2,6 +2,7 @@
 // A 'duration' flag takes kubectl-style durations (90s, 2m, 1h30m, 500ms) or plain seconds and
 // holds seconds.
 import { DURATION_FORMS, parseDurationSeconds } from '../duration.js';
+import { UsageError } from '../errors.js';
 
 export interface FlagSpec {
   readonly name: string;
@@ -16,9 +17,7 @@ export interface Parsed {
   readonly positionals: readonly string[];
 }
 
-export class UsageError extends Error {
-  readonly code = 'Usage';
-}
+export { UsageError } from '../errors.js';
 
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): Parsed {
   const flags: Record<string, string | boolean | number | undefined> = {};

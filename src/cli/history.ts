@@ -2,8 +2,7 @@
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { openRuntime } from '../runtime.js';
 import { createLogger } from '../adapters/log/index.js';
-import { AuditEntity, PeeringEntity } from '../adapters/postgres/entities.js';
-import { verifyAuditChain, type AuditChain } from '../projections/read-models/chain.js';
+import type { AuditChain } from '../ports.js';
 import { UsageError } from './args.js';
 import type { Verb } from './index.js';
 
@@ -19,18 +18,12 @@ export const historyVerb: Verb = {
     const output = String(flags.output);
     if (output !== 'table' && output !== 'json') throw new UsageError(`-o ${output}: expected table or json`);
     const config = loadConfig(sourceFrom(flags));
-    const rt = await openRuntime(config, createLogger({ level: 'warn' }));
+    const rt = await openRuntime(config, createLogger({ level: 'warn' }), { migrate: false });
     try {
       const remote = positionals[0];
-      const peerings = await rt.ds.getRepository(PeeringEntity).find({
-        where: remote ? { remoteClusterId: remote } : {}, order: { remoteClusterId: 'ASC', direction: 'ASC' },
-      });
-      const streamIds = peerings.map((p) => `${p.direction}-${p.remoteClusterId}`);
-      const events = streamIds.length === 0 ? [] : await rt.ds.getRepository(AuditEntity).createQueryBuilder('a')
-        .where('a.streamId in (:...streamIds)', { streamIds })
-        .orderBy('a.occurredAt', 'ASC').addOrderBy('a.streamId', 'ASC').addOrderBy('a.streamVersion', 'ASC').getMany();
+      const { peerings, events } = await rt.queries.peeringHistory(remote);
       // The log is read back: its chain is verified whole, whichever peering is printed.
-      const chain = await verifyAuditChain(rt.ds);
+      const chain = await rt.queries.verifyChain();
       if (output === 'json') {
         process.stdout.write(JSON.stringify({ peerings, events, chain }, null, 2) + '\n');
         return chainVerdict(chain);

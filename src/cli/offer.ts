@@ -5,8 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { createLogger } from '../adapters/log/index.js';
 import { openRuntime } from '../runtime.js';
-import type { OutgoingState } from '../commands/outgoing/state.js';
-import { parseStreamId } from '../commands/registry.js';
 import { UsageError } from './args.js';
 import { OUTPUT_FLAG, outputFormat, printData } from './output.js';
 import type { Verb } from './index.js';
@@ -22,13 +20,10 @@ export const offerVerb: Verb = {
     if (action !== 'list' && !offerName) throw new UsageError(`peerlog offer ${action} needs the offer's name (see peerlog offer list)`);
     const format = outputFormat(flags.output);
     const config = loadConfig(sourceFrom(flags));
-    const rt = await openRuntime(config, createLogger({ level: 'error' }));
+    // Listing reads only: it leaves the schema as it finds it. A decision is a command, so it migrates.
+    const rt = await openRuntime(config, createLogger({ level: 'error' }), { migrate: action !== 'list' });
     try {
-      const rows = await rt.ds.query(`select stream_id, state from peerlog_streams where stream_type = 'outgoing' and state ? 'offer' order by stream_id`) as { stream_id: string; state: OutgoingState & { offer: { offerName: string; generation: number; resources: Record<string, string> } } }[];
-      const offers = rows.map((r) => ({
-        remoteClusterId: parseStreamId(r.stream_id).remoteClusterId, status: r.state.status,
-        offerName: r.state.offer.offerName, generation: r.state.offer.generation, resources: r.state.offer.resources,
-      }));
+      const offers = await rt.queries.listReceivedOffers();
       if (action === 'list') {
         printData(format, offers, () => offers.length === 0 ? 'no offers received' : offers.map((o) =>
           `${o.offerName.padEnd(30)} from ${o.remoteClusterId.padEnd(20)} gen ${String(o.generation).padEnd(4)} ${o.status.padEnd(20)} ${o.resources.cpu} CPU, ${o.resources.memory}, ${o.resources.pods} pods`).join('\n'));

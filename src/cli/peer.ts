@@ -12,8 +12,8 @@ import { ensureNamespace, writePeeringToken } from '../adapters/kubernetes/secre
 import { fetchClusterIds } from '../adapters/http/auth-client.js';
 import { ANNOTATIONS, GROUP_VERSION } from '../resources/constants.js';
 import { streamIdOf } from '../commands/registry.js';
-import type { EventEnvelope } from '../events/envelope.js';
 import type { Condition } from '../projections/views/view.js';
+import { CONDITION_TYPES, REASONS } from '../resources/conditions.js';
 import { UsageError } from './args.js';
 import { describeEvent, elapsed } from './progress.js';
 import type { Verb } from './index.js';
@@ -56,8 +56,7 @@ export const peerVerb: Verb = {
     const rt = await openRuntime(config, createLogger({ level: 'error' }));
     try {
       const streamId = streamIdOf('outgoing', ids.clusterId);
-      const current = await rt.ds.query('select coalesce(max(stream_version), 0)::int as v from peerlog_outbox where stream_id = $1', [streamId]) as { v: number }[];
-      let seen = current[0]!.v;
+      let seen = await rt.queries.lastVersion(streamId);
 
       // 3. The intent: the token in a Secret bound to this provider and its endpoint (the operator
       //    sends it nowhere else), the ForeignCluster pointing at it.
@@ -85,8 +84,7 @@ export const peerVerb: Verb = {
       }
       let lastCondition = '';
       while (Date.now() - started < timeoutMs) {
-        const rows = await rt.ds.query('select envelope from peerlog_outbox where stream_id = $1 and stream_version > $2 order by stream_version', [streamId, seen]) as { envelope: EventEnvelope }[];
-        for (const { envelope: e } of rows) {
+        for (const e of await rt.queries.eventsAfter(streamId, seen)) {
           seen = e.streamVersion;
           say(describeEvent(e));
           if (e.type === 'VirtualNodeReady') {
@@ -98,7 +96,7 @@ export const peerVerb: Verb = {
             const d = e.data as { reason: string; httpStatus: number | null };
             if (d.reason !== 'Unreachable' && d.reason !== 'TooManyAttempts') {
               // The provider's own words are in the ForeignCluster's status, written just after the event.
-              const failed = await waitForCondition(kube, name, (c) => c.type === 'Authenticated' && c.status === 'False', 3000);
+              const failed = await waitForCondition(kube, name, (c) => c.type === CONDITION_TYPES.authenticated && c.status === 'False', 3000);
               const why = failed?.message ?? `${d.reason} (HTTP ${d.httpStatus ?? '-'})`;
               process.stderr.write(`peerlog peer: step Authentication failed: ${d.reason}: ${why}\n`);
               return 1;
@@ -106,13 +104,13 @@ export const peerVerb: Verb = {
           }
         }
         // What the control plane says while it retries (an unreachable provider, a missing token).
-        const stuck = (await conditions(kube, name)).find((c) => c.status === 'False' && c.reason !== 'NoVirtualNode');
+        const stuck = (await conditions(kube, name)).find((c) => c.status === 'False' && c.reason !== REASONS.noVirtualNode);
         const text = stuck ? `${stuck.type} ${stuck.reason}: ${stuck.message}` : '';
         if (stuck && text !== lastCondition) { say(`waiting: ${text}`); lastCondition = text; }
         await new Promise((r) => setTimeout(r, 100));
       }
       const cond = await conditions(kube, name);
-      const stuck = cond.find((c) => c.status !== 'True' && c.reason !== 'NoVirtualNode');
+      const stuck = cond.find((c) => c.status !== 'True' && c.reason !== REASONS.noVirtualNode);
       const why = cond.length === 0
         ? `no control plane has acted on ForeignCluster ${name}: is \`peerlog serve\` running for cluster ${config.clusterId}?`
         : stuck ? `${stuck.type} ${stuck.reason}: ${stuck.message}` : 'the virtual node is not Ready yet';

@@ -8,10 +8,9 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { createLogger, type Logger } from '../adapters/log/index.js';
 import { createKubeClient, type KubeClient } from '../adapters/kubernetes/client.js';
 import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
-import { acquireProjectionLock, resetProjection, type Projection, type ProjectionRunner } from '../projections/runner.js';
+import { acquireProjectionLock, type Projection, type ProjectionRunner } from '../projections/runner.js';
 import { createReadModelProjection } from '../projections/read-models/index.js';
 import { streamFolder } from '../projections/read-models/folder.js';
-import { verifyAuditChain } from '../projections/read-models/chain.js';
 import { createEffectProjection, type EffectProjection } from '../projections/views/effects.js';
 import { createKubernetesProjection, type ForeignClusterObject } from '../projections/kubernetes/index.js';
 import { createReplicationProjection } from '../projections/replication/index.js';
@@ -19,7 +18,7 @@ import { createVirtualKubeletProjection } from '../projections/virtual-kubelet/i
 import { createIdentityKeeper } from '../operator/identity.js';
 import { PROCESS } from '../operator/index.js';
 import { GROUP_VERSION } from '../resources/constants.js';
-import { ValidationError } from '../commands/errors.js';
+import { UsageError } from './args.js';
 import { chainVerdict } from './history.js';
 import type { Verb } from './index.js';
 
@@ -43,7 +42,7 @@ async function effectProjections(rt: Runtime, kube: KubeClient, logger: Logger, 
 async function rebuild(rt: Runtime, projection: Projection, timeoutMs: number): Promise<ProjectionRunner> {
   const config = rt.config;
   const lock = await acquireProjectionLock(config.databaseUrl, config.dbSchema, projection.name);
-  const generation = await resetProjection(rt.ds, projection);
+  const generation = await rt.resetProjection(projection);
   process.stderr.write(`replaying ${config.clusterId}'s log into ${projection.name} (schema ${config.dbSchema}, generation ${generation})\n`);
   const runner = rt.projection(projection, { heldLock: lock });
   await runner.start();
@@ -67,7 +66,7 @@ export const replayVerb: Verb = {
   async run({ flags }) {
     const only = flags.projection === undefined ? undefined : String(flags.projection);
     if (only !== undefined && !(PROJECTION_NAMES as readonly string[]).includes(only)) {
-      throw new ValidationError(`--projection must be one of ${PROJECTION_NAMES.join(', ')}, not ${JSON.stringify(only)}`, { code: 'Usage' });
+      throw new UsageError(`--projection must be one of ${PROJECTION_NAMES.join(', ')}, not ${JSON.stringify(only)}`);
     }
     const config = loadConfig(sourceFrom(flags));
     const logger = createLogger({ level: 'warn' });
@@ -106,7 +105,7 @@ export const replayVerb: Verb = {
       }
       const seconds = (Date.now() - started) / 1000;
       process.stdout.write(`replayed ${totals.applied} events (${totals.duplicates} duplicates skipped, ${totals.deadLetters} dead letters) in ${seconds.toFixed(1)} s into ${totals.projections} projection(s)\n`);
-      const broken = chainVerdict(await verifyAuditChain(rt.ds));
+      const broken = chainVerdict(await rt.queries.verifyChain());
       return broken !== 0 ? broken : totals.deadLetters > 0 ? 3 : exit;
     } finally {
       await rt.close();

@@ -4,6 +4,7 @@ import { createKubeClient, type KubeObject } from '../adapters/kubernetes/client
 import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
 import { GROUP_VERSION } from '../resources/constants.js';
 import type { Condition } from '../projections/views/view.js';
+import { QUIET_REASONS } from '../resources/conditions.js';
 import { OUTPUT_FLAG, outputFormat, printData } from './output.js';
 import type { Verb } from './index.js';
 
@@ -37,7 +38,7 @@ export const statusVerb: Verb = {
     printData(format, name ? data[0] : data, () => {
       if (data.length === 0) return 'no peerings (no ForeignCluster in this cluster)';
       const rows = data.map((d) => {
-        const stuck = d.conditions.find((c) => c.status !== 'True' && c.reason !== 'NoVirtualNode' && c.reason !== 'NotPeered');
+        const stuck = d.conditions.find((c) => c.status !== 'True' && !QUIET_REASONS.has(c.reason));
         return [d.name, d.clusterId, d.outgoing.phase ?? '-', d.incoming.phase ?? '-', d.outgoing.virtualNode ?? '-', stuck ? `${stuck.type}=${stuck.reason}: ${stuck.message}` : ''];
       });
       const head = ['NAME', 'CLUSTER', 'OUTGOING', 'INCOMING', 'VIRTUAL NODE', 'WHY'];

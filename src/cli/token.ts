@@ -7,7 +7,7 @@ import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
 import { createTokenStore, readServingCert } from '../adapters/kubernetes/secrets.js';
 import { certificateFingerprint } from '../adapters/x509/index.js';
 import { generateToken } from '../auth/token.js';
-import { ValidationError } from '../commands/errors.js';
+import { ValidationError } from '../errors.js';
 import { OUTPUT_FLAG, outputFormat, printData } from './output.js';
 import type { Verb } from './index.js';
 

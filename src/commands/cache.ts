@@ -1,14 +1,10 @@
 // The state and version this process last appended for each stream, so that its next command on
 // that stream needs no read first. A stale entry (another process appended since) cannot slip
 // through: the append's version check refuses it, and the handler then decides again on fresh state.
-import type { StoredStream } from './handle.js';
+// The port it implements is the handler's (handle.ts), which never imports this file.
+import type { StoredStream, StreamCache } from './handle.js';
 
-export interface StreamCache {
-  get<S>(streamId: string): StoredStream<S> | undefined;
-  set<S>(streamId: string, stored: StoredStream<S>): void;
-  delete(streamId: string): void;
-  readonly size: number;
-}
+export type { StreamCache };
 
 /** A least-recently-used cache of at most `max` streams. */
 export function createStreamCache(max = 10_000): StreamCache {

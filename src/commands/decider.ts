@@ -1,5 +1,5 @@
 // The Decider shape every aggregate follows, and helpers the deciders share.
-import { ERROR_CODES, PeerlogError, ValidationError } from './errors.js';
+import { ERROR_CODES, PeerlogError, ValidationError } from '../errors.js';
 
 /**
  * `decide` and `evolve` are pure: everything that varies (time, ids, keys, fingerprints, offered

@@ -7,12 +7,19 @@ import { forgeUnsealedEvents, toDomainEvent } from '../events/envelope.js';
 import { currentSchemaVersion, validateEventData } from '../events/schemas.js';
 import type { CommandMetadata } from './command.js';
 import type { Decider } from './decider.js';
-import { ConcurrencyError } from './errors.js';
-import type { StreamCache } from './cache.js';
+import { ConcurrencyError } from '../errors.js';
 
 export interface StoredStream<S> {
   readonly state: S;
   readonly version: number;
+}
+
+/** States this process appended last, so its next command on such a stream needs no read (cache.ts). */
+export interface StreamCache {
+  get<S>(streamId: string): StoredStream<S> | undefined;
+  set<S>(streamId: string, stored: StoredStream<S>): void;
+  delete(streamId: string): void;
+  readonly size: number;
 }
 
 export interface AppendRequest<S> {

@@ -1,5 +1,5 @@
 // Commands and deciders: pure decide/evolve per aggregate, the error hierarchy, and the stream registry.
-export * from './errors.js';
+export * from '../errors.js';
 export * from './command.js';
 export * from './constants.js';
 export { foldEvents, decideOn, isAfter, type Decider } from './decider.js';

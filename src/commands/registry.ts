@@ -4,7 +4,7 @@ import type { DomainEvent } from '../events/catalogue.js';
 import { CLUSTER_ID_PATTERN } from '../events/constants.js';
 import { STREAM_PREFIXES } from './constants.js';
 import type { Decider } from './decider.js';
-import { ERROR_CODES, ValidationError } from './errors.js';
+import { ERROR_CODES, ValidationError } from '../errors.js';
 import { incomingDecider } from './incoming/decider.js';
 import type { IncomingCommand } from './incoming/commands.js';
 import { outgoingDecider } from './outgoing/decider.js';

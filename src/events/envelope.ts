@@ -1,6 +1,6 @@
 // The envelope every event travels in, and the pure forging of envelopes from decided events.
 import type { Actor, DomainEvent, EventDataMap, EventType } from './catalogue.js';
-import { ValidationError } from '../commands/errors.js';
+import { ValidationError } from '../errors.js';
 
 interface EnvelopeHeader<T extends EventType> {
   readonly id: string;
@@ -86,6 +86,3 @@ export function forgeUnsealedEvents(
 export function toDomainEvent<T extends EventType>(envelope: EventEnvelope<T> | UnsealedEvent<T>): DomainEvent<T> {
   return { type: envelope.type, data: envelope.data } as DomainEvent<T>;
 }
-
-// Re-exported because the Kafka relay forges headers next to envelopes; the home is cloudevents.ts.
-export { toCloudEventHeaders } from './cloudevents.js';

@@ -1,5 +1,5 @@
-// Errors raised at the log's boundary, part of the hierarchy rooted in src/commands/errors.ts.
-import { ValidationError } from '../commands/errors.js';
+// Errors raised at the log's boundary, part of the hierarchy rooted in src/errors.ts.
+import { ValidationError } from '../errors.js';
 
 export const EVENT_ERROR_CODES = {
   EventSchemaInvalid: 'EventSchemaInvalid',

@@ -3,7 +3,7 @@
 import { hash } from 'node:crypto';
 import type { EventEnvelope, UnsealedEvent } from './envelope.js';
 import { GENESIS_HASH, SHA256_HEX_PATTERN } from './constants.js';
-import { ValidationError } from '../commands/errors.js';
+import { ValidationError } from '../errors.js';
 
 /**
  * JSON with object keys sorted by UTF-16 code units and no whitespace. For the values events hold

@@ -1,7 +1,7 @@
 // Kubernetes resource quantities: parsing, canonical numeric form (millicores for cpu, bytes for
 // byte-sized resources, whole units otherwise) and the arithmetic offers need. BigInt keeps it exact:
 // bytes of a large cluster exceed Number.MAX_SAFE_INTEGER and rounding must match Kubernetes (up).
-import { ValidationError } from '../commands/errors.js';
+import { ValidationError } from '../errors.js';
 import { BYTE_RESOURCE_PATTERN, LIMITS } from './constants.js';
 import type { Resources } from './catalogue.js';
 

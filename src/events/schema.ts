@@ -1,7 +1,7 @@
 // A small hand-rolled validator: schemas are values that parse `unknown` into a fresh, typed copy or
 // throw a ValidationError naming the field. Objects are closed (unknown fields are refused), so what
 // comes out is exactly what the schema declares and never a partial object.
-import { ValidationError } from '../commands/errors.js';
+import { ValidationError } from '../errors.js';
 import { REQUIRED_RESOURCES, RESOURCE_NAME_PATTERN, LIMITS } from './constants.js';
 import { parseQuantity } from './quantity.js';
 import type { Resources } from './catalogue.js';

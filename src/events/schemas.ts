@@ -44,7 +44,7 @@ import {
   taggedUnion,
   type Schema,
 } from './schema.js';
-import { ValidationError } from '../commands/errors.js';
+import { InternalError, ValidationError } from '../errors.js';
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
 const digit = (s: string, at: number): number => s.charCodeAt(at) - 48;
@@ -334,7 +334,7 @@ function refuseWithoutSchema(value: Readonly<Record<string, unknown>>, claimedTy
     });
   }
   validateEventData(claimedType, data, parsedHeader.schemaVersion);
-  throw new Error(`unreachable: ${claimedType} schemaVersion ${parsedHeader.schemaVersion} has a data schema but no envelope schema`);
+  throw new InternalError('Unreachable', `unreachable: ${claimedType} schemaVersion ${parsedHeader.schemaVersion} has a data schema but no envelope schema`);
 }
 
 /**

@@ -19,7 +19,7 @@ import { isWellFormedToken } from '../auth/token.js';
 import { ANNOTATIONS, GROUP_VERSION, LABELS, OUTGOING_FINALIZER, TOKEN_SECRET_NAME } from '../resources/constants.js';
 import { virtualNodeNameFor } from '../resources/names.js';
 import { CONDITION_TYPES } from '../resources/conditions.js';
-import { PeerlogError } from '../commands/errors.js';
+import { PeerlogError } from '../errors.js';
 import type { ForeignClusterObject } from '../projections/kubernetes/index.js';
 import { forgeWaitingForLog } from '../projections/kubernetes/forge.js';
 import type { OutgoingView, RemoteViews } from '../projections/views/view.js';

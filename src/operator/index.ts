@@ -20,7 +20,7 @@ import { createEffectProjection, type EffectProjection } from '../projections/vi
 import { createKubernetesProjection, type ForeignClusterObject } from '../projections/kubernetes/index.js';
 import { createReplicationProjection } from '../projections/replication/index.js';
 import { createVirtualKubeletProjection } from '../projections/virtual-kubelet/index.js';
-import { createWorkQueue, type WorkQueue } from './work.js';
+import { createWorkQueue, type WorkQueue } from '../projections/work.js';
 import { createIdentityKeeper } from './identity.js';
 import { createWatches } from './watches.js';
 import { decodeKey, encodeKey, type WorkKey } from './keys.js';

@@ -2,7 +2,7 @@
 // yet), restarted with jittered backoff after an error, and stopped together.
 import type { Logger } from '../adapters/log/index.js';
 import type { KubeObject, k8s } from '../adapters/kubernetes/client.js';
-import { backoffDelay } from './work.js';
+import { backoffDelay } from '../projections/work.js';
 
 /** Watch restarts back off from 1 s to a minute; a watch that ran this long first starts again from 1 s. */
 const WATCH_BACKOFF = { baseMs: 1000, maxMs: 60_000, healthyMs: 60_000 } as const;

@@ -12,7 +12,7 @@ import { isKafkaError, prepareEventTopic, topicFor, type TopicSettings } from '.
 import { applicationName, openLockSession, type LockSession } from '../adapters/postgres/lock.js';
 import { createPartitionPipeline, type PartitionPipeline } from './pipeline.js';
 import { runStatement, type Statement } from '../adapters/postgres/statements.js';
-import { PeerlogError } from '../commands/errors.js';
+import { PeerlogError, ProjectionLockedError } from '../errors.js';
 
 export interface Projection {
   readonly name: string;
@@ -180,11 +180,6 @@ const RESTART_BACKOFF_MS = { initial: 200, max: 30_000 } as const;
 
 export function lockKey(dbSchema: string, projection: string): string {
   return `peerlog-projection:${dbSchema}:${projection}`;
-}
-
-export class ProjectionLockedError extends Error {
-  readonly code = 'ProjectionLocked';
-  readonly retriable = true;
 }
 
 /** Holds the projection's advisory lock on a session of its own until released (or lost). */

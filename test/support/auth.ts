@@ -10,12 +10,13 @@ import { createTokenStore } from '../../src/adapters/kubernetes/secrets.js';
 import { dropSchema } from '../../src/adapters/postgres/datasource.js';
 import { topicFor } from '../../src/adapters/kafka/client.js';
 import { createLogger, type Logger } from '../../src/adapters/log/index.js';
-import { consumerPorts } from '../../src/auth/wire.js';
+import { consumerPorts } from '../../src/wiring/auth.js';
 import { obtainIdentity, type ObtainedIdentity, type PeeringTarget } from '../../src/auth/consumer.js';
 import { generateToken } from '../../src/auth/token.js';
 import type { CsrPolicy } from '../../src/auth/policy.js';
 import { tenantNamespaceFor } from '../../src/resources/names.js';
 import { stackEnv, uniqueName } from './env.js';
+import { driversOf } from '../../src/runtime.js';
 
 export interface Captured {
   readonly lines: string[];
@@ -52,7 +53,7 @@ export interface TestProvider {
 /** Drops a control plane's schema and topic. */
 export async function dropLog(config: PeerlogConfig, rt: Runtime): Promise<void> {
   await dropSchema(config.databaseUrl, config.dbSchema);
-  const admin = rt.kafka.admin();
+  const admin = driversOf(rt).kafka.admin();
   await admin.connect();
   try { await admin.deleteTopics({ topics: [topicFor(config.clusterId)] }); } catch { /* never created */ }
   await admin.disconnect();

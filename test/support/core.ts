@@ -12,6 +12,7 @@ import type { OutgoingCommand } from '../../src/commands/outgoing/commands.js';
 import type { EventEnvelope } from '../../src/events/envelope.js';
 import { parseEvent } from '../../src/events/index.js';
 import { stackEnv, uniqueName, eventually } from './env.js';
+import { driversOf } from '../../src/runtime.js';
 
 export function testConfig(prefix: string): PeerlogConfig {
   const env = stackEnv();
@@ -31,7 +32,7 @@ export async function openTestRuntime(prefix: string, lines?: string[]): Promise
     async cleanup() {
       await rt.close();
       await dropSchema(config.databaseUrl, config.dbSchema);
-      const admin = rt.kafka.admin();
+      const admin = driversOf(rt).kafka.admin();
       await admin.connect();
       try { await admin.deleteTopics({ topics: [topicFor(config.clusterId)] }); } catch { /* never created */ }
       await admin.disconnect();
@@ -99,13 +100,13 @@ export function envelopes(messages: readonly { value: string }[]): EventEnvelope
 }
 
 export async function outboxEvents(rt: Runtime): Promise<EventEnvelope[]> {
-  const rows = await rt.ds.query('select envelope from peerlog_outbox order by position') as { envelope: EventEnvelope }[];
+  const rows = await driversOf(rt).ds.query('select envelope from peerlog_outbox order by position') as { envelope: EventEnvelope }[];
   return rows.map((r) => r.envelope);
 }
 
 /** A table's rows in a stable order, for row-by-row comparison. */
 export async function tableRows(rt: Runtime, table: string, orderBy: string): Promise<unknown[]> {
-  return rt.ds.query(`select * from ${table} order by ${orderBy}`) as Promise<unknown[]>;
+  return driversOf(rt).ds.query(`select * from ${table} order by ${orderBy}`) as Promise<unknown[]>;
 }
 
 /** The `peerlog` binary of this checkout. */

@@ -3,7 +3,7 @@
 // always reported so that the first contact can pin it for the next ones.
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { PeerlogError } from '../../commands/errors.js';
+import { PeerlogError } from '../../errors.js';
 import { IDENTITY_PATH, IDS_PATH, type ClusterIds, type IdentityRequest } from '../../auth/protocol.js';
 
 export class ProviderUnreachableError extends PeerlogError {

@@ -7,9 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../log/index.js';
 import { AuthRefusal } from '../../auth/errors.js';
-import { isRetriable, isPeerlogError } from '../../commands/errors.js';
+import { BodyTooLargeError, ProxyHeaderError, isRetriable, isPeerlogError } from '../../errors.js';
 import { sourceKey, type FailureLimiter } from '../../auth/rate-limit.js';
-import { parseProxyHeader, ProxyHeaderError, startsWithProxyHeader } from './proxy-protocol.js';
+import { parseProxyHeader, startsWithProxyHeader } from './proxy-protocol.js';
 import { IDENTITY_PATH, IDS_PATH, MAX_BODY_BYTES, parseIdentityRequest, type ClusterIds, type IdentityRequest, type IdentityResponse } from '../../auth/protocol.js';
 
 export interface Readiness {
@@ -41,19 +41,17 @@ export interface AuthServer {
   close(): Promise<void>;
 }
 
-class BodyTooLarge extends Error {}
-
 const PROXY_HEADER_TIMEOUT_MS = 5_000;
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) { reject(new BodyTooLarge()); return; }
+    if (declared > limit) { reject(new BodyTooLargeError(limit)); return; }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) { reject(new BodyTooLarge()); req.removeAllListeners('data'); req.resume(); return; }
+      if (size > limit) { reject(new BodyTooLargeError(limit)); req.removeAllListeners('data'); req.resume(); return; }
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
@@ -82,7 +80,7 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
       try {
         raw = await readBody(req, MAX_BODY_BYTES);
       } catch (e) {
-        if (e instanceof BodyTooLarge) throw new AuthRefusal('PayloadTooLarge', 'body', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+        if (e instanceof BodyTooLargeError) throw new AuthRefusal('PayloadTooLarge', 'body', `the body exceeds ${MAX_BODY_BYTES} bytes`);
         throw e;
       }
       let body: unknown;

@@ -2,6 +2,9 @@
 // the TLS handshake, naming the client it accepted. Pure: the server feeds it the first bytes of a
 // connection and learns whether the header is complete, and whose connection it is.
 import { formatIpv6, IPV4_PATTERN as IPV4, parseIpv6 } from '../../auth/rate-limit.js';
+import { ProxyHeaderError } from '../../errors.js';
+
+export { ProxyHeaderError };
 
 /** The 12 bytes that open a version 2 header. */
 export const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -26,7 +29,6 @@ export type ProxyParse =
    */
   | { readonly kind: 'header'; readonly length: number; readonly source: ProxySource | null };
 
-export class ProxyHeaderError extends Error {}
 
 const PORT = /^(?:0|[1-9]\d{0,4})$/;
 

@@ -1,6 +1,6 @@
 // Kafka adapter: client factory, the per-cluster topic, and translation of kafkajs errors into ours.
 import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
-import { PeerlogError } from '../../commands/errors.js';
+import { PeerlogError } from '../../errors.js';
 import type { Logger } from '../log/index.js';
 
 /** The client's types that code outside the adapters names (the client itself stays here). */

@@ -9,13 +9,13 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../../events/envelope.js';
-import { toCloudEventHeaders } from '../../events/envelope.js';
+import { toCloudEventHeaders } from '../../events/cloudevents.js';
 import { serializeEvent } from '../../events/schemas.js';
 import type { Logger } from '../log/index.js';
 import { OUTBOX_CHANNEL } from '../postgres/event-store.js';
 import { isKafkaError, prepareEventTopic, topicFor, translateKafkaError, type TopicSettings } from './client.js';
 import { applicationName, openLockSession, type LockSession } from '../postgres/lock.js';
-import { PeerlogError } from '../../commands/errors.js';
+import { PeerlogError, TimeoutError } from '../../errors.js';
 import { sealEvent } from '../../events/hash.js';
 import { GENESIS_HASH } from '../../events/constants.js';
 import type { UnsealedEvent } from '../../events/envelope.js';
@@ -241,7 +241,7 @@ export function createRelay(o: RelayOptions): Relay {
       for (;;) {
         const r = await o.ds.query('select count(*)::int as n from peerlog_outbox where cluster_id = $1 and published_at is null', [o.clusterId]) as { n: number }[];
         if (r[0]!.n === 0) return;
-        if (Date.now() > deadline) throw new Error(`outbox of ${o.clusterId} still has ${r[0]!.n} unpublished events after ${timeoutMs} ms`);
+        if (Date.now() > deadline) throw new TimeoutError('OutboxNotDrained', `outbox of ${o.clusterId} still has ${r[0]!.n} unpublished events after ${timeoutMs} ms`);
         wake?.();
         await new Promise((res) => setTimeout(res, 20));
       }

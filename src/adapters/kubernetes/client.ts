@@ -2,7 +2,7 @@
 // "make it so", plain reads and deletes, and API failures translated into KubernetesError.
 import * as k8s from '@kubernetes/client-node';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { PeerlogError } from '../../commands/errors.js';
+import { PeerlogError } from '../../errors.js';
 import { FIELD_MANAGER } from '../../resources/constants.js';
 
 /** client-node's types (informers, core objects) for code outside the adapters; its code stays here. */
@@ -169,14 +169,14 @@ async function rawCall<T>(
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
     // An idle timeout alone does not stop a server that sends a byte a second: the deadline does.
-    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer within ${limits.deadlineMs} ms`)), limits.deadlineMs);
+    const deadline = setTimeout(() => req.destroy(new KubernetesError(0, 'Unreachable', `${what}: no complete answer within ${limits.deadlineMs} ms`)), limits.deadlineMs);
     const req = httpsRequest(url, { ...opts, timeout: Math.min(30_000, limits.deadlineMs) }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
         if (size > limits.maxBytes) {
-          req.destroy(new Error(`the answer exceeds ${limits.maxBytes} bytes`));
+          req.destroy(new KubernetesError(0, 'Unreachable', `${what}: the answer exceeds ${limits.maxBytes} bytes`));
           return;
         }
         chunks.push(c);
@@ -192,7 +192,7 @@ async function rawCall<T>(
       });
       res.on('error', (e) => { clearTimeout(deadline); reject(translateKubeError(e, what)); });
     });
-    req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
+    req.on('timeout', () => req.destroy(new KubernetesError(0, 'Unreachable', `${what}: no answer within 30 s`)));
     req.on('error', (e) => { clearTimeout(deadline); reject(translateKubeError(e, what)); });
     req.end(payload);
   });

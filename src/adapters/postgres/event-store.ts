@@ -2,7 +2,7 @@
 // until the relay has sealed it into the cluster log's hash chain and published it (DESIGN §3).
 import type pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { ConcurrencyError } from '../../commands/errors.js';
+import { ConcurrencyError, InternalError } from '../../errors.js';
 import type { AppendRequest, EventStorePort } from '../../commands/handle.js';
 
 export const OUTBOX_CHANNEL = 'peerlog_outbox';
@@ -54,7 +54,7 @@ export function createEventStore(ds: DataSource): EventStorePort {
       if (req.events.length === 0) return [];
       req.events.forEach((e, i) => {
         if (e.streamId !== req.streamId || e.streamVersion !== req.expectedVersion + i + 1) {
-          throw new Error(`append to ${req.streamId}: event ${i} has stream ${e.streamId} version ${e.streamVersion}, expected version ${req.expectedVersion + i + 1}`);
+          throw new InternalError('AppendMismatch', `append to ${req.streamId}: event ${i} has stream ${e.streamId} version ${e.streamVersion}, expected version ${req.expectedVersion + i + 1}`);
         }
       });
       const e = req.events;

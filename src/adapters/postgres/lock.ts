@@ -3,6 +3,7 @@
 // always handled, and whoever holds the lock learns of the loss through `lost`, stops the work the
 // lock protects and takes the lock again; the process never dies of it.
 import pg from 'pg';
+import { AbortedError, PeerlogError } from '../../errors.js';
 
 export interface LockSession {
   /** The session: its notifications (LISTEN) come and go with it. */
@@ -47,7 +48,7 @@ export async function openLockSession(o: LockOptions): Promise<LockSession | und
     markLost(e);
   };
   client.on('error', onLoss);
-  client.on('end', () => onLoss(new Error('the lock session ended')));
+  client.on('end', () => onLoss(new PeerlogError('LockLost', 'the lock session ended')));
   const release = async () => {
     if (released) return;
     released = true;
@@ -56,7 +57,7 @@ export async function openLockSession(o: LockOptions): Promise<LockSession | und
   const abort = () => { void release(); };
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
-    if (o.signal?.aborted) throw new Error('aborted');
+    if (o.signal?.aborted) throw new AbortedError('aborted');
     await client.connect();
     const r = o.wait
       ? await client.query('select pg_advisory_lock(hashtext($1)), true as ok', [o.key])

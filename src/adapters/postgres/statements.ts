@@ -2,6 +2,7 @@
 // once per pooled connection instead of on every batch (typeorm's query() cannot name them).
 import type pg from 'pg';
 import type { EntityManager } from 'typeorm';
+import { InternalError } from '../../errors.js';
 
 export interface Statement {
   readonly name: string;
@@ -10,7 +11,7 @@ export interface Statement {
 
 /** The pg client a transaction's EntityManager runs on. */
 export async function clientOf(tx: EntityManager): Promise<pg.PoolClient> {
-  if (!tx.queryRunner) throw new Error('a statement on a transaction needs the EntityManager of a transaction');
+  if (!tx.queryRunner) throw new InternalError('NotInTransaction', 'a statement on a transaction needs the EntityManager of a transaction');
   return await tx.queryRunner.connect() as pg.PoolClient;
 }
 

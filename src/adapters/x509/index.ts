@@ -5,7 +5,7 @@ import { webcrypto, createHash, createPrivateKey, createPublicKey, verify as ver
 import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
-import { PeerlogError } from '../../commands/errors.js';
+import { InternalError, PeerlogError } from '../../errors.js';
 
 // Node's WebCrypto types live under the webcrypto namespace, not as DOM globals.
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -205,7 +205,7 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     signingAlgorithm: algorithmsOf(keyKindOf(p.caKeys.privateKey as CryptoKey)).sign,
     extensions,
   });
-  if (!rawNamesOf(cert.rawData).issuer.equals(caSubject)) throw new Error('the issued certificate does not carry its CA\'s subject byte for byte');
+  if (!rawNamesOf(cert.rawData).issuer.equals(caSubject)) throw new InternalError('CertificateIssuerMismatch', 'the issued certificate does not carry its CA\'s subject byte for byte');
   return cert.toString('pem') + '\n';
 }
 
@@ -218,12 +218,12 @@ function readTlv(der: Uint8Array, at: number): Tlv {
   let content = at + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new Error('unsupported DER length');
+    if (n === 0 || n > 4) throw new InternalError('CertificateInvalid', 'unsupported DER length');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + der[content + i]!;
     content += n;
   }
-  if (content + len > der.length) throw new Error('truncated DER');
+  if (content + len > der.length) throw new InternalError('CertificateInvalid', 'truncated DER');
   return { start: at, content, end: content + len, tag };
 }
 
@@ -239,7 +239,7 @@ function rawNamesOf(certDer: ArrayBuffer): { issuer: Buffer; subject: Buffer } {
   for (let at = tbs.content; at < tbs.end && fields.length < 6; at = fields.at(-1)!.end) fields.push(readTlv(der, at));
   const i = fields[0]?.tag === 0xa0 ? 1 : 0;
   const [issuer, , subject] = [fields[i + 2], fields[i + 3], fields[i + 4]];
-  if (!issuer || !subject) throw new Error('not a certificate');
+  if (!issuer || !subject) throw new InternalError('CertificateInvalid', 'not a certificate');
   return { issuer: Buffer.from(der.subarray(issuer.start, issuer.end)), subject: Buffer.from(der.subarray(subject.start, subject.end)) };
 }
 
@@ -249,7 +249,7 @@ async function publicKeyAlgorithm(spki: ArrayBuffer): Promise<webcrypto.Algorith
     case 'ec': return { name: 'ECDSA', namedCurve: key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'P-384' : 'P-256' } as webcrypto.EcKeyImportParams;
     case 'ed25519': return { name: 'Ed25519' };
     case 'rsa': return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as webcrypto.RsaHashedImportParams;
-    default: throw new Error(`unsupported public key type ${key.asymmetricKeyType ?? 'unknown'}`);
+    default: throw new InternalError('UnsupportedKey', `unsupported public key type ${key.asymmetricKeyType ?? 'unknown'}`);
   }
 }
 

@@ -4,7 +4,7 @@ import type { IncomingEvent } from '../../events/catalogue.js';
 import { resourcesChangedBeyond, resourcesEqual } from '../../events/quantity.js';
 import { DEFAULT_OFFER_UPDATE_THRESHOLD_PERCENT } from '../constants.js';
 import { isAfter, unexpectedEvent, unknownCommand, unknownStatus, type Decider } from '../decider.js';
-import { ConflictError, ERROR_CODES, InvalidTransitionError, ValidationError } from '../errors.js';
+import { ConflictError, ERROR_CODES, InvalidTransitionError, ValidationError } from '../../errors.js';
 import type {
   IncomingCommand,
   IssueCertificate,

@@ -2,7 +2,7 @@
 // run a virtual node, and unpeer in reverse. Pure: see Decider in ../decider.ts.
 import type { AuthenticationFailedData, OutgoingEvent } from '../../events/catalogue.js';
 import { LIMITS } from '../../events/constants.js';
-import { ConflictError, ERROR_CODES, InvalidTransitionError, ValidationError } from '../errors.js';
+import { ConflictError, ERROR_CODES, InvalidTransitionError, ValidationError } from '../../errors.js';
 import { isAfter, unexpectedEvent, unknownCommand, unknownStatus, type Decider } from '../decider.js';
 import type {
   AcceptOffer,

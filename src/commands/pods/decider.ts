@@ -3,7 +3,7 @@
 import type { PodsEvent } from '../../events/catalogue.js';
 import { canonicalJson } from '../../events/hash.js';
 import { unexpectedEvent, unknownCommand, type Decider } from '../decider.js';
-import { ConflictError, DomainError, ERROR_CODES } from '../errors.js';
+import { ConflictError, DomainError, ERROR_CODES } from '../../errors.js';
 import type { PodsCommand } from './commands.js';
 import { initialState, podKey, type OffloadedPod, type OffloadedPods, type PodsState } from './state.js';
 

@@ -7,7 +7,7 @@ import type { EntityManager } from '../../adapters/postgres/datasource.js';
 import type { ViewRow, ViewStore } from '../../adapters/postgres/views.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { Projection, ProjectionBatch } from '../runner.js';
-import { createWorkQueue, type WorkQueue } from '../../operator/work.js';
+import { createWorkQueue, type WorkQueue } from '../work.js';
 import { foldView, viewKindOf, type IncomingView, type OutgoingView, type PeeringView, type RemoteViews } from './view.js';
 
 export interface EffectProjectionOptions {

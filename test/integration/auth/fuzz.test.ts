@@ -9,6 +9,7 @@ import { identityUserFor } from '../../../src/resources/names.js';
 import { rawRequest, startProvider } from '../../support/auth.js';
 import { outboxEvents } from '../../support/core.js';
 import { uniqueName } from '../../support/env.js';
+import { driversOf } from '../../../src/runtime.js';
 
 const REQUESTS = Number(process.env.PEERLOG_FUZZ_REQUESTS ?? 10_000);
 const CONCURRENCY = 16;
@@ -94,7 +95,7 @@ test(`${REQUESTS} malformed or random requests: the server stays up, issues no c
   // Still up and ready, nothing signed, nothing granted in the log.
   assert.equal((await rawRequest(provider.cp.url, '/healthz', { method: 'GET' })).status, 200);
   assert.equal((await rawRequest(provider.cp.url, '/readyz', { method: 'GET' })).status, 200);
-  const issued = await provider.cp.runtime.ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
+  const issued = await driversOf(provider.cp.runtime).ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
   assert.equal(issued[0]!.n, 0);
   const events = await outboxEvents(provider.cp.runtime);
   assert.equal(events.filter((e) => e.type === 'CertIssued').length, 0);

@@ -11,6 +11,7 @@ import { API_GROUP, API_VERSION, PEERS_GROUP } from '../../../src/resources/cons
 import { identityUserFor, tenantNamespaceFor } from '../../../src/resources/names.js';
 import { openConsumer, startProvider } from '../../support/auth.js';
 import { outboxEvents } from '../../support/core.js';
+import { driversOf } from '../../../src/runtime.js';
 
 interface Row { readonly verb: string; readonly resource: string; readonly group?: string; readonly subresource?: string; readonly namespace?: string; readonly expect: boolean }
 
@@ -131,7 +132,7 @@ test('alpha obtains an identity from beta: authenticated by beta\'s kube-apiserv
   const conflict = await postIdentityRequest(provider.cp.url, { clusterId: consumer.config.clusterId, clusterName: consumer.config.clusterName, token: provider.token, csr: otherCsr });
   assert.equal(conflict.status, 409);
   assert.equal((conflict.body as { error: { code: string } }).error.code, 'IdentityConflict');
-  const rows2 = await provider.cp.runtime.ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
+  const rows2 = await driversOf(provider.cp.runtime).ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
   assert.equal(rows2[0]!.n, 1);
 
   // A pinned fingerprint that does not match stops the request before the token is sent.

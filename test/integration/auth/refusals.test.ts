@@ -15,6 +15,7 @@ import { identityUserFor } from '../../../src/resources/names.js';
 import { rawRequest, startProvider } from '../../support/auth.js';
 import { outboxEvents, readTopic } from '../../support/core.js';
 import { stackEnv, uniqueName } from '../../support/env.js';
+import { driversOf } from '../../../src/runtime.js';
 
 /** A CSR whose signature no longer matches its content: the last byte of the signature flipped. */
 function tamper(csrPem: string): string {
@@ -66,7 +67,7 @@ test('refusals: 400, 401, 403, 413 with JSON reasons; no certificate; the token 
   }
 
   // Nothing was signed, the log says who tried what, and the token is nowhere.
-  const issued = await provider.cp.runtime.ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
+  const issued = await driversOf(provider.cp.runtime).ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
   assert.equal(issued[0]!.n, 0);
   const events = await outboxEvents(provider.cp.runtime);
   assert.ok(!events.some((e) => e.type === 'CertIssued'));
@@ -162,7 +163,7 @@ test('RSA keys with e = 1 (a forged proof of possession), e = 3 or 8192 bits: 40
     assert.deepEqual([err.code, err.reason], ['PolicyRefused', 'KeyTypeNotAllowed'], `${name}: ${err.message}`);
     assert.match(err.message, message, name);
   }
-  const issued = await provider.cp.runtime.ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
+  const issued = await driversOf(provider.cp.runtime).ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
   assert.equal(issued[0]!.n, 0);
   assert.ok(!(await outboxEvents(provider.cp.runtime)).some((e) => e.type === 'CertIssued'));
 });

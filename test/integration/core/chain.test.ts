@@ -10,6 +10,7 @@ import { sealEvent } from '../../../src/events/hash.js';
 import type { EventEnvelope, UnsealedEvent } from '../../../src/events/envelope.js';
 import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, PEERLOG, cliFlags } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
+import { driversOf } from '../../../src/runtime.js';
 
 const decider = outgoingDecider as never;
 const GENESIS = '0'.repeat(64);
@@ -65,12 +66,12 @@ test('two relays on one log, the first losing its lock session while it keeps ru
     assert.equal(appended, 1000);
     await second.drained(60_000);
 
-    const head = await rt.ds.query('select last_hash, events::int as events from peerlog_log_head where cluster_id = $1', [rt.config.clusterId]) as { last_hash: string; events: number }[];
-    const count = await rt.ds.query('select count(*)::int as n from peerlog_outbox where cluster_id = $1', [rt.config.clusterId]) as { n: number }[];
+    const head = await driversOf(rt).ds.query('select last_hash, events::int as events from peerlog_log_head where cluster_id = $1', [rt.config.clusterId]) as { last_hash: string; events: number }[];
+    const count = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_outbox where cluster_id = $1', [rt.config.clusterId]) as { n: number }[];
     assert.equal(count[0]!.n, 1000);
     assert.equal(head[0]!.events, 1000, 'every event sealed once');
     // The chain over the sealed rows in position order, recomputed here.
-    const rows = await rt.ds.query('select envelope, hash from peerlog_outbox where cluster_id = $1 order by position', [rt.config.clusterId]) as { envelope: EventEnvelope; hash: string }[];
+    const rows = await driversOf(rt).ds.query('select envelope, hash from peerlog_outbox where cluster_id = $1 order by position', [rt.config.clusterId]) as { envelope: EventEnvelope; hash: string }[];
     let prev = GENESIS;
     for (const [i, r] of rows.entries()) {
       const { hash: _h, ...rest } = r.envelope;
@@ -115,7 +116,7 @@ test('`peerlog history` and `peerlog replay` verify the chain as they read the l
 
     const stored = await outboxEvents(rt);
     const send = async (e: EventEnvelope) => {
-      const producer = rt.kafka.producer();
+      const producer = driversOf(rt).kafka.producer();
       await producer.connect();
       await producer.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: [{ key: e.streamId, value: JSON.stringify(e) }] });
       await producer.disconnect();

@@ -6,6 +6,7 @@ import { topicFor } from '../../../src/adapters/kafka/client.js';
 import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, readTopic, envelopes, tableRows } from '../../support/core.js';
 import { startCrasher } from '../../support/crash.js';
 import { eventually } from '../../support/env.js';
+import { driversOf } from '../../../src/runtime.js';
 
 const decider = outgoingDecider as never;
 
@@ -19,7 +20,7 @@ test('the relay dies after publishing and before marking: events are in Kafka tw
 
     const crasher = startCrasher('relay', rt.config);
     assert.equal(await crasher.exited, 'SIGKILL');
-    const unmarked = await rt.ds.query('select count(*)::int as n from peerlog_outbox where published_at is null') as { n: number }[];
+    const unmarked = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_outbox where published_at is null') as { n: number }[];
     assert.equal(unmarked[0]!.n, stored.length, 'the dead relay marked nothing');
 
     await relay.start();
@@ -31,13 +32,13 @@ test('the relay dies after publishing and before marking: events are in Kafka tw
 
     await runner.start();
     await runner.caughtUp();
-    const audit = await rt.ds.query('select event_id from peerlog_audit order by stream_id, stream_version') as { event_id: string }[];
+    const audit = await driversOf(rt).ds.query('select event_id from peerlog_audit order by stream_id, stream_version') as { event_id: string }[];
     assert.equal(audit.length, stored.length, 'audit index holds each event once');
     assert.equal(runner.stats.duplicates, stored.length, 'the second copies were recognised by (stream, version)');
-    const aggregates = await rt.ds.query('select stream_id, version, state from peerlog_aggregates order by stream_id');
-    const streams = await rt.ds.query('select stream_id, version, state from peerlog_streams order by stream_id');
+    const aggregates = await driversOf(rt).ds.query('select stream_id, version, state from peerlog_aggregates order by stream_id');
+    const streams = await driversOf(rt).ds.query('select stream_id, version, state from peerlog_streams order by stream_id');
     assert.deepEqual(aggregates, streams, 'aggregate read model = write-side state');
-    const peerings = await rt.ds.query('select remote_cluster_id, phase, stream_version from peerlog_peerings order by 1') as unknown[];
+    const peerings = await driversOf(rt).ds.query('select remote_cluster_id, phase, stream_version from peerlog_peerings order by 1') as unknown[];
     assert.deepEqual(peerings, ['r1', 'r2', 'r3'].map((r) => ({ remote_cluster_id: r, phase: 'virtualNodeReady', stream_version: 8 })));
   } finally {
     await runner.stop();
@@ -58,7 +59,7 @@ test('a projection killed mid-batch resumes from its checkpoint: nothing lost, n
     const crasher = startCrasher('projection', rt.config, { PEERLOG_CRASH_STREAM: 'outgoing-late' });
     // The first batch commits with its checkpoint...
     await eventually('the crashing projection to commit the early events', async () => {
-      const r = await rt.ds.query(`select count(*)::int as n from peerlog_audit`) as { n: number }[];
+      const r = await driversOf(rt).ds.query(`select count(*)::int as n from peerlog_audit`) as { n: number }[];
       return r[0]!.n === 8 ? true : undefined;
     });
     const before = await tableRows(rt, 'peerlog_checkpoints', 'partition');
@@ -67,17 +68,17 @@ test('a projection killed mid-batch resumes from its checkpoint: nothing lost, n
     await relay.drained();
     assert.equal(await crasher.exited, 'SIGKILL');
     assert.deepEqual(await tableRows(rt, 'peerlog_checkpoints', 'partition'), before, 'the dead batch moved no checkpoint');
-    const partial = await rt.ds.query(`select count(*)::int as n from peerlog_audit where stream_id = 'outgoing-late'`) as { n: number }[];
+    const partial = await driversOf(rt).ds.query(`select count(*)::int as n from peerlog_audit where stream_id = 'outgoing-late'`) as { n: number }[];
     assert.equal(partial[0]!.n, 0, 'and left none of its rows');
 
     await runner.start();
     await runner.caughtUp();
-    const audit = await rt.ds.query('select stream_id, stream_version from peerlog_audit order by 1, 2') as { stream_id: string; stream_version: number }[];
+    const audit = await driversOf(rt).ds.query('select stream_id, stream_version from peerlog_audit order by 1, 2') as { stream_id: string; stream_version: number }[];
     assert.equal(audit.length, 16);
     assert.equal(runner.stats.duplicates, 0, 'resumed after the checkpoint: nothing re-applied');
     assert.deepEqual(
-      await rt.ds.query('select stream_id, version, state from peerlog_aggregates order by stream_id'),
-      await rt.ds.query('select stream_id, version, state from peerlog_streams order by stream_id'),
+      await driversOf(rt).ds.query('select stream_id, version, state from peerlog_aggregates order by stream_id'),
+      await driversOf(rt).ds.query('select stream_id, version, state from peerlog_streams order by stream_id'),
     );
   } finally {
     await runner.stop();

@@ -10,6 +10,7 @@ import { GENESIS_HASH } from '../../../src/events/constants.js';
 import { topicFor } from '../../../src/adapters/kafka/client.js';
 import type { Projection } from '../../../src/projections/runner.js';
 import { openTestRuntime, peeringScript, OUTGOING } from '../../support/core.js';
+import { driversOf } from '../../../src/runtime.js';
 
 const decider = outgoingDecider as never;
 
@@ -53,11 +54,11 @@ test('events that pass their schema but cannot be folded become dead letters wit
     //    stream, and a stream of a kind no release knows (yet).
     const offerOnOutgoing = sealEvent(unsealed(rt.config.clusterId, 'OfferIssued', 'outgoing-x', { offerName: 'x-offer', resources: { cpu: '4', memory: '8Gi', pods: '110' } }), GENESIS_HASH) as EventEnvelope;
     const unknownKind = sealEvent(unsealed(rt.config.clusterId, 'PeeringRequested', 'foo-bar', { remoteClusterId: 'bar', remoteClusterName: 'bar', authUrl: 'https://127.0.0.1:1/bar' }), offerOnOutgoing.hash) as EventEnvelope;
-    const admin = rt.kafka.admin();
+    const admin = driversOf(rt).kafka.admin();
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] }] });
     await admin.disconnect();
-    const producer = rt.kafka.producer();
+    const producer = driversOf(rt).kafka.producer();
     await producer.connect();
     // Both into partition 0, the normal stream's events elsewhere or after them: either way each
     // batch holding them must go on past them.
@@ -75,7 +76,7 @@ test('events that pass their schema but cannot be folded become dead letters wit
     await readModels.caughtUp(20_000);
     await generic.caughtUp(20_000);
 
-    const dead = await rt.ds.query(`select projection, partition, "offset"::text as offset, reason, payload from peerlog_dead_letters order by projection, "offset"`) as
+    const dead = await driversOf(rt).ds.query(`select projection, partition, "offset"::text as offset, reason, payload from peerlog_dead_letters order by projection, "offset"`) as
       { projection: string; partition: number; offset: string; reason: string; payload: string }[];
     // The generic projection folds neither event: both are its dead letters, at their offsets.
     const ofFolds = dead.filter((d) => d.projection === 'folds');
@@ -92,13 +93,13 @@ test('events that pass their schema but cannot be folded become dead letters wit
     assert.equal(generic.stats.deadLetters, 2);
 
     // The normal peering is projected by both.
-    const peerings = await rt.ds.query('select remote_cluster_id, phase, stream_version from peerlog_peerings order by 1') as unknown[];
+    const peerings = await driversOf(rt).ds.query('select remote_cluster_id, phase, stream_version from peerlog_peerings order by 1') as unknown[];
     assert.deepEqual(peerings, [{ remote_cluster_id: 'normal', phase: 'virtualNodeReady', stream_version: 8 }]);
-    const audit = await rt.ds.query(`select stream_id, count(*)::int as n from peerlog_audit group by 1 order by 1`) as unknown[];
+    const audit = await driversOf(rt).ds.query(`select stream_id, count(*)::int as n from peerlog_audit group by 1 order by 1`) as unknown[];
     assert.deepEqual(audit, [{ stream_id: 'foo-bar', n: 1 }, { stream_id: 'outgoing-normal', n: 8 }]);
     assert.deepEqual(folds.seen.filter((s) => s.startsWith('outgoing-normal@')).length, 8);
     assert.deepEqual(folds.seen.filter((s) => !s.startsWith('outgoing-normal@')), [], 'nothing of the unfoldable events was applied');
-    const versions = await rt.ds.query(`select stream_id, version from peerlog_projection_streams where projection = 'folds'`) as unknown[];
+    const versions = await driversOf(rt).ds.query(`select stream_id, version from peerlog_projection_streams where projection = 'folds'`) as unknown[];
     assert.deepEqual(versions, [{ stream_id: 'outgoing-normal', version: 8 }]);
   } finally {
     await generic.stop();

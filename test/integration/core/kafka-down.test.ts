@@ -11,6 +11,7 @@ import { startControlPlane, type ControlPlane } from '../../../src/control-plane
 import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, readTopic, envelopes } from '../../support/core.js';
 import { captureLogs, clusterConfig, dropLog, rawRequest } from '../../support/auth.js';
 import { eventually } from '../../support/env.js';
+import { driversOf } from '../../../src/runtime.js';
 
 const decider = outgoingDecider as never;
 const STACK_CLI = fileURLToPath(new URL('../../../src/stack/cli.js', import.meta.url));
@@ -43,7 +44,7 @@ test('Kafka unreachable: commands are accepted into the outbox and published in 
     // The broker is down: commands still succeed, their events wait in the outbox.
     for (const remote of ['second', 'third']) for (const c of peeringScript(remote)) await handleCommand(rt.ports, decider, OUTGOING(remote), c);
     await eventually('the relay to report a retriable failure', async () => (relay.stats.failures > 0 ? true : undefined), 60_000);
-    const waiting = await rt.ds.query('select count(*)::int as n from peerlog_outbox where published_at is null') as { n: number }[];
+    const waiting = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_outbox where published_at is null') as { n: number }[];
     assert.equal(waiting[0]!.n, 16);
     const warned = lines.map((l) => JSON.parse(l) as { msg: string; error?: { retriable?: boolean } }).find((l) => l.msg.startsWith('relay could not publish'));
     assert.equal(warned?.error?.retriable, true, 'the failure is logged as retriable');
@@ -95,7 +96,7 @@ test('Kafka down at start: the control plane starts, /readyz says what it waits 
     assert.equal(waiting!.checks.relay, `waiting for Kafka at ${broker}; events wait in the outbox`);
     assert.match(waiting!.checks.projections!, new RegExp(`^read-models: waiting for Kafka at ${broker}(; (kubernetes|replication|virtual-kubelet|process): waiting for Kafka at ${broker})*$`));
     const checkpoints = await eventually('the checkpoints to move past the 8 events', async () => {
-      const rows = await cp!.runtime.ds.query(`select projection, sum(next_offset)::int as n from peerlog_checkpoints group by 1 order by 1`) as { projection: string; n: number }[];
+      const rows = await driversOf(cp!.runtime).ds.query(`select projection, sum(next_offset)::int as n from peerlog_checkpoints group by 1 order by 1`) as { projection: string; n: number }[];
       return rows.length === 5 && rows.every((r) => r.n >= 8) ? rows : undefined;
     }, 30_000);
     assert.deepEqual(checkpoints.map((r) => r.projection), ['kubernetes', 'process', 'read-models', 'replication', 'virtual-kubelet']);

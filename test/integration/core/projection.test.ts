@@ -10,6 +10,7 @@ import { resetProjection, type Projection } from '../../../src/projections/runne
 import { createReadModelProjection } from '../../../src/projections/read-models/index.js';
 import { streamFolder } from '../../../src/projections/read-models/folder.js';
 import { openTestRuntime, peeringScript, OUTGOING, outboxEvents, readTopic, tableRows, PEERLOG, cliFlags } from '../../support/core.js';
+import { driversOf } from '../../../src/runtime.js';
 
 const decider = outgoingDecider as never;
 
@@ -24,7 +25,7 @@ test('an event of unknown type or bad schema is recorded with its offset and doe
     await relay.drained();
     const good = (await outboxEvents(rt))[0]!;
     const topic = topicFor(rt.config.clusterId);
-    const producer = rt.kafka.producer();
+    const producer = driversOf(rt).kafka.producer();
     await producer.connect();
     const bad = [
       'this is not JSON',
@@ -39,13 +40,13 @@ test('an event of unknown type or bad schema is recorded with its offset and doe
 
     await runner.start();
     await runner.caughtUp();
-    const dead = await rt.ds.query('select partition, "offset", reason from peerlog_dead_letters order by "offset"') as { partition: number; offset: string; reason: string }[];
+    const dead = await driversOf(rt).ds.query('select partition, "offset", reason from peerlog_dead_letters order by "offset"') as { partition: number; offset: string; reason: string }[];
     const first = BigInt(sent[0]!.baseOffset!);
     assert.deepEqual(dead.map((d) => [d.partition, d.offset]), [0n, 1n, 2n].map((i) => [0, String(first + i)]));
     assert.match(dead[0]!.reason, /JSON/);
     assert.match(dead[1]!.reason, /PeeringExploded/);
     assert.match(dead[2]!.reason, /remoteClusterId/);
-    const audit = await rt.ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
+    const audit = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
     assert.equal(audit[0]!.n, 16, 'every good event before and after the bad ones was applied');
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; offset?: string }).filter((l) => l.msg.startsWith('event refused'));
     assert.deepEqual(logged.map((l) => l.offset), dead.map((d) => d.offset), 'each is reported in the log with its offset');
@@ -68,7 +69,7 @@ test('an event id reused by another stream keeps the first audit row and does no
     const { hash: _h, prevHash: _p, ...unsealed } = original;
     // Validly sealed, so it passes the boundary: only its id collides with an event already in the log.
     const reused = sealEvent({ ...unsealed, streamId: 'outgoing-reused' }, original.hash);
-    const producer = rt.kafka.producer();
+    const producer = driversOf(rt).kafka.producer();
     await producer.connect();
     // The original's key, so both land in one partition and the original comes first.
     await producer.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: [{ key: original.streamId, value: JSON.stringify(reused) }] });
@@ -76,17 +77,17 @@ test('an event id reused by another stream keeps the first audit row and does no
 
     await runner.start();
     await runner.caughtUp();
-    const audit = await rt.ds.query('select stream_id from peerlog_audit where event_id = $1', [original.id]) as { stream_id: string }[];
+    const audit = await driversOf(rt).ds.query('select stream_id from peerlog_audit where event_id = $1', [original.id]) as { stream_id: string }[];
     assert.deepEqual(audit, [{ stream_id: original.streamId }], 'one audit row per id: the first');
-    const count = await rt.ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
+    const count = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
     assert.equal(count[0]!.n, 8, 'every audit row of the batch besides the reused id was written');
-    const aggregates = await rt.ds.query('select stream_id, version from peerlog_aggregates order by stream_id') as unknown[];
+    const aggregates = await driversOf(rt).ds.query('select stream_id, version from peerlog_aggregates order by stream_id') as unknown[];
     assert.deepEqual(aggregates, [{ stream_id: 'outgoing-first', version: 8 }, { stream_id: 'outgoing-reused', version: 1 }]);
     assert.equal(runner.stats.deadLetters, 0);
 
     // Delivered again, as a republishing relay would: the event has no audit row of its own, and
     // its aggregate row is what tells the runner it was applied.
-    const again = rt.kafka.producer();
+    const again = driversOf(rt).kafka.producer();
     await again.connect();
     await again.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: [{ key: original.streamId, value: JSON.stringify(reused) }] });
     await again.disconnect();
@@ -122,10 +123,10 @@ test('a batch whose transaction fails is retried from the checkpoint: nothing lo
     assert.equal(runner.stats.applied, 32, 'every event applied once in the end');
     assert.equal(runner.stats.duplicates, 0, 'the retry started at the checkpoint');
     assert.deepEqual(
-      await rt.ds.query('select stream_id, version, state from peerlog_aggregates order by stream_id'),
-      await rt.ds.query('select stream_id, version, state from peerlog_streams order by stream_id'),
+      await driversOf(rt).ds.query('select stream_id, version, state from peerlog_aggregates order by stream_id'),
+      await driversOf(rt).ds.query('select stream_id, version, state from peerlog_streams order by stream_id'),
     );
-    const audit = await rt.ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
+    const audit = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
     assert.equal(audit[0]!.n, 32);
     const logged = lines.map((l) => JSON.parse(l) as { level: string; msg: string }).filter((l) => l.level === 'error');
     assert.deepEqual(logged.map((l) => l.msg), ['projection batch failed; resuming from the checkpoint']);
@@ -160,7 +161,7 @@ test('rebuilding the read models from offset 0 gives tables equal, row for row, 
     assert.equal(live.audit.length, 12 * 8);
     await runner.stop();
 
-    const generation = await resetProjection(rt.ds, createReadModelProjection(streamFolder));
+    const generation = await resetProjection(driversOf(rt).ds, createReadModelProjection(streamFolder));
     assert.equal(generation, 1);
     assert.deepEqual((await snapshot()).audit, [], 'the reset emptied the tables');
     runner = rt.readModels();
@@ -168,8 +169,8 @@ test('rebuilding the read models from offset 0 gives tables equal, row for row, 
     await runner.caughtUp();
     assert.deepEqual(await snapshot(), live);
     assert.deepEqual(
-      await rt.ds.query('select stream_id, stream_type, version, state from peerlog_aggregates order by stream_id'),
-      await rt.ds.query('select stream_id, stream_type, version, state from peerlog_streams order by stream_id'),
+      await driversOf(rt).ds.query('select stream_id, stream_type, version, state from peerlog_aggregates order by stream_id'),
+      await driversOf(rt).ds.query('select stream_id, stream_type, version, state from peerlog_streams order by stream_id'),
       'the aggregate table is derivable from the log',
     );
   } finally {
@@ -196,7 +197,7 @@ test('a projection whose rows keep no stream versions is deduped by the runner\'
     await runner.caughtUp();
     await runner.stop();
     // Every event of outgoing-a delivered a second time, then a new stream's.
-    const producer = rt.kafka.producer();
+    const producer = driversOf(rt).kafka.producer();
     await producer.connect();
     await producer.send({ topic: topicFor(rt.config.clusterId), acks: -1, messages: (await outboxEvents(rt)).map((e) => ({ key: e.streamId, value: JSON.stringify(e) })) });
     await producer.disconnect();
@@ -208,14 +209,14 @@ test('a projection whose rows keep no stream versions is deduped by the runner\'
     assert.equal(runner.stats.duplicates, 8);
     assert.deepEqual(seen, [...Array.from({ length: 8 }, (_, i) => `outgoing-a@${i + 1}`), ...Array.from({ length: 8 }, (_, i) => `outgoing-b@${i + 1}`)]);
     assert.deepEqual(
-      await rt.ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', [projection.name]),
+      await driversOf(rt).ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', [projection.name]),
       [{ stream_id: 'outgoing-a', version: 8 }, { stream_id: 'outgoing-b', version: 8 }],
     );
     await runner.stop();
 
     // A projection that stops reading a batch's events still has them all decoded, deduped and
     // counted; and a message key that cannot be a stream id (a NUL byte) holds nothing up.
-    const odd = rt.kafka.producer();
+    const odd = driversOf(rt).kafka.producer();
     await odd.connect();
     const again = (await outboxEvents(rt))[0]!;
     // Into outgoing-a's own partition, so that it is read after that stream's events, not beside them.
@@ -229,7 +230,7 @@ test('a projection whose rows keep no stream versions is deduped by the runner\'
     assert.ok(reads > 0);
     assert.deepEqual([runner.stats.applied, runner.stats.duplicates, runner.stats.failures], [16, 9, 0]);
     assert.deepEqual(
-      await rt.ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', ['reads-one']),
+      await driversOf(rt).ds.query('select stream_id, version from peerlog_projection_streams where projection = $1 order by stream_id', ['reads-one']),
       [{ stream_id: 'outgoing-a', version: 8 }, { stream_id: 'outgoing-b', version: 8 }],
     );
   } finally {
@@ -241,7 +242,7 @@ test('a projection whose rows keep no stream versions is deduped by the runner\'
 
 test('ensureEventTopic is idempotent', async () => {
   const rt = await openTestRuntime('topic');
-  const admin = rt.kafka.admin();
+  const admin = driversOf(rt).kafka.admin();
   await admin.connect();
   try {
     await ensureEventTopic(admin, topicFor(rt.config.clusterId));

@@ -8,6 +8,7 @@ import { handleCommand } from '../../../src/commands/handle.js';
 import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
 import { openTestRuntime, peeringScript, OUTGOING } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
+import { driversOf } from '../../../src/runtime.js';
 
 const decider = outgoingDecider as never;
 const CHILD = fileURLToPath(new URL('./fixtures/log-process.js', import.meta.url));
@@ -30,7 +31,7 @@ test('terminating the relay\'s and the projection\'s lock sessions leaves the pr
       and (query like 'listen%' or query like '%advisory_lock%') and pid <> pg_backend_pid()`;
   const scope = [appName, `%${rt.config.clusterId}%`, `%${rt.config.dbSchema}%`];
   const audited = async (n: number) => {
-    const r = await rt.ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
+    const r = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_audit') as { n: number }[];
     return r[0]!.n >= n ? true : undefined;
   };
   try {
@@ -47,7 +48,7 @@ test('terminating the relay\'s and the projection\'s lock sessions leaves the pr
     // once it holds its own again, applies them: all within the same process.
     for (const c of peeringScript('after')) await handleCommand(rt.ports, decider, OUTGOING('after'), c);
     await alive(eventually('the events after to be projected', () => audited(16), 45_000));
-    const unpublished = await rt.ds.query('select count(*)::int as n from peerlog_outbox where published_at is null') as { n: number }[];
+    const unpublished = await driversOf(rt).ds.query('select count(*)::int as n from peerlog_outbox where published_at is null') as { n: number }[];
     assert.equal(unpublished[0]!.n, 0);
     const again = await admin.query(lockSessions, scope);
     assert.equal(again.rowCount, 2, 'both locks held again, on new sessions');

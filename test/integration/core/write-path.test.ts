@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { handleCommand } from '../../../src/commands/handle.js';
 import { outgoingDecider } from '../../../src/commands/outgoing/decider.js';
-import { ConcurrencyError, PeerlogError } from '../../../src/commands/errors.js';
+import { ConcurrencyError, PeerlogError } from '../../../src/errors.js';
 import { foldEvents } from '../../../src/commands/decider.js';
 import { toDomainEvent } from '../../../src/events/envelope.js';
 import { canonicalJson, verifyChain } from '../../../src/events/hash.js';
@@ -11,6 +11,7 @@ import { openTestRuntime, peeringScript, offerPair, OUTGOING, outboxEvents, read
 import { openRuntime } from '../../../src/runtime.js';
 import { silentLogger } from '../../../src/adapters/log/index.js';
 import type { OutgoingCommand } from '../../../src/commands/outgoing/commands.js';
+import { driversOf } from '../../../src/runtime.js';
 
 const decider = outgoingDecider as never;
 
@@ -57,7 +58,7 @@ test('100 concurrent commands racing on one stream: contiguous versions, no dupl
       assert.ok(candidates.length > 0, `event v${e.streamVersion} ${e.type} follows from no command in state ${state.status}`);
       state = outgoingDecider.evolve(state, toDomainEvent(e) as never);
     }
-    const row = (await rt.ds.query('select version, state from peerlog_streams where stream_id = $1', [OUTGOING(remote).id]) as { version: number; state: unknown }[])[0]!;
+    const row = (await driversOf(rt).ds.query('select version, state from peerlog_streams where stream_id = $1', [OUTGOING(remote).id]) as { version: number; state: unknown }[])[0]!;
     assert.equal(row.version, events.length);
     assert.deepEqual(row.state, JSON.parse(JSON.stringify(foldEvents(outgoingDecider, events.map((e) => toDomainEvent(e) as never)))));
     assert.equal(verifyChain(events).valid, true, 'the cluster log\'s hash chain holds');
@@ -125,7 +126,7 @@ test('the relay publishes the outbox in order with CloudEvents headers, key = st
     // Each value is the event's canonical JSON, the text its hash covers, so readers check the hash
     // on the bytes themselves.
     for (const [i, msg] of msgs.entries()) assert.equal(msg.value, canonicalJson(got[i]!), `message ${i} is canonical JSON`);
-    const cfg = await rt.kafka.admin();
+    const cfg = await driversOf(rt).kafka.admin();
     await cfg.connect();
     const described = await cfg.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topicFor(rt.config.clusterId), configNames: ['retention.ms'] }] });
     await cfg.disconnect();

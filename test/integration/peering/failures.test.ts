@@ -6,6 +6,7 @@ import { tenantNamespaceFor } from '../../../src/resources/names.js';
 import { outboxEvents } from '../../support/core.js';
 import { eventually } from '../../support/env.js';
 import { cleanupPlanes, foreignClusterManifest, peerlog, planeFlags, startPlane, type Plane } from '../../support/peering.js';
+import { driversOf } from '../../../src/runtime.js';
 
 interface Cond { type: string; status: string; reason: string; message: string }
 
@@ -19,7 +20,7 @@ async function condition(consumer: Plane, name: string, type: string, reason: st
 
 async function nothingLeftOn(provider: Plane, consumer: Plane): Promise<void> {
   assert.notEqual(provider.kubectl(['get', 'namespace', tenantNamespaceFor(consumer.config.clusterId)]).status, 0, 'no tenant namespace on the provider');
-  const issued = await provider.cp.runtime.ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
+  const issued = await driversOf(provider.cp.runtime).ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
   assert.equal(issued[0]!.n, 0, 'no certificate issued');
   assert.ok(!(await outboxEvents(provider.cp.runtime)).some((e) => e.type === 'CertIssued'));
 }

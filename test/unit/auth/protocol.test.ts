@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AUTH_STATUS, AuthRefusal, failureReasonOf } from '../../../src/auth/errors.js';
 import { parseIdentityRequest, parseIdentityResponse } from '../../../src/auth/protocol.js';
-import { PeerlogError } from '../../../src/commands/errors.js';
+import { PeerlogError } from '../../../src/errors.js';
 
 const CSR = '-----BEGIN CERTIFICATE REQUEST-----\nMIIBfake\n-----END CERTIFICATE REQUEST-----\n';
 const TOKEN = 'x'.repeat(43);

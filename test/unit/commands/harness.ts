@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CommandMetadata } from '../../../src/commands/command.js';
 import { foldEvents, type Decider } from '../../../src/commands/decider.js';
-import { PeerlogError } from '../../../src/commands/errors.js';
+import { PeerlogError } from '../../../src/errors.js';
 import type { DomainEvent } from '../../../src/events/catalogue.js';
 import { validateEventData } from '../../../src/events/schemas.js';
 

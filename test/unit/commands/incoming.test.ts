@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { foldEvents } from '../../../src/commands/decider.js';
-import { ConflictError, InvalidTransitionError, ValidationError } from '../../../src/commands/errors.js';
+import { ConflictError, InvalidTransitionError, ValidationError } from '../../../src/errors.js';
 import type { IncomingCommand } from '../../../src/commands/incoming/commands.js';
 import { incomingDecider, isTerminal } from '../../../src/commands/incoming/decider.js';
 import type { IncomingState } from '../../../src/commands/incoming/state.js';

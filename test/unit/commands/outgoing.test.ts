@@ -6,7 +6,7 @@ import {
   InvalidTransitionError,
   ValidationError,
   PeerlogError,
-} from '../../../src/commands/errors.js';
+} from '../../../src/errors.js';
 import { outgoingDecider, decide, evolve, isTerminal } from '../../../src/commands/outgoing/decider.js';
 import type { OutgoingCommand } from '../../../src/commands/outgoing/commands.js';
 import type { OutgoingState } from '../../../src/commands/outgoing/state.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { foldEvents } from '../../../src/commands/decider.js';
-import { ConflictError, DomainError } from '../../../src/commands/errors.js';
+import { ConflictError, DomainError } from '../../../src/errors.js';
 import type { PodsCommand } from '../../../src/commands/pods/commands.js';
 import { isTerminal, podsDecider } from '../../../src/commands/pods/decider.js';
 import type { PodsState } from '../../../src/commands/pods/state.js';

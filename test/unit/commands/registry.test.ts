@@ -9,7 +9,7 @@ import {
   ValidationError,
   isPeerlogError,
   isRetriable,
-} from '../../../src/commands/errors.js';
+} from '../../../src/errors.js';
 import { decideOn, foldEvents } from '../../../src/commands/decider.js';
 import {
   deciderFor,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ValidationError } from '../../../src/commands/errors.js';
+import { ValidationError } from '../../../src/errors.js';
 import type { DomainEvent } from '../../../src/events/catalogue.js';
 import { GENESIS_HASH } from '../../../src/events/constants.js';
 import { forgeUnsealedEvents, toDomainEvent } from '../../../src/events/envelope.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ValidationError } from '../../../src/commands/errors.js';
+import { ValidationError } from '../../../src/errors.js';
 import { GENESIS_HASH } from '../../../src/events/constants.js';
 import type { EventEnvelope } from '../../../src/events/envelope.js';
 import { canonicalJson, computeHash, sealEvent, sealEvents, verifyChain } from '../../../src/events/hash.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ValidationError } from '../../../src/commands/errors.js';
+import { ValidationError } from '../../../src/errors.js';
 import {
   addResources,
   compareQuantities,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ValidationError } from '../../../src/commands/errors.js';
+import { ValidationError } from '../../../src/errors.js';
 import { array, integer, object, optional, quantities, rooted, string } from '../../../src/events/schema.js';
 
 function refused(run: () => unknown, field: string): void {

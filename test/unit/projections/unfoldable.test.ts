@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isUnfoldable } from '../../../src/projections/runner.js';
 import { defaultMinInsyncReplicas } from '../../../src/adapters/kafka/client.js';
-import { PeerlogError, ValidationError } from '../../../src/commands/errors.js';
+import { PeerlogError, ValidationError } from '../../../src/errors.js';
 
 test('a fold failure that lies with the event is dead-lettered; one that may pass on a retry fails the batch', () => {
   const cases: [string, unknown, boolean][] = [

@@ -1,25 +1,17 @@
 // The cluster log's hash chain, verified over the audit index as it is read back (`peerlog history`,
-// `peerlog replay`). Every event's hash was checked against its content when it was read from
-// Kafka (a mismatch is a dead letter, never an audit row); here the links: each event follows
+// `peerlog replay`, through ReadModelQueries). Every event's hash was checked against its content
+// when it was read from Kafka (a mismatch is a dead letter, never an audit row); here the links: each event follows
 // exactly one event of the log (or the genesis), and no two follow the same one (a fork: two
 // sealers, or an event inserted). The check is independent of the order rows arrived in, since
 // the log's partitions interleave. It holds against writers that cannot recompute hashes: one who
 // rewrites the whole chain from an event on is not found out here (the head is not signed).
 import { GENESIS_HASH } from '../../events/constants.js';
+import type { AuditChain } from '../../ports.js';
 
 /** All the check needs of a database session: it reads, and writes nothing. */
 interface Query { query(sql: string, params?: unknown[]): Promise<unknown> }
 
-export type AuditChain =
-  | { readonly valid: true; readonly events: number }
-  | {
-      readonly valid: false;
-      readonly reason: 'Fork' | 'BrokenLink';
-      readonly eventId: string;
-      readonly streamId: string;
-      readonly streamVersion: number;
-      readonly message: string;
-    };
+export type { AuditChain };
 
 interface Row { event_id: string; stream_id: string; stream_version: number; prev_hash: string }
 

@@ -1,7 +1,8 @@
-// The one error hierarchy of the project. Every failure carries a stable `code` (what callers and
-// logs branch on), `retriable` (whether trying again from fresh state can succeed) and an optional
-// `cause` (the underlying error an adapter translated). This module imports nothing so that any
-// layer, including src/events, can depend on it without creating an import cycle.
+// The one error hierarchy of the project, rooted in PeerlogError. Every failure carries a stable
+// `code` (what callers and logs branch on), `retriable` (whether trying again from fresh state can
+// succeed) and an optional `cause` (the underlying error an adapter translated). This module imports
+// nothing, so every layer (src/events and src/commands included) depends on it and on nothing else
+// for its errors.
 
 export interface PeerlogErrorOptions {
   readonly cause?: unknown;
@@ -106,6 +107,79 @@ export class ConcurrencyError extends PeerlogError {
     this.streamId = streamId;
     this.expectedVersion = expectedVersion;
     this.actualVersion = actualVersion;
+  }
+}
+
+/** A flag or argument of a CLI verb that can never work as given; the CLI answers with exit code 2. */
+export class UsageError extends ValidationError {
+  constructor(message: string, options: { readonly field?: string | null; readonly cause?: unknown } = {}) {
+    super(message, { ...options, code: 'Usage' });
+  }
+}
+
+/**
+ * A fault of this program or of data it wrote itself (a broken invariant, a record the log names
+ * but the store lacks), not of a caller's input: never retried, and never answered as a refusal.
+ */
+export class InternalError extends PeerlogError {
+  constructor(code: string, message: string, options: { readonly cause?: unknown } = {}) {
+    super(code, message, { cause: options.cause, retriable: false });
+  }
+}
+
+/** Something did not happen within the time it was given. */
+export class TimeoutError extends PeerlogError {
+  constructor(code: string, message: string, options: PeerlogErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** The work was stopped on purpose (an abort signal, a released session). */
+export class AbortedError extends PeerlogError {
+  constructor(message: string, options: PeerlogErrorOptions = {}) {
+    super('Aborted', message, options);
+  }
+}
+
+/** A start-up step failed; the message names the step and what it reached for. */
+export class StartError extends PeerlogError {
+  constructor(stepName: string, target: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('StartFailed', `cannot start (${stepName}): ${target}: ${why}`, { cause, retriable: isRetriable(cause) });
+  }
+}
+
+/** Another process holds a projection's lock; it can be taken once that process stops. */
+export class ProjectionLockedError extends PeerlogError {
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super('ProjectionLocked', message, { cause: options.cause, retriable: true });
+  }
+}
+
+/** The database schema lacks peerlog's tables or some of its migrations, and the verb may not migrate it. */
+export class SchemaNotMigratedError extends PeerlogError {
+  readonly pending: readonly string[];
+
+  constructor(schema: string, pending: readonly string[], total: number) {
+    const what = pending.length === total
+      ? `holds no peerlog tables`
+      : `lacks ${pending.length} of peerlog's migrations (${pending.join(', ')})`;
+    super('SchemaNotMigrated', `schema ${schema} ${what}: run \`peerlog serve\` for this cluster once (it migrates the schema), or check --db-schema and --cluster-id`);
+    this.pending = pending;
+  }
+}
+
+/** A request body larger than the endpoint accepts. */
+export class BodyTooLargeError extends PeerlogError {
+  constructor(limitBytes: number) {
+    super('PayloadTooLarge', `the body exceeds ${limitBytes} bytes`);
+  }
+}
+
+/** A PROXY protocol header that is malformed, too large or missing where one is required. */
+export class ProxyHeaderError extends PeerlogError {
+  constructor(message: string) {
+    super('ProxyHeaderInvalid', message);
   }
 }
 

@@ -3,7 +3,7 @@
 // backoff. Keys wait in a FIFO beside a set, so enqueueing and dequeueing cost O(1) however many
 // keys are queued.
 import type { Logger } from '../adapters/log/index.js';
-import { isRetriable } from '../commands/errors.js';
+import { isRetriable } from '../errors.js';
 
 export interface WorkQueue {
   enqueue(key: string): void;

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../../src/adapters/log/index.js';
-import { DomainError, PeerlogError } from '../../../src/commands/errors.js';
-import { backoffDelay, createWorkQueue } from '../../../src/operator/work.js';
+import { DomainError, PeerlogError } from '../../../src/errors.js';
+import { backoffDelay, createWorkQueue } from '../../../src/projections/work.js';
 
 function capture() {
   const lines: { level: string; msg: string; key?: string; retryInMs?: number }[] = [];

@@ -1,0 +1,109 @@
+// Builds the authentication ports of one control plane from its runtime (log, certificate store),
+// its Kubernetes client and its client CA: the place where the auth services meet the adapters.
+import { readFileSync } from 'node:fs';
+import { X509Certificate, createHash, createPrivateKey, randomUUID, sign as signBytes, verify as verifyBytes } from 'node:crypto';
+import type { PeerlogConfig } from '../config.js';
+import type { Runtime } from '../runtime.js';
+import type { Logger } from '../adapters/log/index.js';
+import type { KubeClient } from '../adapters/kubernetes/client.js';
+import { createTokenStore, ensureNamespace, readIdentity, writeIdentity } from '../adapters/kubernetes/secrets.js';
+import {
+  createCsr, exportKeyPair, generateKeyPair, importAnyKeyPair, inspectCertificate, inspectCsr, issueCertificate,
+} from '../adapters/x509/index.js';
+import { fetchClusterIds, postIdentityRequest } from '../adapters/http/auth-client.js';
+import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tenant.js';
+import { DEFAULT_CSR_POLICY, type CsrPolicy } from '../auth/policy.js';
+import type { ProviderPorts } from '../auth/provider.js';
+import type { ConsumerPorts } from '../auth/consumer.js';
+import { apiServerOf, parseCertificates } from '../auth/wire.js';
+import { ValidationError } from '../errors.js';
+
+export async function providerPorts(
+  config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger, policy: CsrPolicy = DEFAULT_CSR_POLICY,
+  incomingAllowed: (clusterId: string) => boolean = () => true,
+): Promise<ProviderPorts> {
+  if (!config.caCert || !config.caKey) throw new ValidationError('setting ca-cert/ca-key: the client CA is needed to sign identities', { code: 'InvalidSetting', field: 'ca-cert' });
+  const caCertPem = readFileSync(config.caCert, 'utf8');
+  const caKeys = await importAnyKeyPair(readFileSync(config.caKey, 'utf8'));
+  const tokens = createTokenStore(kube, config.systemNamespace);
+  const certificates = rt.certificates;
+  return {
+    ids: { clusterId: config.clusterId, clusterName: config.clusterName },
+    policy,
+    apiServer: apiServerOf(kube),
+    readToken: () => tokens.read(),
+    incomingAllowed,
+    parseCsr: (pem) => inspectCsr(pem),
+    async sign(req) {
+      const pem = await issueCertificate({
+        subject: { commonName: req.commonName, organizations: [req.organization] }, publicKey: req.publicKeyDer,
+        caCertPem, caKeys, notBefore: req.notBefore, notAfter: req.notAfter, usage: 'client', minValiditySeconds: policy.minValiditySeconds,
+      });
+      const info = inspectCertificate(pem);
+      return { pem, fingerprint: info.fingerprint, serialNumber: info.serialNumber.toLowerCase(), notAfter: info.notAfter.toISOString() };
+    },
+    loadIncoming: (remote) => rt.bus.loadIncoming(remote),
+    handleIncoming: (remote, command) => rt.bus.incoming(remote, command),
+    saveCertificate: (c) => certificates.save(c),
+    verifyProof(certPem, statement, signature) {
+      try {
+        const key = new X509Certificate(certPem).publicKey;
+        return verifyBytes(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', Buffer.from(statement), key, Buffer.from(signature, 'base64'));
+      } catch {
+        return false;
+      }
+    },
+    findCertificate: (fp) => certificates.find(fp),
+    async ensureTenant(remote) {
+      const t = forgeTenantObjects(remote);
+      await kube.apply(t.namespace as never);
+      // The quota before the binding: no moment in which the identity could write without it.
+      await kube.apply(t.quota as never);
+      await kube.apply(t.role as never);
+      await kube.apply(t.roleBinding as never);
+      return (t.namespace as { metadata: { name: string } }).metadata.name;
+    },
+    now: () => new Date(),
+    newId: randomUUID,
+    logger: logger.child({ component: 'auth-provider' }),
+  };
+}
+
+export function consumerPorts(config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger): ConsumerPorts {
+  return {
+    ids: { clusterId: config.clusterId, clusterName: config.clusterName },
+    loadOutgoing: (remote) => rt.bus.loadOutgoing(remote),
+    handleOutgoing: (remote, command) => rt.bus.outgoing(remote, command),
+    async ensureLocalTenant(remote) {
+      const ns = forgeLocalTenantNamespace(remote) as { metadata: { name: string; labels: Record<string, string> } };
+      await ensureNamespace(kube, ns.metadata.name, ns.metadata.labels);
+      return ns.metadata.name;
+    },
+    readIdentity: (ns) => readIdentity(kube, ns),
+    writeIdentity: (ns, remote, id) => writeIdentity(kube, ns, remote, id),
+    newPrivateKey: async () => (await exportKeyPair(await generateKeyPair())).privateKeyPem,
+    async createCsr(keyPem, subject) {
+      const keys = await importAnyKeyPair(keyPem);
+      const pem = await createCsr({ commonName: subject.commonName, organizations: [subject.organization] }, keys);
+      const info = await inspectCsr(pem);
+      return { pem, fingerprint: createHash('sha256').update(pem.trim()).digest('hex'), publicKeyFingerprint: info.publicKeyFingerprint };
+    },
+    inspectCertificate(pem) {
+      const c = inspectCertificate(pem);
+      return {
+        commonName: c.subject.commonName, issuer: c.issuer, fingerprint: c.fingerprint, publicKeyFingerprint: c.publicKeyFingerprint,
+        notBefore: c.notBefore.toISOString(), notAfter: c.notAfter.toISOString(),
+      };
+    },
+    parseCaBundle: (pem) => { parseCertificates(pem); },
+    signProof(keyPem, statement) {
+      const key = createPrivateKey(keyPem);
+      return signBytes(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', Buffer.from(statement), key).toString('base64');
+    },
+    probe: (url, pin) => fetchClusterIds(url, pin),
+    postIdentity: (url, body, pin) => postIdentityRequest(url, body, pin),
+    now: () => new Date(),
+    newId: randomUUID,
+    logger: logger.child({ component: 'auth-consumer' }),
+  };
+}
