@@ -12,7 +12,7 @@ import { isKafkaError, prepareEventTopic, topicFor, type TopicSettings } from '.
 import { applicationName, openLockSession, type LockSession } from '../adapters/postgres/lock.js';
 import { createPartitionPipeline, type PartitionPipeline } from './pipeline.js';
 import { runStatement, type Statement } from '../adapters/postgres/statements.js';
-import { PeerlogError, ProjectionLockedError } from '../errors.js';
+import { InternalError, PeerlogError, ProjectionLockedError } from '../errors.js';
 
 export interface Projection {
   readonly name: string;
@@ -164,6 +164,8 @@ function rawOf(m: KafkaMessage): string {
  * deadlock, a retriable error of ours) fails the batch, which is then tried again.
  */
 export function isUnfoldable(e: unknown): boolean {
+  // A fault of peerlog's own (a statement outside its transaction) says nothing about the events.
+  if (e instanceof InternalError) return false;
   if (e instanceof PeerlogError) return !e.retriable;
   if (e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError) return true;
   const code = (e as { code?: unknown } | null)?.code;

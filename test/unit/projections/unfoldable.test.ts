@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isUnfoldable } from '../../../src/projections/runner.js';
 import { defaultMinInsyncReplicas } from '../../../src/adapters/kafka/client.js';
-import { PeerlogError, ValidationError } from '../../../src/errors.js';
+import { InternalError, PeerlogError, ValidationError } from '../../../src/errors.js';
 
 test('a fold failure that lies with the event is dead-lettered; one that may pass on a retry fails the batch', () => {
   const cases: [string, unknown, boolean][] = [
@@ -11,6 +11,7 @@ test('a fold failure that lies with the event is dead-lettered; one that may pas
     ['odd data tripping the code', new TypeError("Cannot read properties of undefined (reading 'x')"), true],
     ['a value PostgreSQL refuses (22P02)', Object.assign(new Error('invalid input syntax'), { code: '22P02' }), true],
     ['a constraint PostgreSQL enforces (23505)', Object.assign(new Error('duplicate key'), { code: '23505' }), true],
+    ['a fault of peerlog\'s own', new InternalError('NotInTransaction', 'a statement on a transaction needs the EntityManager of a transaction'), false],
     ['a retriable error of ours', new PeerlogError('KafkaUnavailable', 'away', { retriable: true }), false],
     ['a lost connection', new Error('Connection terminated unexpectedly'), false],
     ['a terminated backend (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), false],
