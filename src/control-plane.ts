@@ -31,6 +31,8 @@ export interface ControlPlane {
   /** SHA-256 fingerprint of the endpoint's certificate, for consumers to pin. */
   readonly fingerprint: string;
   readonly operator: Operator;
+  /** What /readyz answers: each check's state (the relay, the projections, the database, the cluster). */
+  readiness(): Promise<Readiness>;
   stop(): Promise<void>;
 }
 
@@ -162,7 +164,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     const url = config.authUrl ?? `https://${config.authHost.includes(':') ? `[${config.authHost}]` : config.authHost}:${addr.port}`;
     const fingerprint = certificateFingerprint(tls.certPem);
     log.info('control plane ready', { authUrl: url, fingerprint, dbSchema: config.dbSchema });
-    return { config, runtime, kube, server, url, fingerprint, operator, stop };
+    return { config, runtime, kube, server, url, fingerprint, operator, readiness, stop };
   } catch (e) {
     await stop();
     throw e;
