@@ -18,7 +18,7 @@ import { consumerPorts, providerPorts } from './wiring/auth.js';
 import { startOperator, type Operator } from './operator/index.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
 import type { Relay } from './adapters/kafka/relay.js';
-import type { ProjectionRunner } from './projections/runner.js';
+import type { ProjectionRunner } from './adapters/kafka/projection-runner.js';
 import { isKafkaError } from './adapters/kafka/client.js';
 
 export interface ControlPlane {

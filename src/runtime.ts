@@ -21,8 +21,8 @@ import { createKafka, prepareEventTopic, topicFor, type TopicReport, type TopicS
 import { uuidv7 } from './adapters/ids/index.js';
 import { createRelay, type Relay, type RelayOptions } from './adapters/kafka/relay.js';
 import type { Logger } from './adapters/log/index.js';
-import { createProjectionRunner, resetProjection, type Projection, type ProjectionRunner, type RunnerOptions } from './projections/runner.js';
-import { createReadModelProjection } from './projections/read-models/index.js';
+import { createProjectionRunner, resetProjection, type Projection, type ProjectionRunner, type RunnerOptions } from './adapters/kafka/projection-runner.js';
+import { createReadModelProjection } from './adapters/postgres/read-models.js';
 import { streamFolder } from './projections/read-models/folder.js';
 
 export interface Runtime {

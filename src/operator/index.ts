@@ -8,7 +8,7 @@ import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
 import type { KubeClient, KubeObject, k8s } from '../adapters/kubernetes/client.js';
-import type { ViewStore } from '../adapters/postgres/views.js';
+import type { ViewStore } from '../projections/ports.js';
 import type { Actor } from '../events/catalogue.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';

@@ -2,29 +2,12 @@
 // written inside a projection batch's transaction, read outside it by the projection's appliers.
 import type { DataSource, EntityManager } from './datasource.js';
 import { runStatement, type Statement } from './statements.js';
+import type { ProjectionTx, ViewRow, ViewStore } from '../../projections/ports.js';
 
-export interface ViewRow<V> {
-  readonly streamId: string;
-  readonly streamType: string;
-  readonly remoteClusterId: string;
-  readonly version: number;
-  readonly view: V;
-}
+export type { ViewRow, ViewStore } from '../../projections/ports.js';
 
-/** Where an effect projection keeps its views (see src/projections/views/effects.ts). */
-export interface ViewStore {
-  /** Inside the batch's transaction: the rows of `streamIds` that exist. */
-  load<V>(tx: EntityManager, projection: string, streamIds: readonly string[]): Promise<Map<string, ViewRow<V>>>;
-  save<V>(tx: EntityManager, projection: string, rows: readonly ViewRow<V>[]): Promise<void>;
-  /** Inside a reset's transaction: the projection's rows gone. */
-  clear(tx: EntityManager, projection: string): Promise<void>;
-  /** Outside any batch: the rows of one remote cluster (its outgoing and incoming streams). */
-  ofRemote<V>(projection: string, remoteClusterId: string): Promise<ViewRow<V>[]>;
-  /** Every remote cluster the projection has a view of. */
-  remotes(projection: string): Promise<string[]>;
-  /** The remote clusters whose view of one stream kind is in one of `statuses`. */
-  remotesIn(projection: string, streamType: 'outgoing' | 'incoming', statuses: readonly string[]): Promise<string[]>;
-}
+/** The typeorm transaction behind a projection's opaque one. */
+const txOf = (tx: ProjectionTx): EntityManager => tx as unknown as EntityManager;
 
 const LOAD: Statement = {
   name: 'peerlog-views-load',
@@ -44,18 +27,18 @@ const rowOf = <V>(r: Raw): ViewRow<V> => ({ streamId: r.stream_id, streamType: r
 
 export function createViewStore(ds: DataSource): ViewStore {
   return {
-    async load<V>(tx: EntityManager, projection: string, streamIds: readonly string[]) {
+    async load<V>(tx: ProjectionTx, projection: string, streamIds: readonly string[]) {
       const out = new Map<string, ViewRow<V>>();
       if (streamIds.length === 0) return out;
-      for (const r of await runStatement<Raw>(tx, LOAD, [projection, JSON.stringify(streamIds)])) out.set(r.stream_id, rowOf<V>(r));
+      for (const r of await runStatement<Raw>(txOf(tx), LOAD, [projection, JSON.stringify(streamIds)])) out.set(r.stream_id, rowOf<V>(r));
       return out;
     },
     async save(tx, projection, rows) {
       if (rows.length === 0) return;
-      await runStatement(tx, SAVE, [projection, JSON.stringify(rows.map((r) => ({ s: r.streamId, t: r.streamType, r: r.remoteClusterId, v: r.version, w: r.view })))]);
+      await runStatement(txOf(tx), SAVE, [projection, JSON.stringify(rows.map((r) => ({ s: r.streamId, t: r.streamType, r: r.remoteClusterId, v: r.version, w: r.view })))]);
     },
     async clear(tx, projection) {
-      await tx.query('delete from peerlog_views where projection = $1', [projection]);
+      await txOf(tx).query('delete from peerlog_views where projection = $1', [projection]);
     },
     async ofRemote<V>(projection: string, remoteClusterId: string) {
       const rows = await ds.query('select stream_id, stream_type, remote_cluster_id, version, view from peerlog_views where projection = $1 and remote_cluster_id = $2', [projection, remoteClusterId]) as Raw[];

@@ -2,7 +2,7 @@
 // status of the ResourceRequest a consumer made in its tenant namespace (which offer answers it).
 // Desired state comes from the views folded from the log; this file only applies it.
 import type { KubeClient, KubeObject } from '../../adapters/kubernetes/client.js';
-import type { ViewStore } from '../../adapters/postgres/views.js';
+import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import { GROUP_VERSION, LABELS } from '../../resources/constants.js';
 import { tenantNamespaceFor } from '../../resources/names.js';

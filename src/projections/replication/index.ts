@@ -4,7 +4,7 @@
 // consumer's tenant namespace, which the consumer reads. Desired state comes from the views folded
 // from the log; this file only applies it.
 import type { KubeClient, KubeObject } from '../../adapters/kubernetes/client.js';
-import type { ViewStore } from '../../adapters/postgres/views.js';
+import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
 import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest } from '../../resources/objects.js';

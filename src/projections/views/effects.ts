@@ -3,10 +3,8 @@
 // the views of the remote clusters the batch touched. The effect is level-triggered and idempotent:
 // it reads the committed views, never the event that woke it, so a batch applied twice, a rebuild
 // from offset 0 or a drift seen by a watch (`reapply`) all end in the same objects.
-import type { EntityManager } from '../../adapters/postgres/datasource.js';
-import type { ViewRow, ViewStore } from '../../adapters/postgres/views.js';
+import type { Projection, ProjectionBatch, ProjectionTx, ViewRow, ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
-import type { Projection, ProjectionBatch } from '../runner.js';
 import { createWorkQueue, type WorkQueue } from '../work.js';
 import { foldView, viewKindOf, type IncomingView, type OutgoingView, type PeeringView, type RemoteViews } from './view.js';
 
@@ -55,11 +53,11 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
   const projection: Projection = {
     name: o.name,
     tables: [],
-    async appliedVersions(tx: EntityManager, streamIds: readonly string[]) {
+    async appliedVersions(tx: ProjectionTx, streamIds: readonly string[]) {
       const rows = await o.store.load<PeeringView>(tx, o.name, streamIds);
       return new Map([...rows].map(([id, r]) => [id, r.version]));
     },
-    async apply(tx: EntityManager, batch: ProjectionBatch) {
+    async apply(tx: ProjectionTx, batch: ProjectionBatch) {
       const known = batch.firstSeen.size === batch.streamIds.length
         ? new Map<string, ViewRow<PeeringView>>()
         : await o.store.load<PeeringView>(tx, o.name, batch.streamIds.filter((id) => !batch.firstSeen.has(id)));

@@ -4,7 +4,7 @@
 // identity and reports a change as a command (RecordProviderHealth): the node's Ready then follows
 // the log, never the heartbeat directly.
 import type { KubeClient, KubeObject } from '../../adapters/kubernetes/client.js';
-import type { ViewStore } from '../../adapters/postgres/views.js';
+import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { Resources } from '../../events/catalogue.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';

@@ -8,7 +8,7 @@ import { toDomainEvent, type EventEnvelope, type UnsealedEvent } from '../../../
 import { sealEvent } from '../../../src/events/hash.js';
 import { GENESIS_HASH } from '../../../src/events/constants.js';
 import { topicFor } from '../../../src/adapters/kafka/client.js';
-import type { Projection } from '../../../src/projections/runner.js';
+import type { Projection } from '../../../src/adapters/kafka/projection-runner.js';
 import { openTestRuntime, peeringScript, OUTGOING } from '../../support/core.js';
 import { driversOf } from '../../../src/runtime.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareOffsets } from '../../../src/projections/runner.js';
+import { compareOffsets } from '../../../src/adapters/kafka/projection-runner.js';
 
 describe('compareOffsets', () => {
   it('orders Kafka offsets as numbers, past 2^53 and across lengths', () => {

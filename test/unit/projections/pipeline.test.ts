@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createPartitionPipeline } from '../../../src/projections/pipeline.js';
+import { createPartitionPipeline } from '../../../src/adapters/kafka/pipeline.js';
 
 /** A promise with its resolve, to hold a piece of work until the test lets it go. */
 function gate(): { readonly open: () => void; readonly passed: Promise<void> } {

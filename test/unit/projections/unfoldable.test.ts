@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isUnfoldable } from '../../../src/projections/runner.js';
+import { isUnfoldable } from '../../../src/adapters/kafka/projection-runner.js';
 import { defaultMinInsyncReplicas } from '../../../src/adapters/kafka/client.js';
 import { InternalError, PeerlogError, ValidationError } from '../../../src/errors.js';
 

@@ -3,58 +3,22 @@
 // so a batch applied twice, a crash mid-batch, or a rebuild from offset 0 all give the same rows.
 // The consumer fetches ahead while batches are written (see pipeline.ts); Kafka's committed offset
 // follows the checkpoint, never leads it, so a consumer started afresh resumes at or before it.
-import type { Consumer, Kafka, KafkaMessage } from '../adapters/kafka/client.js';
-import type { DataSource, EntityManager } from '../adapters/postgres/datasource.js';
-import type { EventEnvelope } from '../events/envelope.js';
-import { STREAM_ID_MAX, STREAM_ID_PATTERN } from '../events/constants.js';
-import type { Logger } from '../adapters/log/index.js';
-import { isKafkaError, prepareEventTopic, topicFor, type TopicSettings } from '../adapters/kafka/client.js';
-import { applicationName, openLockSession, type LockSession } from '../adapters/postgres/lock.js';
+import type { Consumer, Kafka, KafkaMessage } from './client.js';
+import type { DataSource, EntityManager } from '../postgres/datasource.js';
+import type { EventEnvelope } from '../../events/envelope.js';
+import { STREAM_ID_MAX, STREAM_ID_PATTERN } from '../../events/constants.js';
+import type { Logger } from '../log/index.js';
+import { isKafkaError, prepareEventTopic, topicFor, type TopicSettings } from './client.js';
+import { applicationName, openLockSession, type LockSession } from '../postgres/lock.js';
 import { createPartitionPipeline, type PartitionPipeline } from './pipeline.js';
-import { runStatement, type Statement } from '../adapters/postgres/statements.js';
-import { InternalError, PeerlogError, ProjectionLockedError } from '../errors.js';
+import type { Projection, ProjectionTx } from '../../projections/ports.js';
 
-export interface Projection {
-  readonly name: string;
-  /** Tables this projection owns: emptied on rebuild. */
-  readonly tables: readonly string[];
-  /**
-   * Applies a batch's new events inside the batch's transaction (see ProjectionBatch). When it
-   * throws an error that lies with an event (see isUnfoldable), the runner rolls its writes back and
-   * hands it the same events again, one per call, to dead-letter the ones that fail alone: what it
-   * does outside the transaction (the operator's enqueues) must bear being done twice.
-   */
-  apply(tx: EntityManager, batch: ProjectionBatch): Promise<void>;
-  /**
-   * For a projection whose own rows record every event it applied (the read models' audit index):
-   * the last version applied of each of `streamIds` that has one, read from those rows. The runner
-   * then dedupes by these and keeps no per-stream positions of its own for the projection.
-   */
-  appliedVersions?(tx: EntityManager, streamIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
-  /** Told, once a batch and its checkpoint committed, which streams it moved on (effects start there). */
-  afterCommit?(streamIds: readonly string[]): void;
-  /** Empties what the projection keeps beyond `tables` (its rows in a shared table), on rebuild. */
-  reset?(tx: EntityManager): Promise<void>;
-}
+export type { Projection, ProjectionBatch, ProjectionTx } from '../../projections/ports.js';
 
-/**
- * What a projection is handed of a batch. Its events are decoded as they are iterated, so that a
- * projection that folds them one at a time holds no more than one decoded event at once: a batch
- * of thousands, decoded all at once and held across the batch's statements, is what the garbage
- * collector spent most of its time copying.
- */
-export interface ProjectionBatch {
-  /** Every stream the events may belong to (their messages' keys), known before any is decoded. */
-  readonly streamIds: readonly string[];
-  /** Those of `streamIds` none of whose events this projection applied before: it has no rows of theirs to read back. */
-  readonly firstSeen: ReadonlySet<string>;
-  /**
-   * The new events, never a duplicate, in log order within each stream (an event whose stream its
-   * message's key did not name comes in a second batch of the same transaction). One pass: a
-   * second loop, or one after a `break`, goes on where the last stopped.
-   */
-  readonly events: Iterable<EventEnvelope>;
-}
+/** The projection's view of the batch's transaction. */
+const asTx = (tx: EntityManager): ProjectionTx => tx as unknown as ProjectionTx;
+import { runStatement, type Statement } from '../postgres/statements.js';
+import { InternalError, PeerlogError, ProjectionLockedError, TimeoutError } from '../../errors.js';
 
 export interface RunnerOptions {
   readonly ds: DataSource;
@@ -103,7 +67,7 @@ export async function currentGeneration(ds: DataSource | EntityManager, projecti
 export async function resetProjection(ds: DataSource, projection: Projection): Promise<number> {
   return ds.transaction(async (tx) => {
     if (projection.tables.length > 0) await tx.query(`truncate ${projection.tables.join(', ')}`);
-    if (projection.reset) await projection.reset(tx);
+    if (projection.reset) await projection.reset(asTx(tx));
     await tx.query('delete from peerlog_checkpoints where projection = $1', [projection.name]);
     await tx.query('delete from peerlog_projection_streams where projection = $1', [projection.name]);
     await tx.query('delete from peerlog_dead_letters where projection = $1', [projection.name]);
@@ -236,7 +200,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     const known = new Map<string, number>();
     if (streamIds.length === 0) return known;
     if (o.projection.appliedVersions) {
-      for (const [id, v] of await o.projection.appliedVersions(tx, streamIds)) known.set(id, v);
+      for (const [id, v] of await o.projection.appliedVersions(asTx(tx), streamIds)) known.set(id, v);
     } else {
       const rows = await runStatement<{ stream_id: string; version: number }>(tx, STREAM_VERSIONS, [name, JSON.stringify(streamIds)]);
       for (const r of rows) known.set(r.stream_id, r.version);
@@ -350,7 +314,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       const firstSeen = new Set(streamIds.filter((id) => known.get(id) === 0));
       await tx.query('savepoint peerlog_round');
       try {
-        await o.projection.apply(tx, { streamIds, firstSeen, events: once });
+        await o.projection.apply(asTx(tx), { streamIds, firstSeen, events: once });
         // Whatever the projection left unread is still decoded, deduped and counted.
         for (const _ of events) { /* drained */ }
         await tx.query('release savepoint peerlog_round');
@@ -374,7 +338,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
           const id = x.e.streamId;
           await tx.query('savepoint peerlog_event');
           try {
-            await o.projection.apply(tx, { streamIds: [id], firstSeen: at.get(id) === 0 ? new Set([id]) : new Set(), events: [x.e] });
+            await o.projection.apply(asTx(tx), { streamIds: [id], firstSeen: at.get(id) === 0 ? new Set([id]) : new Set(), events: [x.e] });
             await tx.query('release savepoint peerlog_event');
             accept(x.e);
           } catch (err) {
@@ -559,7 +523,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         const rows = await o.ds.query('select partition, next_offset from peerlog_checkpoints where projection = $1 and topic = $2', [name, topic]) as { partition: number; next_offset: string }[];
         const at = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
         if (ends.every((p) => (at.get(p.partition) ?? 0n) >= BigInt(p.high))) return;
-        if (Date.now() > deadline) throw new Error(`projection ${name} did not catch up with ${topic} within ${timeoutMs} ms`);
+        if (Date.now() > deadline) throw new TimeoutError('ProjectionBehind', `projection ${name} did not catch up with ${topic} within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },

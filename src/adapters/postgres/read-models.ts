@@ -1,10 +1,10 @@
 // The read-model projection: audit index, aggregate states and peerings, written in bulk inside the
 // runner's transaction: COPY for the append-only audit index, COPY and one merge for the others.
-import type { EntityManager } from '../../adapters/postgres/datasource.js';
-import type { Projection, ProjectionBatch } from '../runner.js';
-import { copyRows, copyText, type CopyColumns, type CopyText } from '../../adapters/postgres/copy.js';
-import { runStatement, type Statement } from '../../adapters/postgres/statements.js';
-import { createReadModelForge, type AggregateRow, type AuditRow, type PeeringRow, type StreamFolder, type StreamRows } from './forge.js';
+import type { EntityManager } from './datasource.js';
+import type { Projection, ProjectionBatch, ProjectionTx } from '../../projections/ports.js';
+import { copyRows, copyText, type CopyColumns, type CopyText } from './copy.js';
+import { runStatement, type Statement } from './statements.js';
+import { createReadModelForge, type AggregateRow, type AuditRow, type PeeringRow, type StreamFolder, type StreamRows } from '../../projections/read-models/forge.js';
 
 export const READ_MODELS = 'read-models';
 
@@ -119,11 +119,13 @@ export function createReadModelProjection(folder: StreamFolder): Projection {
   return {
     name: READ_MODELS,
     tables: ['peerlog_audit', 'peerlog_aggregates', 'peerlog_peerings'],
-    async appliedVersions(tx: EntityManager, streamIds: readonly string[]) {
+    async appliedVersions(ptx: ProjectionTx, streamIds: readonly string[]) {
+      const tx = ptx as unknown as EntityManager;
       const rows = await runStatement<{ stream_id: string; version: number }>(tx, APPLIED_VERSIONS, [JSON.stringify(streamIds)]);
       return new Map(rows.map((r) => [r.stream_id, r.version]));
     },
-    async apply(tx: EntityManager, batch: ProjectionBatch) {
+    async apply(ptx: ProjectionTx, batch: ProjectionBatch) {
+      const tx = ptx as unknown as EntityManager;
       // Only streams seen before have rows to read back (in a rebuild, those a batch boundary cut).
       const continued = batch.streamIds.filter((id) => !batch.firstSeen.has(id));
       const prior = new Map<string, AggregateRow>();
