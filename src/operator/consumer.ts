@@ -210,6 +210,8 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
       if (e instanceof AuthenticationFailedError && !e.retriable) return;
       throw e;
     }
+    // Authenticated: resources are asked for at once (the identity's objects come from the log).
+    await decide(remote, await d.load(remote));
   }
 
   function watchOffers(remote: string, client: KubeClient, namespace: string): void {
@@ -257,9 +259,27 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     }
   }
 
+  /**
+   * The decisions the process takes by itself, without calling out: each on the state its last
+   * command left (the write side's, which the next command is decided against anyway), so that a
+   * run of them does not wait for the log between two. Their effects still come from the log.
+   */
+  async function decide(remote: string, s: OutgoingState): Promise<OutgoingState> {
+    for (let pass = 0; pass < 5; pass++) {
+      let command: Omit<OutgoingCommand, 'metadata'> | undefined;
+      if (s.status === 'authenticated') command = { type: 'RequestResources', data: {} };
+      else if (s.status === 'offerReceived' && config.offerAcceptance === 'auto') command = { type: 'AcceptOffer', data: { offerName: s.offer.offerName, generation: s.offer.generation } };
+      // Named after the remote's id, not the name it announces: two providers may announce one name.
+      else if (s.status === 'offerAccepted') command = { type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(remote) } };
+      if (!command || (await d.send(remote, command)).events.length === 0) return s;
+      s = await d.load(remote);
+    }
+    return s;
+  }
+
   async function step(remote: string, view: OutgoingView | undefined): Promise<void> {
     if (!view) return;
-    const s = view.state;
+    let s = view.state;
     switch (s.status) {
       case 'peeringRequested':
       case 'identityRequested':
@@ -270,14 +290,9 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
         if (Date.now() - Date.parse(view.updatedAt) < 1000) throw new RetryLater(`authentication towards ${remote} failed a moment ago`);
         return authenticate(remote, s);
       case 'authenticated':
-        await d.send(remote, { type: 'RequestResources', data: {} });
-        return;
       case 'offerReceived':
-        if (config.offerAcceptance === 'auto') await d.send(remote, { type: 'AcceptOffer', data: { offerName: s.offer.offerName, generation: s.offer.generation } });
-        break;
       case 'offerAccepted':
-        // Named after the remote's id, not the name it announces: two providers may announce one name.
-        await d.send(remote, { type: 'CreateVirtualNode', data: { nodeName: virtualNodeNameFor(remote) } });
+        s = await decide(remote, s);
         break;
       default:
         break;

@@ -50,6 +50,15 @@ export function createProviderSide(d: ProviderSideDeps): ProviderSide {
     return computeOffer(nodeFacts, podFacts, d.config.sharingPercent, consumer);
   }
 
+  /** A requested peering gets an offer from the free capacity; an offer in force follows it. */
+  async function offer(remote: string, s: IncomingState): Promise<void> {
+    if (s.status === 'resourcesRequested') {
+      await d.send(remote, { type: 'IssueOffer', data: { offerName: offerNameFor(d.config.clusterId), resources: freeCapacity(remote) } });
+    } else if (s.status === 'offered') {
+      await d.send(remote, { type: 'UpdateOffer', data: { resources: freeCapacity(remote), thresholdPercent: d.config.offerThresholdPercent } });
+    }
+  }
+
   return {
     freeCapacity,
     async observeRequest(namespace, name) {
@@ -59,15 +68,10 @@ export function createProviderSide(d: ProviderSideDeps): ProviderSide {
       const state = await d.load(consumer);
       // Only a consumer this cluster authenticated, in its own tenant namespace, is answered.
       if (!('identity' in state) || state.identity.tenantNamespace !== namespace) return;
-      await d.send(consumer, { type: 'ReceiveResourceRequest', data: { requestName: name } }, { kind: 'remote-cluster', name: consumer });
+      const handled = await d.send(consumer, { type: 'ReceiveResourceRequest', data: { requestName: name } }, { kind: 'remote-cluster', name: consumer });
+      // The offer is decided at once, on the state the request left (its objects come from the log).
+      if (handled.events.length > 0) await offer(consumer, await d.load(consumer));
     },
-    async step(remote, view) {
-      const s = view?.state;
-      if (s?.status === 'resourcesRequested') {
-        await d.send(remote, { type: 'IssueOffer', data: { offerName: offerNameFor(d.config.clusterId), resources: freeCapacity(remote) } });
-      } else if (s?.status === 'offered') {
-        await d.send(remote, { type: 'UpdateOffer', data: { resources: freeCapacity(remote), thresholdPercent: d.config.offerThresholdPercent } });
-      }
-    },
+    step: async (remote, view) => { if (view) await offer(remote, view.state); },
   };
 }

@@ -67,9 +67,13 @@ export function createRelay(o: RelayOptions): Relay {
   let wake: (() => void) | undefined;
   let state = 'starting';
 
+  /** A notification that came while the relay was publishing: the next sleep must not wait for another. */
+  let notified = false;
+  const notify = (): void => { notified = true; wake?.(); };
   const sleepOrWake = (ms: number) => new Promise<void>((resolve) => {
+    if (notified) { notified = false; resolve(); return; }
     const t = setTimeout(() => { wake = undefined; resolve(); }, ms);
-    wake = () => { clearTimeout(t); wake = undefined; resolve(); };
+    wake = () => { clearTimeout(t); wake = undefined; notified = false; resolve(); };
   });
 
   async function publishOnce(): Promise<number> {
@@ -148,6 +152,8 @@ export function createRelay(o: RelayOptions): Relay {
     let backoff = 100;
     while (!stopping && !held.isLost()) {
       try {
+        // Cleared before the outbox is read: a notification from here on means rows it may miss.
+        notified = false;
         const n = await publishOnce();
         backoff = 100;
         state = 'ok';
@@ -179,7 +185,7 @@ export function createRelay(o: RelayOptions): Relay {
       applicationName: applicationName('peerlog', o.clusterId, 'relay'), signal: aborts.signal,
     }))!;
     try {
-      held.client.on('notification', (n) => { if (n.payload === o.clusterId) wake?.(); });
+      held.client.on('notification', (n) => { if (n.payload === o.clusterId) notify(); });
       await held.client.query(`listen ${OUTBOX_CHANNEL}`);
     } catch (e) {
       await held.release();

@@ -7,7 +7,7 @@ import type { Logger } from '../../adapters/log/index.js';
 import { GROUP_VERSION, LABELS } from '../../resources/constants.js';
 import { tenantNamespaceFor } from '../../resources/names.js';
 import { forgeRequestStatus } from '../../resources/objects.js';
-import { createEffectProjection, type EffectProjection } from '../views/effects.js';
+import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import type { RemoteViews } from '../views/view.js';
 import { forgeForeignClusterStatus } from './forge.js';
 
@@ -32,7 +32,13 @@ export interface KubernetesProjectionDeps {
 }
 
 export function createKubernetesProjection(d: KubernetesProjectionDeps): EffectProjection {
-  async function effect(remote: string, views: RemoteViews): Promise<void> {
+  const memo = createAppliedMemo();
+  const applyStatus = async (key: string, obj: KubeObject, forced: boolean) => {
+    if (!memo.changed(key, obj, forced)) return;
+    await d.kube.applyStatus(obj);
+    memo.record(key, obj);
+  };
+  async function effect(remote: string, views: RemoteViews, forced: boolean): Promise<void> {
     let fc = d.foreignClusterOf(remote);
     const inc = views.incoming?.state;
     // Only a consumer granted an identity gets a ForeignCluster here: failed attempts by strangers
@@ -42,11 +48,12 @@ export function createKubernetesProjection(d: KubernetesProjectionDeps): EffectP
     if (!fc) return;
     const status = forgeForeignClusterStatus(views, { outgoingDisabled: fc.spec.outgoing === 'Disabled', deleting: Boolean(fc.metadata?.deletionTimestamp) });
     if (status.conditions.length > 0 || status.incoming || status.outgoing) {
-      await d.kube.applyStatus({ apiVersion: GROUP_VERSION, kind: 'ForeignCluster', metadata: { name: fc.metadata!.name! }, status } as KubeObject);
+      // A ForeignCluster recreated under the same name is another object: its uid is part of the key.
+      await applyStatus(`fc/${fc.metadata!.name!}/${fc.metadata?.uid ?? ''}`, { apiVersion: GROUP_VERSION, kind: 'ForeignCluster', metadata: { name: fc.metadata!.name! }, status } as KubeObject, forced);
     }
     if (inc?.status === 'offered') {
       // The request's status flows back from this side: which offer answers it.
-      await d.kube.applyStatus(forgeRequestStatus({ namespace: inc.identity.tenantNamespace, requestName: inc.requestName, offerName: inc.offer.offerName }) as KubeObject);
+      await applyStatus(`rr/${inc.identity.tenantNamespace}/${inc.requestName}`, forgeRequestStatus({ namespace: inc.identity.tenantNamespace, requestName: inc.requestName, offerName: inc.offer.offerName }) as KubeObject, forced);
     }
   }
 

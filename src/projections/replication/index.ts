@@ -8,7 +8,7 @@ import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
 import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest } from '../../resources/objects.js';
-import { createEffectProjection, type EffectProjection } from '../views/effects.js';
+import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import { nodeOf, type RemoteViews } from '../views/view.js';
 
 export const REPLICATION = 'replication';
@@ -47,25 +47,33 @@ export function forgeConsumerReplicas(consumer: { clusterId: string; clusterName
 }
 
 export function createReplicationProjection(d: ReplicationProjectionDeps): EffectProjection {
-  async function effect(remote: string, views: RemoteViews): Promise<void> {
+  const memo = createAppliedMemo();
+  const keyOf = (where: string, obj: KubeObject) => `${where}/${obj.kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}/${(obj as { status?: unknown }).status ? 'status' : 'spec'}`;
+  async function effect(remote: string, views: RemoteViews, forced: boolean): Promise<void> {
     const out = views.outgoing?.state;
     if (out && 'identity' in out && out.identity) {
-      const replicas = forgeConsumerReplicas(d, out);
+      const where = `${remote}@${out.identity.certFingerprint}`;
+      const replicas = forgeConsumerReplicas(d, out).filter((obj) => memo.changed(keyOf(where, obj), obj, forced));
       if (replicas.length > 0) {
         const client = await d.providerClient(remote, out as Peered);
         for (const obj of replicas) {
           // The request's spec, then the offer's status subresource (which the consumer may write).
           if ((obj as { status?: unknown }).status) await client.applyStatus(obj);
           else await client.apply(obj);
+          memo.record(keyOf(where, obj), obj);
         }
       }
     }
     const inc = views.incoming?.state;
     if (inc?.status === 'offered') {
-      await d.kube.apply(forgeResourceOffer({
+      const offer = forgeResourceOffer({
         providerId: d.clusterId, providerName: d.clusterName, namespace: inc.identity.tenantNamespace,
         offerName: inc.offer.offerName, requestName: inc.requestName, consumerId: remote, resources: inc.offer.resources,
-      }) as KubeObject);
+      }) as KubeObject;
+      if (memo.changed(keyOf('local', offer), offer, forced)) {
+        await d.kube.apply(offer);
+        memo.record(keyOf('local', offer), offer);
+      }
     }
   }
   return createEffectProjection({ name: REPLICATION, store: d.store, logger: d.logger, effect, ...(d.live === undefined ? {} : { live: d.live }) });

@@ -12,8 +12,11 @@ export interface EffectProjectionOptions {
   readonly name: string;
   readonly store: ViewStore;
   readonly logger: Logger;
-  /** Makes the target match both views of one remote cluster; throws to be retried with backoff. */
-  effect(remoteClusterId: string, views: RemoteViews): Promise<void>;
+  /**
+   * Makes the target match both views of one remote cluster; throws to be retried with backoff.
+   * `forced` when a watch saw drift or a resync asks: what was applied before may be gone.
+   */
+  effect(remoteClusterId: string, views: RemoteViews, forced: boolean): Promise<void>;
   /** False while rebuilding (replay): views are folded, effects wait for an explicit `resync`. */
   readonly live?: boolean;
   readonly concurrency?: number;
@@ -34,6 +37,29 @@ export interface EffectProjection {
   stop(): Promise<void>;
 }
 
+/**
+ * What an applier last wrote, per object: an object forged the same again is not sent again (each
+ * event of a peering would otherwise re-apply every object), unless the effect is forced. Only a
+ * saving: applying it again would change nothing.
+ */
+export interface AppliedMemo {
+  /** True when `obj` differs from what was last recorded under `key` (or `forced`). */
+  changed(key: string, obj: unknown, forced: boolean): boolean;
+  /** Records what was applied under `key`, once the apply succeeded. */
+  record(key: string, obj: unknown): void;
+}
+
+export function createAppliedMemo(limit = 10_000): AppliedMemo {
+  const last = new Map<string, string>();
+  return {
+    changed: (key, obj, forced) => forced || last.get(key) !== JSON.stringify(obj),
+    record(key, obj) {
+      if (last.size >= limit && !last.has(key)) last.clear();
+      last.set(key, JSON.stringify(obj));
+    },
+  };
+}
+
 export function toRemoteViews(rows: readonly ViewRow<PeeringView>[]): RemoteViews {
   let outgoing: OutgoingView | undefined;
   let incoming: IncomingView | undefined;
@@ -48,7 +74,17 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
   const log = o.logger.child({ component: 'projection', projection: o.name });
   let live = o.live ?? true;
   const views = async (remote: string) => toRemoteViews(await o.store.ofRemote<PeeringView>(o.name, remote));
-  const queue: WorkQueue = createWorkQueue(async (remote) => o.effect(remote, await views(remote)), log, { concurrency: o.concurrency ?? 4 });
+  /** Remotes whose next effect must not trust what it applied before (drift, resync). */
+  const forcing = new Set<string>();
+  const queue: WorkQueue = createWorkQueue(async (remote) => {
+    const forced = forcing.delete(remote);
+    try {
+      await o.effect(remote, await views(remote), forced);
+    } catch (e) {
+      if (forced) forcing.add(remote);
+      throw e;
+    }
+  }, log, { concurrency: o.concurrency ?? 4 });
 
   const projection: Projection = {
     name: o.name,
@@ -85,10 +121,10 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
   return {
     name: o.name,
     projection,
-    reapply(remote) { queue.enqueue(remote); },
+    reapply(remote) { forcing.add(remote); queue.enqueue(remote); },
     async resync() {
       live = true;
-      for (const remote of await o.store.remotes(o.name)) queue.enqueue(remote);
+      for (const remote of await o.store.remotes(o.name)) { forcing.add(remote); queue.enqueue(remote); }
     },
     views,
     idle: () => queue.idle(),

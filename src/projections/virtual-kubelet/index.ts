@@ -82,9 +82,12 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
     }
   }
 
-  async function effect(remote: string, views: RemoteViews): Promise<void> {
+  /** Per node: the desired node last made (an unchanged one is not sent again unless forced). */
+  const made = new Map<string, string>();
+  async function effect(remote: string, views: RemoteViews, forced: boolean): Promise<void> {
     const want = desiredNode(views.outgoing);
     if (!want) return;
+    if (!forced && made.get(want.nodeName) === JSON.stringify(want)) return;
     const node = await d.kube.apply(forgeVirtualNode({ nodeName: want.nodeName, remoteClusterId: remote }) as KubeObject);
     const uid = node.metadata?.uid;
     // The Lease first: a node seen Ready has its heartbeat already (the node lifecycle controller,
@@ -93,6 +96,7 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
     await d.kube.applyStatus(forgeVirtualNodeStatus({
       nodeName: want.nodeName, remoteClusterName: want.remoteClusterName, resources: want.resources, now: now().toISOString(), readySince: want.readySince, health: want.health,
     }) as KubeObject);
+    made.set(want.nodeName, JSON.stringify(want));
     if (d.heartbeat === false) return;
     const known = nodes.get(want.nodeName);
     if (known) { known.want = want; known.uid = uid; return; }
