@@ -70,8 +70,6 @@ export interface PeeringTarget {
   readonly authUrl: string;
   /** Pinned SHA-256 fingerprint of the endpoint's certificate, if known. */
   readonly authFingerprint?: string;
-  /** Told the fingerprint learned on first contact (no pin given), so later attempts can pin it. */
-  readonly learned?: (fingerprint: string) => void;
 }
 
 export interface ObtainedIdentity {
@@ -131,10 +129,8 @@ export async function obtainIdentity(
       return fail(200, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 200, 'InvalidResponse', 'ClusterIdMismatch',
         `the endpoint belongs to cluster ${ids.clusterId}, not ${remoteClusterId}`));
     }
-    if (pin === undefined) {
-      pin = ids.fingerprint;
-      target.learned?.(pin);
-    }
+    // Learned on first contact; RequestIdentity records it, so the aggregate pins it from then on.
+    if (pin === undefined) pin = ids.fingerprint;
   } catch (e) {
     if ((e as { code?: string }).code === 'FingerprintMismatch') {
       return fail(null, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 0, 'FingerprintMismatch', 'FingerprintMismatch', (e as Error).message));

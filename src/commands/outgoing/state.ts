@@ -1,5 +1,5 @@
 // State of the consumer-side aggregate, one status per step of the peering's life.
-import type { AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
+import type { AuthenticationFailedData, AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
 
 export interface RemoteCluster {
   readonly clusterId: string;
@@ -12,13 +12,7 @@ export interface RemoteCluster {
 }
 
 /** A failure as the log tells it: the recorded reason, the HTTP status, the address and the words. */
-export interface Failure {
-  readonly reason: AuthenticationFailureReason;
-  readonly httpStatus: number | null;
-  readonly authUrl?: string | null;
-  readonly detail?: string | null;
-  readonly message?: string | null;
-}
+export type Failure = AuthenticationFailedData;
 
 /** Whether the provider answers the current identity; absent until the first change is seen. */
 export interface ProviderHealth {
