@@ -91,9 +91,14 @@ test('a certificate is renewed with a new key before it expires; the old one the
   assert.notEqual(renewed.keyPem, first.keyPem);
   assert.ok(Date.now() < firstFacts.notAfter.getTime(), 'renewed before the first certificate expired');
 
-  // Both logs say so.
-  const consumerTypes = (await outboxEvents(consumer.cp.runtime)).map((e) => e.type);
-  assert.ok(consumerTypes.includes('IdentityRenewalRequested') && consumerTypes.includes('CertRenewed'), consumerTypes.join());
+  // Both logs say so. The consumer stores the new key and certificate before it records CertRenewed
+  // (a crash in between must not lose the key), so the event may come a moment after the Secret.
+  const consumerTypes = await eventually('CertRenewed in the consumer\'s log', async () => {
+    const types = (await outboxEvents(consumer.cp.runtime)).map((e) => e.type);
+    return types.includes('CertRenewed') ? types : undefined;
+  }, 10_000);
+  assert.ok(consumerTypes.includes('IdentityRenewalRequested'), consumerTypes.join());
+  assert.ok(consumerTypes.indexOf('IdentityRenewalRequested') < consumerTypes.indexOf('CertRenewed'), consumerTypes.join());
   const providerRenewal = (await outboxEvents(provider.cp.runtime)).find((e) => e.type === 'CertRenewed' && e.streamId === `incoming-${consumer.config.clusterId}`);
   assert.ok(providerRenewal, 'CertRenewed on the provider');
 
