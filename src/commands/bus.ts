@@ -8,6 +8,9 @@ import type { IncomingCommand } from './incoming/commands.js';
 import type { OutgoingCommand } from './outgoing/commands.js';
 import type { IncomingState } from './incoming/state.js';
 import type { OutgoingState } from './outgoing/state.js';
+import { podsDecider, initialState as podsInitial } from './pods/decider.js';
+import type { PodsCommand } from './pods/commands.js';
+import type { PodsState } from './pods/state.js';
 import { createStreamQueue } from './queue.js';
 import { streamIdOf } from './registry.js';
 
@@ -16,6 +19,9 @@ export interface CommandBus {
   incoming(remoteClusterId: string, command: IncomingCommand): Promise<HandledCommand>;
   loadOutgoing(remoteClusterId: string): Promise<OutgoingState>;
   loadIncoming(remoteClusterId: string): Promise<IncomingState>;
+  /** The pods offloaded through the virtual node of one provider (stream pods-<remoteId>). */
+  pods(remoteClusterId: string, command: PodsCommand): Promise<HandledCommand>;
+  loadPods(remoteClusterId: string): Promise<PodsState>;
 }
 
 export function createCommandBus(ports: HandlerPorts): CommandBus {
@@ -29,6 +35,11 @@ export function createCommandBus(ports: HandlerPorts): CommandBus {
       const id = streamIdOf('incoming', remote);
       return queue.run(id, () => handleCommand(ports, incomingDecider, { id, type: 'incoming' }, command));
     },
+    pods(remote, command) {
+      const id = streamIdOf('pods', remote);
+      return queue.run(id, () => handleCommand(ports, podsDecider, { id, type: 'pods' }, command));
+    },
+    loadPods: async (remote) => (await ports.store.load<PodsState>(streamIdOf('pods', remote)))?.state ?? podsInitial,
     loadOutgoing: async (remote) => (await ports.store.load<OutgoingState>(streamIdOf('outgoing', remote)))?.state ?? outgoingInitial,
     loadIncoming: async (remote) => (await ports.store.load<IncomingState>(streamIdOf('incoming', remote)))?.state ?? incomingInitial,
   };

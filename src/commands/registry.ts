@@ -88,9 +88,14 @@ const COMMAND_KINDS: { readonly [C in AnyCommand['type']]: StreamKind } = {
   UpdateOffer: 'incoming',
   WithdrawOffer: 'incoming',
   RevokeIdentity: 'incoming',
-  OffloadPod: 'pods',
+  RequestNamespaceOffload: 'pods',
+  RecordNamespaceAnswer: 'pods',
+  OffloadPods: 'pods',
+  RecordPodOffloadFailure: 'pods',
   ReflectPodStatus: 'pods',
-  ReclaimPod: 'pods',
+  ReclaimPods: 'pods',
+  ReceiveNamespaceOffload: 'incoming',
+  RecordRemoteNamespace: 'incoming',
 };
 
 /** The aggregate a command type belongs to: lets a caller route a command given only the remote id. */

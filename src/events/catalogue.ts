@@ -12,6 +12,8 @@ import type {
   POD_PHASES,
   PROVIDER_HEALTH_REASONS,
   POD_RECLAIM_REASONS,
+  POD_OFFLOAD_FAILURE_REASONS,
+  NAMESPACE_REFUSAL_REASONS,
   TOKEN_REJECTION_REASONS,
 } from './constants.js';
 
@@ -25,6 +27,8 @@ export type PeeringBlockReason = (typeof PEERING_BLOCK_REASONS)[number];
 export type ProviderHealthReason = (typeof PROVIDER_HEALTH_REASONS)[number];
 export type PodReclaimReason = (typeof POD_RECLAIM_REASONS)[number];
 export type PodPhase = (typeof POD_PHASES)[number];
+export type PodOffloadFailureReason = (typeof POD_OFFLOAD_FAILURE_REASONS)[number];
+export type NamespaceRefusalReason = (typeof NAMESPACE_REFUSAL_REASONS)[number];
 export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
 export type ContainerState = (typeof CONTAINER_STATES)[number];
 
@@ -232,6 +236,20 @@ export interface PodRefData {
 export interface PodOffloadedData extends PodRefData {
   readonly remoteNamespace: string;
   readonly remoteName: string;
+  /** The virtual node the pod was bound to (v2; absent in v1). */
+  readonly nodeName?: string;
+  /**
+   * SHA-256 of the twin's forged spec (v2; absent in v1). The spec itself stays out of the log: env
+   * values and arguments may carry what a log kept forever must not, and the local pod holds it.
+   */
+  readonly specHash?: string;
+}
+
+/** The provider did not take the pod's twin, or the pod is not one to offload; shown on the local pod. */
+export interface PodOffloadFailedData extends PodRefData {
+  readonly reason: PodOffloadFailureReason;
+  /** The provider's words (bounded), or why peerlog does not offload the pod. */
+  readonly message: string;
 }
 
 export interface PodConditionSnapshot {
@@ -239,6 +257,8 @@ export interface PodConditionSnapshot {
   readonly status: ConditionStatus;
   readonly reason: string | null;
   readonly message: string | null;
+  /** v2: when the condition last changed in the provider (changes on transitions only). */
+  readonly lastTransitionTime?: string | null;
 }
 
 export interface ContainerStatusSnapshot {
@@ -248,17 +268,28 @@ export interface ContainerStatusSnapshot {
   readonly state: ContainerState;
   readonly reason: string | null;
   readonly exitCode: number | null;
+  /** v2: the image the provider runs, when the container started and (terminated) finished. */
+  readonly image?: string | null;
+  readonly imageId?: string | null;
+  readonly startedAt?: string | null;
+  readonly finishedAt?: string | null;
 }
 
 /**
- * The part of the remote pod's status reflected back. Timestamps (lastProbeTime, heartbeats) are
- * left out on purpose: they change all the time and would turn every watch event into a log entry.
+ * The part of the remote pod's status reflected back. Timestamps that tick (lastProbeTime,
+ * heartbeats) are left out on purpose: they would turn every watch event into a log entry. Those
+ * that mark a change (start time, a condition's transition) are kept (v2).
  */
 export interface PodStatusSnapshot {
   readonly phase: PodPhase;
   readonly podIp: string | null;
   readonly conditions: readonly PodConditionSnapshot[];
   readonly containerStatuses: readonly ContainerStatusSnapshot[];
+  /** v2: when the remote pod started. */
+  readonly startTime?: string | null;
+  /** v2: the remote pod's own reason and message (Evicted, a deadline, ...). */
+  readonly reason?: string | null;
+  readonly message?: string | null;
 }
 
 export interface PodStatusReflectedData extends PodRefData {
@@ -267,6 +298,17 @@ export interface PodStatusReflectedData extends PodRefData {
 
 export interface PodReclaimedData extends PodRefData {
   readonly reason: PodReclaimReason;
+}
+
+/** A local namespace and the provider namespace its offloaded pods run in (`<namespace>-<consumer id>`). */
+export interface NamespaceOffloadData {
+  readonly namespace: string;
+  readonly remoteNamespace: string;
+}
+
+export interface NamespaceRefusedData extends NamespaceOffloadData {
+  readonly reason: NamespaceRefusalReason;
+  readonly message: string;
 }
 
 // ---- the map from type name to data -----------------------------------------------------------------
@@ -304,6 +346,14 @@ export interface EventDataMap {
   readonly PodOffloaded: PodOffloadedData;
   readonly PodStatusReflected: PodStatusReflectedData;
   readonly PodReclaimed: PodReclaimedData;
+  readonly PodOffloadFailed: PodOffloadFailedData;
+  readonly NamespaceOffloadRequested: NamespaceOffloadData;
+  readonly NamespaceOffloadGranted: NamespaceOffloadData;
+  readonly NamespaceOffloadRefused: NamespaceRefusedData;
+  // provider, remote namespaces
+  readonly NamespaceOffloadReceived: NamespaceOffloadData;
+  readonly RemoteNamespaceCreated: NamespaceOffloadData;
+  readonly RemoteNamespaceRefused: NamespaceRefusedData;
 }
 
 export type EventType = keyof EventDataMap;
@@ -357,11 +407,22 @@ export type IncomingEvent =
       | 'OfferUpdated'
       | 'OfferWithdrawn'
       | 'IdentityRevoked'
+      | 'NamespaceOffloadReceived'
+      | 'RemoteNamespaceCreated'
+      | 'RemoteNamespaceRefused'
     >
   | CertIssuedOn<'provider'>
   | CertRenewedOn<'provider'>;
 
-export type PodsEvent = DomainEvent<'PodOffloaded' | 'PodStatusReflected' | 'PodReclaimed'>;
+export type PodsEvent = DomainEvent<
+  | 'PodOffloaded'
+  | 'PodOffloadFailed'
+  | 'PodStatusReflected'
+  | 'PodReclaimed'
+  | 'NamespaceOffloadRequested'
+  | 'NamespaceOffloadGranted'
+  | 'NamespaceOffloadRefused'
+>;
 
 export interface Actor {
   readonly kind: ActorKind;

@@ -37,6 +37,16 @@ export const IDENTITY_REVOCATION_REASONS = ['ConsumerUnpeered', 'IncomingDisable
 
 export const POD_RECLAIM_REASONS = ['Deleted', 'Evicted', 'VirtualNodeDeleted'] as const;
 
+/**
+ * Why a pod bound to a virtual node does not run in the provider: the provider refused its twin
+ * (quota, PodSecurity, an invalid spec: the apiserver's words are in the message), it belongs to a
+ * DaemonSet (never offloaded), or its namespace was not granted.
+ */
+export const POD_OFFLOAD_FAILURE_REASONS = ['ProviderRefused', 'DaemonSetPod', 'NamespaceRefused'] as const;
+
+/** Why a provider did not grant a namespace: one it did not create holds the name, or nothing is offered. */
+export const NAMESPACE_REFUSAL_REASONS = ['NamespaceExists', 'NotOffered', 'CreationFailed'] as const;
+
 export const POD_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
 export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 export const CONTAINER_STATES = ['waiting', 'running', 'terminated'] as const;

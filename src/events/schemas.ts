@@ -18,6 +18,8 @@ import {
   PROVIDER_HEALTH_REASONS,
   POD_PHASES,
   POD_RECLAIM_REASONS,
+  POD_OFFLOAD_FAILURE_REASONS,
+  NAMESPACE_REFUSAL_REASONS,
   SERIAL_NUMBER_PATTERN,
   STREAM_ID_MAX,
   STREAM_ID_PATTERN,
@@ -38,6 +40,7 @@ import {
   literal,
   nullable,
   object,
+  optional,
   quantities,
   rooted,
   string,
@@ -122,6 +125,46 @@ const podStatus: Schema<PodStatusSnapshot> = object({
     { max: LIMITS.containerStatuses },
   ),
 });
+
+const containerName = string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a container name' });
+const image = nullable(string({ max: LIMITS.url }));
+
+/** v2: v1 and the timestamps that mark a change, the images, and the pod's own reason and message. */
+const podStatusV2: Schema<PodStatusSnapshot> = object({
+  phase: enumOf(POD_PHASES),
+  podIp: nullable(string({ max: LIMITS.ip, pattern: /^[0-9a-fA-F.:]+$/, format: 'an IP address' })),
+  conditions: array(
+    object({
+      type: string({ max: LIMITS.shortString }),
+      status: enumOf(CONDITION_STATUSES),
+      reason: reasonText,
+      message: messageText,
+      lastTransitionTime: optional(nullable(timestamp)),
+    }),
+    { max: LIMITS.podConditions },
+  ),
+  containerStatuses: array(
+    object({
+      name: containerName,
+      ready: boolean(),
+      restartCount: integer({ min: 0 }),
+      state: enumOf(CONTAINER_STATES),
+      reason: reasonText,
+      exitCode: nullable(integer()),
+      image: optional(image),
+      imageId: optional(image),
+      startedAt: optional(nullable(timestamp)),
+      finishedAt: optional(nullable(timestamp)),
+    }),
+    { max: LIMITS.containerStatuses },
+  ),
+  startTime: optional(nullable(timestamp)),
+  reason: optional(reasonText),
+  message: optional(messageText),
+});
+
+const namespaceOffload = object({ namespace, remoteNamespace: namespace });
+const namespaceRefused = object({ namespace, remoteNamespace: namespace, reason: enumOf(NAMESPACE_REFUSAL_REASONS), message: string({ min: 0, max: LIMITS.message }) });
 
 const certIssuedV1: Schema<CertIssuedData> = taggedUnion<CertIssuedData>('side', {
   consumer: object({
@@ -208,9 +251,21 @@ export const EVENT_SCHEMAS: SchemaTable = {
   IdentityRevoked: {
     1: object({ reason: enumOf(IDENTITY_REVOCATION_REASONS), certSerialNumber: nullable(serialNumber) }),
   },
-  PodOffloaded: { 1: object({ ...podRef, remoteNamespace: namespace, remoteName: objectName }) },
-  PodStatusReflected: { 1: object({ ...podRef, status: podStatus }) },
+  PodOffloaded: {
+    1: object({ ...podRef, remoteNamespace: namespace, remoteName: objectName }),
+    2: object({ ...podRef, remoteNamespace: namespace, remoteName: objectName, nodeName: objectName, specHash: fingerprint }),
+  },
+  PodOffloadFailed: {
+    1: object({ ...podRef, reason: enumOf(POD_OFFLOAD_FAILURE_REASONS), message: string({ min: 0, max: LIMITS.message }) }),
+  },
+  PodStatusReflected: { 1: object({ ...podRef, status: podStatus }), 2: object({ ...podRef, status: podStatusV2 }) },
   PodReclaimed: { 1: object({ ...podRef, reason: enumOf(POD_RECLAIM_REASONS) }) },
+  NamespaceOffloadRequested: { 1: namespaceOffload },
+  NamespaceOffloadGranted: { 1: namespaceOffload },
+  NamespaceOffloadRefused: { 1: namespaceRefused },
+  NamespaceOffloadReceived: { 1: namespaceOffload },
+  RemoteNamespaceCreated: { 1: namespaceOffload },
+  RemoteNamespaceRefused: { 1: namespaceRefused },
 };
 
 export const EVENT_TYPES: readonly EventType[] = Object.freeze(Object.keys(EVENT_SCHEMAS) as EventType[]);

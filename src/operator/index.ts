@@ -12,6 +12,9 @@ import type { ViewStore } from '../projections/ports.js';
 import type { Actor } from '../events/catalogue.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
+import type { PodsCommand } from '../commands/pods/commands.js';
+import { createOffloading } from './offloading.js';
+import { virtualNodeNameFor } from '../resources/names.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
 import { GROUP_VERSION, LABELS } from '../resources/constants.js';
 import { isVirtualNode } from '../resources/capacity.js';
@@ -60,6 +63,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const meta = (actor: Actor = CONTROLLER) => ({ now: new Date().toISOString(), actor, correlationId: randomUUID(), commandId: randomUUID() });
   const sendOutgoing = (remote: string, c: Omit<OutgoingCommand, 'metadata'>, actor?: Actor) => rt.bus.outgoing(remote, { ...c, metadata: meta(actor) } as OutgoingCommand);
   const sendIncoming = (remote: string, c: Omit<IncomingCommand, 'metadata'>, actor?: Actor) => rt.bus.incoming(remote, { ...c, metadata: meta(actor) } as IncomingCommand);
+  const sendPods = (remote: string, c: Omit<PodsCommand, 'metadata'>) => rt.bus.pods(remote, { ...c, metadata: meta() } as PodsCommand);
 
   // ---- watches: the caches observations are read from ---------------------------------------------
   const fcs = kube.informer<ForeignClusterObject>(FC_PATH, config.foreignClusterSelector || undefined);
@@ -77,9 +81,18 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const replication = createReplicationProjection({
     kube, store: d.views, logger: d.logger, clusterId: config.clusterId, clusterName: config.clusterName,
     providerClient: (remote, state) => identities.client(remote, state),
+    recordNamespace: async (remote, outcome) => { await sendIncoming(remote, { type: 'RecordRemoteNamespace', data: outcome }); },
+  });
+  const offloading = createOffloading({
+    clusterId: config.clusterId, kube, watches, log, pods,
+    send: sendPods, load: (remote) => rt.bus.loadPods(remote),
+    client: (remote, state) => identities.client(remote, state),
+    reapply: (remote) => virtualKubelet.reapply(remote),
+    observe: (remote) => enqueue({ kind: 'virtualNodePods', remoteClusterId: remote }),
+    reflect: (remote) => enqueue({ kind: 'remotePods', remoteClusterId: remote }),
   });
   const virtualKubelet = createVirtualKubeletProjection({
-    kube, store: d.views, logger: d.logger,
+    kube, store: d.views, logger: d.logger, offload: offloading.ports,
     check: async (remote) => identities.health(remote, await rt.bus.loadOutgoing(remote)),
     report: async (remote, h) => {
       await sendOutgoing(remote, { type: 'RecordProviderHealth', data: h.ready ? { ready: true } : { ready: false, reason: h.reason, message: h.message } });
@@ -115,6 +128,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       case 'foreignCluster': return consumerSide.observeForeignCluster(key.name);
       case 'resourceRequest': return providerSide.observeRequest(key.namespace, key.name);
       case 'virtualNode': return consumerSide.observeVirtualNode(key.remoteClusterId, nodes.list().find((n) => n.metadata?.labels?.[LABELS.remoteClusterId] === key.remoteClusterId && isVirtualNode({ labels: n.metadata.labels })));
+      case 'virtualNodePods': return offloading.observePods(key.remoteClusterId, virtualNodeNameFor(key.remoteClusterId));
+      case 'remotePods': return offloading.reflectStatus(key.remoteClusterId);
     }
   }, log);
   const enqueue = (k: WorkKey) => queue.enqueue(encodeKey(k));
@@ -147,12 +162,27 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     }
     capacityChanged();
   });
-  watches.watch('pods', pods, () => capacityChanged());
+  /** The provider behind a virtual node, by the node's name (undefined for a real node). */
+  const remoteOfNode = (nodeName: string | undefined): string | undefined => {
+    if (!nodeName) return undefined;
+    const n = nodes.get(nodeName);
+    return n && isVirtualNode({ labels: n.metadata?.labels ?? {} }) ? n.metadata?.labels?.[LABELS.remoteClusterId] : undefined;
+  };
+  watches.watch('pods', pods, (p) => {
+    const remote = remoteOfNode(p.spec?.nodeName);
+    // A pod bound to a virtual node: offloaded, reclaimed or refused, as a command.
+    if (remote) enqueue({ kind: 'virtualNodePods', remoteClusterId: remote });
+    else capacityChanged();
+  });
 
   await Promise.all([fcs, rrs, nodes, pods, secrets].map((i, n) => watches.start(['foreignclusters', 'resourcerequests', 'nodes', 'pods', 'secrets'][n]!, i as unknown as k8s.Informer<KubeObject>)));
 
   async function resync(): Promise<void> {
     for (const fc of fcs.list()) if (fc.metadata?.name) enqueue({ kind: 'foreignCluster', name: fc.metadata.name });
+    for (const n of nodes.list()) {
+      const remote = remoteOfNode(n.metadata?.name);
+      if (remote) { enqueue({ kind: 'virtualNodePods', remoteClusterId: remote }); enqueue({ kind: 'remotePods', remoteClusterId: remote }); }
+    }
     for (const p of projections) await p.resync().catch((e: unknown) => log.warn('resync failed', { projection: p.name, error: e }));
   }
   // Everything again, now and then: an observation whose command failed is tried afresh.
@@ -172,6 +202,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       await queue.stop();
       for (const p of projections) await p.stop();
       await consumerSide.stop();
+      await offloading.stop();
       await watches.stop();
     },
   };

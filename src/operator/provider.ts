@@ -12,6 +12,8 @@ import type { IncomingState } from '../commands/incoming/state.js';
 import { computeOffer, podRequests, type NodeFacts, type PodFacts } from '../resources/capacity.js';
 import { REQUEST_NAME } from '../resources/objects.js';
 import type { IncomingView } from '../projections/views/view.js';
+import { remoteNamespaceFor } from '../resources/names.js';
+import { DNS_LABEL_PATTERN } from '../events/constants.js';
 
 /** Provider-side states whose offer follows this cluster's capacity. */
 export const OFFERING: readonly string[] = ['resourcesRequested', 'offered'];
@@ -22,7 +24,7 @@ export interface ProviderSideDeps {
   load(remote: string): Promise<IncomingState>;
   nodes(): readonly (k8s.V1Node & KubeObject)[];
   pods(): readonly (k8s.V1Pod & KubeObject)[];
-  request(namespace: string, name: string): (KubeObject & { spec?: { clusterId?: string } }) | undefined;
+  request(namespace: string, name: string): (KubeObject & { spec?: { clusterId?: string; namespaces?: string[] } }) | undefined;
 }
 
 export interface ProviderSide {
@@ -70,7 +72,15 @@ export function createProviderSide(d: ProviderSideDeps): ProviderSide {
       if (!('identity' in state) || state.identity.tenantNamespace !== namespace) return;
       const handled = await d.send(consumer, { type: 'ReceiveResourceRequest', data: { requestName: name } }, { kind: 'remote-cluster', name: consumer });
       // The offer is decided at once, on the state the request left (its objects come from the log).
-      if (handled.events.length > 0) await offer(consumer, await d.load(consumer));
+      let now: IncomingState = state;
+      if (handled.events.length > 0) { await offer(consumer, await d.load(consumer)); now = await d.load(consumer); }
+      // Namespaces to offload into: asked for once the offer is in force; the names are this side's.
+      const asked = (rr.spec?.namespaces ?? []).filter((n) => typeof n === 'string' && DNS_LABEL_PATTERN.test(n));
+      const known = now.status === 'offered' ? (now.namespaces ?? {}) : undefined;
+      const fresh = known ? asked.filter((n) => !known[n]) : [];
+      if (fresh.length > 0) {
+        await d.send(consumer, { type: 'ReceiveNamespaceOffload', data: { namespaces: fresh.map((n) => ({ namespace: n, remoteNamespace: remoteNamespaceFor(n, consumer) })) } }, { kind: 'remote-cluster', name: consumer });
+      }
     },
     step: async (remote, view) => { if (view) await offer(remote, view.state); },
   };

@@ -118,11 +118,28 @@ export const RESOURCE_REQUEST_CRD = forgeCrd({
   spec: {
     type: 'object',
     required: ['clusterId'],
-    properties: { clusterId: CLUSTER_ID, clusterName: CLUSTER_NAME },
+    properties: {
+      clusterId: CLUSTER_ID, clusterName: CLUSTER_NAME,
+      namespaces: {
+        type: 'array', maxItems: 1000, 'x-kubernetes-list-type': 'set',
+        description: 'the consumer\'s namespaces whose pods it offloads; the provider makes <namespace>-<consumer id> for each',
+        items: str({ pattern: DNS_LABEL_PATTERN.source, maxLength: 63 }),
+      },
+    },
   },
   status: {
     type: 'object',
-    properties: { conditions: CONDITIONS, offerName: str(), phase: str() },
+    properties: {
+      conditions: CONDITIONS, offerName: str(), phase: str(),
+      namespaces: {
+        type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['namespace'],
+        description: 'the provider\'s answer for each requested namespace',
+        items: {
+          type: 'object', required: ['namespace', 'phase'],
+          properties: { namespace: str(), remoteNamespace: str(), phase: str({ enum: ['Requested', 'Granted', 'Refused'] }), reason: str(), message: str({ maxLength: 1024 }) },
+        },
+      },
+    },
   },
   columns: [
     { name: 'Consumer', type: 'string', jsonPath: '.spec.clusterId' },

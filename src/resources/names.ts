@@ -38,3 +38,16 @@ export function identityUserFor(remoteClusterId: string): string {
 export function virtualNodeNameFor(remoteClusterId: string): string {
   return derive('peerlog-', remoteClusterId, MAX_LABEL);
 }
+
+/**
+ * The provider namespace a consumer's namespace is offloaded to: `<namespace>-<consumer id>` when
+ * that is a plain DNS label of at most 63 characters; otherwise a readable head, '--' and 64 bits of
+ * the SHA-256 of both (so two consumers, or two namespaces, never share one).
+ */
+export function remoteNamespaceFor(namespace: string, consumerId: string): string {
+  const plain = `${namespace}-${consumerId}`;
+  if (PLAIN.test(plain) && plain.length <= MAX_LABEL) return plain;
+  const hash = createHash('sha256').update(`${namespace}\n${consumerId}`).digest('hex').slice(0, HASH_HEX);
+  const head = plain.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, MAX_LABEL - HASH_HEX - 2).replace(/-+$/, '');
+  return `${head}--${hash}`;
+}

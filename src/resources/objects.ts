@@ -9,12 +9,22 @@ export type Obj = Record<string, unknown> & { apiVersion: string; kind: string; 
 /** One request per consumer in its tenant namespace, so the name can be fixed. */
 export const REQUEST_NAME = 'peerlog-request';
 
-export function forgeResourceRequest(p: { consumerId: string; consumerName: string; namespace: string }): Obj {
+/** `namespaces`: the consumer's namespaces it offloads (sorted; omitted while there is none). */
+export function forgeResourceRequest(p: { consumerId: string; consumerName: string; namespace: string; namespaces?: readonly string[] }): Obj {
+  const namespaces = [...new Set(p.namespaces ?? [])].sort();
   return {
     apiVersion: GROUP_VERSION, kind: 'ResourceRequest',
     metadata: { name: REQUEST_NAME, namespace: p.namespace, labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.remoteClusterId]: p.consumerId } },
-    spec: { clusterId: p.consumerId, clusterName: p.consumerName },
+    spec: { clusterId: p.consumerId, clusterName: p.consumerName, ...(namespaces.length > 0 ? { namespaces } : {}) },
   };
+}
+
+export interface NamespaceAnswer {
+  readonly namespace: string;
+  readonly remoteNamespace: string;
+  readonly phase: 'Requested' | 'Granted' | 'Refused';
+  readonly reason?: string | null;
+  readonly message?: string | null;
 }
 
 export function forgeResourceOffer(p: { providerId: string; providerName: string; namespace: string; offerName: string; requestName: string; consumerId: string; resources: Resources }): Obj {
@@ -26,10 +36,13 @@ export function forgeResourceOffer(p: { providerId: string; providerName: string
 }
 
 /** The provider's answer to a request, on its status subresource: the offer that serves it. */
-export function forgeRequestStatus(p: { namespace: string; requestName: string; offerName: string }): Obj {
+export function forgeRequestStatus(p: { namespace: string; requestName: string; offerName: string; namespaces?: readonly NamespaceAnswer[] }): Obj {
+  const namespaces = [...(p.namespaces ?? [])].sort((a, b) => a.namespace.localeCompare(b.namespace)).map((n) => ({
+    namespace: n.namespace, remoteNamespace: n.remoteNamespace, phase: n.phase, ...(n.reason ? { reason: n.reason } : {}), ...(n.message ? { message: n.message } : {}),
+  }));
   return {
     apiVersion: GROUP_VERSION, kind: 'ResourceRequest', metadata: { name: p.requestName, namespace: p.namespace },
-    status: { phase: 'Offered', offerName: p.offerName },
+    status: { phase: 'Offered', offerName: p.offerName, ...(namespaces.length > 0 ? { namespaces } : {}) },
   };
 }
 

@@ -1,6 +1,7 @@
 // Commands of the provider-side aggregate (stream incoming-<remoteId>).
 import type {
   IdentityRevocationReason,
+  NamespaceRefusalReason,
   OfferWithdrawalReason,
   Resources,
   TokenRejectionReason,
@@ -63,6 +64,20 @@ export type WithdrawOffer = Command<'WithdrawOffer', { readonly reason: OfferWit
 
 export type RevokeIdentity = Command<'RevokeIdentity', { readonly reason: IdentityRevocationReason }>;
 
+export interface NamespacePair {
+  readonly namespace: string;
+  readonly remoteNamespace: string;
+}
+
+/** Namespaces the consumer's ResourceRequest asks to offload (remote names derived by this provider). */
+export type ReceiveNamespaceOffload = Command<'ReceiveNamespaceOffload', { readonly namespaces: readonly NamespacePair[] }>;
+
+/** What making a remote namespace came to: created (with its quota and RBAC), or refused. */
+export type RecordRemoteNamespace = Command<
+  'RecordRemoteNamespace',
+  NamespacePair & ({ readonly created: true } | { readonly created: false; readonly reason: NamespaceRefusalReason; readonly message: string })
+>;
+
 export type IncomingCommand =
   | ValidateToken
   | IssueCertificate
@@ -71,4 +86,6 @@ export type IncomingCommand =
   | IssueOffer
   | UpdateOffer
   | WithdrawOffer
-  | RevokeIdentity;
+  | RevokeIdentity
+  | ReceiveNamespaceOffload
+  | RecordRemoteNamespace;

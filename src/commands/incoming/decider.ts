@@ -9,7 +9,9 @@ import type {
   IncomingCommand,
   IssueCertificate,
   IssueOffer,
+  ReceiveNamespaceOffload,
   ReceiveResourceRequest,
+  RecordRemoteNamespace,
   RenewCertificate,
   RevokeIdentity,
   UpdateOffer,
@@ -54,6 +56,10 @@ export function decide(command: IncomingCommand, state: IncomingState): Events {
         : [];
     case 'RevokeIdentity':
       return revokeIdentity(command, state);
+    case 'ReceiveNamespaceOffload':
+      return receiveNamespaceOffload(command, state);
+    case 'RecordRemoteNamespace':
+      return recordRemoteNamespace(command, state);
     default:
       return unknownCommand(command);
   }
@@ -199,6 +205,28 @@ function revokeIdentity(command: RevokeIdentity, state: IncomingState): Events {
   }
 }
 
+function receiveNamespaceOffload(command: ReceiveNamespaceOffload, state: IncomingState): Events {
+  // Offloading runs on an offer in force: before it, or once withdrawn, there is nothing to run on.
+  if (state.status !== 'offered') return invalid(command, state, 'there is no offer in force');
+  const out: IncomingEvent[] = [];
+  for (const { namespace, remoteNamespace } of command.data.namespaces) {
+    if (state.namespaces?.[namespace] || out.some((e) => e.type === 'NamespaceOffloadReceived' && e.data.namespace === namespace)) continue;
+    out.push({ type: 'NamespaceOffloadReceived', data: { namespace, remoteNamespace } });
+  }
+  return out;
+}
+
+function recordRemoteNamespace(command: RecordRemoteNamespace, state: IncomingState): Events {
+  const d = command.data;
+  const known = 'namespaces' in state ? state.namespaces?.[d.namespace] : undefined;
+  if (!known || known.remoteNamespace !== d.remoteNamespace) return [];
+  if (d.created) return known.phase === 'Created' ? [] : [{ type: 'RemoteNamespaceCreated', data: { namespace: d.namespace, remoteNamespace: d.remoteNamespace } }];
+  // A namespace once created stays granted: a later failure to re-apply it is transient, never a refusal.
+  if (known.phase === 'Created') return [];
+  if (known.phase === 'Refused' && known.reason === d.reason && known.message === d.message) return [];
+  return [{ type: 'RemoteNamespaceRefused', data: { namespace: d.namespace, remoteNamespace: d.remoteNamespace, reason: d.reason, message: d.message } }];
+}
+
 // ---- evolve -----------------------------------------------------------------------------------------
 
 /** Events that do not fit the state are left without effect, as in the outgoing decider. */
@@ -244,6 +272,20 @@ export function evolve(state: IncomingState, event: IncomingEvent): IncomingStat
       return { ...state, status: 'offerWithdrawn', reason: event.data.reason };
     case 'IdentityRevoked':
       return 'remote' in state ? { status: 'revoked', remote: state.remote } : state;
+    case 'NamespaceOffloadReceived':
+    case 'RemoteNamespaceCreated':
+    case 'RemoteNamespaceRefused': {
+      if (!('identity' in state)) return state;
+      const { namespace, remoteNamespace } = event.data;
+      const known = state.namespaces?.[namespace];
+      if (event.type !== 'NamespaceOffloadReceived' && !known) return state;
+      const next = event.type === 'NamespaceOffloadReceived'
+        ? { namespace, remoteNamespace, phase: 'Received' as const, reason: null, message: null }
+        : event.type === 'RemoteNamespaceCreated'
+          ? { namespace, remoteNamespace, phase: 'Created' as const, reason: null, message: null }
+          : { namespace, remoteNamespace, phase: 'Refused' as const, reason: event.data.reason, message: event.data.message };
+      return { ...state, namespaces: { ...(state.namespaces ?? {}), [namespace]: next } };
+    }
     default:
       return unexpectedEvent(event);
   }

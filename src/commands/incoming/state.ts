@@ -1,5 +1,5 @@
 // State of the provider-side aggregate: what was granted to one consumer.
-import type { OfferWithdrawalReason, Resources, TokenRejectionReason } from '../../events/catalogue.js';
+import type { NamespaceRefusalReason, OfferWithdrawalReason, Resources, TokenRejectionReason } from '../../events/catalogue.js';
 
 export interface RemotePeer {
   readonly clusterId: string;
@@ -19,9 +19,21 @@ export interface IssuedOffer {
   readonly resources: Resources;
 }
 
+/** A namespace made in this cluster for the consumer's offloaded pods (`<namespace>-<consumer id>`). */
+export interface RemoteNamespace {
+  /** The consumer's namespace. */
+  readonly namespace: string;
+  readonly remoteNamespace: string;
+  readonly phase: 'Received' | 'Created' | 'Refused';
+  readonly reason: NamespaceRefusalReason | null;
+  readonly message: string | null;
+}
+
 interface Granted {
   readonly remote: RemotePeer;
   readonly identity: IssuedIdentity;
+  /** By the consumer's namespace name; absent until the first is asked for. */
+  readonly namespaces?: Readonly<Record<string, RemoteNamespace>>;
 }
 
 export type IncomingState =

@@ -1,22 +1,47 @@
-// Commands of the pods aggregate (stream pods-<remoteId>): pods bound to one virtual node.
-import type { PodReclaimReason, PodStatusSnapshot } from '../../events/catalogue.js';
+// Commands of the pods aggregate (stream pods-<remoteId>): pods bound to one virtual node and the
+// namespaces they need in the provider. Each carries every pod or namespace one observation found,
+// so a burst of a thousand bound pods is a handful of commands, not a thousand.
+import type { NamespaceRefusalReason, PodOffloadFailureReason, PodReclaimReason, PodStatusSnapshot } from '../../events/catalogue.js';
 import type { Command } from '../command.js';
 
-interface PodRef {
+export interface PodRef {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
 }
 
-/** The remote coordinates are forged by the caller (`<namespace>-<consumerName>`, DESIGN §7). */
-export type OffloadPod = Command<
-  'OffloadPod',
-  PodRef & { readonly remoteNamespace: string; readonly remoteName: string }
+export interface NamespacePair {
+  readonly namespace: string;
+  /** `<namespace>-<consumer id>`, derived by the caller (resources/names.ts). */
+  readonly remoteNamespace: string;
+}
+
+/** Local namespaces whose pods want to run in the provider. */
+export type RequestNamespaceOffload = Command<'RequestNamespaceOffload', { readonly namespaces: readonly NamespacePair[] }>;
+
+/** What the provider answered for one namespace, as its ResourceRequest's status shows. */
+export type RecordNamespaceAnswer = Command<
+  'RecordNamespaceAnswer',
+  NamespacePair & ({ readonly granted: true } | { readonly granted: false; readonly reason: NamespaceRefusalReason; readonly message: string })
 >;
 
-/** What the provider-side watch saw; becomes an event only when it differs from the last one. */
-export type ReflectPodStatus = Command<'ReflectPodStatus', PodRef & { readonly status: PodStatusSnapshot }>;
+export interface PodToOffload extends PodRef {
+  readonly remoteNamespace: string;
+  readonly remoteName: string;
+  readonly nodeName: string;
+  readonly specHash: string;
+}
 
-export type ReclaimPod = Command<'ReclaimPod', PodRef & { readonly reason: PodReclaimReason }>;
+export type OffloadPods = Command<'OffloadPods', { readonly pods: readonly PodToOffload[] }>;
 
-export type PodsCommand = OffloadPod | ReflectPodStatus | ReclaimPod;
+export type RecordPodOffloadFailure = Command<
+  'RecordPodOffloadFailure',
+  PodRef & { readonly reason: PodOffloadFailureReason; readonly message: string }
+>;
+
+/** What the remote watch saw; each becomes an event only when it differs from the last one. */
+export type ReflectPodStatus = Command<'ReflectPodStatus', { readonly pods: readonly (PodRef & { readonly status: PodStatusSnapshot })[] }>;
+
+export type ReclaimPods = Command<'ReclaimPods', { readonly pods: readonly (PodRef & { readonly reason: PodReclaimReason })[] }>;
+
+export type PodsCommand = RequestNamespaceOffload | RecordNamespaceAnswer | OffloadPods | RecordPodOffloadFailure | ReflectPodStatus | ReclaimPods;

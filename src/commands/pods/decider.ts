@@ -1,11 +1,12 @@
-// Offloading through one virtual node: which local pods run remotely, their reflected status, and
-// their reclaim. One stream per virtual node keeps per-pod traffic out of the peering's stream.
+// Offloading through one virtual node: which local pods run remotely, their reflected status, their
+// refusals and reclaim, and the namespaces asked of the provider. One stream per virtual node keeps
+// per-pod traffic out of the peering's stream. Pure: see ../decider.ts.
 import type { PodsEvent } from '../../events/catalogue.js';
 import { canonicalJson } from '../../events/hash.js';
 import { unexpectedEvent, unknownCommand, type Decider } from '../decider.js';
-import { ConflictError, DomainError, ERROR_CODES } from '../../errors.js';
-import type { PodsCommand } from './commands.js';
-import { initialState, podKey, type OffloadedPod, type OffloadedPods, type PodsState } from './state.js';
+import { ConflictError, ERROR_CODES } from '../../errors.js';
+import type { PodRef, PodsCommand } from './commands.js';
+import { initialState, isTerminalPhase, podKey, type OffloadedPod, type PodsState } from './state.js';
 
 export { initialState };
 export type { PodsCommand } from './commands.js';
@@ -13,72 +14,147 @@ export type { PodsState } from './state.js';
 
 type Events = readonly PodsEvent[];
 
-function tracked(state: PodsState, namespace: string, name: string): OffloadedPod | null {
-  return state.status === 'active' ? (state.pods[podKey(namespace, name)] ?? null) : null;
+/** A pod recreated under the same name is another pod; mixing them up would mirror the wrong one. */
+function samePod(pod: OffloadedPod, ref: PodRef): boolean {
+  return pod.uid === ref.uid;
 }
 
-/** A pod recreated under the same name is another pod; mixing them up would mirror the wrong one. */
-function assertSamePod(pod: OffloadedPod, command: PodsCommand): void {
-  if (pod.uid !== command.data.uid) {
-    throw new ConflictError(
-      ERROR_CODES.PodConflict,
-      `${command.type}: pod ${podKey(pod.namespace, pod.name)} is offloaded as uid ${pod.uid}, not ${command.data.uid}`,
-    );
-  }
+function conflict(pod: OffloadedPod, ref: PodRef, command: string): never {
+  throw new ConflictError(ERROR_CODES.PodConflict, `${command}: pod ${podKey(pod.namespace, pod.name)} is tracked as uid ${pod.uid}, not ${ref.uid}`);
 }
 
 export function decide(command: PodsCommand, state: PodsState): Events {
   switch (command.type) {
-    case 'OffloadPod': {
-      const { namespace, name, uid, remoteNamespace, remoteName } = command.data;
-      const pod = tracked(state, namespace, name);
-      if (pod !== null) {
-        assertSamePod(pod, command);
-        return [];
+    case 'RequestNamespaceOffload': {
+      const out: PodsEvent[] = [];
+      const seen = new Set<string>();
+      for (const { namespace, remoteNamespace } of command.data.namespaces) {
+        if (seen.has(namespace)) continue;
+        seen.add(namespace);
+        const known = state.namespaces[namespace];
+        // Asked already (granted, refused or waiting): the provider's answer stands until unpeering.
+        if (known) continue;
+        out.push({ type: 'NamespaceOffloadRequested', data: { namespace, remoteNamespace } });
       }
-      return [{ type: 'PodOffloaded', data: { namespace, name, uid, remoteNamespace, remoteName } }];
+      return out;
+    }
+    case 'RecordNamespaceAnswer': {
+      const d = command.data;
+      const known = state.namespaces[d.namespace];
+      // An answer for a namespace never asked (or for another remote name) is not this peering's.
+      if (!known || known.remoteNamespace !== d.remoteNamespace) return [];
+      if (d.granted) {
+        return known.phase === 'Granted' ? [] : [{ type: 'NamespaceOffloadGranted', data: { namespace: d.namespace, remoteNamespace: d.remoteNamespace } }];
+      }
+      if (known.phase === 'Refused' && known.reason === d.reason && known.message === d.message) return [];
+      return [{ type: 'NamespaceOffloadRefused', data: { namespace: d.namespace, remoteNamespace: d.remoteNamespace, reason: d.reason, message: d.message } }];
+    }
+    case 'OffloadPods': {
+      const out: PodsEvent[] = [];
+      for (const p of command.data.pods) {
+        const known = state.pods[podKey(p.namespace, p.name)];
+        if (known && !samePod(known, p)) conflict(known, p, command.type);
+        if (known?.offloaded) continue;
+        const ns = state.namespaces[p.namespace];
+        // Only into a namespace the provider granted, under the name it granted.
+        if (ns?.phase !== 'Granted' || ns.remoteNamespace !== p.remoteNamespace) continue;
+        if (out.some((e) => e.type === 'PodOffloaded' && e.data.namespace === p.namespace && e.data.name === p.name)) continue;
+        out.push({ type: 'PodOffloaded', data: { namespace: p.namespace, name: p.name, uid: p.uid, remoteNamespace: p.remoteNamespace, remoteName: p.remoteName, nodeName: p.nodeName, specHash: p.specHash } });
+      }
+      return out;
+    }
+    case 'RecordPodOffloadFailure': {
+      const d = command.data;
+      const known = state.pods[podKey(d.namespace, d.name)];
+      if (known && !samePod(known, d)) conflict(known, d, command.type);
+      // The same refusal again (a retry refused alike) is not news.
+      if (known?.failure && known.failure.reason === d.reason && known.failure.message === d.message) return [];
+      return [{ type: 'PodOffloadFailed', data: { namespace: d.namespace, name: d.name, uid: d.uid, reason: d.reason, message: d.message } }];
     }
     case 'ReflectPodStatus': {
-      const { namespace, name, uid, status } = command.data;
-      const pod = tracked(state, namespace, name);
-      if (pod === null) {
-        throw new DomainError(ERROR_CODES.PodNotOffloaded, `pod ${podKey(namespace, name)} is not offloaded`);
+      const out: PodsEvent[] = [];
+      for (const p of command.data.pods) {
+        const known = state.pods[podKey(p.namespace, p.name)];
+        // Not (or no longer) offloaded, or another pod of that name: nothing to reflect onto.
+        if (!known?.offloaded || known.uid !== p.uid) continue;
+        // Terminal is final: a remote pod made again after completing does not reopen the local one.
+        if (isTerminalPhase(known.status?.phase)) continue;
+        // Watches resend unchanged objects; only a real change is worth an event.
+        if (known.status !== null && canonicalJson(known.status) === canonicalJson(p.status)) continue;
+        out.push({ type: 'PodStatusReflected', data: { namespace: p.namespace, name: p.name, uid: p.uid, status: p.status } });
       }
-      assertSamePod(pod, command);
-      // Watches resend unchanged objects; only a real change is worth an event.
-      if (pod.status !== null && canonicalJson(pod.status) === canonicalJson(status)) return [];
-      return [{ type: 'PodStatusReflected', data: { namespace, name, uid, status } }];
+      return out;
     }
-    case 'ReclaimPod': {
-      const { namespace, name, uid, reason } = command.data;
-      const pod = tracked(state, namespace, name);
-      if (pod === null) return [];
-      assertSamePod(pod, command);
-      return [{ type: 'PodReclaimed', data: { namespace, name, uid, reason } }];
+    case 'ReclaimPods': {
+      const out: PodsEvent[] = [];
+      for (const p of command.data.pods) {
+        const known = state.pods[podKey(p.namespace, p.name)];
+        if (!known || known.uid !== p.uid) continue;
+        if (out.some((e) => e.type === 'PodReclaimed' && e.data.namespace === p.namespace && e.data.name === p.name)) continue;
+        out.push({ type: 'PodReclaimed', data: { namespace: p.namespace, name: p.name, uid: p.uid, reason: p.reason } });
+      }
+      return out;
     }
     default:
       return unknownCommand(command);
   }
 }
 
+function withPods(state: PodsState, pods: PodsState['pods']): PodsState {
+  const status = Object.keys(pods).length === 0 && Object.keys(state.namespaces).length === 0 ? 'idle' : 'active';
+  return { status, pods, namespaces: state.namespaces };
+}
+
 export function evolve(state: PodsState, event: PodsEvent): PodsState {
-  const pods: OffloadedPods = state.status === 'active' ? state.pods : {};
-  const key = podKey(event.data.namespace, event.data.name);
   switch (event.type) {
+    case 'NamespaceOffloadRequested': {
+      const { namespace, remoteNamespace } = event.data;
+      return { status: 'active', pods: state.pods, namespaces: { ...state.namespaces, [namespace]: { namespace, remoteNamespace, phase: 'Requested', reason: null, message: null } } };
+    }
+    case 'NamespaceOffloadGranted':
+    case 'NamespaceOffloadRefused': {
+      const known = state.namespaces[event.data.namespace];
+      if (!known) return state;
+      const next = event.type === 'NamespaceOffloadGranted'
+        ? { ...known, phase: 'Granted' as const, reason: null, message: null }
+        : { ...known, phase: 'Refused' as const, reason: event.data.reason, message: event.data.message };
+      return { status: 'active', pods: state.pods, namespaces: { ...state.namespaces, [known.namespace]: next } };
+    }
     case 'PodOffloaded': {
       const { namespace, name, uid, remoteNamespace, remoteName } = event.data;
-      return { status: 'active', pods: { ...pods, [key]: { namespace, name, uid, remoteNamespace, remoteName, status: null } } };
+      const key = podKey(namespace, name);
+      const before = state.pods[key];
+      const keep = before && before.uid === uid ? before : undefined;
+      const pod: OffloadedPod = {
+        namespace, name, uid, remoteNamespace, remoteName,
+        nodeName: event.data.nodeName ?? null, specHash: event.data.specHash ?? null,
+        offloaded: true, status: keep?.status ?? null, failure: keep?.offloaded ? keep.failure : null,
+      };
+      return withPods(state, { ...state.pods, [key]: pod });
+    }
+    case 'PodOffloadFailed': {
+      const { namespace, name, uid, reason, message } = event.data;
+      const key = podKey(namespace, name);
+      const before = state.pods[key];
+      if (before && before.uid !== uid) return state;
+      const ns = state.namespaces[namespace];
+      const pod: OffloadedPod = before
+        ? { ...before, failure: { reason, message } }
+        : { namespace, name, uid, remoteNamespace: ns?.remoteNamespace ?? namespace, remoteName: name, nodeName: null, specHash: null, offloaded: false, status: null, failure: { reason, message } };
+      return withPods(state, { ...state.pods, [key]: pod });
     }
     case 'PodStatusReflected': {
-      const pod = pods[key];
+      const key = podKey(event.data.namespace, event.data.name);
+      const pod = state.pods[key];
       if (pod === undefined || pod.uid !== event.data.uid) return state;
-      return { status: 'active', pods: { ...pods, [key]: { ...pod, status: event.data.status } } };
+      return withPods(state, { ...state.pods, [key]: { ...pod, status: event.data.status, failure: null } });
     }
     case 'PodReclaimed': {
-      const pod = pods[key];
+      const key = podKey(event.data.namespace, event.data.name);
+      const pod = state.pods[key];
       if (pod === undefined || pod.uid !== event.data.uid) return state;
-      const { [key]: _reclaimed, ...rest } = pods;
-      return Object.keys(rest).length === 0 ? { status: 'idle' } : { status: 'active', pods: rest };
+      const { [key]: _reclaimed, ...rest } = state.pods;
+      return withPods(state, rest);
     }
     default:
       return unexpectedEvent(event);

@@ -53,7 +53,13 @@ export function createKubernetesProjection(d: KubernetesProjectionDeps): EffectP
     }
     if (inc?.status === 'offered') {
       // The request's status flows back from this side: which offer answers it.
-      await applyStatus(`rr/${inc.identity.tenantNamespace}/${inc.requestName}`, forgeRequestStatus({ namespace: inc.identity.tenantNamespace, requestName: inc.requestName, offerName: inc.offer.offerName }) as KubeObject, forced);
+      // With the answer for each namespace the consumer asked to offload.
+      const namespaces = Object.values(inc.namespaces ?? {}).map((n) => ({
+        namespace: n.namespace, remoteNamespace: n.remoteNamespace,
+        phase: n.phase === 'Created' ? 'Granted' as const : n.phase === 'Refused' ? 'Refused' as const : 'Requested' as const,
+        reason: n.reason, message: n.message,
+      }));
+      await applyStatus(`rr/${inc.identity.tenantNamespace}/${inc.requestName}`, forgeRequestStatus({ namespace: inc.identity.tenantNamespace, requestName: inc.requestName, offerName: inc.offer.offerName, namespaces }) as KubeObject, forced);
     }
   }
 

@@ -2,8 +2,13 @@
 // ResourceRequest in the provider's tenant namespace and the acceptance on the provider's offer
 // (through the identity the provider issued); on the provider side, the ResourceOffer in the
 // consumer's tenant namespace, which the consumer reads. Desired state comes from the views folded
-// from the log; this file only applies it.
+// from the log; this file only applies it. The provider side also makes the namespaces a consumer
+// asked to offload into (`<namespace>-<consumer id>`, with PodSecurity, quota and RBAC) and reports
+// what came of each as a command.
 import type { KubeClient, KubeObject } from '../../adapters/kubernetes/client.js';
+import type { IncomingState } from '../../commands/incoming/state.js';
+import type { RecordRemoteNamespace } from '../../commands/incoming/commands.js';
+import { forgeRemoteNamespaceObjects, isOwnRemoteNamespace } from '../../resources/offloading.js';
 import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
@@ -23,6 +28,8 @@ export interface ReplicationProjectionDeps {
   readonly clusterName: string;
   /** A client to the provider's apiserver as the identity it issued (built from the identity Secret). */
   providerClient(remoteClusterId: string, state: Peered): Promise<KubeClient>;
+  /** Reports what making a remote namespace came to (RecordRemoteNamespace; the decider dedupes). */
+  recordNamespace(remoteClusterId: string, outcome: RecordRemoteNamespace['data']): Promise<void>;
   readonly live?: boolean;
 }
 
@@ -30,10 +37,10 @@ export interface ReplicationProjectionDeps {
 const REQUESTING: ReadonlySet<string> = new Set(['resourcesRequested', 'offerReceived', 'offerAccepted', 'offerRefused', 'virtualNodeCreated', 'virtualNodeReady']);
 
 /** The objects the consumer's view wants at the provider (pure). */
-export function forgeConsumerReplicas(consumer: { clusterId: string; clusterName: string }, s: OutgoingState): KubeObject[] {
+export function forgeConsumerReplicas(consumer: { clusterId: string; clusterName: string }, s: OutgoingState, namespaces: readonly string[] = []): KubeObject[] {
   if (!REQUESTING.has(s.status) || !('identity' in s) || !s.identity) return [];
   const tenant = s.identity.tenantNamespace;
-  const out: KubeObject[] = [forgeResourceRequest({ consumerId: consumer.clusterId, consumerName: consumer.clusterName, namespace: tenant }) as KubeObject];
+  const out: KubeObject[] = [forgeResourceRequest({ consumerId: consumer.clusterId, consumerName: consumer.clusterName, namespace: tenant, namespaces }) as KubeObject];
   const accepted = s.status === 'offerAccepted' || s.status === 'virtualNodeCreated' || s.status === 'virtualNodeReady'
     ? s.offer
     : s.status === 'offerReceived' ? s.accepted?.offer : undefined;
@@ -53,7 +60,8 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
     const out = views.outgoing?.state;
     if (out && 'identity' in out && out.identity) {
       const where = `${remote}@${out.identity.certFingerprint}`;
-      const replicas = forgeConsumerReplicas(d, out).filter((obj) => memo.changed(keyOf(where, obj), obj, forced));
+      const namespaces = Object.keys(views.pods?.state.namespaces ?? {});
+      const replicas = forgeConsumerReplicas(d, out, namespaces).filter((obj) => memo.changed(keyOf(where, obj), obj, forced));
       if (replicas.length > 0) {
         const client = await d.providerClient(remote, out as Peered);
         for (const obj of replicas) {
@@ -74,7 +82,45 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
         await d.kube.apply(offer);
         memo.record(keyOf('local', offer), offer);
       }
+      await remoteNamespaces(remote, inc, forced);
     }
   }
-  return createEffectProjection({ name: REPLICATION, store: d.store, logger: d.logger, effect, ...(d.live === undefined ? {} : { live: d.live }) });
+
+  /**
+   * The namespaces a consumer asked for: made (or kept as made) with their quota and RBAC, or
+   * refused when something else holds the name. Each outcome is reported as a command.
+   */
+  async function remoteNamespaces(consumer: string, inc: Extract<IncomingState, { status: 'offered' }>, forced: boolean): Promise<void> {
+    for (const n of Object.values(inc.namespaces ?? {})) {
+      if (n.phase === 'Refused') continue;
+      const objects = forgeRemoteNamespaceObjects({ consumerId: consumer, namespace: n.namespace, remoteNamespace: n.remoteNamespace, offer: inc.offer.resources });
+      const all = [objects.namespace, objects.quota, objects.limitRange, objects.role, objects.roleBinding] as KubeObject[];
+      const key = `ns/${consumer}/${n.namespace}/${n.phase}`;
+      if (!memo.changed(key, all, forced)) continue;
+      if (n.phase === 'Received') {
+        // Made here, or found made here before (a replay, a crash before the report); never adopted otherwise.
+        let existing = await d.kube.get<KubeObject>('v1', 'Namespace', n.remoteNamespace);
+        if (!existing) {
+          try {
+            await d.kube.create(objects.namespace as KubeObject);
+          } catch (e) {
+            if ((e as { status?: number }).status !== 409) throw e;
+            existing = await d.kube.get<KubeObject>('v1', 'Namespace', n.remoteNamespace);
+          }
+        }
+        if (existing && !isOwnRemoteNamespace(existing as never, consumer, n.namespace)) {
+          d.logger.warn('a namespace that peerlog did not make holds the name asked for; not adopting it', { consumer, namespace: n.namespace, remoteNamespace: n.remoteNamespace });
+          await d.recordNamespace(consumer, {
+            namespace: n.namespace, remoteNamespace: n.remoteNamespace, created: false, reason: 'NamespaceExists',
+            message: `namespace ${n.remoteNamespace} exists in the provider and was not made by peerlog for this cluster's namespace ${n.namespace}; it is never adopted`,
+          });
+          continue;
+        }
+      }
+      for (const obj of all) await d.kube.apply(obj);
+      if (n.phase === 'Received') await d.recordNamespace(consumer, { namespace: n.namespace, remoteNamespace: n.remoteNamespace, created: true });
+      memo.record(key, all);
+    }
+  }
+  return createEffectProjection({ name: REPLICATION, store: d.store, logger: d.logger, effect, kinds: ['outgoing', 'incoming', 'pods'], ...(d.live === undefined ? {} : { live: d.live }) });
 }

@@ -6,7 +6,7 @@
 import type { Projection, ProjectionBatch, ProjectionTx, ViewRow, ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import { createWorkQueue, type WorkQueue } from '../work.js';
-import { foldView, viewKindOf, type IncomingView, type OutgoingView, type PeeringView, type RemoteViews } from './view.js';
+import { foldView, PEERING_KINDS, viewKindOf, type IncomingView, type OutgoingView, type PeeringView, type PodsView, type RemoteViews, type ViewKind } from './view.js';
 
 export interface EffectProjectionOptions {
   readonly name: string;
@@ -20,6 +20,8 @@ export interface EffectProjectionOptions {
   /** False while rebuilding (replay): views are folded, effects wait for an explicit `resync`. */
   readonly live?: boolean;
   readonly concurrency?: number;
+  /** The stream kinds this projection folds (default: the peering streams, outgoing and incoming). */
+  readonly kinds?: readonly ViewKind[];
 }
 
 export interface EffectProjection {
@@ -63,16 +65,19 @@ export function createAppliedMemo(limit = 10_000): AppliedMemo {
 export function toRemoteViews(rows: readonly ViewRow<PeeringView>[]): RemoteViews {
   let outgoing: OutgoingView | undefined;
   let incoming: IncomingView | undefined;
+  let pods: PodsView | undefined;
   for (const r of rows) {
     if (r.view.kind === 'outgoing') outgoing = r.view;
     else if (r.view.kind === 'incoming') incoming = r.view;
+    else if (r.view.kind === 'pods') pods = r.view;
   }
-  return { ...(outgoing ? { outgoing } : {}), ...(incoming ? { incoming } : {}) };
+  return { ...(outgoing ? { outgoing } : {}), ...(incoming ? { incoming } : {}), ...(pods ? { pods } : {}) };
 }
 
 export function createEffectProjection(o: EffectProjectionOptions): EffectProjection {
   const log = o.logger.child({ component: 'projection', projection: o.name });
   let live = o.live ?? true;
+  const kinds = o.kinds ?? PEERING_KINDS;
   const views = async (remote: string) => toRemoteViews(await o.store.ofRemote<PeeringView>(o.name, remote));
   /** Remotes whose next effect must not trust what it applied before (drift, resync). */
   const forcing = new Set<string>();
@@ -99,10 +104,10 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
         : await o.store.load<PeeringView>(tx, o.name, batch.streamIds.filter((id) => !batch.firstSeen.has(id)));
       const changed = new Map<string, ViewRow<PeeringView>>();
       for (const e of batch.events) {
-        const ref = viewKindOf(e.streamId);
+        const ref = viewKindOf(e.streamId, kinds);
         if (!ref) continue;
         const before = changed.get(e.streamId) ?? known.get(e.streamId);
-        const view = foldView(before?.view, e);
+        const view = foldView(before?.view, e, kinds);
         if (!view) continue;
         changed.set(e.streamId, { streamId: e.streamId, streamType: ref.kind, remoteClusterId: ref.remoteClusterId, version: e.streamVersion, view });
       }
@@ -111,7 +116,7 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
     afterCommit(streamIds) {
       if (!live) return;
       for (const id of streamIds) {
-        const ref = viewKindOf(id);
+        const ref = viewKindOf(id, kinds);
         if (ref) queue.enqueue(ref.remoteClusterId);
       }
     },

@@ -3,11 +3,13 @@
 // and the conditions a status shows, stamped with the times of the events that changed them. Pure:
 // the same events give the same view, whenever and however often they are folded.
 import type { EventEnvelope } from '../../events/envelope.js';
-import type { IncomingEvent, OutgoingEvent } from '../../events/catalogue.js';
+import type { IncomingEvent, OutgoingEvent, PodsEvent } from '../../events/catalogue.js';
 import { evolve as evolveOutgoing, initialState as outgoingInitial } from '../../commands/outgoing/decider.js';
 import { evolve as evolveIncoming, initialState as incomingInitial } from '../../commands/incoming/decider.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
 import type { IncomingState } from '../../commands/incoming/state.js';
+import { evolve as evolvePods, initialState as podsInitial } from '../../commands/pods/decider.js';
+import type { PodsState } from '../../commands/pods/state.js';
 import { parseStreamId } from '../../commands/registry.js';
 import { CONDITION_TYPES as T, REASONS as R } from '../../resources/conditions.js';
 
@@ -37,27 +39,43 @@ export interface OutgoingView extends ViewBase {
   readonly readySince: string | null;
 }
 export interface IncomingView extends ViewBase { readonly kind: 'incoming'; readonly state: IncomingState }
-export type PeeringView = OutgoingView | IncomingView;
+/** The pods offloaded through one provider's virtual node, and the namespaces asked of it. */
+export interface PodsView {
+  readonly kind: 'pods';
+  readonly remoteClusterId: string;
+  readonly version: number;
+  readonly state: PodsState;
+  readonly updatedAt: string;
+}
+export type PeeringView = OutgoingView | IncomingView | PodsView;
+export type ViewKind = PeeringView['kind'];
 
-/** Both directions of one remote cluster, as far as the log has them. */
+/** Both directions of one remote cluster, and the pods offloaded to it, as far as the log has them. */
 export interface RemoteViews {
   readonly outgoing?: OutgoingView;
   readonly incoming?: IncomingView;
+  readonly pods?: PodsView;
 }
 
-/** The stream kinds a peering view folds; any other (pods, a newer release's) is not its business. */
-export function viewKindOf(streamId: string): { kind: 'outgoing' | 'incoming'; remoteClusterId: string } | undefined {
+export const PEERING_KINDS: readonly ViewKind[] = ['outgoing', 'incoming'];
+
+/** The stream kinds views fold; any other (a newer release's) is not their business. */
+export function viewKindOf(streamId: string, kinds: readonly ViewKind[] = PEERING_KINDS): { kind: ViewKind; remoteClusterId: string } | undefined {
   let ref;
   try { ref = parseStreamId(streamId); } catch { return undefined; }
-  return ref.kind === 'outgoing' || ref.kind === 'incoming' ? { kind: ref.kind, remoteClusterId: ref.remoteClusterId } : undefined;
+  return (kinds as readonly string[]).includes(ref.kind) ? { kind: ref.kind as ViewKind, remoteClusterId: ref.remoteClusterId } : undefined;
 }
 
 /** Folds one event into its stream's view; undefined for a stream kind views do not follow. */
-export function foldView(view: PeeringView | undefined, e: EventEnvelope): PeeringView | undefined {
-  const ref = viewKindOf(e.streamId);
+export function foldView(view: PeeringView | undefined, e: EventEnvelope, kinds: readonly ViewKind[] = PEERING_KINDS): PeeringView | undefined {
+  const ref = viewKindOf(e.streamId, kinds);
   if (!ref) return undefined;
   const event = { type: e.type, data: e.data } as never;
   const at = e.occurredAt;
+  if (ref.kind === 'pods') {
+    const before = view?.kind === 'pods' ? view.state : podsInitial;
+    return { kind: 'pods', remoteClusterId: ref.remoteClusterId, version: e.streamVersion, state: evolvePods(before, event as PodsEvent), updatedAt: at };
+  }
   if (ref.kind === 'outgoing') {
     const before = view?.kind === 'outgoing' ? view : undefined;
     const state = evolveOutgoing(before?.state ?? outgoingInitial, event as OutgoingEvent);

@@ -8,7 +8,8 @@ import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { Resources } from '../../events/catalogue.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
-import { createEffectProjection, type EffectProjection } from '../views/effects.js';
+import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
+import { offloadPods, type OffloadPorts, type Peered } from './pods.js';
 import { nodeOf, type OutgoingView, type RemoteViews } from '../views/view.js';
 import { forgeLease, forgeVirtualNode, forgeVirtualNodeStatus, LEASE_DURATION_SECONDS, type ProviderHealth } from './forge.js';
 
@@ -49,6 +50,8 @@ export interface VirtualKubeletDeps {
   readonly live?: boolean;
   /** No heartbeats (replay applies the objects once and stops). */
   readonly heartbeat?: boolean;
+  /** The pod half (offloading); without it the projection makes only nodes and Leases. */
+  readonly offload?: OffloadPorts;
 }
 
 export interface VirtualKubeletProjection extends EffectProjection {
@@ -84,9 +87,21 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
 
   /** Per node: the desired node last made (an unchanged one is not sent again unless forced). */
   const made = new Map<string, string>();
+  const podMemo = createAppliedMemo(100_000);
   async function effect(remote: string, views: RemoteViews, forced: boolean): Promise<void> {
     const want = desiredNode(views.outgoing);
     if (!want) return;
+    await node(remote, want, forced);
+    const pods = views.pods?.state;
+    if (d.offload && pods && pods.status === 'active') {
+      await offloadPods(d.offload, d.kube, podMemo, log, {
+        remoteClusterId: remote, nodeName: want.nodeName, outgoing: views.outgoing!.state as Peered, pods,
+        health: want.health, healthSince: want.readySince, at: views.pods!.updatedAt, forced,
+      });
+    }
+  }
+
+  async function node(remote: string, want: DesiredNode, forced: boolean): Promise<void> {
     if (!forced && made.get(want.nodeName) === JSON.stringify(want)) return;
     const node = await d.kube.apply(forgeVirtualNode({ nodeName: want.nodeName, remoteClusterId: remote }) as KubeObject);
     const uid = node.metadata?.uid;
@@ -109,7 +124,7 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
     beat(want.nodeName).catch((e: unknown) => log.warn('virtual node heartbeat failed', { nodeName: want.nodeName, error: e }));
   }
 
-  const base = createEffectProjection({ name: VIRTUAL_KUBELET, store: d.store, logger: d.logger, effect, ...(d.live === undefined ? {} : { live: d.live }) });
+  const base = createEffectProjection({ name: VIRTUAL_KUBELET, store: d.store, logger: d.logger, effect, kinds: ['outgoing', 'pods'], ...(d.live === undefined ? {} : { live: d.live }) });
   return {
     ...base,
     async stop() {

@@ -1,0 +1,263 @@
+// The consumer's offloading, wired: watches observe and send commands to the pods aggregate (pods
+// bound to a virtual node → RequestNamespaceOffload, OffloadPods, ReclaimPods, RecordPodOffloadFailure;
+// the provider's answer on the ResourceRequest → RecordNamespaceAnswer; twins' status →
+// ReflectPodStatus), and the caches the virtual-kubelet projection's pod half reads (local pods,
+// ConfigMaps and Secrets; twins and their Events at the provider). Nothing here makes an object.
+import type { KubeClient, KubeObject, k8s } from '../adapters/kubernetes/client.js';
+import type { Logger } from '../adapters/log/index.js';
+import type { HandledCommand } from '../commands/handle.js';
+import type { PodsCommand, PodToOffload } from '../commands/pods/commands.js';
+import type { PodsState } from '../commands/pods/state.js';
+import { isTerminalPhase, podKey } from '../commands/pods/state.js';
+import type { NamespaceRefusalReason } from '../events/catalogue.js';
+import { NAMESPACE_REFUSAL_REASONS } from '../events/constants.js';
+import { GROUP_VERSION, LABELS } from '../resources/constants.js';
+import { REQUEST_NAME } from '../resources/objects.js';
+import { remoteNamespaceFor } from '../resources/names.js';
+import { forgeRemotePod, isDaemonSetPod, OFFLOAD_LABELS, snapshotOf, twinHash, type LocalPod } from '../resources/offloading.js';
+import { canonicalJson } from '../events/hash.js';
+import type { OffloadPorts, Peered, ProviderPods } from '../projections/virtual-kubelet/pods.js';
+import type { Watches } from './watches.js';
+
+type Pod = k8s.V1Pod & KubeObject;
+type Informer<T extends KubeObject> = k8s.Informer<T> & k8s.ObjectCache<T>;
+
+export interface OffloadingDeps {
+  readonly clusterId: string;
+  readonly kube: KubeClient;
+  readonly watches: Watches;
+  readonly log: Logger;
+  /** The local pods informer (all namespaces). */
+  readonly pods: Informer<Pod>;
+  send(remote: string, command: Omit<PodsCommand, 'metadata'>): Promise<HandledCommand>;
+  load(remote: string): Promise<PodsState>;
+  /** The identity client to a provider. */
+  client(remote: string, state: Peered): Promise<KubeClient>;
+  /** Has the virtual-kubelet projection apply a provider's views again (a twin went, a dependency changed). */
+  reapply(remote: string): void;
+  /** Queues an observation of the pods bound to a provider's virtual node. */
+  observe(remote: string): void;
+  /** Queues a reflection of a provider's twins' status. */
+  reflect(remote: string): void;
+}
+
+export interface Offloading {
+  readonly ports: OffloadPorts;
+  /** The pods bound to the virtual node of `remote`, observed: commands for what the log does not have yet. */
+  observePods(remote: string, nodeName: string): Promise<void>;
+  /** The twins' status, reflected where it changed. */
+  reflectStatus(remote: string): Promise<void>;
+  /** A watched remote namespace for `remote`'s virtual node (called by a watch on ResourceRequest status too). */
+  stop(): Promise<void>;
+}
+
+interface RemoteWatch {
+  readonly fingerprint: string;
+  readonly client: KubeClient;
+  readonly request: Informer<KubeObject>;
+  readonly namespaces: Map<string, { pods: Informer<Pod>; events: Informer<KubeObject>; synced: boolean }>;
+}
+
+const REFUSALS: ReadonlySet<string> = new Set(NAMESPACE_REFUSAL_REASONS);
+
+export function createOffloading(d: OffloadingDeps): Offloading {
+  const log = d.log.child({ component: 'offloading' });
+  let stopped = false;
+  const remotes = new Map<string, RemoteWatch>();
+  const timers = new Set<NodeJS.Timeout>();
+  /** Local ConfigMaps and Secrets, per namespace with offloaded pods. */
+  const locals = new Map<string, { configMaps: Informer<KubeObject>; secrets: Informer<KubeObject> }>();
+
+  const stopInformer = (i: { stop(): Promise<void> | void }) => { void Promise.resolve(i.stop()).catch(() => undefined); };
+
+  function watchLocalNamespace(namespace: string): void {
+    if (locals.has(namespace) || stopped) return;
+    const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
+    const configMaps = d.kube.informer<KubeObject>(`${base}/configmaps`);
+    const secrets = d.kube.informer<KubeObject>(`${base}/secrets`);
+    locals.set(namespace, { configMaps, secrets });
+    const wanted = () => !stopped && locals.get(namespace)?.configMaps === configMaps;
+    // A change of a ConfigMap or Secret an offloaded pod uses is copied again by the projection.
+    const changed = () => { for (const remote of remotes.keys()) d.reapply(remote); };
+    d.watches.watch('configmaps', configMaps, changed, wanted, { namespace });
+    d.watches.watch('secrets', secrets, changed, wanted, { namespace });
+    void d.watches.start('configmaps', configMaps as unknown as k8s.Informer<KubeObject>, wanted);
+    void d.watches.start('secrets', secrets as unknown as k8s.Informer<KubeObject>, wanted);
+  }
+
+  async function remoteWatch(remote: string, state: Peered): Promise<RemoteWatch> {
+    const identity = state.identity!;
+    const fingerprint = identity.certFingerprint;
+    const known = remotes.get(remote);
+    if (known && known.fingerprint === fingerprint) return known;
+    // A new identity means a new client: the old watches would keep the old certificate.
+    if (known) {
+      stopInformer(known.request);
+      for (const n of known.namespaces.values()) { stopInformer(n.pods); stopInformer(n.events); }
+    }
+    const client = await d.client(remote, state);
+    const tenant = identity.tenantNamespace;
+    const request = client.informer<KubeObject>(`/apis/${GROUP_VERSION}/namespaces/${encodeURIComponent(tenant)}/resourcerequests`, { fieldSelector: `metadata.name=${REQUEST_NAME}` });
+    const watch: RemoteWatch = { fingerprint, client, request, namespaces: new Map() };
+    remotes.set(remote, watch);
+    const wanted = () => !stopped && remotes.get(remote) === watch;
+    // The provider's answer for each namespace, on the request's status: an observation → a command.
+    d.watches.watch('remote resourcerequests', request, (rr, verb) => {
+      if (verb !== 'delete') recordAnswers(remote, rr).catch((e: unknown) => log.warn('recording the provider\'s namespace answers failed; the resync tries again', { remoteClusterId: remote, error: e }));
+    }, wanted, { remoteClusterId: remote });
+    void d.watches.start('remote resourcerequests', request, wanted);
+    return watch;
+  }
+
+  function watchRemoteNamespace(remote: string, watch: RemoteWatch, remoteNamespace: string): void {
+    if (watch.namespaces.has(remoteNamespace) || stopped) return;
+    const base = `/api/v1/namespaces/${encodeURIComponent(remoteNamespace)}`;
+    const pods = watch.client.informer<Pod>(`${base}/pods`, { labelSelector: `${LABELS.remoteClusterId}=${d.clusterId}` });
+    const events = watch.client.informer<KubeObject>(`${base}/events`, { fieldSelector: 'involvedObject.kind=Pod' });
+    const entry = { pods, events, synced: false };
+    watch.namespaces.set(remoteNamespace, entry);
+    const wanted = () => !stopped && remotes.get(remote) === watch && watch.namespaces.get(remoteNamespace) === entry;
+    d.watches.watch('remote pods', pods, (_p, verb) => {
+      d.reflect(remote);
+      // A twin deleted behind this cluster's back is made again (unless terminal) by the projection.
+      if (verb === 'delete') d.reapply(remote);
+    }, wanted, { remoteClusterId: remote, namespace: remoteNamespace });
+    d.watches.watch('remote events', events, () => d.reapply(remote), wanted, { remoteClusterId: remote, namespace: remoteNamespace });
+    // Synced once a list succeeded: before it, an empty cache would look like twins to make.
+    const start = (delay: number): void => {
+      pods.start().then(async () => {
+        if (!wanted()) { await pods.stop(); return; }
+        entry.synced = true;
+        d.reapply(remote);
+        d.reflect(remote);
+      }, (e: unknown) => {
+        if (!wanted()) return;
+        log.warn('remote pods watch cannot start yet; retrying', { remoteClusterId: remote, namespace: remoteNamespace, retryInMs: delay, error: e });
+        const t = setTimeout(() => { timers.delete(t); if (wanted()) start(Math.min(delay * 2, 10_000)); }, delay);
+        timers.add(t);
+      });
+    };
+    start(500);
+    void d.watches.start('remote events', events, wanted);
+  }
+
+  async function recordAnswers(remote: string, rr: KubeObject): Promise<void> {
+    const answers = ((rr as { status?: { namespaces?: { namespace?: string; remoteNamespace?: string; phase?: string; reason?: string; message?: string }[] } }).status?.namespaces ?? []);
+    const state = await d.load(remote);
+    for (const a of answers) {
+      if (!a.namespace || !a.remoteNamespace) continue;
+      const known = state.namespaces[a.namespace];
+      if (!known || known.remoteNamespace !== a.remoteNamespace) continue;
+      if (a.phase === 'Granted' && known.phase !== 'Granted') {
+        await d.send(remote, { type: 'RecordNamespaceAnswer', data: { namespace: a.namespace, remoteNamespace: a.remoteNamespace, granted: true } });
+      } else if (a.phase === 'Refused') {
+        const reason = (REFUSALS.has(a.reason ?? '') ? a.reason : 'CreationFailed') as NamespaceRefusalReason;
+        await d.send(remote, { type: 'RecordNamespaceAnswer', data: { namespace: a.namespace, remoteNamespace: a.remoteNamespace, granted: false, reason, message: (a.message ?? '').slice(0, 1024) } });
+      }
+    }
+    // A grant lets the pods waiting in that namespace go.
+    d.observe(remote);
+  }
+
+  const ports: OffloadPorts = {
+    clusterId: d.clusterId,
+    localPod: (namespace, name) => d.pods.get(name, namespace) as (LocalPod & KubeObject) | undefined,
+    localPodsOn: (nodeName) => d.pods.list().filter((p) => p.spec?.nodeName === nodeName) as (LocalPod & KubeObject)[],
+    localDependency(kind, namespace, name) {
+      watchLocalNamespace(namespace);
+      const l = locals.get(namespace);
+      return (kind === 'ConfigMap' ? l?.configMaps : l?.secrets)?.get(name, namespace);
+    },
+    async provider(remote, state, remoteNamespaces): Promise<ProviderPods> {
+      const watch = await remoteWatch(remote, state);
+      for (const ns of remoteNamespaces) watchRemoteNamespace(remote, watch, ns);
+      return {
+        client: watch.client,
+        synced: (ns) => watch.namespaces.get(ns)?.synced === true,
+        pods: (ns) => watch.namespaces.get(ns)?.pods.list() ?? [],
+        events: (ns) => watch.namespaces.get(ns)?.events.list() ?? [],
+      };
+    },
+    async reportFailure(remote, failure) {
+      await d.send(remote, { type: 'RecordPodOffloadFailure', data: failure });
+    },
+  };
+
+  async function observePods(remote: string, nodeName: string): Promise<void> {
+    const state = await d.load(remote);
+    const bound = d.pods.list().filter((p) => p.spec?.nodeName === nodeName);
+    const present = new Set(bound.map((p) => `${podKey(p.metadata!.namespace!, p.metadata!.name!)}@${p.metadata!.uid}`));
+    const ask = new Map<string, string>();
+    const offload: PodToOffload[] = [];
+    const reclaim: { namespace: string; name: string; uid: string; reason: 'Deleted' }[] = [];
+    for (const p of bound) {
+      const m = p.metadata!;
+      const ns = m.namespace!;
+      const known = state.pods[podKey(ns, m.name!)];
+      const same = known !== undefined && known.uid === m.uid;
+      if (m.deletionTimestamp) {
+        if (same && known!.offloaded) reclaim.push({ namespace: ns, name: m.name!, uid: m.uid!, reason: 'Deleted' });
+        continue;
+      }
+      if (same && known!.offloaded) continue;
+      if (isTerminalPhase(p.status?.phase)) continue;
+      if (isDaemonSetPod(p as LocalPod)) {
+        if (!same) await d.send(remote, { type: 'RecordPodOffloadFailure', data: { namespace: ns, name: m.name!, uid: m.uid!, reason: 'DaemonSetPod', message: 'DaemonSet pods are not offloaded: they belong on this cluster\'s own nodes' } });
+        continue;
+      }
+      watchLocalNamespace(ns);
+      const grant = state.namespaces[ns];
+      if (!grant) { ask.set(ns, remoteNamespaceFor(ns, d.clusterId)); continue; }
+      if (grant.phase === 'Refused') {
+        if (!same || known!.failure?.reason !== 'NamespaceRefused') {
+          await d.send(remote, { type: 'RecordPodOffloadFailure', data: { namespace: ns, name: m.name!, uid: m.uid!, reason: 'NamespaceRefused', message: `the provider did not grant namespace ${grant.remoteNamespace}: ${grant.message ?? grant.reason ?? ''}`.slice(0, 1024) } });
+        }
+        continue;
+      }
+      if (grant.phase !== 'Granted') continue;
+      const twin = forgeRemotePod(p as LocalPod, { consumerId: d.clusterId, remoteNamespace: grant.remoteNamespace });
+      offload.push({ namespace: ns, name: m.name!, uid: m.uid!, remoteNamespace: grant.remoteNamespace, remoteName: m.name!, nodeName, specHash: twinHash(twin) });
+    }
+    // Tracked pods that are gone from this cluster (deleted while nobody watched).
+    for (const t of Object.values(state.pods)) {
+      if (t.offloaded && !present.has(`${podKey(t.namespace, t.name)}@${t.uid}`)) reclaim.push({ namespace: t.namespace, name: t.name, uid: t.uid, reason: 'Deleted' });
+    }
+    if (ask.size > 0) await d.send(remote, { type: 'RequestNamespaceOffload', data: { namespaces: [...ask].map(([namespace, remoteNamespace]) => ({ namespace, remoteNamespace })) } });
+    for (let i = 0; i < offload.length; i += 200) await d.send(remote, { type: 'OffloadPods', data: { pods: offload.slice(i, i + 200) } });
+    for (let i = 0; i < reclaim.length; i += 200) await d.send(remote, { type: 'ReclaimPods', data: { pods: reclaim.slice(i, i + 200) } });
+  }
+
+  async function reflectStatus(remote: string): Promise<void> {
+    const watch = remotes.get(remote);
+    if (!watch) return;
+    const state = await d.load(remote);
+    const changed: { namespace: string; name: string; uid: string; status: ReturnType<typeof snapshotOf> }[] = [];
+    for (const t of Object.values(state.pods)) {
+      if (!t.offloaded || isTerminalPhase(t.status?.phase)) continue;
+      const twin = watch.namespaces.get(t.remoteNamespace)?.pods.get(t.remoteName, t.remoteNamespace);
+      if (!twin || twin.metadata?.labels?.[OFFLOAD_LABELS.originUid] !== t.uid) continue;
+      const snap = snapshotOf(twin.status as Record<string, unknown> | undefined);
+      if (t.status && canonicalJson(t.status) === canonicalJson(snap)) continue;
+      changed.push({ namespace: t.namespace, name: t.name, uid: t.uid, status: snap });
+    }
+    for (let i = 0; i < changed.length; i += 200) await d.send(remote, { type: 'ReflectPodStatus', data: { pods: changed.slice(i, i + 200) } });
+  }
+
+  return {
+    ports,
+    observePods,
+    reflectStatus,
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const w of remotes.values()) {
+        stopInformer(w.request);
+        for (const n of w.namespaces.values()) { stopInformer(n.pods); stopInformer(n.events); }
+      }
+      for (const l of locals.values()) { stopInformer(l.configMaps); stopInformer(l.secrets); }
+      remotes.clear();
+      locals.clear();
+    },
+  };
+}
