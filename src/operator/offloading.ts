@@ -66,23 +66,39 @@ export function createOffloading(d: OffloadingDeps): Offloading {
   const remotes = new Map<string, RemoteWatch>();
   const timers = new Set<NodeJS.Timeout>();
   /** Local ConfigMaps and Secrets, per namespace with offloaded pods. */
-  const locals = new Map<string, { configMaps: Informer<KubeObject>; secrets: Informer<KubeObject> }>();
+  const locals = new Map<string, { configMaps: Informer<KubeObject>; secrets: Informer<KubeObject>; synced: number }>();
 
   const stopInformer = (i: { stop(): Promise<void> | void }) => { void Promise.resolve(i.stop()).catch(() => undefined); };
+
+  /**
+   * Starts an informer and calls `synced` once its first list succeeded (before it, an empty cache
+   * says nothing); a start that fails is tried again with backoff while wanted.
+   */
+  function startSynced(what: string, informer: { start(): Promise<void>; stop(): Promise<void> | void }, wanted: () => boolean, synced: () => void, fields: Record<string, unknown>, delay = 500): void {
+    informer.start().then(async () => {
+      if (!wanted()) { await informer.stop(); return; }
+      synced();
+    }, (e: unknown) => {
+      if (!wanted()) return;
+      log.warn(`${what} watch cannot start yet; retrying`, { ...fields, retryInMs: delay, error: e });
+      const t = setTimeout(() => { timers.delete(t); if (wanted()) startSynced(what, informer, wanted, synced, fields, Math.min(delay * 2, 10_000)); }, delay);
+      timers.add(t);
+    });
+  }
 
   function watchLocalNamespace(namespace: string): void {
     if (locals.has(namespace) || stopped) return;
     const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
     const configMaps = d.kube.informer<KubeObject>(`${base}/configmaps`);
     const secrets = d.kube.informer<KubeObject>(`${base}/secrets`);
-    locals.set(namespace, { configMaps, secrets });
-    const wanted = () => !stopped && locals.get(namespace)?.configMaps === configMaps;
+    const entry = { configMaps, secrets, synced: 0 };
+    locals.set(namespace, entry);
+    const wanted = () => !stopped && locals.get(namespace) === entry;
     // A change of a ConfigMap or Secret an offloaded pod uses is copied again by the projection.
     const changed = () => { for (const remote of remotes.keys()) d.reapply(remote); };
     d.watches.watch('configmaps', configMaps, changed, wanted, { namespace });
     d.watches.watch('secrets', secrets, changed, wanted, { namespace });
-    void d.watches.start('configmaps', configMaps as unknown as k8s.Informer<KubeObject>, wanted);
-    void d.watches.start('secrets', secrets as unknown as k8s.Informer<KubeObject>, wanted);
+    for (const i of [configMaps, secrets]) startSynced('local dependencies', i, wanted, () => { entry.synced++; changed(); }, { namespace });
   }
 
   async function remoteWatch(remote: string, state: Peered): Promise<RemoteWatch> {
@@ -123,21 +139,7 @@ export function createOffloading(d: OffloadingDeps): Offloading {
       if (verb === 'delete') d.reapply(remote);
     }, wanted, { remoteClusterId: remote, namespace: remoteNamespace });
     d.watches.watch('remote events', events, () => d.reapply(remote), wanted, { remoteClusterId: remote, namespace: remoteNamespace });
-    // Synced once a list succeeded: before it, an empty cache would look like twins to make.
-    const start = (delay: number): void => {
-      pods.start().then(async () => {
-        if (!wanted()) { await pods.stop(); return; }
-        entry.synced = true;
-        d.reapply(remote);
-        d.reflect(remote);
-      }, (e: unknown) => {
-        if (!wanted()) return;
-        log.warn('remote pods watch cannot start yet; retrying', { remoteClusterId: remote, namespace: remoteNamespace, retryInMs: delay, error: e });
-        const t = setTimeout(() => { timers.delete(t); if (wanted()) start(Math.min(delay * 2, 10_000)); }, delay);
-        timers.add(t);
-      });
-    };
-    start(500);
+    startSynced('remote pods', pods, wanted, () => { entry.synced = true; d.reapply(remote); d.reflect(remote); }, { remoteClusterId: remote, namespace: remoteNamespace });
     void d.watches.start('remote events', events, wanted);
   }
 
@@ -163,6 +165,10 @@ export function createOffloading(d: OffloadingDeps): Offloading {
     clusterId: d.clusterId,
     localPod: (namespace, name) => d.pods.get(name, namespace) as (LocalPod & KubeObject) | undefined,
     localPodsOn: (nodeName) => d.pods.list().filter((p) => p.spec?.nodeName === nodeName) as (LocalPod & KubeObject)[],
+    dependenciesKnown(namespace) {
+      watchLocalNamespace(namespace);
+      return locals.get(namespace)?.synced === 2;
+    },
     localDependency(kind, namespace, name) {
       watchLocalNamespace(namespace);
       const l = locals.get(namespace);

@@ -26,6 +26,11 @@ export interface Projection {
    * then dedupes by these and keeps no per-stream positions of its own for the projection.
    */
   appliedVersions?(tx: ProjectionTx, streamIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
+  /**
+   * Whether the projection follows a stream at all; the runner passes over the events of one it
+   * does not (no dedupe, no gap check: it keeps no version of it). Absent: it follows every stream.
+   */
+  follows?(streamId: string): boolean;
   /** Told, once a batch and its checkpoint committed, which streams it moved on (effects start there). */
   afterCommit?(streamIds: readonly string[]): void;
   /** Empties what the projection keeps beyond `tables` (its rows in a shared table), on rebuild. */

@@ -285,6 +285,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
         const d = 'value' in p ? decodeOne(p) : p;
         const e = d.envelope;
         if (e === undefined) { dead.push(d); return undefined; }
+        if (o.projection.follows && !o.projection.follows(e.streamId)) return undefined;
         const v = at.get(e.streamId);
         if (v === undefined) { strays.push('value' in p ? { ...d, raw: rawOf(p) } : d); return undefined; }
         if (e.streamVersion <= v) { counts.duplicates += 1; return undefined; }

@@ -164,9 +164,11 @@ async function rawCall<T>(
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new KubernetesError(0, 'NoCluster', `${what}: the kubeconfig has no current cluster`);
   const url = new URL(path, cluster.server);
-  const opts: RequestOptions = { method, headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) } };
-  await config.applyToHTTPSOptions(opts);
   const payload = body === undefined ? undefined : JSON.stringify(body);
+  // The length is stated: Node sends a DELETE's body neither chunked nor with a length by default,
+  // and the apiserver then reads none (DeleteOptions such as a grace period would be lost).
+  const opts: RequestOptions = { method, headers: { accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }) } };
+  await config.applyToHTTPSOptions(opts);
   return new Promise<T>((resolve, reject) => {
     // An idle timeout alone does not stop a server that sends a byte a second: the deadline does.
     const deadline = setTimeout(() => req.destroy(new KubernetesError(0, 'Unreachable', `${what}: no complete answer within ${limits.deadlineMs} ms`)), limits.deadlineMs);

@@ -94,6 +94,7 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
   const projection: Projection = {
     name: o.name,
     tables: [],
+    follows: (streamId) => viewKindOf(streamId, kinds) !== undefined,
     async appliedVersions(tx: ProjectionTx, streamIds: readonly string[]) {
       const rows = await o.store.load<PeeringView>(tx, o.name, streamIds);
       return new Map([...rows].map(([id, r]) => [id, r.version]));

@@ -37,6 +37,8 @@ export interface OffloadPorts {
   localPod(namespace: string, name: string): (LocalPod & KubeObject) | undefined;
   /** Local pods bound to a node, from the cache. */
   localPodsOn(nodeName: string): readonly (LocalPod & KubeObject)[];
+  /** Whether the ConfigMaps and Secrets of a local namespace are known (watched and listed). */
+  dependenciesKnown(namespace: string): boolean;
   /** A local ConfigMap or Secret, from the cache of its namespace (undefined while unknown or absent). */
   localDependency(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): KubeObject | undefined;
   /** The provider's side for the current identity, with the remote namespaces watched from now on. */
@@ -125,7 +127,8 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
       for (const name of names) {
         const local = ports.localDependency(kind, n.localNamespace, name);
         if (!local) continue;
-        const copy = forgeRemoteDependency(local as never, { consumerId: ports.clusterId, remoteNamespace: remoteNs, localNamespace: n.localNamespace });
+        // Items of a list carry no kind: it is the one asked for.
+        const copy = forgeRemoteDependency({ ...(local as object), kind } as never, { consumerId: ports.clusterId, remoteNamespace: remoteNs, localNamespace: n.localNamespace });
         if (copy && memo.changed(`dep/${p.remoteClusterId}/${remoteNs}/${kind}/${name}`, copy, p.forced)) copies.push(copy as KubeObject);
       }
     }
@@ -138,7 +141,9 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
   // 2. Twins: each offloaded, running pod has one; never again once terminal.
   const twinOf = (pod: OffloadedPod) => side.pods(pod.remoteNamespace).find((t) => t.metadata?.name === pod.remoteName);
   const toCreate = tracked.filter((pod) => pod.offloaded && remoteOf.get(pod.namespace) === pod.remoteNamespace && side.synced(pod.remoteNamespace)
-    && !isTerminalPhase(pod.status?.phase) && live(pod) && !live(pod)!.metadata?.deletionTimestamp && !twinOf(pod));
+    && !isTerminalPhase(pod.status?.phase) && live(pod) && !live(pod)!.metadata?.deletionTimestamp && !twinOf(pod)
+    // Its ConfigMaps and Secrets first: a twin is made only once they are known (and so copied above).
+    && ports.dependenciesKnown(pod.namespace));
   await pool(toCreate, async (pod) => {
     const local = live(pod)!;
     const twin = forgeRemotePod(local, { consumerId: ports.clusterId, remoteNamespace: pod.remoteNamespace });

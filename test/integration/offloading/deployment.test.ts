@@ -124,7 +124,14 @@ test('a Deployment offloaded to beta: 3 Running pods on both sides with their Co
 
   // Deleting one local pod removes its twin (the Deployment makes a replacement, offloaded in turn).
   const victim = local[0]!.metadata.name;
-  assert.equal(consumer.kubectl(['-n', ns, 'delete', 'pod', victim, '--wait=true', '--timeout=30s']).status, 0);
+  // kubectl runs synchronously in the process the control planes run in: never with --wait.
+  assert.equal(consumer.kubectl(['-n', ns, 'delete', 'pod', victim, '--wait=false']).status, 0);
+  await eventually('the deleted pod gone from alpha', async () => (consumer.kubectl(['-n', ns, 'get', 'pod', victim]).status !== 0 ? true : undefined), 30_000).catch(async (e: unknown) => {
+    t.diagnostic(JSON.stringify((await outboxEvents(consumer.cp.runtime)).filter((x) => x.streamId.startsWith('pods-')).map((x) => [x.type, (x.data as { name?: string }).name])));
+    t.diagnostic(consumer.kubectl(['-n', ns, 'get', 'pod', victim, '-o', 'yaml']).stdout);
+    t.diagnostic(provider.kubectl(['-n', remoteNs, 'get', 'pod', victim, '-o', 'yaml']).stdout);
+    throw e;
+  });
   await eventually('the deleted pod\'s twin gone from beta', async () => (pods(provider, remoteNs).some((p) => p.metadata.name === victim) ? undefined : true), 30_000);
   await eventually('3 twins again', async () => {
     const l = pods(consumer, ns).filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running').map((p) => p.metadata.name).sort();
