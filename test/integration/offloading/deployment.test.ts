@@ -109,6 +109,21 @@ test('a Deployment offloaded to beta: 3 Running pods on both sides with their Co
   const secret = json<{ data: Record<string, string> }>(provider, ['get', 'secret', '-n', remoteNs, 'web-secret']).data;
   assert.equal(Buffer.from(secret.PASSWORD!, 'base64').toString(), 's3cr3t');
 
+  // beta's scheduler placed each twin: that Event shows on the local pod (what `kubectl describe pod` lists).
+  const mirrored = await eventually('beta\'s Scheduled event on a local pod', async () => {
+    const evs = json<{ items: { reason: string; message: string; involvedObject: { name: string; uid: string } }[] }>(consumer, ['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${local[0]!.metadata.name}`]).items;
+    // alpha's own scheduler says it bound the pod to the virtual node; beta's names a beta worker.
+    return evs.find((e) => e.reason === 'Scheduled' && /beta-worker-\d/.test(e.message));
+  }, 20_000);
+  assert.match(mirrored.message, /beta-worker-\d/);
+  assert.equal(mirrored.involvedObject.uid, local[0]!.metadata.uid);
+
+  // The offer does not shrink for what this consumer itself runs there (DESIGN §7): the virtual
+  // node keeps beta's quiet offer (12 CPU, 48Gi, 165 pods: see peering/apply.test.ts) a while later.
+  await new Promise((r) => setTimeout(r, 3_000));
+  const capacity = json<{ status: { capacity: Record<string, string> } }>(consumer, ['get', 'node', nodeName]).status.capacity;
+  assert.deepEqual({ cpu: capacity.cpu, memory: capacity.memory, pods: capacity.pods }, { cpu: '12', memory: '48Gi', pods: '165' });
+
   // A changed ConfigMap on alpha is changed on beta.
   const patched = consumer.kubectl(['-n', ns, 'patch', 'configmap', 'web-env', '--type=merge', '-p', '{"data":{"MODE":"green"}}']);
   assert.equal(patched.status, 0, patched.stderr);
