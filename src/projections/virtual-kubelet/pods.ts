@@ -100,14 +100,49 @@ export interface PodEffectInput {
 
 /** One pass of the pod half for one provider; throws (to be retried) when a call failed. */
 export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: AppliedMemo, log: Logger, p: PodEffectInput): Promise<void> {
+  // Each step on its own: one that fails (the provider away) does not keep the others from running
+  // (the local pods' status says the provider is away); the first failure is thrown at the end.
+  const failures: unknown[] = [];
+  const attempt = async (f: () => Promise<unknown>): Promise<boolean> => {
+    try { await f(); return true; } catch (e) { failures.push(e); return false; }
+  };
   const granted = Object.values(p.pods.namespaces).filter((n) => n.phase === 'Granted');
   const remoteOf = new Map(granted.map((n) => [n.namespace, n.remoteNamespace]));
-  const side = await ports.provider(p.remoteClusterId, p.outgoing, granted.map((n) => n.remoteNamespace));
   const tracked = Object.values(p.pods.pods);
   const live = (pod: OffloadedPod) => {
     const local = ports.localPod(pod.namespace, pod.name);
     return local && local.metadata?.uid === pod.uid ? local : undefined;
   };
+  // Local status, as the log has it; Ready false while the provider does not answer. Written first:
+  // it needs nothing from the provider, and says so when the provider is away.
+  const writeStatuses = async (): Promise<void> => {
+    const statuses: KubeObject[] = [];
+    for (const pod of tracked) {
+      const local = live(pod);
+      if (!local || local.metadata?.deletionTimestamp) continue;
+      const health = p.health.ready ? p.health : { ready: false as const, reason: p.health.reason, message: p.health.message };
+      const at = !p.health.ready ? p.healthSince : p.at;
+      const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace }, status: forgeLocalPodStatus({ nodeName: p.nodeName, status: pod.status, failure: pod.failure, health, at }) } as KubeObject;
+      if (memo.changed(`status/${pod.uid}`, obj, p.forced)) statuses.push(obj);
+    }
+    await attempt(() => pool(statuses, async (obj) => {
+      try {
+        await kube.applyStatus(obj);
+      } catch (e) {
+        if (status(e) === 404) return; // deleted meanwhile
+        throw e;
+      }
+      const pod = tracked.find((t) => t.namespace === obj.metadata!.namespace && t.name === obj.metadata!.name)!;
+      memo.record(`status/${pod.uid}`, obj);
+    }, log, 'writing offloaded pods\' status'));
+  };
+  await writeStatuses();
+  let side: ProviderPods;
+  try {
+    side = await ports.provider(p.remoteClusterId, p.outgoing, granted.map((n) => n.remoteNamespace));
+  } catch (e) {
+    throw failures[0] ?? e;
+  }
 
   // 1. Dependencies: what the offloaded pods that still run reference, copied before their twins.
   const needed = new Map<string, { localNamespace: string; configMaps: Set<string>; secrets: Set<string> }>();
@@ -133,10 +168,10 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
       }
     }
   }
-  await pool(copies, async (copy) => {
+  const copied = await attempt(() => pool(copies, async (copy) => {
     await side.client.apply(copy);
     memo.record(`dep/${p.remoteClusterId}/${copy.metadata!.namespace}/${copy.kind}/${copy.metadata!.name}`, copy);
-  }, log, 'copying ConfigMaps and Secrets to the provider');
+  }, log, 'copying ConfigMaps and Secrets to the provider'));
 
   // 2. Twins: each offloaded, running pod has one; never again once terminal.
   const twinOf = (pod: OffloadedPod) => side.pods(pod.remoteNamespace).find((t) => t.metadata?.name === pod.remoteName);
@@ -144,7 +179,7 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
     && !isTerminalPhase(pod.status?.phase) && live(pod) && !live(pod)!.metadata?.deletionTimestamp && !twinOf(pod)
     // Its ConfigMaps and Secrets first: a twin is made only once they are known (and so copied above).
     && ports.dependenciesKnown(pod.namespace));
-  await pool(toCreate, async (pod) => {
+  if (copied) await attempt(() => pool(toCreate, async (pod) => {
     const local = live(pod)!;
     const twin = forgeRemotePod(local, { consumerId: ports.clusterId, remoteNamespace: pod.remoteNamespace });
     try {
@@ -159,7 +194,7 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
       }
       throw e;
     }
-  }, log, 'creating pods in the provider');
+  }, log, 'creating pods in the provider'));
 
   // 3. Twins of reclaimed pods go, with the local pod's grace period.
   const reclaim: { ns: string; name: string; grace: number | undefined; uid: string | undefined }[] = [];
@@ -176,7 +211,7 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
       reclaim.push({ ns: remoteNs, name: twin.metadata!.name!, grace, uid: twin.metadata?.uid });
     }
   }
-  await pool(reclaim, (r) => remove(side.client, podPath(r.ns, r.name), deleteBody(r.grace, r.uid)), log, 'deleting reclaimed pods in the provider');
+  await attempt(() => pool(reclaim, (r) => remove(side.client, podPath(r.ns, r.name), deleteBody(r.grace, r.uid)), log, 'deleting reclaimed pods in the provider'));
 
   // 4. A local pod being deleted whose twin is gone (or never was) is let go, as a kubelet does.
   const release = ports.localPodsOn(p.nodeName).filter((local) => {
@@ -186,42 +221,25 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
     const remoteNs = remoteOf.get(local.metadata!.namespace!);
     return !remoteNs || (side.synced(remoteNs) && !side.pods(remoteNs).some((t) => t.metadata?.name === local.metadata?.name));
   });
-  await pool(release, (local) => remove(kube, podPath(local.metadata!.namespace!, local.metadata!.name!), deleteBody(0, local.metadata!.uid)), log, 'releasing deleted pods');
+  await attempt(() => pool(release, (local) => remove(kube, podPath(local.metadata!.namespace!, local.metadata!.name!), deleteBody(0, local.metadata!.uid)), log, 'releasing deleted pods'));
 
   // 5. Dependencies no pod uses any more go.
-  for (const remoteNs of remoteOf.values()) {
-    if (!side.synced(remoteNs)) continue;
-    const keep = needed.get(remoteNs);
-    for (const kind of ['configmaps', 'secrets'] as const) {
-      const list = await side.client.request<{ items?: KubeObject[] }>('GET', `/api/v1/namespaces/${encodeURIComponent(remoteNs)}/${kind}?labelSelector=${encodeURIComponent(`${LABELS.remoteClusterId}=${ports.clusterId}`)}`);
-      const stale = (list.items ?? []).filter((o) => !(kind === 'configmaps' ? keep?.configMaps : keep?.secrets)?.has(o.metadata?.name ?? ''));
-      await pool(stale, async (o) => {
-        await remove(side.client, `/api/v1/namespaces/${encodeURIComponent(remoteNs)}/${kind}/${encodeURIComponent(o.metadata!.name!)}`, deleteBody(undefined));
-        memo.record(`dep/${p.remoteClusterId}/${remoteNs}/${kind === 'configmaps' ? 'ConfigMap' : 'Secret'}/${o.metadata!.name!}`, null);
-      }, log, 'deleting unused ConfigMaps and Secrets in the provider');
+  await attempt(async () => {
+    for (const remoteNs of remoteOf.values()) {
+      if (!side.synced(remoteNs)) continue;
+      const keep = needed.get(remoteNs);
+      for (const kind of ['configmaps', 'secrets'] as const) {
+        const list = await side.client.request<{ items?: KubeObject[] }>('GET', `/api/v1/namespaces/${encodeURIComponent(remoteNs)}/${kind}?labelSelector=${encodeURIComponent(`${LABELS.remoteClusterId}=${ports.clusterId}`)}`);
+        const stale = (list.items ?? []).filter((o) => !(kind === 'configmaps' ? keep?.configMaps : keep?.secrets)?.has(o.metadata?.name ?? ''));
+        await attempt(() => pool(stale, async (o) => {
+          await remove(side.client, `/api/v1/namespaces/${encodeURIComponent(remoteNs)}/${kind}/${encodeURIComponent(o.metadata!.name!)}`, deleteBody(undefined));
+          memo.record(`dep/${p.remoteClusterId}/${remoteNs}/${kind === 'configmaps' ? 'ConfigMap' : 'Secret'}/${o.metadata!.name!}`, null);
+        }, log, 'deleting unused ConfigMaps and Secrets in the provider'));
+      }
     }
-  }
+  });
 
-  // 6. Local status, as the log has it; Ready false while the provider does not answer.
-  const statuses: KubeObject[] = [];
-  for (const pod of tracked) {
-    const local = live(pod);
-    if (!local || local.metadata?.deletionTimestamp) continue;
-    const health = p.health.ready ? p.health : { ready: false as const, reason: p.health.reason, message: p.health.message };
-    const at = !p.health.ready ? p.healthSince : p.at;
-    const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace }, status: forgeLocalPodStatus({ nodeName: p.nodeName, status: pod.status, failure: pod.failure, health, at }) } as KubeObject;
-    if (memo.changed(`status/${pod.uid}`, obj, p.forced)) statuses.push(obj);
-  }
-  await pool(statuses, async (obj) => {
-    try {
-      await kube.applyStatus(obj);
-    } catch (e) {
-      if (status(e) === 404) return; // deleted meanwhile
-      throw e;
-    }
-    const pod = tracked.find((t) => t.namespace === obj.metadata!.namespace && t.name === obj.metadata!.name)!;
-    memo.record(`status/${pod.uid}`, obj);
-  }, log, 'writing offloaded pods\' status');
+  // 6. (The local status was written first, above.)
 
   // 7. The twins' Events, mirrored onto the local pods (what `kubectl describe pod` shows).
   const mirrored: KubeObject[] = [];
@@ -237,7 +255,7 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
       if (memo.changed(`event/${obj.metadata!.name}`, obj, false)) mirrored.push(obj);
     }
   }
-  await pool(mirrored, async (obj) => {
+  await attempt(() => pool(mirrored, async (obj) => {
     try {
       await kube.apply(obj);
     } catch (e) {
@@ -245,7 +263,8 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
       throw e;
     }
     memo.record(`event/${obj.metadata!.name}`, obj);
-  }, log, 'mirroring the provider\'s events');
+  }, log, 'mirroring the provider\'s events'));
+  if (failures.length > 0) throw failures[0];
 }
 
 /** A local Event for one of the twin's Events, on the local pod. */
