@@ -455,6 +455,14 @@ describe('pods evolve', () => {
     assert.deepEqual(state.pods, { 'shop/web-0': { ...WEB, uid: '6f1c2a9e-0000-4000-8000-000000000002' } });
   });
 
+  it('a pod made again under its name while the old one is still tracked: reclaiming the old one first lets the new one go', () => {
+    // What a force-deleted StatefulSet pod looks like to one observation: the new uid bound, the old gone.
+    const state = foldEvents(podsDecider, running);
+    assert.throws(() => podsDecider.decide(cmd.offload(RECREATED), state), (e: unknown) => e instanceof ConflictError && e.code === 'PodConflict');
+    const reclaimed = foldEvents(podsDecider, podsDecider.decide(cmd.reclaim(POD), state), state);
+    assert.deepEqual(podsDecider.decide(cmd.offload(RECREATED), reclaimed), [ev.offloaded(RECREATED)]);
+  });
+
   it('is never terminal: a node that ran dry may take pods again', () => {
     for (const given of Object.values(givens)) assert.equal(isTerminal(foldEvents(podsDecider, given.history)), false);
   });

@@ -297,6 +297,7 @@ describe('parseEvent', () => {
     ['a pod message longer than 1024 characters', 'PodStatusReflected', 2, (d) => ((d['status'] as Record<string, unknown>)['message'] = 'x'.repeat(1025)), 'data.status.message'],
     ['a pod reason longer than 128 characters', 'PodStatusReflected', 2, (d) => ((d['status'] as Record<string, unknown>)['reason'] = 'x'.repeat(129)), 'data.status.reason'],
     ['a start time that is a number', 'PodStatusReflected', 2, (d) => ((d['status'] as Record<string, unknown>)['startTime'] = 1740830400), 'data.status.startTime'],
+    ['a start time in local time', 'PodStatusReflected', 0, (d) => ((d['status'] as Record<string, unknown>)['startTime'] = '2025-03-01 12:00:00'), 'data.status.startTime'],
     ['a remote namespace that is no DNS label', 'NamespaceOffloadRequested', 0, (d) => (d['remoteNamespace'] = 'Shop_Alpha'), 'data.remoteNamespace'],
     ['a remote namespace longer than 63 characters', 'NamespaceOffloadGranted', 0, (d) => (d['remoteNamespace'] = 'a'.repeat(64)), 'data.remoteNamespace'],
     ['a namespace refusal reason out of the enum', 'NamespaceOffloadRefused', 0, (d) => (d['reason'] = 'Whim'), 'data.reason'],
