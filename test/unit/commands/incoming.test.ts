@@ -5,7 +5,8 @@ import { ConflictError, InvalidTransitionError, ValidationError } from '../../..
 import type { IncomingCommand } from '../../../src/commands/incoming/commands.js';
 import { incomingDecider, isTerminal } from '../../../src/commands/incoming/decider.js';
 import type { IncomingState } from '../../../src/commands/incoming/state.js';
-import type { IncomingEvent, Resources, TokenRejectionReason } from '../../../src/events/catalogue.js';
+import type { IncomingEvent, NamespaceRefusalReason, Resources, TokenRejectionReason } from '../../../src/events/catalogue.js';
+import type { NamespacePair } from '../../../src/commands/incoming/commands.js';
 import { decideMatrix, emits, metadata, nothing, throws, when, type Given } from './harness.js';
 
 // ---- fixtures -----------------------------------------------------------------------------------------
@@ -27,6 +28,10 @@ const RESOURCES: Resources = { cpu: '4', memory: '8Gi', pods: '110' };
 const NUDGED: Resources = { cpu: '4120m', memory: '8Gi', pods: '110' };
 /** cpu +10%: over it. */
 const GROWN: Resources = { cpu: '4400m', memory: '8Gi', pods: '110' };
+/** The consumer's namespaces and the provider namespaces made for them (`<namespace>-<consumer id>`). */
+const SHOP: NamespacePair = { namespace: 'shop', remoteNamespace: 'shop-alpha-01' };
+const BLOG: NamespacePair = { namespace: 'blog', remoteNamespace: 'blog-alpha-01' };
+const TAKEN = 'namespace shop-alpha-01 exists and was not made by peerlog for alpha-01';
 
 const cmd = {
   validToken: (remoteClusterId = CONSUMER.remoteClusterId): IncomingCommand => ({
@@ -66,6 +71,11 @@ const cmd = {
     data: { previousCertFingerprint, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter },
     metadata,
   }),
+  receiveNamespaces: (...namespaces: NamespacePair[]): IncomingCommand => ({ type: 'ReceiveNamespaceOffload', data: { namespaces }, metadata }),
+  namespaceCreated: (pair: NamespacePair = SHOP): IncomingCommand => ({ type: 'RecordRemoteNamespace', data: { ...pair, created: true }, metadata }),
+  namespaceRefused: (message = TAKEN, reason: NamespaceRefusalReason = 'NamespaceExists', pair: NamespacePair = SHOP): IncomingCommand => ({
+    type: 'RecordRemoteNamespace', data: { ...pair, created: false, reason, message }, metadata,
+  }),
 };
 
 const ev = {
@@ -100,12 +110,20 @@ const ev = {
     type: 'IdentityRevoked',
     data: { reason: 'ConsumerUnpeered', certSerialNumber },
   }),
+  namespaceReceived: (pair: NamespacePair = SHOP): IncomingEvent => ({ type: 'NamespaceOffloadReceived', data: { ...pair } }),
+  namespaceCreated: (pair: NamespacePair = SHOP): IncomingEvent => ({ type: 'RemoteNamespaceCreated', data: { ...pair } }),
+  namespaceRefused: (message = TAKEN, reason: NamespaceRefusalReason = 'NamespaceExists', pair: NamespacePair = SHOP): IncomingEvent => ({
+    type: 'RemoteNamespaceRefused', data: { ...pair, reason, message },
+  }),
 };
 
 const authenticated = [ev.tokenValidated(), ev.certIssued()];
 const requested = [...authenticated, ev.resourceRequestReceived()];
 const offered = [...requested, ev.offerIssued()];
 const withdrawn = [...offered, ev.offerWithdrawn()];
+const received = [...offered, ev.namespaceReceived()];
+const created = [...received, ev.namespaceCreated()];
+const refused = [...received, ev.namespaceRefused()];
 
 type Label =
   | 'empty'
@@ -114,7 +132,11 @@ type Label =
   | 'authenticated'
   | 'resourcesRequested'
   | 'offered'
+  | 'offered (namespace received)'
+  | 'offered (namespace created)'
+  | 'offered (namespace refused)'
   | 'offerWithdrawn'
+  | 'offerWithdrawn (namespace created)'
   | 'revoked';
 
 const givens: { readonly [K in Label]: Given<IncomingEvent, IncomingState['status']> } = {
@@ -124,7 +146,11 @@ const givens: { readonly [K in Label]: Given<IncomingEvent, IncomingState['statu
   authenticated: { status: 'authenticated', history: authenticated },
   resourcesRequested: { status: 'resourcesRequested', history: requested },
   offered: { status: 'offered', history: offered },
+  'offered (namespace received)': { status: 'offered', history: received },
+  'offered (namespace created)': { status: 'offered', history: created },
+  'offered (namespace refused)': { status: 'offered', history: refused },
   offerWithdrawn: { status: 'offerWithdrawn', history: withdrawn },
+  'offerWithdrawn (namespace created)': { status: 'offerWithdrawn', history: [...created, ev.offerWithdrawn()] },
   revoked: { status: 'revoked', history: [...withdrawn, ev.identityRevoked()] },
 };
 
@@ -162,13 +188,73 @@ const knownTokenCells = {
 
 const NOT_RENEWABLE = { RenewCertificate: when(cmd.renewCertificate()).then(INVALID) } as const;
 
+/** No offer in force: no namespace is taken, and an outcome for a namespace never received is not news. */
+const noOfferNamespaceCells = {
+  ReceiveNamespaceOffload: when(cmd.receiveNamespaces(SHOP), 'no offer in force').then(INVALID),
+  RecordRemoteNamespace: [
+    when(cmd.namespaceCreated(), 'created, never received').then(nothing),
+    when(cmd.namespaceRefused(), 'refused, never received').then(nothing),
+  ],
+} as const;
+
 /** Nothing was granted yet: everything past the token needs one. */
 const ungrantedCells = {
   ...NOT_RENEWABLE,
+  ...noOfferNamespaceCells,
   ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(INVALID),
   IssueOffer: when(cmd.issueOffer()).then(INVALID),
   UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
   WithdrawOffer: when(cmd.withdrawOffer(), 'nothing offered').then(nothing),
+} as const;
+
+/** An offer in force: the cells that do not depend on the namespaces received. */
+const offeredCells = {
+  ...knownTokenCells,
+  ReceiveResourceRequest: [
+    when(cmd.receiveResourceRequest(), 'same request').then(nothing),
+    when(cmd.receiveResourceRequest('alpha-request-2'), 'another request').then(
+      throws(ConflictError, 'ResourceRequestConflict'),
+    ),
+  ],
+  IssueOffer: [
+    when(cmd.issueOffer(), 'same offer').then(nothing),
+    when(cmd.issueOffer({ cpu: '4000m', memory: '8192Mi', pods: '110' }), 'same amounts written differently').then(nothing),
+    when(cmd.issueOffer(GROWN), 'other amounts').then(throws(ConflictError, 'OfferConflict')),
+    when(cmd.issueOffer(RESOURCES, 'alpha-offer-2'), 'another name').then(throws(ConflictError, 'OfferConflict')),
+  ],
+  UpdateOffer: [
+    when(cmd.updateOffer(GROWN), 'cpu +10%').then(emits(ev.offerUpdated(GROWN))),
+    when(cmd.updateOffer(NUDGED), 'cpu +3%, default threshold').then(nothing),
+    when(cmd.updateOffer(NUDGED, 2), 'cpu +3%, threshold 2%').then(emits(ev.offerUpdated(NUDGED))),
+    when(cmd.updateOffer({ cpu: '4', memory: '7Gi', pods: '110' }), 'memory −12.5%').then(
+      emits(ev.offerUpdated({ cpu: '4', memory: '7Gi', pods: '110' })),
+    ),
+    when(cmd.updateOffer({ ...RESOURCES, 'nvidia.com/gpu': '1' }), 'a new resource').then(
+      emits(ev.offerUpdated({ ...RESOURCES, 'nvidia.com/gpu': '1' })),
+    ),
+    when(cmd.updateOffer(RESOURCES), 'unchanged').then(nothing),
+    when(cmd.updateOffer(GROWN, 150), 'a threshold beyond 100%').then(throws(ValidationError, 'ValidationFailed')),
+  ],
+  WithdrawOffer: when(cmd.withdrawOffer()).then(emits(ev.offerWithdrawn())),
+  RevokeIdentity: when(cmd.revokeIdentity(), 'with the offer still out').then(INVALID),
+} as const;
+
+/** An offer withdrawn: the peering is being torn down. */
+const withdrawnCells = {
+  ...NOT_RENEWABLE,
+  ValidateToken: [
+    when(cmd.validToken(), 'valid, during teardown').then(INVALID),
+    when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
+  ],
+  IssueCertificate: [
+    when(cmd.issueCertificate(), 'same key').then(nothing),
+    when(cmd.issueCertificate(OTHER_KEY), 'another key').then(throws(ConflictError, 'IdentityConflict')),
+  ],
+  ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(INVALID),
+  IssueOffer: when(cmd.issueOffer()).then(INVALID),
+  UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
+  WithdrawOffer: when(cmd.withdrawOffer()).then(nothing),
+  RevokeIdentity: when(cmd.revokeIdentity()).then(emits(ev.identityRevoked())),
 } as const;
 
 decideMatrix('incoming decider', incomingDecider, statuses, givens, {
@@ -207,6 +293,7 @@ decideMatrix('incoming decider', incomingDecider, statuses, givens, {
   },
   authenticated: {
     ...knownTokenCells,
+    ...noOfferNamespaceCells,
     ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(emits(ev.resourceRequestReceived())),
     IssueOffer: when(cmd.issueOffer(), 'before any request').then(INVALID),
     UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
@@ -215,6 +302,7 @@ decideMatrix('incoming decider', incomingDecider, statuses, givens, {
   },
   resourcesRequested: {
     ...knownTokenCells,
+    ...noOfferNamespaceCells,
     ReceiveResourceRequest: [
       when(cmd.receiveResourceRequest(), 'same request').then(nothing),
       when(cmd.receiveResourceRequest('alpha-request-2'), 'another request').then(
@@ -227,53 +315,69 @@ decideMatrix('incoming decider', incomingDecider, statuses, givens, {
     RevokeIdentity: when(cmd.revokeIdentity()).then(emits(ev.identityRevoked())),
   },
   offered: {
-    ...knownTokenCells,
-    ReceiveResourceRequest: [
-      when(cmd.receiveResourceRequest(), 'same request').then(nothing),
-      when(cmd.receiveResourceRequest('alpha-request-2'), 'another request').then(
-        throws(ConflictError, 'ResourceRequestConflict'),
-      ),
+    ...offeredCells,
+    ReceiveNamespaceOffload: [
+      when(cmd.receiveNamespaces(SHOP), 'one namespace').then(emits(ev.namespaceReceived())),
+      when(cmd.receiveNamespaces(SHOP, BLOG, SHOP), 'two namespaces, one twice').then(emits(ev.namespaceReceived(), ev.namespaceReceived(BLOG))),
+      when(cmd.receiveNamespaces(), 'none').then(nothing),
     ],
-    IssueOffer: [
-      when(cmd.issueOffer(), 'same offer').then(nothing),
-      when(cmd.issueOffer({ cpu: '4000m', memory: '8192Mi', pods: '110' }), 'same amounts written differently').then(nothing),
-      when(cmd.issueOffer(GROWN), 'other amounts').then(throws(ConflictError, 'OfferConflict')),
-      when(cmd.issueOffer(RESOURCES, 'alpha-offer-2'), 'another name').then(throws(ConflictError, 'OfferConflict')),
+    RecordRemoteNamespace: [
+      when(cmd.namespaceCreated(), 'created, never received').then(nothing),
+      when(cmd.namespaceRefused(), 'refused, never received').then(nothing),
     ],
-    UpdateOffer: [
-      when(cmd.updateOffer(GROWN), 'cpu +10%').then(emits(ev.offerUpdated(GROWN))),
-      when(cmd.updateOffer(NUDGED), 'cpu +3%, default threshold').then(nothing),
-      when(cmd.updateOffer(NUDGED, 2), 'cpu +3%, threshold 2%').then(emits(ev.offerUpdated(NUDGED))),
-      when(cmd.updateOffer({ cpu: '4', memory: '7Gi', pods: '110' }), 'memory −12.5%').then(
-        emits(ev.offerUpdated({ cpu: '4', memory: '7Gi', pods: '110' })),
-      ),
-      when(cmd.updateOffer({ ...RESOURCES, 'nvidia.com/gpu': '1' }), 'a new resource').then(
-        emits(ev.offerUpdated({ ...RESOURCES, 'nvidia.com/gpu': '1' })),
-      ),
-      when(cmd.updateOffer(RESOURCES), 'unchanged').then(nothing),
-      when(cmd.updateOffer(GROWN, 150), 'a threshold beyond 100%').then(throws(ValidationError, 'ValidationFailed')),
+  },
+  'offered (namespace received)': {
+    ...offeredCells,
+    ReceiveNamespaceOffload: [
+      when(cmd.receiveNamespaces(SHOP), 'received already').then(nothing),
+      when(cmd.receiveNamespaces({ namespace: 'shop', remoteNamespace: 'shop-gamma' }), 'received already, under another name').then(nothing),
+      when(cmd.receiveNamespaces(SHOP, BLOG), 'one received, one new').then(emits(ev.namespaceReceived(BLOG))),
     ],
-    WithdrawOffer: when(cmd.withdrawOffer()).then(emits(ev.offerWithdrawn())),
-    RevokeIdentity: when(cmd.revokeIdentity(), 'with the offer still out').then(INVALID),
+    RecordRemoteNamespace: [
+      when(cmd.namespaceCreated(), 'created').then(emits(ev.namespaceCreated())),
+      when(cmd.namespaceRefused(), 'refused').then(emits(ev.namespaceRefused())),
+      when(cmd.namespaceCreated({ namespace: 'shop', remoteNamespace: 'shop-gamma' }), 'created under another name').then(nothing),
+      when(cmd.namespaceCreated(BLOG), 'created, never received').then(nothing),
+    ],
+  },
+  'offered (namespace created)': {
+    ...offeredCells,
+    ReceiveNamespaceOffload: when(cmd.receiveNamespaces(SHOP), 'created already').then(nothing),
+    RecordRemoteNamespace: [
+      when(cmd.namespaceCreated(), 'created again').then(nothing),
+      when(cmd.namespaceRefused('the quota could not be applied', 'CreationFailed'), 'failing to apply it again').then(nothing),
+      when(cmd.namespaceRefused(), 'refused once created').then(nothing),
+    ],
+  },
+  'offered (namespace refused)': {
+    ...offeredCells,
+    ReceiveNamespaceOffload: when(cmd.receiveNamespaces(SHOP), 'refused already').then(nothing),
+    RecordRemoteNamespace: [
+      when(cmd.namespaceRefused(), 'the same refusal').then(nothing),
+      when(cmd.namespaceRefused('namespace shop-alpha-01 is terminating'), 'the same reason, another message').then(
+        emits(ev.namespaceRefused('namespace shop-alpha-01 is terminating')),
+      ),
+      when(cmd.namespaceRefused('the quota could not be applied', 'CreationFailed'), 'another reason').then(
+        emits(ev.namespaceRefused('the quota could not be applied', 'CreationFailed')),
+      ),
+      when(cmd.namespaceCreated(), 'created at last').then(emits(ev.namespaceCreated())),
+    ],
   },
   offerWithdrawn: {
-    ...NOT_RENEWABLE,
-    ValidateToken: [
-      when(cmd.validToken(), 'valid, during teardown').then(INVALID),
-      when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
+    ...withdrawnCells,
+    ...noOfferNamespaceCells,
+  },
+  'offerWithdrawn (namespace created)': {
+    ...withdrawnCells,
+    ReceiveNamespaceOffload: when(cmd.receiveNamespaces(BLOG), 'no offer in force').then(INVALID),
+    RecordRemoteNamespace: [
+      when(cmd.namespaceCreated(), 'created again').then(nothing),
+      when(cmd.namespaceRefused(), 'refused once created').then(nothing),
     ],
-    IssueCertificate: [
-      when(cmd.issueCertificate(), 'same key').then(nothing),
-      when(cmd.issueCertificate(OTHER_KEY), 'another key').then(throws(ConflictError, 'IdentityConflict')),
-    ],
-    ReceiveResourceRequest: when(cmd.receiveResourceRequest()).then(INVALID),
-    IssueOffer: when(cmd.issueOffer()).then(INVALID),
-    UpdateOffer: when(cmd.updateOffer(GROWN)).then(INVALID),
-    WithdrawOffer: when(cmd.withdrawOffer()).then(nothing),
-    RevokeIdentity: when(cmd.revokeIdentity()).then(emits(ev.identityRevoked())),
   },
   revoked: {
     ...NOT_RENEWABLE,
+    ...noOfferNamespaceCells,
     ValidateToken: [
       when(cmd.validToken(), 'peering again').then(emits(ev.tokenValidated())),
       when(cmd.invalidToken(), 'invalid').then(emits(ev.tokenRejected())),
@@ -335,6 +439,56 @@ describe('incoming evolve', () => {
     assert.deepEqual(incomingDecider.decide(cmd.renewCertificate(), after), []);
     const late = { ...cmd.renewCertificate(), data: { ...(cmd.renewCertificate().data as object), certFingerprint: 'f'.repeat(64) } } as IncomingCommand;
     assert.throws(() => incomingDecider.decide(late, after), ConflictError);
+  });
+
+  it('a namespace goes Received, then Created or Refused, kept by the consumer\'s namespace name', () => {
+    const first = foldEvents(incomingDecider, received);
+    assert.deepEqual(first.status === 'offered' && first.namespaces, {
+      shop: { namespace: 'shop', remoteNamespace: 'shop-alpha-01', phase: 'Received', reason: null, message: null },
+    });
+    const state = foldEvents(incomingDecider, [...created, ev.namespaceReceived(BLOG), ev.namespaceRefused('the quota could not be applied', 'CreationFailed', BLOG)]);
+    assert.deepEqual('namespaces' in state && state.namespaces, {
+      shop: { namespace: 'shop', remoteNamespace: 'shop-alpha-01', phase: 'Created', reason: null, message: null },
+      blog: { namespace: 'blog', remoteNamespace: 'blog-alpha-01', phase: 'Refused', reason: 'CreationFailed', message: 'the quota could not be applied' },
+    });
+  });
+
+  it('an outcome for a namespace never received leaves the state as it was', () => {
+    const before = foldEvents(incomingDecider, received);
+    assert.equal(incomingDecider.evolve(before, ev.namespaceCreated(BLOG)), before);
+    assert.equal(incomingDecider.evolve(before, ev.namespaceRefused(TAKEN, 'NamespaceExists', BLOG)), before);
+  });
+
+  it('a namespace created never turns Refused, whatever comes after', () => {
+    let state = foldEvents(incomingDecider, created);
+    for (const command of [cmd.namespaceRefused(), cmd.namespaceRefused('apply failed', 'CreationFailed'), cmd.namespaceRefused('no offer', 'NotOffered')]) {
+      const events = incomingDecider.decide(command, state);
+      assert.deepEqual(events, []);
+      state = foldEvents(incomingDecider, events, state);
+    }
+    assert.equal(state.status === 'offered' && state.namespaces?.['shop']?.phase, 'Created');
+  });
+
+  it('namespaces survive an offer update, a renewal and the withdrawal; revocation ends them with the identity', () => {
+    const namespaces = { shop: { namespace: 'shop', remoteNamespace: 'shop-alpha-01', phase: 'Created', reason: null, message: null } };
+    const updated = foldEvents(incomingDecider, [...created, ev.offerUpdated(GROWN)]);
+    assert.deepEqual(updated, {
+      status: 'offered',
+      remote: { clusterId: 'alpha-01', clusterName: 'alpha' },
+      identity: { publicKeyFingerprint: KEY, certFingerprint: CERT, serialNumber: SERIAL, notAfter: NOT_AFTER, tenantNamespace: TENANT },
+      requestName: REQUEST,
+      offer: { offerName: OFFER, resources: GROWN },
+      namespaces,
+    });
+    const renewed = foldEvents(incomingDecider, [ev.certRenewed()], updated);
+    assert.deepEqual('namespaces' in renewed && renewed.namespaces, namespaces);
+    const withdrawnState = foldEvents(incomingDecider, [ev.offerWithdrawn()], renewed);
+    assert.deepEqual(withdrawnState.status === 'offerWithdrawn' && withdrawnState.namespaces, namespaces);
+    const revoked = foldEvents(incomingDecider, [ev.identityRevoked()], withdrawnState);
+    assert.deepEqual(revoked, { status: 'revoked', remote: { clusterId: 'alpha-01', clusterName: 'alpha' } });
+    // Peering again starts with no namespace: the consumer asks again.
+    const again = foldEvents(incomingDecider, [ev.tokenValidated(), ev.certIssued(), ev.resourceRequestReceived(), ev.offerIssued()], revoked);
+    assert.deepEqual(incomingDecider.decide(cmd.receiveNamespaces(SHOP), again), [ev.namespaceReceived()]);
   });
 
   it('only revoked is terminal', () => {

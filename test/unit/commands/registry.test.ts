@@ -54,7 +54,16 @@ describe('stream registry', () => {
   it('routes every command type to its aggregate', () => {
     assert.equal(streamKindOfCommand('RequestPeering'), 'outgoing');
     assert.equal(streamKindOfCommand('IssueCertificate'), 'incoming');
-    assert.equal(streamKindOfCommand('ReclaimPod'), 'pods');
+    for (const type of ['RequestNamespaceOffload', 'RecordNamespaceAnswer', 'OffloadPods', 'RecordPodOffloadFailure', 'ReflectPodStatus', 'ReclaimPods']) {
+      assert.equal(streamKindOfCommand(type), 'pods', type);
+    }
+    // The provider keeps the namespaces it makes for a consumer on that consumer's incoming stream.
+    assert.equal(streamKindOfCommand('ReceiveNamespaceOffload'), 'incoming');
+    assert.equal(streamKindOfCommand('RecordRemoteNamespace'), 'incoming');
+    // The singular commands of the first pods aggregate are gone.
+    for (const gone of ['OffloadPod', 'ReclaimPod']) {
+      assert.throws(() => streamKindOfCommand(gone), (e: unknown) => e instanceof ValidationError && e.code === 'UnknownCommand', gone);
+    }
     assert.throws(() => streamKindOfCommand('toString'), (e: unknown) => e instanceof ValidationError && e.code === 'UnknownCommand');
   });
 

@@ -10,7 +10,8 @@ const FP = 'a'.repeat(64);
 const RESOURCES = { cpu: '4', memory: '8Gi', pods: '110' };
 
 export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } = {
-  // Samples are written at each type's current schema version (v2 for the four types that have one).
+  // Samples are written at each type's current schema version (v2 for the six types that have one);
+  // EARLIER_SAMPLES below holds data as older writers recorded it.
   PeeringRequested: [
     { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443', attempt: '3/41877' },
     { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443', attempt: null },
@@ -78,7 +79,14 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
     { reason: 'ConsumerUnpeered', certSerialNumber: '7e' },
     { reason: 'IncomingDisabled', certSerialNumber: null },
   ],
-  PodOffloaded: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', remoteNamespace: 'shop-alpha', remoteName: 'web-0' }],
+  PodOffloaded: [
+    { namespace: 'shop', name: 'web-0', uid: 'u-1', remoteNamespace: 'shop-alpha', remoteName: 'web-0', nodeName: 'peerlog-beta', specHash: 'f'.repeat(64) },
+  ],
+  PodOffloadFailed: [
+    { namespace: 'shop', name: 'web-0', uid: 'u-1', reason: 'ProviderRefused', message: 'pods "web-0" is forbidden: exceeded quota: peerlog-offloading' },
+    { namespace: 'kube-system', name: 'kube-proxy-x7k2p', uid: 'u-2', reason: 'DaemonSetPod', message: 'DaemonSet pods are not offloaded' },
+    { namespace: 'blog', name: 'ghost-0', uid: 'u-3', reason: 'NamespaceRefused', message: '' },
+  ],
   PodStatusReflected: [
     {
       namespace: 'shop',
@@ -87,12 +95,88 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
       status: {
         phase: 'Running',
         podIp: 'fd00::7',
-        conditions: [{ type: 'Ready', status: 'True', reason: null, message: '' }],
-        containerStatuses: [{ name: 'web', ready: true, restartCount: 2, state: 'running', reason: null, exitCode: null }],
+        conditions: [
+          { type: 'Ready', status: 'True', reason: null, message: '', lastTransitionTime: '2025-03-01T12:00:05Z' },
+          { type: 'PodScheduled', status: 'True', reason: null, message: null, lastTransitionTime: null },
+        ],
+        containerStatuses: [
+          {
+            name: 'web', ready: true, restartCount: 2, state: 'running', reason: null, exitCode: null,
+            image: 'docker.io/library/nginx:1.27', imageId: 'docker.io/library/nginx@sha256:' + 'c'.repeat(64),
+            startedAt: '2025-03-01T12:00:04.123Z', finishedAt: null,
+          },
+          {
+            name: 'migrate', ready: false, restartCount: 0, state: 'terminated', reason: 'Completed', exitCode: 0,
+            image: 'registry.example/shop/migrate:7', imageId: null, startedAt: '2025-03-01T12:00:01Z', finishedAt: '2025-03-01T12:00:03Z',
+          },
+        ],
+        startTime: '2025-03-01T12:00:00Z',
+        reason: null,
+        message: null,
+      },
+    },
+    {
+      // A v2 status with none of the v2 fields: they are optional, so v1-shaped data stays valid.
+      namespace: 'shop',
+      name: 'web-1',
+      uid: 'u-4',
+      status: {
+        phase: 'Failed',
+        podIp: null,
+        conditions: [],
+        containerStatuses: [{ name: 'web', ready: false, restartCount: 0, state: 'waiting', reason: 'ContainerCreating', exitCode: null }],
+      },
+    },
+    {
+      namespace: 'shop',
+      name: 'web-2',
+      uid: 'u-5',
+      status: {
+        phase: 'Failed', podIp: '10.244.1.9', conditions: [], containerStatuses: [], startTime: null,
+        reason: 'Evicted', message: 'The node was low on resource: memory.',
       },
     },
   ],
   PodReclaimed: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', reason: 'Evicted' }],
+  NamespaceOffloadRequested: [{ namespace: 'shop', remoteNamespace: 'shop-alpha' }],
+  NamespaceOffloadGranted: [{ namespace: 'shop', remoteNamespace: 'shop-alpha' }],
+  NamespaceOffloadRefused: [
+    { namespace: 'shop', remoteNamespace: 'shop-alpha', reason: 'NamespaceExists', message: 'namespace shop-alpha exists and was not made by peerlog' },
+    { namespace: 'blog', remoteNamespace: 'blog-alpha', reason: 'NotOffered', message: '' },
+  ],
+  NamespaceOffloadReceived: [{ namespace: 'shop', remoteNamespace: 'shop-alpha' }],
+  RemoteNamespaceCreated: [{ namespace: 'shop', remoteNamespace: 'shop-alpha' }],
+  RemoteNamespaceRefused: [
+    { namespace: 'shop', remoteNamespace: 'shop-alpha', reason: 'CreationFailed', message: 'resourcequotas "peerlog-offloading" is forbidden' },
+    { namespace: 'very-long-namespace', remoteNamespace: 'very-long-namespace-alpha--0123456789abcdef', reason: 'NotOffered', message: 'there is no offer in force' },
+  ],
+};
+
+/**
+ * Data as writers of older schema versions recorded it, by type and version: every version of every
+ * type has samples here or, for the current one, in SAMPLES (the schema tests check both).
+ */
+export const EARLIER_SAMPLES: { readonly [T in EventType]?: Readonly<Record<number, readonly EventDataMap[T][]>> } = {
+  PeeringRequested: { 1: [{ remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443' }] },
+  IdentityRequested: { 1: [{ publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64) }] },
+  IdentityRenewalFailed: { 1: [{ reason: 'Unreachable', httpStatus: null }] },
+  AuthenticationFailed: { 1: [{ reason: 'TokenRejected', httpStatus: 401 }, { reason: 'Unreachable', httpStatus: null }] },
+  PodOffloaded: { 1: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', remoteNamespace: 'shop-alpha', remoteName: 'web-0' }] },
+  PodStatusReflected: {
+    1: [
+      {
+        namespace: 'shop',
+        name: 'web-0',
+        uid: 'u-1',
+        status: {
+          phase: 'Running',
+          podIp: 'fd00::7',
+          conditions: [{ type: 'Ready', status: 'True', reason: null, message: '' }],
+          containerStatuses: [{ name: 'web', ready: true, restartCount: 2, state: 'running', reason: null, exitCode: null }],
+        },
+      },
+    ],
+  },
 };
 
 let counter = 0;

@@ -18,7 +18,7 @@ import {
 } from '../../../src/events/schemas.js';
 import { canonicalJson as canonicalJsonOf } from '../../../src/events/hash.js';
 import * as events from '../../../src/events/index.js';
-import { SAMPLES, sampleLog as sampleLogForText, sealed, unsealed } from './samples.js';
+import { EARLIER_SAMPLES, SAMPLES, sampleLog as sampleLogForText, sealed, unsealed } from './samples.js';
 import { GENESIS_HASH as GENESIS } from '../../../src/events/constants.js';
 
 /** The names DESIGN §2 makes part of the public contract. */
@@ -81,12 +81,36 @@ describe('event catalogue', () => {
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(SAMPLES).sort());
   });
 
-  it('four types are at schema version 2, every other type at version 1', () => {
-    const v2 = ['AuthenticationFailed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested'];
+  it('six types are at schema version 2, every other type at version 1', () => {
+    const v2 = ['AuthenticationFailed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected'];
     assert.deepEqual(EVENT_TYPES.filter((t) => currentSchemaVersion(t) === 2).sort(), v2);
     for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), v2.includes(type) ? 2 : 1, type);
     // A v2 type still reads its v1 events.
     for (const type of v2) assert.ok(EVENT_SCHEMAS[type as EventType][1] !== undefined, type);
+  });
+
+  it('every schema version of every type has samples: the current in SAMPLES, the older in EARLIER_SAMPLES', () => {
+    for (const type of EVENT_TYPES) {
+      const older = Object.keys(EVENT_SCHEMAS[type]).map(Number).filter((v) => v !== currentSchemaVersion(type)).sort();
+      assert.deepEqual(Object.keys(EARLIER_SAMPLES[type] ?? {}).map(Number).sort(), older, type);
+      assert.ok(SAMPLES[type].length > 0, type);
+      for (const v of older) assert.ok((EARLIER_SAMPLES[type]![v] ?? []).length > 0, `${type} v${v}`);
+    }
+  });
+
+  it('the new offloading types are in the catalogue, with the reasons of the contract', () => {
+    for (const name of ['PodOffloadFailed', 'NamespaceOffloadRequested', 'NamespaceOffloadGranted', 'NamespaceOffloadRefused',
+      'NamespaceOffloadReceived', 'RemoteNamespaceCreated', 'RemoteNamespaceRefused']) {
+      assert.ok(isKnownEventType(name), name);
+      assert.equal(currentSchemaVersion(name as EventType), 1, name);
+    }
+    for (const reason of ['ProviderRefused', 'DaemonSetPod', 'NamespaceRefused']) {
+      assert.equal(validateEventData('PodOffloadFailed', { ...SAMPLES.PodOffloadFailed[0]!, reason }).reason, reason);
+    }
+    for (const reason of ['NamespaceExists', 'NotOffered', 'CreationFailed']) {
+      assert.equal(validateEventData('NamespaceOffloadRefused', { ...SAMPLES.NamespaceOffloadRefused[0]!, reason }).reason, reason);
+      assert.equal(validateEventData('RemoteNamespaceRefused', { ...SAMPLES.RemoteNamespaceRefused[0]!, reason }).reason, reason);
+    }
   });
 
   it('isKnownEventType refuses unknown names, inherited keys and non-strings', () => {
@@ -131,6 +155,20 @@ describe('parseEvent', () => {
         assert.deepEqual(parseEventJson(Buffer.from(JSON.stringify(envelope))), envelope);
       });
     });
+  }
+
+  for (const type of Object.keys(EARLIER_SAMPLES) as EventType[]) {
+    for (const [version, samples] of Object.entries(EARLIER_SAMPLES[type]!)) {
+      (samples as readonly unknown[]).forEach((data, index) => {
+        it(`round-trips a v${version} ${type}${samples.length > 1 ? ` #${index + 1}` : ''} through JSON, as written`, () => {
+          const envelope = sealed(type, data as never, GENESIS, Number(version));
+          assert.equal(envelope.schemaVersion, Number(version));
+          const parsed = parseEventJson(serializeEvent(envelope));
+          assert.deepEqual(parsed, envelope);
+          assert.deepEqual(parsed.data, data);
+        });
+      });
+    }
   }
 
   it('reads the canonical text the relay writes, and refuses that text once its content is changed', () => {
@@ -229,6 +267,44 @@ describe('parseEvent', () => {
       'data.status.conditions',
     ],
     ['an oversized pod name', 'PodReclaimed', 0, (d) => (d['name'] = 'a'.repeat(254)), 'data.name'],
+    ['a v2 PodOffloaded without its node', 'PodOffloaded', 0, (d) => delete d['nodeName'], 'data.nodeName'],
+    ['a node name with capitals', 'PodOffloaded', 0, (d) => (d['nodeName'] = 'Peerlog-Beta'), 'data.nodeName'],
+    ['a spec hash that is no SHA-256', 'PodOffloaded', 0, (d) => (d['specHash'] = 'F'.repeat(64)), 'data.specHash'],
+    ['an offload failure reason out of the enum', 'PodOffloadFailed', 0, (d) => (d['reason'] = 'Quota'), 'data.reason'],
+    ['an offload failure message longer than 1024 characters', 'PodOffloadFailed', 0, (d) => (d['message'] = 'x'.repeat(1025)), 'data.message'],
+    ['an offload failure without a message', 'PodOffloadFailed', 2, (d) => delete d['message'], 'data.message'],
+    [
+      'a transition time with an offset',
+      'PodStatusReflected',
+      0,
+      (d) => (((d['status'] as Record<string, unknown>)['conditions'] as Record<string, unknown>[])[0]!['lastTransitionTime'] = '2025-03-01T13:00:05+01:00'),
+      'data.status.conditions[0].lastTransitionTime',
+    ],
+    [
+      'an image longer than 2048 characters',
+      'PodStatusReflected',
+      0,
+      (d) => (((d['status'] as Record<string, unknown>)['containerStatuses'] as Record<string, unknown>[])[0]!['image'] = 'x'.repeat(2049)),
+      'data.status.containerStatuses[0].image',
+    ],
+    [
+      'an impossible finish time',
+      'PodStatusReflected',
+      0,
+      (d) => (((d['status'] as Record<string, unknown>)['containerStatuses'] as Record<string, unknown>[])[1]!['finishedAt'] = '2025-02-30T00:00:00Z'),
+      'data.status.containerStatuses[1].finishedAt',
+    ],
+    ['a pod message longer than 1024 characters', 'PodStatusReflected', 2, (d) => ((d['status'] as Record<string, unknown>)['message'] = 'x'.repeat(1025)), 'data.status.message'],
+    ['a pod reason longer than 128 characters', 'PodStatusReflected', 2, (d) => ((d['status'] as Record<string, unknown>)['reason'] = 'x'.repeat(129)), 'data.status.reason'],
+    ['a start time that is a number', 'PodStatusReflected', 2, (d) => ((d['status'] as Record<string, unknown>)['startTime'] = 1740830400), 'data.status.startTime'],
+    ['a start time in local time', 'PodStatusReflected', 0, (d) => ((d['status'] as Record<string, unknown>)['startTime'] = '2025-03-01 12:00:00'), 'data.status.startTime'],
+    ['a remote namespace that is no DNS label', 'NamespaceOffloadRequested', 0, (d) => (d['remoteNamespace'] = 'Shop_Alpha'), 'data.remoteNamespace'],
+    ['a remote namespace longer than 63 characters', 'NamespaceOffloadGranted', 0, (d) => (d['remoteNamespace'] = 'a'.repeat(64)), 'data.remoteNamespace'],
+    ['a namespace refusal reason out of the enum', 'NamespaceOffloadRefused', 0, (d) => (d['reason'] = 'Whim'), 'data.reason'],
+    ['a namespace refusal without a message', 'RemoteNamespaceRefused', 0, (d) => delete d['message'], 'data.message'],
+    ['a namespace refusal message longer than 1024 characters', 'RemoteNamespaceRefused', 0, (d) => (d['message'] = 'x'.repeat(1025)), 'data.message'],
+    ['a field the schema does not know', 'NamespaceOffloadReceived', 0, (d) => (d['quota'] = '4'), 'data.quota'],
+    ['a created namespace without its remote name', 'RemoteNamespaceCreated', 0, (d) => delete d['remoteNamespace'], 'data.remoteNamespace'],
     ['data that is an array', 'PodOffloaded', 0, (d) => Object.assign(d, { namespace: ['shop'] }), 'data.namespace'],
   ];
 
@@ -368,5 +444,28 @@ describe('schema versions 1 and 2 of the outgoing events', () => {
     const identity = { publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64) };
     assert.deepEqual(parseEventJson(serializeEvent(sealed('IdentityRequested', identity, GENESIS, 1))).data, identity);
     expectSchemaError(() => validateEventData('IdentityRequested', identity), 'EventSchemaInvalid', 'data.authFingerprint', 'IdentityRequested');
+  });
+});
+
+describe('schema versions 1 and 2 of the pods events', () => {
+  it('v2 pod fields in an event that says v1 are refused (the v1 schemas are closed)', () => {
+    const offloaded = raw('PodOffloaded');
+    offloaded['schemaVersion'] = 1;
+    expectSchemaError(() => parseEvent(resealed(offloaded)), 'EventSchemaInvalid', 'data.nodeName', 'PodOffloaded');
+    const reflected = raw('PodStatusReflected');
+    reflected['schemaVersion'] = 1;
+    expectSchemaError(() => parseEvent(resealed(reflected)), 'EventSchemaInvalid', 'data.status.startTime', 'PodStatusReflected');
+  });
+
+  it('a v1 PodOffloaded (no node, no spec hash) still parses, and is refused at v2', () => {
+    const v1 = { namespace: 'shop', name: 'web-0', uid: 'u-1', remoteNamespace: 'shop-alpha', remoteName: 'web-0' };
+    assert.deepEqual(parseEventJson(serializeEvent(sealed('PodOffloaded', v1, GENESIS, 1))).data, v1);
+    expectSchemaError(() => validateEventData('PodOffloaded', v1), 'EventSchemaInvalid', 'data.nodeName', 'PodOffloaded');
+  });
+
+  it('a v1 status of only v1 fields still parses at v2, where the v2 fields are optional', () => {
+    const data = EARLIER_SAMPLES.PodStatusReflected![1]![0]!;
+    assert.deepEqual(validateEventData('PodStatusReflected', data), data);
+    assert.deepEqual(validateEventData('PodStatusReflected', data, 1), data);
   });
 });

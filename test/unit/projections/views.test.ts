@@ -2,11 +2,19 @@
 // events that changed their status, and readySince. Expected values are written out by hand.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { foldView } from '../../../src/projections/views/view.js';
+import type { EventEnvelope } from '../../../src/events/envelope.js';
+import { PEERING_KINDS, foldView, viewKindOf, type IncomingView, type OutgoingView, type PeeringView } from '../../../src/projections/views/view.js';
 import {
   AUTH_URL, CERT, IDENTITY, IN, INCOMING_STEPS, KEY, NODE, NOT_AFTER, OFFER_1, OUT, OUTGOING_STEPS, REMOTE_ID, REMOTE_STATE,
-  envelopes, fold, t,
+  envelopes, fold as foldAny, t,
 } from './fixtures.js';
+
+/** The fold of a peering stream: never a pods view, so its conditions can be read. */
+function fold(events: readonly EventEnvelope[], from?: PeeringView): OutgoingView | IncomingView | undefined {
+  const view = foldAny(events, from);
+  assert.notEqual(view?.kind, 'pods');
+  return view as OutgoingView | IncomingView | undefined;
+}
 
 const ISSUED = { type: 'Authenticated', status: 'True', reason: 'IdentityIssued', message: 'identity valid until 2026-03-01T12:00:00.000Z, tenant namespace peerlog-tenant-alpha-01 at https://127.0.0.1:6443' };
 const NO_NODE = { type: 'VirtualNodeReady', status: 'False', reason: 'NoVirtualNode', message: 'no virtual node for this peering', lastTransitionTime: t(1) };
@@ -154,9 +162,72 @@ describe('foldView, incoming', () => {
 });
 
 describe('foldView, other streams', () => {
-  it('a pods- stream is not a view\'s business', () => {
+  it('a pods- stream is not a peering view\'s business', () => {
     const [e] = envelopes('pods-beta-7f3c', [['PodReclaimed', { namespace: 'shop', name: 'web-0', uid: 'u-1', reason: 'Evicted' }]]);
     assert.equal(foldView(undefined, e!), undefined);
     assert.equal(foldView(fold(envelopes(OUT, OUTGOING_STEPS)), e!), undefined);
+    assert.equal(foldView(undefined, e!, ['outgoing', 'incoming']), undefined);
+    assert.equal(foldView(undefined, e!, PEERING_KINDS), undefined);
+  });
+});
+
+describe('foldView, pods', () => {
+  const PODS = 'pods-beta-7f3c';
+  const UID = '6f1c2a9e-0000-4000-8000-000000000001';
+  const RUNNING = {
+    phase: 'Running', podIp: '10.244.1.7',
+    conditions: [{ type: 'Ready', status: 'True', reason: null, message: null, lastTransitionTime: '2025-03-01T12:04:00Z' }],
+    containerStatuses: [{ name: 'web', ready: true, restartCount: 0, state: 'running', reason: null, exitCode: null }],
+  } as const;
+  const steps = envelopes(PODS, [
+    ['NamespaceOffloadRequested', { namespace: 'shop', remoteNamespace: 'shop-alpha-01' }],
+    ['NamespaceOffloadGranted', { namespace: 'shop', remoteNamespace: 'shop-alpha-01' }],
+    ['PodOffloaded', { namespace: 'shop', name: 'web-0', uid: UID, remoteNamespace: 'shop-alpha-01', remoteName: 'web-0', nodeName: NODE, specHash: '3b'.repeat(32) }],
+    ['PodStatusReflected', { namespace: 'shop', name: 'web-0', uid: UID, status: RUNNING }],
+  ]);
+  const foldPods = (events: readonly EventEnvelope[], kinds: Parameters<typeof foldView>[2], from?: PeeringView) =>
+    events.reduce<PeeringView | undefined>((v, e) => foldView(v, e, kinds), from);
+
+  it('with pods among the kinds: a PodsView of the aggregate\'s state, version and time, with no conditions', () => {
+    assert.deepEqual(foldPods(steps, ['pods']), {
+      kind: 'pods', remoteClusterId: REMOTE_ID, version: 4, updatedAt: t(4),
+      state: {
+        status: 'active',
+        namespaces: { shop: { namespace: 'shop', remoteNamespace: 'shop-alpha-01', phase: 'Granted', reason: null, message: null } },
+        pods: {
+          'shop/web-0': {
+            namespace: 'shop', name: 'web-0', uid: UID, remoteNamespace: 'shop-alpha-01', remoteName: 'web-0',
+            nodeName: NODE, specHash: '3b'.repeat(32), offloaded: true, status: RUNNING, failure: null,
+          },
+        },
+      },
+    });
+  });
+
+  it('folds on from a pods view, as from scratch', () => {
+    assert.deepEqual(foldPods(steps.slice(2), ['pods'], foldPods(steps.slice(0, 2), ['pods'])), foldPods(steps, ['pods']));
+    assert.deepEqual(foldPods(steps.slice(0, 1), ['pods']), {
+      kind: 'pods', remoteClusterId: REMOTE_ID, version: 1, updatedAt: t(1),
+      state: { status: 'active', pods: {}, namespaces: { shop: { namespace: 'shop', remoteNamespace: 'shop-alpha-01', phase: 'Requested', reason: null, message: null } } },
+    });
+  });
+
+  it('with every kind: pods and peering streams each fold into their own view', () => {
+    const all = ['outgoing', 'incoming', 'pods'] as const;
+    assert.equal(foldPods(steps, all)?.kind, 'pods');
+    assert.deepEqual(foldPods(envelopes(OUT, OUTGOING_STEPS), all), fold(envelopes(OUT, OUTGOING_STEPS)));
+  });
+
+  it('with pods alone: the peering streams are not folded', () => {
+    assert.equal(foldPods(envelopes(OUT, OUTGOING_STEPS), ['pods']), undefined);
+    assert.equal(foldPods(envelopes(IN, INCOMING_STEPS), ['pods']), undefined);
+  });
+
+  it('viewKindOf follows the kinds asked for', () => {
+    assert.deepEqual(viewKindOf(PODS, ['pods']), { kind: 'pods', remoteClusterId: REMOTE_ID });
+    assert.equal(viewKindOf(PODS), undefined);
+    assert.deepEqual(viewKindOf(OUT), { kind: 'outgoing', remoteClusterId: REMOTE_ID });
+    assert.equal(viewKindOf(OUT, ['pods']), undefined);
+    assert.equal(viewKindOf('sideways-beta', ['outgoing', 'incoming', 'pods']), undefined);
   });
 });

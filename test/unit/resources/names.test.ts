@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DNS_LABEL_PATTERN } from '../../../src/events/constants.js';
-import { identityUserFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
+import { identityUserFor, remoteNamespaceFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
 
 const hash16 = (id: string): string => createHash('sha256').update(id).digest('hex').slice(0, 16);
 
@@ -119,5 +119,78 @@ describe('virtualNodeNameFor', () => {
     const name = virtualNodeNameFor('n'.repeat(300));
     assert.ok(name.length <= 63);
     assert.ok(name.startsWith('peerlog-nnn'));
+  });
+});
+
+describe('remoteNamespaceFor', () => {
+  /** The 16 hex the provider adds to a name that is not plain: of the namespace and the consumer id, apart. */
+  const pairHash = (namespace: string, consumerId: string): string => createHash('sha256').update(`${namespace}\n${consumerId}`).digest('hex').slice(0, 16);
+
+  it('is `<namespace>-<consumer id>` for plain names', () => {
+    assert.equal(remoteNamespaceFor('shop', 'alpha'), 'shop-alpha');
+    assert.equal(remoteNamespaceFor('shop', 'alpha-01'), 'shop-alpha-01');
+    assert.equal(remoteNamespaceFor('kube-public', 'a1'), 'kube-public-a1');
+  });
+
+  it('keeps a plain name of exactly 63 characters as it is', () => {
+    const namespace = 'n'.repeat(57);
+    assert.equal(remoteNamespaceFor(namespace, 'alpha'), `${namespace}-alpha`);
+    assert.equal(remoteNamespaceFor(namespace, 'alpha').length, 63);
+  });
+
+  it('gives a consumer id with capitals a lower-case head, "--" and 16 hex of SHA-256("<namespace>\\n<consumer id>")', () => {
+    assert.equal(remoteNamespaceFor('shop', 'Alpha'), `shop-alpha--${pairHash('shop', 'Alpha')}`);
+    assert.equal(remoteNamespaceFor('shop', 'Prod.EU_1'), `shop-prod-eu-1--${pairHash('shop', 'Prod.EU_1')}`);
+    assert.match(remoteNamespaceFor('shop', 'Prod.EU_1'), DNS_LABEL_PATTERN);
+  });
+
+  it('gives a result longer than 63 characters a head of 45, "--" and the hash', () => {
+    const namespace = 'a'.repeat(40);
+    const consumer = 'b'.repeat(30);
+    const ns = remoteNamespaceFor(namespace, consumer);
+    assert.equal(ns, `${'a'.repeat(40)}-bbbb--${pairHash(namespace, consumer)}`);
+    assert.equal(ns.length, 63);
+    assert.match(ns, DNS_LABEL_PATTERN);
+  });
+
+  it('does not leave a triple dash where the cut falls after a dash', () => {
+    // The head keeps 45 characters; the 45th is the dash between namespace and consumer id.
+    const namespace = 'c'.repeat(44);
+    const ns = remoteNamespaceFor(namespace, 'alpha-beta-gamma-delta');
+    assert.equal(ns, `${'c'.repeat(44)}--${pairHash(namespace, 'alpha-beta-gamma-delta')}`);
+    assert.match(ns, DNS_LABEL_PATTERN);
+  });
+
+  it('two namespaces whose plain names would be cut alike get different names', () => {
+    const one = remoteNamespaceFor(`${'x'.repeat(55)}-one`, 'alpha');
+    const two = remoteNamespaceFor(`${'x'.repeat(55)}-two`, 'alpha');
+    assert.equal(one, `${'x'.repeat(45)}--${pairHash(`${'x'.repeat(55)}-one`, 'alpha')}`);
+    assert.equal(two, `${'x'.repeat(45)}--${pairHash(`${'x'.repeat(55)}-two`, 'alpha')}`);
+    assert.notEqual(one, two);
+  });
+
+  it('two consumers with long ids alike get different names for the same namespace', () => {
+    const head = 'k'.repeat(60);
+    assert.notEqual(remoteNamespaceFor('shop', `${head}1`), remoteNamespaceFor('shop', `${head}2`));
+  });
+
+  it('hashes a namespace holding "--", so a plain name never looks like a hashed one', () => {
+    const ns = remoteNamespaceFor('my--shop', 'alpha');
+    assert.equal(ns, `my--shop-alpha--${pairHash('my--shop', 'alpha')}`);
+  });
+
+  it('always gives a valid DNS label of at most 63 characters', () => {
+    for (const [namespace, consumer] of [['a', 'A'], ['z'.repeat(63), 'z'.repeat(63)], ['a-b', 'A.B_C-D'], ['x', `X${'-'.repeat(47)}y`], ['q'.repeat(44), '-x']]) {
+      const ns = remoteNamespaceFor(namespace!, consumer!);
+      assert.ok(ns.length <= 63, `${namespace} ${consumer} -> ${ns}`);
+      assert.match(ns, DNS_LABEL_PATTERN, `${namespace} ${consumer} -> ${ns}`);
+    }
+  });
+
+  // `<namespace>-<consumer id>` is ambiguous where both hold dashes: the provider refuses the second
+  // consumer's namespace (NamespaceExists: isOwnRemoteNamespace does not adopt another's), but one
+  // consumer can so take a name another needs. Kept as a todo until names.ts decides (see the report).
+  it('two consumers never share a remote namespace, whatever their namespaces', { todo: 'shop-a + b and shop + a-b both give shop-a-b' }, () => {
+    assert.notEqual(remoteNamespaceFor('shop-a', 'b'), remoteNamespaceFor('shop', 'a-b'));
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REQUEST_NAME, forgeOfferStatus, forgeResourceOffer, forgeResourceRequest } from '../../../src/resources/objects.js';
+import { REQUEST_NAME, forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResourceRequest } from '../../../src/resources/objects.js';
 import { LEASE_DURATION_SECONDS, forgeLease, forgeVirtualNode, forgeVirtualNodeStatus, microTime } from '../../../src/projections/virtual-kubelet/forge.js';
 
 const NOW = '2024-05-01T10:00:00.123Z';
@@ -24,6 +24,56 @@ describe('forgeResourceRequest', () => {
         labels: { 'app.kubernetes.io/managed-by': 'peerlog', 'peerlog.dev/remote-cluster-id': 'alpha-1a2b' },
       },
       spec: { clusterId: 'alpha-1a2b', clusterName: 'alpha' },
+    });
+  });
+});
+
+describe('forgeResourceRequest, with namespaces to offload', () => {
+  const labels = { 'app.kubernetes.io/managed-by': 'peerlog', 'peerlog.dev/remote-cluster-id': 'alpha-1a2b' };
+
+  it('lists the namespaces sorted, each once', () => {
+    assert.deepEqual(forgeResourceRequest({ consumerId: 'alpha-1a2b', consumerName: 'alpha', namespace: NS, namespaces: ['shop', 'blog', 'shop', 'analytics'] }), {
+      apiVersion: 'peering.peerlog.dev/v1alpha1', kind: 'ResourceRequest',
+      metadata: { name: 'peerlog-request', namespace: NS, labels },
+      spec: { clusterId: 'alpha-1a2b', clusterName: 'alpha', namespaces: ['analytics', 'blog', 'shop'] },
+    });
+  });
+
+  it('leaves namespaces out while there is none', () => {
+    assert.deepEqual(forgeResourceRequest({ consumerId: 'alpha-1a2b', consumerName: 'alpha', namespace: NS, namespaces: [] }), {
+      apiVersion: 'peering.peerlog.dev/v1alpha1', kind: 'ResourceRequest',
+      metadata: { name: 'peerlog-request', namespace: NS, labels },
+      spec: { clusterId: 'alpha-1a2b', clusterName: 'alpha' },
+    });
+  });
+});
+
+describe('forgeRequestStatus', () => {
+  it('forges the offer that serves the request', () => {
+    assert.deepEqual(forgeRequestStatus({ namespace: NS, requestName: 'peerlog-request', offerName: 'offer-alpha-1a2b' }), {
+      apiVersion: 'peering.peerlog.dev/v1alpha1', kind: 'ResourceRequest',
+      metadata: { name: 'peerlog-request', namespace: NS },
+      status: { phase: 'Offered', offerName: 'offer-alpha-1a2b' },
+    });
+  });
+
+  it('adds the namespaces\' answers sorted by namespace, with reason and message only where there are some', () => {
+    const namespaces = [
+      { namespace: 'shop', remoteNamespace: 'shop-alpha-1a2b', phase: 'Refused', reason: 'NamespaceExists', message: 'namespace shop-alpha-1a2b exists and was not made by peerlog' },
+      { namespace: 'blog', remoteNamespace: 'blog-alpha-1a2b', phase: 'Granted', reason: null, message: null },
+      { namespace: 'analytics', remoteNamespace: 'analytics-alpha-1a2b', phase: 'Requested' },
+    ] as const;
+    assert.deepEqual(forgeRequestStatus({ namespace: NS, requestName: 'peerlog-request', offerName: 'offer-alpha-1a2b', namespaces }), {
+      apiVersion: 'peering.peerlog.dev/v1alpha1', kind: 'ResourceRequest',
+      metadata: { name: 'peerlog-request', namespace: NS },
+      status: {
+        phase: 'Offered', offerName: 'offer-alpha-1a2b',
+        namespaces: [
+          { namespace: 'analytics', remoteNamespace: 'analytics-alpha-1a2b', phase: 'Requested' },
+          { namespace: 'blog', remoteNamespace: 'blog-alpha-1a2b', phase: 'Granted' },
+          { namespace: 'shop', remoteNamespace: 'shop-alpha-1a2b', phase: 'Refused', reason: 'NamespaceExists', message: 'namespace shop-alpha-1a2b exists and was not made by peerlog' },
+        ],
+      },
     });
   });
 });
