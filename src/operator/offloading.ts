@@ -14,7 +14,7 @@ import { NAMESPACE_REFUSAL_REASONS } from '../events/constants.js';
 import { GROUP_VERSION, LABELS } from '../resources/constants.js';
 import { REQUEST_NAME } from '../resources/objects.js';
 import { remoteNamespaceFor } from '../resources/names.js';
-import { forgeRemotePod, isDaemonSetPod, OFFLOAD_LABELS, snapshotOf, twinHash, type LocalPod } from '../resources/offloading.js';
+import { cutText, forgeRemotePod, isDaemonSetPod, OFFLOAD_LABELS, snapshotOf, twinHash, type LocalPod } from '../resources/offloading.js';
 import { canonicalJson } from '../events/hash.js';
 import type { OffloadPorts, Peered, ProviderPods } from '../projections/virtual-kubelet/pods.js';
 import type { Watches } from './watches.js';
@@ -154,7 +154,7 @@ export function createOffloading(d: OffloadingDeps): Offloading {
         await d.send(remote, { type: 'RecordNamespaceAnswer', data: { namespace: a.namespace, remoteNamespace: a.remoteNamespace, granted: true } });
       } else if (a.phase === 'Refused') {
         const reason = (REFUSALS.has(a.reason ?? '') ? a.reason : 'CreationFailed') as NamespaceRefusalReason;
-        await d.send(remote, { type: 'RecordNamespaceAnswer', data: { namespace: a.namespace, remoteNamespace: a.remoteNamespace, granted: false, reason, message: (a.message ?? '').slice(0, 1024) } });
+        await d.send(remote, { type: 'RecordNamespaceAnswer', data: { namespace: a.namespace, remoteNamespace: a.remoteNamespace, granted: false, reason, message: cutText(a.message ?? '', 1024) } });
       }
     }
     // A grant lets the pods waiting in that namespace go.
@@ -196,27 +196,30 @@ export function createOffloading(d: OffloadingDeps): Offloading {
     const ask = new Map<string, string>();
     const offload: PodToOffload[] = [];
     const reclaim: { namespace: string; name: string; uid: string; reason: 'Deleted' }[] = [];
+    const failures: Extract<PodsCommand, { type: 'RecordPodOffloadFailure' }>['data'][] = [];
     for (const p of bound) {
       const m = p.metadata!;
       const ns = m.namespace!;
-      const known = state.pods[podKey(ns, m.name!)];
-      const same = known !== undefined && known.uid === m.uid;
+      const tracked = state.pods[podKey(ns, m.name!)];
+      // A pod made again under a tracked name (a StatefulSet's, force-deleted): the old one goes first.
+      if (tracked && tracked.uid !== m.uid) reclaim.push({ namespace: ns, name: m.name!, uid: tracked.uid, reason: 'Deleted' });
+      const known = tracked && tracked.uid === m.uid ? tracked : undefined;
       if (m.deletionTimestamp) {
-        if (same && known!.offloaded) reclaim.push({ namespace: ns, name: m.name!, uid: m.uid!, reason: 'Deleted' });
+        if (known) reclaim.push({ namespace: ns, name: m.name!, uid: m.uid!, reason: 'Deleted' });
         continue;
       }
-      if (same && known!.offloaded) continue;
+      if (known?.offloaded) continue;
       if (isTerminalPhase(p.status?.phase)) continue;
       if (isDaemonSetPod(p as LocalPod)) {
-        if (!same) await d.send(remote, { type: 'RecordPodOffloadFailure', data: { namespace: ns, name: m.name!, uid: m.uid!, reason: 'DaemonSetPod', message: 'DaemonSet pods are not offloaded: they belong on this cluster\'s own nodes' } });
+        if (!known) failures.push({ namespace: ns, name: m.name!, uid: m.uid!, reason: 'DaemonSetPod', message: 'DaemonSet pods are not offloaded: they belong on this cluster\'s own nodes' });
         continue;
       }
       watchLocalNamespace(ns);
       const grant = state.namespaces[ns];
       if (!grant) { ask.set(ns, remoteNamespaceFor(ns, d.clusterId)); continue; }
       if (grant.phase === 'Refused') {
-        if (!same || known!.failure?.reason !== 'NamespaceRefused') {
-          await d.send(remote, { type: 'RecordPodOffloadFailure', data: { namespace: ns, name: m.name!, uid: m.uid!, reason: 'NamespaceRefused', message: `the provider did not grant namespace ${grant.remoteNamespace}: ${grant.message ?? grant.reason ?? ''}`.slice(0, 1024) } });
+        if (known?.failure?.reason !== 'NamespaceRefused') {
+          failures.push({ namespace: ns, name: m.name!, uid: m.uid!, reason: 'NamespaceRefused', message: cutText(`the provider did not grant namespace ${grant.remoteNamespace}: ${grant.message ?? grant.reason ?? ''}`, 1024) });
         }
         continue;
       }
@@ -224,13 +227,17 @@ export function createOffloading(d: OffloadingDeps): Offloading {
       const twin = forgeRemotePod(p as LocalPod, { consumerId: d.clusterId, remoteNamespace: grant.remoteNamespace });
       offload.push({ namespace: ns, name: m.name!, uid: m.uid!, remoteNamespace: grant.remoteNamespace, remoteName: m.name!, nodeName, specHash: twinHash(twin) });
     }
-    // Tracked pods that are gone from this cluster (deleted while nobody watched).
+    // Tracked pods (offloaded, or kept back with a reason) that are gone from this cluster.
     for (const t of Object.values(state.pods)) {
-      if (t.offloaded && !present.has(`${podKey(t.namespace, t.name)}@${t.uid}`)) reclaim.push({ namespace: t.namespace, name: t.name, uid: t.uid, reason: 'Deleted' });
+      if (!present.has(`${podKey(t.namespace, t.name)}@${t.uid}`) && !reclaim.some((r) => r.namespace === t.namespace && r.name === t.name && r.uid === t.uid)) {
+        reclaim.push({ namespace: t.namespace, name: t.name, uid: t.uid, reason: 'Deleted' });
+      }
     }
+    // Reclaims first: a pod made again under a reclaimed name is then a new pod, not a conflict.
+    for (let i = 0; i < reclaim.length; i += 200) await d.send(remote, { type: 'ReclaimPods', data: { pods: reclaim.slice(i, i + 200) } });
+    for (const f of failures) await d.send(remote, { type: 'RecordPodOffloadFailure', data: f });
     if (ask.size > 0) await d.send(remote, { type: 'RequestNamespaceOffload', data: { namespaces: [...ask].map(([namespace, remoteNamespace]) => ({ namespace, remoteNamespace })) } });
     for (let i = 0; i < offload.length; i += 200) await d.send(remote, { type: 'OffloadPods', data: { pods: offload.slice(i, i + 200) } });
-    for (let i = 0; i < reclaim.length; i += 200) await d.send(remote, { type: 'ReclaimPods', data: { pods: reclaim.slice(i, i + 200) } });
   }
 
   async function reflectStatus(remote: string): Promise<void> {

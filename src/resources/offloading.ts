@@ -261,8 +261,21 @@ export function forgeRemoteDependency(obj: { kind?: string; metadata?: { name?: 
 
 // ---- status ----------------------------------------------------------------------------------------
 
-const cut = (s: unknown, max: number): string | null => (typeof s === 'string' && s !== '' ? (s.length > max ? `${s.slice(0, max - 1)}…` : s) : null);
-const time = (s: unknown): string | null => (typeof s === 'string' && s !== '' ? new Date(s).toISOString().replace(/\.000Z$/, 'Z') : null);
+/** At most `max` UTF-16 units, never half a surrogate pair (which a jsonb column refuses). */
+export function cutText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let end = max - 1;
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${s.slice(0, end)}…`;
+}
+const cut = (s: unknown, max: number): string | null => (typeof s === 'string' && s !== '' ? cutText(s, max) : null);
+/** An RFC 3339 time as the log keeps it; null for none or one that does not parse. */
+const time = (s: unknown): string | null => {
+  if (typeof s !== 'string' || s === '') return null;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? null : new Date(t).toISOString().replace(/\.000Z$/, 'Z');
+};
 const PHASES = new Set(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
 
 /** The part of a remote pod's status that is reflected (PodStatusReflected's data), bounded. */

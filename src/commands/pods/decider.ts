@@ -79,6 +79,8 @@ export function decide(command: PodsCommand, state: PodsState): Events {
         if (!known?.offloaded || known.uid !== p.uid) continue;
         // Terminal is final: a remote pod made again after completing does not reopen the local one.
         if (isTerminalPhase(known.status?.phase)) continue;
+        // One status per pod and command: the first given.
+        if (out.some((e) => e.type === 'PodStatusReflected' && e.data.namespace === p.namespace && e.data.name === p.name)) continue;
         // Watches resend unchanged objects; only a real change is worth an event.
         if (known.status !== null && canonicalJson(known.status) === canonicalJson(p.status)) continue;
         out.push({ type: 'PodStatusReflected', data: { namespace: p.namespace, name: p.name, uid: p.uid, status: p.status } });

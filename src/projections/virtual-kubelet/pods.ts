@@ -13,7 +13,7 @@ import type { OutgoingState } from '../../commands/outgoing/state.js';
 import { sha256Hex } from '../../events/hash.js';
 import { LABELS } from '../../resources/constants.js';
 import {
-  dependenciesOf, forgeLocalPodStatus, forgeRemoteDependency, forgeRemotePod, OFFLOAD_LABELS, type LocalPod,
+  cutText, dependenciesOf, forgeLocalPodStatus, forgeRemoteDependency, forgeRemotePod, OFFLOAD_LABELS, type LocalPod,
 } from '../../resources/offloading.js';
 import type { AppliedMemo } from '../views/effects.js';
 import type { ProviderHealth } from './forge.js';
@@ -188,7 +188,7 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
       const code = status(e);
       if (code === 409) return; // made meanwhile (a watch not yet caught up): one twin per pod.
       if (code === 400 || code === 403 || code === 422) {
-        const message = ((e as Error).message ?? String(e)).slice(0, 1024);
+        const message = cutText((e as Error).message ?? String(e), 1024);
         await ports.reportFailure(p.remoteClusterId, { namespace: pod.namespace, name: pod.name, uid: pod.uid, reason: 'ProviderRefused', message });
         return;
       }
@@ -277,7 +277,7 @@ export function mirrorEvent(ev: KubeObject, pod: OffloadedPod, provider: string)
     metadata: { name, namespace: pod.namespace, labels: { [LABELS.remoteClusterId]: provider } },
     involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
     reason: e.reason ?? 'Unknown',
-    message: `${e.message ?? ''} (in the provider ${provider})`.slice(0, 1024),
+    message: cutText(`${e.message ?? ''} (in the provider ${provider})`, 1024),
     type: e.type === 'Warning' ? 'Warning' : 'Normal',
     count: e.count ?? 1,
     ...(first ? { firstTimestamp: new Date(first).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),

@@ -117,6 +117,26 @@ spec:
   }, 30_000);
   assert.equal(twin(dsPod.metadata.name), undefined);
 
+  // A namespace of the name asked for, made in beta by someone else, is never adopted.
+  const taken = uniqueName('taken');
+  const takenRemote = `${taken}-${consumer.config.clusterId}`;
+  t.after(() => {
+    consumer.kubectl(['delete', 'namespace', taken, '--wait=false', '--ignore-not-found']);
+    provider.kubectl(['delete', 'namespace', takenRemote, '--wait=false', '--ignore-not-found']);
+  });
+  assert.equal(provider.kubectl(['create', 'namespace', takenRemote]).status, 0);
+  assert.equal(consumer.kubectl(['create', 'namespace', taken]).status, 0);
+  assert.equal(consumer.kubectl(['apply', '-f', '-'], pod(taken, 'squatted')).status, 0);
+  const kept = await eventually('the pod kept back: its namespace was refused', async () => {
+    const p = get<Pod>(consumer, ['get', 'pod', '-n', taken, 'squatted']);
+    return p?.status?.reason === 'NamespaceRefused' ? p : undefined;
+  }, 30_000);
+  assert.match(kept.status?.message ?? '', /never adopted/);
+  assert.equal(get<{ items: unknown[] }>(provider, ['get', 'pods', '-n', takenRemote])?.items.length, 0);
+  const refusedNs = (await outboxEvents(provider.cp.runtime)).find((e) => e.type === 'RemoteNamespaceRefused');
+  assert.equal((refusedNs?.data as { reason?: string } | undefined)?.reason, 'NamespaceExists');
+  assert.equal(get<{ metadata: { labels?: Record<string, string> } }>(provider, ['get', 'namespace', takenRemote])?.metadata.labels?.['app.kubernetes.io/managed-by'], undefined, 'not relabelled');
+
   // The identity alpha holds, asked what it may do in beta.
   const tenant = `peerlog-tenant-${consumer.config.clusterId}`;
   const secret = get<{ data: Record<string, string> }>(consumer, ['get', 'secret', '-n', `peerlog-tenant-${provider.config.clusterId}`, IDENTITY_SECRET_NAME])!;

@@ -525,12 +525,12 @@ describe('snapshotOf', () => {
 
   // A lone surrogate passes the event schema, but PostgreSQL refuses it in the jsonb columns the
   // aggregate state and the outbox are written to, so the append would fail at every retry.
-  it('cuts between characters, never inside a surrogate pair', { todo: 'cut() slices UTF-16 code units: an emoji at the cut leaves half of it' }, () => {
+  it('cuts between characters, never inside a surrogate pair', () => {
     const snap = snapshotOf({ phase: 'Failed', message: `${'x'.repeat(1022)}😀😀` });
     assert.doesNotMatch(snap.message ?? '', /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
   });
 
-  it('an unparsable time is left out rather than thrown on', { todo: 'time() calls toISOString on an Invalid Date: RangeError' }, () => {
+  it('an unparsable time is left out rather than thrown on', () => {
     assert.equal(snapshotOf({ phase: 'Running', startTime: 'yesterday' }).startTime, null);
   });
 
