@@ -101,63 +101,29 @@ const podRef = { namespace, name: objectName, uid } as const;
 const nodeRef = object({ nodeName: objectName });
 const offerData = object({ offerName: objectName, generation, resources: quantities() });
 
-const podStatus: Schema<PodStatusSnapshot> = object({
-  phase: enumOf(POD_PHASES),
-  podIp: nullable(string({ max: LIMITS.ip, pattern: /^[0-9a-fA-F.:]+$/, format: 'an IP address' })),
-  conditions: array(
-    object({
-      type: string({ max: LIMITS.shortString }),
-      status: enumOf(CONDITION_STATUSES),
-      reason: reasonText,
-      message: messageText,
-    }),
-    { max: LIMITS.podConditions },
-  ),
-  containerStatuses: array(
-    object({
-      name: string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a container name' }),
-      ready: boolean(),
-      restartCount: integer({ min: 0 }),
-      state: enumOf(CONTAINER_STATES),
-      reason: reasonText,
-      exitCode: nullable(integer()),
-    }),
-    { max: LIMITS.containerStatuses },
-  ),
-});
-
+const podIp = nullable(string({ max: LIMITS.ip, pattern: /^[0-9a-fA-F.:]+$/, format: 'an IP address' }));
 const containerName = string({ max: LIMITS.shortString, pattern: DNS_LABEL_PATTERN, format: 'a container name' });
 const image = nullable(string({ max: LIMITS.url }));
+const conditionV1 = { type: string({ max: LIMITS.shortString }), status: enumOf(CONDITION_STATUSES), reason: reasonText, message: messageText } as const;
+const containerV1 = {
+  name: containerName, ready: boolean(), restartCount: integer({ min: 0 }), state: enumOf(CONTAINER_STATES), reason: reasonText, exitCode: nullable(integer()),
+} as const;
+
+const podStatus: Schema<PodStatusSnapshot> = object({
+  phase: enumOf(POD_PHASES),
+  podIp,
+  conditions: array(object(conditionV1), { max: LIMITS.podConditions }),
+  containerStatuses: array(object(containerV1), { max: LIMITS.containerStatuses }),
+});
 
 /** v2: v1 and the timestamps that mark a change, the images, and the pod's own reason and message. */
 const podStatusV2: Schema<PodStatusSnapshot> = object({
   phase: enumOf(POD_PHASES),
-  podIp: nullable(string({ max: LIMITS.ip, pattern: /^[0-9a-fA-F.:]+$/, format: 'an IP address' })),
-  conditions: array(
-    object({
-      type: string({ max: LIMITS.shortString }),
-      status: enumOf(CONDITION_STATUSES),
-      reason: reasonText,
-      message: messageText,
-      lastTransitionTime: optional(nullable(timestamp)),
-    }),
-    { max: LIMITS.podConditions },
-  ),
-  containerStatuses: array(
-    object({
-      name: containerName,
-      ready: boolean(),
-      restartCount: integer({ min: 0 }),
-      state: enumOf(CONTAINER_STATES),
-      reason: reasonText,
-      exitCode: nullable(integer()),
-      image: optional(image),
-      imageId: optional(image),
-      startedAt: optional(nullable(timestamp)),
-      finishedAt: optional(nullable(timestamp)),
-    }),
-    { max: LIMITS.containerStatuses },
-  ),
+  podIp,
+  conditions: array(object({ ...conditionV1, lastTransitionTime: optional(nullable(timestamp)) }), { max: LIMITS.podConditions }),
+  containerStatuses: array(object({
+    ...containerV1, image: optional(image), imageId: optional(image), startedAt: optional(nullable(timestamp)), finishedAt: optional(nullable(timestamp)),
+  }), { max: LIMITS.containerStatuses }),
   startTime: optional(nullable(timestamp)),
   reason: optional(reasonText),
   message: optional(messageText),

@@ -1,6 +1,7 @@
 // Commands of the provider-side aggregate (stream incoming-<remoteId>).
 import type {
   IdentityRevocationReason,
+  NamespaceOffloadData,
   NamespaceRefusalReason,
   OfferWithdrawalReason,
   Resources,
@@ -64,10 +65,8 @@ export type WithdrawOffer = Command<'WithdrawOffer', { readonly reason: OfferWit
 
 export type RevokeIdentity = Command<'RevokeIdentity', { readonly reason: IdentityRevocationReason }>;
 
-export interface NamespacePair {
-  readonly namespace: string;
-  readonly remoteNamespace: string;
-}
+/** A consumer's namespace and the one made for it here (the catalogue's NamespaceOffloadData). */
+export type NamespacePair = NamespaceOffloadData;
 
 /** Namespaces the consumer's ResourceRequest asks to offload (remote names derived by this provider). */
 export type ReceiveNamespaceOffload = Command<'ReceiveNamespaceOffload', { readonly namespaces: readonly NamespacePair[] }>;

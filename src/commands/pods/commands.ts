@@ -1,7 +1,7 @@
 // Commands of the pods aggregate (stream pods-<remoteId>): pods bound to one virtual node and the
 // namespaces they need in the provider. Each carries every pod or namespace one observation found,
 // so a burst of a thousand bound pods is a handful of commands, not a thousand.
-import type { NamespaceRefusalReason, PodOffloadFailureReason, PodReclaimReason, PodStatusSnapshot } from '../../events/catalogue.js';
+import type { NamespaceOffloadData, NamespaceRefusalReason, PodOffloadFailureReason, PodReclaimReason, PodStatusSnapshot } from '../../events/catalogue.js';
 import type { Command } from '../command.js';
 
 export interface PodRef {
@@ -10,11 +10,8 @@ export interface PodRef {
   readonly uid: string;
 }
 
-export interface NamespacePair {
-  readonly namespace: string;
-  /** `<namespace>-<consumer id>`, derived by the caller (resources/names.ts). */
-  readonly remoteNamespace: string;
-}
+/** A local namespace and its provider namespace `<namespace>-<consumer id>` (resources/names.ts). */
+export type NamespacePair = NamespaceOffloadData;
 
 /** Local namespaces whose pods want to run in the provider. */
 export type RequestNamespaceOffload = Command<'RequestNamespaceOffload', { readonly namespaces: readonly NamespacePair[] }>;

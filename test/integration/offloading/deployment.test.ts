@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
+import { offloadedDeployment } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
 
 interface Pod {
@@ -22,29 +23,12 @@ function json<T>(p: Plane, args: string[]): T {
 
 const pods = (p: Plane, ns: string, selector = 'app=web') => json<{ items: Pod[] }>(p, ['get', 'pods', '-n', ns, '-l', selector]).items;
 
-function deployment(ns: string, replicas: number): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: ${ns} }
-spec:
-  replicas: ${replicas}
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      nodeSelector: { peerlog.dev/type: virtual-node }
-      tolerations: [{ key: virtual-node.peerlog.dev/not-allowed, operator: Exists, effect: NoExecute }]
-      containers:
-      - name: web
-        image: registry.example/web:1.0
-        resources: { requests: { cpu: 100m, memory: 64Mi } }
-        envFrom: [{ configMapRef: { name: web-env } }, { secretRef: { name: web-secret } }]
-        volumeMounts: [{ name: conf, mountPath: /etc/web }]
-      volumes:
-      - name: conf
-        configMap: { name: web-files }
-`;
-}
+/** The Deployment `web`: a ConfigMap and a Secret in envFrom, a ConfigMap volume. */
+const deployment = (ns: string, replicas: number) => offloadedDeployment(ns, 'web', replicas, {
+  name: 'web', image: 'registry.example/web:1.0', resources: { requests: { cpu: '100m', memory: '64Mi' } },
+  envFrom: [{ configMapRef: { name: 'web-env' } }, { secretRef: { name: 'web-secret' } }],
+  volumeMounts: [{ name: 'conf', mountPath: '/etc/web' }],
+}, { volumes: [{ name: 'conf', configMap: { name: 'web-files' } }] });
 
 test('a Deployment offloaded to beta: 3 Running pods on both sides with their ConfigMaps and Secret; changes follow; deletes and scale to 0 clean up', async (t) => {
   const consumer = await startPlane('alpha', 'ofc');

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { killApiserver, restartStack } from '../../support/apiserver.js';
 import { eventually, uniqueName } from '../../support/env.js';
+import { offloadedDeployment } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
 
 interface Cond { type: string; status: string; reason?: string; message?: string }
@@ -35,19 +36,7 @@ test('the provider\'s apiserver away for 60 s: node NotReady with a reason, pods
   await eventually('the virtual node Ready', async () => (ready()?.status === 'True' ? true : undefined), 30_000);
 
   assert.equal(consumer.kubectl(['create', 'namespace', ns]).status, 0);
-  const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: svc, namespace: ${ns} }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: svc } }
-  template:
-    metadata: { labels: { app: svc } }
-    spec:
-      nodeSelector: { peerlog.dev/type: virtual-node }
-      tolerations: [{ key: virtual-node.peerlog.dev/not-allowed, operator: Exists, effect: NoExecute }]
-      containers: [{ name: main, image: registry.example/svc:1, resources: { requests: { cpu: 50m, memory: 32Mi } } }]
-`;
+  const deployment = offloadedDeployment(ns, 'svc', 2);
   assert.equal(consumer.kubectl(['apply', '-f', '-'], deployment).status, 0);
   const localPods = () => (get<{ items: Pod[] }>(consumer, ['get', 'pods', '-n', ns, '-l', 'app=svc'])?.items ?? []).filter((p) => !p.metadata.deletionTimestamp);
   const before = await eventually('2 pods Running and Ready', async () => {

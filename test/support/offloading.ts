@@ -1,0 +1,27 @@
+// Workloads for offloading tests: what a user writes to run pods on a virtual node (select it,
+// tolerate its taint), as JSON for `kubectl apply -f -`.
+
+/** The node selector and toleration of a pod meant for a virtual node. */
+export const ON_VIRTUAL_NODE = {
+  nodeSelector: { 'peerlog.dev/type': 'virtual-node' },
+  tolerations: [{ key: 'virtual-node.peerlog.dev/not-allowed', operator: 'Exists', effect: 'NoExecute' }],
+} as const;
+
+/** A Deployment of `replicas` pods labelled app=<name> on the virtual node; `container` and `spec` add fields. */
+export function offloadedDeployment(ns: string, name: string, replicas: number, container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          ...ON_VIRTUAL_NODE,
+          containers: [{ name: 'main', image: `registry.example/${name}:1`, resources: { requests: { cpu: '50m', memory: '32Mi' } }, ...container }],
+          ...spec,
+        },
+      },
+    },
+  });
+}
