@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
 import { offloadedDeployment } from '../../support/offloading.js';
-import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
+import { cleanupPlanes, foreignClusterManifest, peerlog, startPlane, type Plane } from '../../support/peering.js';
+import { driversOf } from '../../../src/runtime.js';
 
 interface Pod {
   metadata: { name: string; namespace: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
@@ -126,6 +127,19 @@ test('a Deployment offloaded to beta: 3 Running pods on both sides with their Co
   assert.ok(alphaTypes.includes('PodStatusReflected'), alphaTypes.join());
   const betaTypes = (await outboxEvents(provider.cp.runtime)).filter((e) => e.streamId === `incoming-${consumer.config.clusterId}`).map((e) => e.type);
   assert.ok(betaTypes.includes('NamespaceOffloadReceived') && betaTypes.includes('RemoteNamespaceCreated'), betaTypes.join());
+
+  // The read model of offloaded pods (SQL), and `peerlog status`: 3 pods Running on the virtual node.
+  const rows = await eventually('3 Running pods in the read model', async () => {
+    const r = await driversOf(consumer.cp.runtime).ds.query('select namespace, name, remote_namespace, node_name, phase from peerlog_offloaded_pods where remote_cluster_id = $1 order by name', [provider.config.clusterId]) as Record<string, string>[];
+    return r.length === 3 && r.every((x) => x.phase === 'Running') ? r : undefined;
+  }, 20_000);
+  assert.deepEqual(rows.map((r) => [r.namespace, r.name, r.remote_namespace, r.node_name]), local.map((p) => [ns, p.metadata.name, remoteNs, nodeName]).sort((a, b) => a[1]!.localeCompare(b[1]!)));
+  const status = await peerlog(['status', provider.config.clusterId, '-o', 'json', '--cluster-id', consumer.config.clusterId, '--kubeconfig', consumer.config.kubeconfig!]);
+  assert.equal(status.status, 0, status.stderr);
+  assert.deepEqual((JSON.parse(status.stdout) as { outgoing: { offloadedPods: unknown } }).outgoing.offloadedPods, { total: 3, running: 3, pending: 0, succeeded: 0, failed: 0, keptBack: 0 });
+  const table = await peerlog(['status', '--cluster-id', consumer.config.clusterId, '--kubeconfig', consumer.config.kubeconfig!]);
+  assert.match(table.stdout, /PODS/);
+  assert.match(table.stdout.split('\n').find((l) => l.startsWith(provider.config.clusterId)) ?? '', new RegExp(`${nodeName}\\s+3/3`));
 
   // Deleting one local pod removes its twin (the Deployment makes a replacement, offloaded in turn).
   const victim = local[0]!.metadata.name;

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { killApiserver, restartStack } from '../../support/apiserver.js';
-import { eventually, uniqueName } from '../../support/env.js';
+import { spawn } from 'node:child_process';
+import { eventually, stackEnv, uniqueName } from '../../support/env.js';
 import { offloadedDeployment } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
 
@@ -75,4 +76,22 @@ test('the provider\'s apiserver away for 60 s: node NotReady with a reason, pods
     return ok ? true : undefined;
   }, 90_000);
   assert.deepEqual(localPods().map((p) => p.metadata.uid).sort(), before.map((p) => p.metadata.uid).sort(), 'the same pods, not replacements');
+});
+
+/**
+ * beta's own workers missed their heartbeats while its apiserver was away: the tests after this one
+ * need them Ready and untainted again (kwok renews them once it reconnects).
+ */
+test.after(async () => {
+  const env = stackEnv();
+  const nodes = () => new Promise<{ items: { status: { conditions: Cond[] }; spec: { taints?: { key: string }[] } }[] }>((resolve) => {
+    const c = spawn(env.kubectl, ['--kubeconfig', env.clusters.beta.kubeconfig, 'get', 'nodes', '-l', 'type=kwok', '-o', 'json']);
+    let out = '';
+    c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    c.on('exit', () => { try { resolve(JSON.parse(out)); } catch { resolve({ items: [] }); } });
+  });
+  await eventually('beta\'s workers Ready and untainted again', async () => {
+    const list = (await nodes()).items;
+    return list.length > 0 && list.every((n) => n.status.conditions.find((c) => c.type === 'Ready')?.status === 'True' && !(n.spec.taints ?? []).some((x) => x.key.startsWith('node.kubernetes.io/'))) ? true : undefined;
+  }, 120_000);
 });
