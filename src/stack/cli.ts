@@ -7,7 +7,7 @@ import { binary, loadLayout, stackEnv, type StackLayout } from './config.js';
 import { components, controlPlanes, type Component } from './components.js';
 import { adoptPorts, forgetPorts, stopRecorded } from './state.js';
 import { BASE_SETTING } from './ports.js';
-import { bindable, describePortHolder, isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
+import { argsDiff, bindable, commandLineOf, describePortHolder, isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SCRIPTS = join(ROOT, 'scripts', 'stack');
@@ -100,10 +100,24 @@ async function healthyNow(c: Component): Promise<boolean> {
   try { return await c.healthy(); } catch { return false; }
 }
 
+/** What changed in a running component's arguments, when it is one that `up` restarts for that. */
+function staleArgs(c: Component, pid: number): string[] {
+  if (!c.restartOnNewArgs) return [];
+  const running = commandLineOf(pid);
+  if (running === undefined) return [];
+  const spec = c.spec();
+  return argsDiff(running, [spec.command, ...spec.args]);
+}
+
 async function ensureRunning(c: Component): Promise<'running' | 'started' | 'restarted'> {
   const pid = readPid(c.pidFile);
   let outcome: 'started' | 'restarted' = 'started';
-  if (isOurProcess(pid, c.processMatch)) {
+  const stale = isOurProcess(pid, c.processMatch) ? staleArgs(c, pid) : [];
+  if (isOurProcess(pid, c.processMatch) && stale.length > 0) {
+    say(`${c.name} (pid ${pid}) runs with other arguments than this version starts it with (${stale.join(' ')}): restarting it`);
+    await stopProcess(pid, c.stopSignal);
+    outcome = 'restarted';
+  } else if (isOurProcess(pid, c.processMatch)) {
     try {
       await waitFor(c.name, () => c.healthy(), 15_000);
       return 'running';
@@ -163,18 +177,19 @@ async function down(purge: boolean): Promise<void> {
 
 async function status(json: boolean): Promise<boolean> {
   const layout = loadLayout();
-  const rows: { component: string; pid: string; port: string; health: string }[] = [];
+  const rows: { component: string; pid: string; port: string; health: string; note?: string }[] = [];
   for (const c of components(layout)) {
     const pid = readPid(c.pidFile);
     const running = isOurProcess(pid, c.processMatch);
     const health = !running ? 'stopped' : (await healthyNow(c)) ? 'healthy' : 'unhealthy';
-    rows.push({ component: c.name, pid: running ? String(pid) : '-', port: c.port ? String(c.port) : '-', health });
+    const note = running && staleArgs(c, pid).length > 0 ? 'started with other arguments: `up` restarts it' : undefined;
+    rows.push({ component: c.name, pid: running ? String(pid) : '-', port: c.port ? String(c.port) : '-', health, ...(note ? { note } : {}) });
   }
   if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else {
     const w = [31, 9, 7];
     process.stdout.write(`${'COMPONENT'.padEnd(w[0]!)}${'PID'.padEnd(w[1]!)}${'PORT'.padEnd(w[2]!)}HEALTH\n`);
-    for (const r of rows) process.stdout.write(`${r.component.padEnd(w[0]!)}${r.pid.padEnd(w[1]!)}${r.port.padEnd(w[2]!)}${r.health}\n`);
+    for (const r of rows) process.stdout.write(`${r.component.padEnd(w[0]!)}${r.pid.padEnd(w[1]!)}${r.port.padEnd(w[2]!)}${r.health}${r.note ? ` (${r.note})` : ''}\n`);
   }
   return rows.every((r) => r.health === 'healthy');
 }

@@ -10,6 +10,7 @@ import { binary, clusterFiles, type ClusterName, type StackLayout, CLUSTERS } fr
 import { ensurePki } from './pki.js';
 import { newKafkaClusterId, usableKafkaClusterId } from './kafka-id.js';
 import { ensureKwokNodes, kwokNodesReady } from './nodes.js';
+import { ensureKwokCrds, ensureKwokNodePorts, KWOK_CRD_KINDS, kwokConfigPath, nodesWithoutKwokPort, writeKwokFiles } from './kwok.js';
 import { pidFileFor, runStep, type SpawnSpec } from './proc.js';
 
 export interface Component {
@@ -28,6 +29,11 @@ export interface Component {
   healthy(): Promise<boolean>;
   /** Work to do once the component is healthy (create a database, register nodes...). */
   afterStart?(): Promise<void>;
+  /**
+   * Its configuration is all in its arguments: a running process whose command line differs from
+   * spec() was started by another version of the stack, and `up` restarts it.
+   */
+  readonly restartOnNewArgs?: boolean;
 }
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -187,7 +193,7 @@ function apiserver(layout: StackLayout, cluster: ClusterName): Component {
   return {
     name, port: c.apiserverPort, processMatch: bin,
     pidFile: pidFileFor(layout.runDir, name), logFile: join(layout.logDir, `${name}.log`),
-    startTimeoutMs: 120_000, stopSignal: 'SIGTERM',
+    startTimeoutMs: 120_000, stopSignal: 'SIGTERM', restartOnNewArgs: true,
     async prepare() { await ensurePki(layout, cluster); },
     spec() {
       return {
@@ -199,6 +205,13 @@ function apiserver(layout: StackLayout, cluster: ClusterName): Component {
           '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${f.saPub}`,
           `--service-account-signing-key-file=${f.saKey}`, '--service-cluster-ip-range=10.0.0.0/24',
           '--disable-admission-plugins=ServiceAccount', '--allow-privileged=true', '--profiling=false',
+          // How it reaches a pod's node for `kubectl logs`: kwok's server, or a virtual kubelet
+          // that serves only callers with a certificate of the client CA. InternalIP first: a
+          // Hostname address (a node's name) does not resolve here. The kubelets' serving
+          // certificates are not verified (no --kubelet-certificate-authority): kwok's is made up
+          // at its start.
+          `--kubelet-client-certificate=${f.kubeletClientCert}`, `--kubelet-client-key=${f.kubeletClientKey}`,
+          '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
           `--cert-dir=${join(f.dir, 'apiserver-certs')}`, '--v=0'],
         logFile: this.logFile, pidFile: this.pidFile,
       };
@@ -228,7 +241,7 @@ function controlComponent(layout: StackLayout, cluster: ClusterName, kind: 'kube
   return {
     name, port, processMatch: bin,
     pidFile: pidFileFor(layout.runDir, name), logFile: join(layout.logDir, `${name}.log`),
-    startTimeoutMs: 90_000, stopSignal: 'SIGTERM',
+    startTimeoutMs: 90_000, stopSignal: 'SIGTERM', restartOnNewArgs: true,
     async prepare() { mkdirSync(join(f.dir, `${kind}-certs`), { recursive: true }); },
     spec() { return { name, command: bin, args: [...common, ...extra, '--v=0'], logFile: this.logFile, pidFile: this.pidFile }; },
     async healthy() { const r = await httpGet(`https://127.0.0.1:${port}/healthz`, { insecure: true }); return r.status === 200; },
@@ -240,23 +253,38 @@ function kwok(layout: StackLayout, cluster: ClusterName): Component {
   const f = clusterFiles(layout, cluster);
   const bin = binary(layout, 'kwok', layout.versions.kwok);
   const name = `kwok-${cluster}`;
+  const port = c.kwokPort;
   return {
-    name, processMatch: bin,
+    name, port, processMatch: bin,
     pidFile: pidFileFor(layout.runDir, name), logFile: join(layout.logDir, `${name}.log`),
-    startTimeoutMs: 90_000, stopSignal: 'SIGTERM',
-    // kwok simulates only the Node objects it is told about: register them before it starts.
-    async prepare() { await ensureKwokNodes(layout, cluster); },
+    startTimeoutMs: 90_000, stopSignal: 'SIGTERM', restartOnNewArgs: true,
+    async prepare() {
+      // kwok simulates only the Node objects it is told about: register them before it starts.
+      await ensureKwokNodes(layout, cluster);
+      await ensureKwokNodePorts(layout, cluster);
+      // Its watch of Logs objects (--enable-crds) needs the CRD, and its ClusterLogs the files.
+      await ensureKwokCrds(layout, cluster);
+      writeKwokFiles(layout, cluster);
+    },
     spec() {
       return {
         name, command: bin,
         args: [`--kubeconfig=${f.kubeconfig}`, '--manage-all-nodes=false',
           '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', `--cidr=${c.nodeCidr}`, '--node-ip=127.0.0.1',
           '--node-lease-duration-seconds=40',
-          '--server-address='],
+          // Its server is the kubelet API of its nodes (kube-apiserver dials node-ip:node-port for
+          // `kubectl logs`); plain HTTP and TLS (a self-signed certificate) on the same port.
+          `--server-address=127.0.0.1:${port}`, `--node-port=${port}`,
+          `--config=${kwokConfigPath(layout, cluster)}`, `--enable-crds=${KWOK_CRD_KINDS.join(',')}`],
         logFile: this.logFile, pidFile: this.pidFile,
       };
     },
-    async healthy() { return kwokNodesReady(layout, cluster); },
+    async healthy() {
+      if (!(await kwokNodesReady(layout, cluster))) return false;
+      if ((await nodesWithoutKwokPort(layout, cluster)).length > 0) return false;
+      const r = await httpGet(`http://127.0.0.1:${port}/healthz`);
+      return r.status === 200;
+    },
   };
 }
 

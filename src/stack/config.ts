@@ -23,6 +23,8 @@ export interface ClusterLayout {
   readonly schedulerPort: number;
   /** Port of this cluster's peerlog authentication endpoint (`peerlog serve --stack <name>`). */
   readonly authPort: number;
+  /** Port of kwok's server: the kubelet API (`/containerLogs/...`) of this cluster's kwok nodes. */
+  readonly kwokPort: number;
   readonly nodeCidr: string;
   readonly nodes: NodeShape;
 }
@@ -77,12 +79,12 @@ export function loadLayout(): StackLayout {
     clusters: {
       alpha: {
         name: 'alpha', clusterId: 'alpha', apiserverPort: p.apiserverAlpha, controllerManagerPort: p.controllerManagerAlpha,
-        schedulerPort: p.schedulerAlpha, authPort: p.authAlpha, nodeCidr: '10.244.0.0/16',
+        schedulerPort: p.schedulerAlpha, authPort: p.authAlpha, kwokPort: p.kwokAlpha, nodeCidr: '10.244.0.0/16',
         nodes: { count: 2, cpu: '4', memory: '8Gi', pods: '110' },
       },
       beta: {
         name: 'beta', clusterId: 'beta', apiserverPort: p.apiserverBeta, controllerManagerPort: p.controllerManagerBeta,
-        schedulerPort: p.schedulerBeta, authPort: p.authBeta, nodeCidr: '10.245.0.0/16',
+        schedulerPort: p.schedulerBeta, authPort: p.authBeta, kwokPort: p.kwokBeta, nodeCidr: '10.245.0.0/16',
         nodes: { count: 3, cpu: '8', memory: '32Gi', pods: '110' },
       },
     },
@@ -108,6 +110,11 @@ export function clusterFiles(layout: StackLayout, cluster: ClusterName) {
     servingKey: join(dir, 'pki', 'apiserver.key'),
     adminCert: join(dir, 'pki', 'admin.crt'),
     adminKey: join(dir, 'pki', 'admin.key'),
+    /** The client certificate kube-apiserver presents to kubelets (kwok's server, virtual kubelets). */
+    kubeletClientCert: join(dir, 'pki', 'apiserver-kubelet-client.crt'),
+    kubeletClientKey: join(dir, 'pki', 'apiserver-kubelet-client.key'),
+    /** The log every pod on a kwok node shows by default; kwok's configuration goes next to it. */
+    kwokDefaultLog: join(dir, 'kwok', 'default.log'),
     saKey: join(dir, 'pki', 'sa.key'),
     saPub: join(dir, 'pki', 'sa.pub'),
   };

@@ -7,6 +7,9 @@ import { forgeKubeconfig } from '../adapters/kubernetes/kubeconfig.js';
 import { createSelfSignedCa, exportKeyPair, generateKeyPair, importKeyPair, issueCertificate } from '../adapters/x509/index.js';
 import { clusterFiles, type ClusterName, type StackLayout } from './config.js';
 
+/** The user kube-apiserver is to a kubelet of a stack cluster (its kubelet client certificate's CN). */
+export const KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';
+
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 type CryptoKeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
@@ -54,6 +57,10 @@ export async function ensurePki(layout: StackLayout, cluster: ClusterName): Prom
     ipAddresses: ['127.0.0.1', '10.0.0.1'],
   });
   await ensureLeaf(f.adminCert, f.adminKey, clientCa, { commonName: 'peerlog-stack-admin', organizations: ['system:masters'] }, 'client');
+  // What kube-apiserver presents to kubelets (--kubelet-client-certificate): signed by the client
+  // CA, so a kubelet that trusts that CA (a virtual kubelet) knows the caller is the apiserver. No
+  // group: the certificate is meant for kubelets, not for the apiserver's own RBAC.
+  await ensureLeaf(f.kubeletClientCert, f.kubeletClientKey, clientCa, { commonName: KUBELET_CLIENT_CN }, 'client');
   if (!existsSync(f.saKey)) {
     // Service-account tokens are signed with this key; kube-apiserver reads PKCS#8 and SPKI PEM.
     const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

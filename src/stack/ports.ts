@@ -6,6 +6,7 @@
 /** Each port's offset from the base, and what listens there. */
 export const PORT_OFFSETS = {
   postgres: 32, etcdClient: 79, etcdPeer: 80, kafka: 92, kafkaController: 93,
+  kwokAlpha: 250, kwokBeta: 251,
   controllerManagerAlpha: 257, controllerManagerBeta: 258, schedulerAlpha: 259, schedulerBeta: 260,
   apiserverAlpha: 443, apiserverBeta: 444, authAlpha: 601, authBeta: 602,
 } as const;
@@ -93,9 +94,18 @@ export function chooseBase(given: string | undefined, ephemeral: PortRange): num
   return base;
 }
 
-/** The ports that differ between two layouts, as "name old → new" (empty when none). */
+/**
+ * The ports that moved between a recorded layout and this one, as "name old → new" (empty when
+ * none). A port the record does not name is new in this version (no process of the recorded stack
+ * holds it): it is not a move, and `portAdditions` lists it.
+ */
 export function portChanges(before: Partial<Record<string, number>>, after: PortMap): string[] {
   return (Object.keys(PORT_OFFSETS) as PortName[])
-    .filter((k) => before[k] !== after[k])
-    .map((k) => `${k} ${before[k] ?? '?'} → ${after[k]}`);
+    .filter((k) => before[k] !== undefined && before[k] !== after[k])
+    .map((k) => `${k} ${before[k]} → ${after[k]}`);
+}
+
+/** The ports of this layout that a recorded layout does not name (added by a later version). */
+export function portAdditions(before: Partial<Record<string, number>>, after: PortMap): string[] {
+  return (Object.keys(PORT_OFFSETS) as PortName[]).filter((k) => before[k] === undefined).map((k) => `${k} ${after[k]}`);
 }

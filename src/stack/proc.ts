@@ -36,6 +36,28 @@ export function isOurProcess(pid: number | undefined, commandFragment: string): 
   }
 }
 
+/** The command line `pid` runs (argv, as /proc shows it), or undefined when it cannot be read. */
+export function commandLineOf(pid: number): string[] | undefined {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw.replace(/\0$/, '').split('\0');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How a running command line differs from the one wanted, as "+arg" (wanted, missing) and "-arg"
+ * (running, no longer wanted) in order; empty when they are the same.
+ */
+export function argsDiff(running: readonly string[], wanted: readonly string[]): string[] {
+  if (running.length === wanted.length && running.every((a, i) => a === wanted[i])) return [];
+  const have = new Set(running);
+  const want = new Set(wanted);
+  const diff = [...wanted.filter((a) => !have.has(a)).map((a) => `+${a}`), ...running.filter((a) => !want.has(a)).map((a) => `-${a}`)];
+  return diff.length > 0 ? diff : ['(the same arguments in another order)'];
+}
+
 export function startDetached(spec: SpawnSpec): number {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   mkdirSync(dirname(spec.pidFile), { recursive: true });

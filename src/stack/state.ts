@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackLayout } from './config.js';
-import { portChanges } from './ports.js';
+import { PORT_OFFSETS, portAdditions, portChanges } from './ports.js';
 import { isOurProcess, readPid, removePidFile, stopProcess } from './proc.js';
 
 export interface StoppableProcess {
@@ -63,7 +63,9 @@ function hasState(layout: StackLayout, procs: readonly StoppableProcess[]): bool
  * changed ([] when nothing did).
  */
 export async function adoptPorts(layout: StackLayout, procs: readonly StoppableProcess[], say: (msg: string) => void): Promise<string[]> {
-  const recorded = readRecordedPorts(layout);
+  let recorded = readRecordedPorts(layout);
+  // A record that names none of today's ports tells nothing about them.
+  if (recorded !== undefined && Object.keys(PORT_OFFSETS).every((k) => recorded![k] === undefined)) recorded = undefined;
   let changes: string[];
   if (recorded !== undefined) changes = portChanges(recorded, layout.portMap);
   else changes = hasState(layout, procs) ? ['ports unknown (made by a version that kept no record)'] : [];
@@ -71,6 +73,9 @@ export async function adoptPorts(layout: StackLayout, procs: readonly StoppableP
     say(`the stack's ports changed (${changes.join(', ')}): stopping its processes to start them on the new ports`);
     await stopRecorded(procs, say);
   }
-  if (changes.length > 0 || recorded === undefined) recordPorts(layout);
+  // Ports added by a later version move nothing: no recorded process holds them, so they are only
+  // recorded (the components that use them notice for themselves that they must restart).
+  const added = recorded !== undefined ? portAdditions(recorded, layout.portMap) : [];
+  if (changes.length > 0 || recorded === undefined || added.length > 0) recordPorts(layout);
   return changes;
 }

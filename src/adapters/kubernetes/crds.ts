@@ -1,4 +1,4 @@
-// Installs peerlog's CRDs (idempotent server-side apply) and waits until the API serves them.
+// Installs CRDs (peerlog's by default; idempotent server-side apply) and waits until the API serves them.
 import { PEERLOG_CRDS } from '../../resources/crds.js';
 import type { KubeClient, KubeObject } from './client.js';
 import { KubernetesError } from './client.js';
@@ -7,9 +7,9 @@ interface Crd extends KubeObject {
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
-export async function installCrds(kube: KubeClient, timeoutMs = 30_000): Promise<readonly string[]> {
+export async function installCrds(kube: KubeClient, timeoutMs = 30_000, crds: readonly Record<string, unknown>[] = PEERLOG_CRDS): Promise<readonly string[]> {
   const names: string[] = [];
-  for (const crd of PEERLOG_CRDS) {
+  for (const crd of crds) {
     const applied = await kube.apply(crd as KubeObject);
     names.push(applied.metadata!.name!);
   }

@@ -52,6 +52,15 @@ test('stack up on a directory made for other ports (or by a version without a re
     assert.deepEqual(await adoptPorts(layout, procs, (m) => said.push(m)), []);
     assert.equal(alive(again[0]!.pid!), true);
 
+    // 2b. A record from a version that had fewer ports (no kwok server): the same base, nothing is
+    //     stopped (no process holds a port that did not exist), and the new ports are recorded.
+    const { ports: full } = JSON.parse(readFileSync(join(dir, 'layout.json'), 'utf8')) as { ports: Record<string, number> };
+    const { kwokAlpha: _a, kwokBeta: _b, ...older } = full;
+    writeFileSync(join(dir, 'layout.json'), JSON.stringify({ ports: older }));
+    assert.deepEqual(await adoptPorts(layout, procs, (m) => said.push(m)), []);
+    assert.equal(alive(again[0]!.pid!), true, 'still running');
+    assert.equal(readRecordedPorts(layout)?.kwokBeta, 26251);
+
     // 3. Another base: stopped, and the new ports recorded.
     layout = privateLayout(dir, '27000');
     const moved = await adoptPorts(layout, procs, (m) => said.push(m));

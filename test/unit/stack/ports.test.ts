@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseBase, parseEphemeralRange, portChanges, portsFor } from '../../../src/stack/ports.js';
+import { chooseBase, parseEphemeralRange, portAdditions, portChanges, portsFor } from '../../../src/stack/ports.js';
 
 // Linux's default net.ipv4.ip_local_port_range, written out here.
 const LINUX = { low: 32768, high: 60999 };
@@ -22,8 +22,19 @@ test('the base is checked against the range this machine reports, not a fixed on
 test('portChanges lists each port that moved, and nothing when the base is the same', () => {
   assert.deepEqual(portChanges(portsFor(24000), portsFor(24000)), []);
   const moved = portChanges(portsFor(47000), portsFor(24000));
-  assert.equal(moved.length, 13);
+  assert.equal(moved.length, 15);
   assert.ok(moved.includes('postgres 47032 → 24032'));
   assert.ok(moved.includes('authBeta 47602 → 24602'));
-  assert.deepEqual(portChanges({}, portsFor(24000)).length, 13);
+  assert.ok(moved.includes('kwokBeta 47251 → 24251'));
+});
+
+test('a port the record does not name is an addition, not a move: nothing holds it', () => {
+  // A record made before kwok had a server: the same base, without the kwok ports.
+  const { kwokAlpha: _a, kwokBeta: _b, ...older } = portsFor(24000);
+  assert.deepEqual(portChanges(older, portsFor(24000)), []);
+  assert.deepEqual(portAdditions(older, portsFor(24000)), ['kwokAlpha 24250', 'kwokBeta 24251']);
+  assert.deepEqual(portAdditions(portsFor(24000), portsFor(24000)), []);
+  // Moved and added at once: the moves are listed, the additions apart.
+  assert.equal(portChanges(portsFor(26000), portsFor(24000)).length, 15);
+  assert.equal(portChanges({ ...older, postgres: 26032 }, portsFor(24000)).length, 1);
 });
