@@ -1,5 +1,6 @@
 // Workloads for offloading tests: what a user writes to run pods on a virtual node (select it,
 // tolerate its taint), as JSON for `kubectl apply -f -`.
+import { eventually } from './env.js';
 
 /** The node selector and toleration of a pod meant for a virtual node. */
 export const ON_VIRTUAL_NODE = {
@@ -24,4 +25,13 @@ export function offloadedDeployment(ns: string, name: string, replicas: number, 
       },
     },
   });
+}
+
+/**
+ * Deletes namespaces and waits until they are gone: twins left running in beta would count against
+ * the offers the next tests compute. Call once the control planes are stopped (none makes them again).
+ */
+export async function removeNamespaces(p: { kubectl(args: readonly string[]): { status: number | null } }, names: readonly string[]): Promise<void> {
+  for (const n of names) p.kubectl(['delete', 'namespace', n, '--wait=false', '--ignore-not-found']);
+  await eventually(`namespaces ${names.join(', ')} gone`, async () => (names.every((n) => p.kubectl(['get', 'namespace', n]).status !== 0) ? true : undefined), 90_000);
 }

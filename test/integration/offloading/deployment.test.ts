@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
-import { offloadedDeployment } from '../../support/offloading.js';
+import { offloadedDeployment, removeNamespaces } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, peerlog, startPlane, type Plane } from '../../support/peering.js';
 import { driversOf } from '../../../src/runtime.js';
 
@@ -39,9 +39,9 @@ test('a Deployment offloaded to beta: 3 Running pods on both sides with their Co
   const remoteNs = `${ns}-${consumer.config.clusterId}`;
   assert.ok(remoteNs.length <= 63, remoteNs);
   t.after(async () => {
-    consumer.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
-    provider.kubectl(['delete', 'namespace', remoteNs, '--wait=false', '--ignore-not-found']);
     await cleanupPlanes([consumer, provider]);
+    await removeNamespaces(provider, [remoteNs]);
+    await removeNamespaces(consumer, [ns]);
   });
   const nodeName = `peerlog-${provider.config.clusterId}`;
 

@@ -9,6 +9,7 @@ import { IDENTITY_SECRET_NAME } from '../../../src/resources/constants.js';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
 import { clusterEndpoint, kubectlAs } from '../../support/identity.js';
+import { removeNamespaces } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
 
 interface Pod {
@@ -43,11 +44,12 @@ test('twins: recreated when deleted behind our back, never once terminal; a quot
   const provider = await startPlane('beta', 'olp');
   const ns = uniqueName('life');
   const remoteNs = `${ns}-${consumer.config.clusterId}`;
+  const taken = uniqueName('taken');
+  const takenRemote = `${taken}-${consumer.config.clusterId}`;
   t.after(async () => {
-    consumer.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
-    provider.kubectl(['delete', 'namespace', remoteNs, '--wait=false', '--ignore-not-found']);
-    consumer.kubectl(['delete', 'daemonset', '-n', ns, 'everywhere', '--ignore-not-found', '--wait=false']);
     await cleanupPlanes([consumer, provider]);
+    await removeNamespaces(provider, [remoteNs, takenRemote]);
+    await removeNamespaces(consumer, [ns, taken]);
   });
   const nodeName = `peerlog-${provider.config.clusterId}`;
   assert.equal(consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider)).status, 0);
@@ -118,12 +120,6 @@ spec:
   assert.equal(twin(dsPod.metadata.name), undefined);
 
   // A namespace of the name asked for, made in beta by someone else, is never adopted.
-  const taken = uniqueName('taken');
-  const takenRemote = `${taken}-${consumer.config.clusterId}`;
-  t.after(() => {
-    consumer.kubectl(['delete', 'namespace', taken, '--wait=false', '--ignore-not-found']);
-    provider.kubectl(['delete', 'namespace', takenRemote, '--wait=false', '--ignore-not-found']);
-  });
   assert.equal(provider.kubectl(['create', 'namespace', takenRemote]).status, 0);
   assert.equal(consumer.kubectl(['create', 'namespace', taken]).status, 0);
   assert.equal(consumer.kubectl(['apply', '-f', '-'], pod(taken, 'squatted')).status, 0);

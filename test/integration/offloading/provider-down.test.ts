@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { killApiserver, restartStack } from '../../support/apiserver.js';
 import { spawn } from 'node:child_process';
 import { eventually, stackEnv, uniqueName } from '../../support/env.js';
-import { offloadedDeployment } from '../../support/offloading.js';
+import { offloadedDeployment, removeNamespaces } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
 
 interface Cond { type: string; status: string; reason?: string; message?: string }
@@ -27,9 +27,9 @@ test('the provider\'s apiserver away for 60 s: node NotReady with a reason, pods
   let down = false;
   t.after(async () => {
     if (down) await restartStack();
-    consumer.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
-    provider.kubectl(['delete', 'namespace', remoteNs, '--wait=false', '--ignore-not-found']);
     await cleanupPlanes([consumer, provider]);
+    await removeNamespaces(provider, [remoteNs]);
+    await removeNamespaces(consumer, [ns]);
   });
   const nodeName = `peerlog-${provider.config.clusterId}`;
   const ready = () => get<{ status: { conditions: Cond[] } }>(consumer, ['get', 'node', nodeName])?.status.conditions.find((c) => c.type === 'Ready');
