@@ -88,6 +88,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     send: sendPods, load: (remote) => rt.bus.loadPods(remote),
     client: (remote, state) => identities.client(remote, state),
     reapply: (remote) => virtualKubelet.reapply(remote),
+    wake: (remote) => virtualKubelet.wake(remote),
     observe: (remote) => enqueue({ kind: 'virtualNodePods', remoteClusterId: remote }),
     reflect: (remote) => enqueue({ kind: 'remotePods', remoteClusterId: remote }),
   });

@@ -8,7 +8,7 @@ import type { Logger } from '../adapters/log/index.js';
 import type { HandledCommand } from '../commands/handle.js';
 import type { PodsCommand, PodToOffload } from '../commands/pods/commands.js';
 import type { PodsState } from '../commands/pods/state.js';
-import { isTerminalPhase, podKey } from '../commands/pods/state.js';
+import { isTerminalPhase, own, podKey } from '../commands/pods/state.js';
 import type { NamespaceRefusalReason } from '../events/catalogue.js';
 import { NAMESPACE_REFUSAL_REASONS } from '../events/constants.js';
 import { GROUP_VERSION, LABELS } from '../resources/constants.js';
@@ -33,8 +33,10 @@ export interface OffloadingDeps {
   load(remote: string): Promise<PodsState>;
   /** The identity client to a provider. */
   client(remote: string, state: Peered): Promise<KubeClient>;
-  /** Has the virtual-kubelet projection apply a provider's views again (a twin went, a dependency changed). */
+  /** Has the virtual-kubelet projection apply a provider's views again, trusting nothing applied before (a twin went). */
   reapply(remote: string): void;
+  /** Has it look again, skipping what is unchanged since applied (a dependency or an Event changed). */
+  wake(remote: string): void;
   /** Queues an observation of the pods bound to a provider's virtual node. */
   observe(remote: string): void;
   /** Queues a reflection of a provider's twins' status. */
@@ -95,7 +97,7 @@ export function createOffloading(d: OffloadingDeps): Offloading {
     locals.set(namespace, entry);
     const wanted = () => !stopped && locals.get(namespace) === entry;
     // A change of a ConfigMap or Secret an offloaded pod uses is copied again by the projection.
-    const changed = () => { for (const remote of remotes.keys()) d.reapply(remote); };
+    const changed = () => { for (const remote of remotes.keys()) d.wake(remote); };
     d.watches.watch('configmaps', configMaps, changed, wanted, { namespace });
     d.watches.watch('secrets', secrets, changed, wanted, { namespace });
     for (const i of [configMaps, secrets]) startSynced('local dependencies', i, wanted, () => { entry.synced++; changed(); }, { namespace });
@@ -138,8 +140,8 @@ export function createOffloading(d: OffloadingDeps): Offloading {
       // A twin deleted behind this cluster's back is made again (unless terminal) by the projection.
       if (verb === 'delete') d.reapply(remote);
     }, wanted, { remoteClusterId: remote, namespace: remoteNamespace });
-    d.watches.watch('remote events', events, () => d.reapply(remote), wanted, { remoteClusterId: remote, namespace: remoteNamespace });
-    startSynced('remote pods', pods, wanted, () => { entry.synced = true; d.reapply(remote); d.reflect(remote); }, { remoteClusterId: remote, namespace: remoteNamespace });
+    d.watches.watch('remote events', events, () => d.wake(remote), wanted, { remoteClusterId: remote, namespace: remoteNamespace });
+    startSynced('remote pods', pods, wanted, () => { entry.synced = true; d.wake(remote); d.reflect(remote); }, { remoteClusterId: remote, namespace: remoteNamespace });
     void d.watches.start('remote events', events, wanted);
   }
 
@@ -148,7 +150,7 @@ export function createOffloading(d: OffloadingDeps): Offloading {
     const state = await d.load(remote);
     for (const a of answers) {
       if (!a.namespace || !a.remoteNamespace) continue;
-      const known = state.namespaces[a.namespace];
+      const known = own(state.namespaces, a.namespace);
       if (!known || known.remoteNamespace !== a.remoteNamespace) continue;
       if (a.phase === 'Granted' && known.phase !== 'Granted') {
         await d.send(remote, { type: 'RecordNamespaceAnswer', data: { namespace: a.namespace, remoteNamespace: a.remoteNamespace, granted: true } });
@@ -215,7 +217,7 @@ export function createOffloading(d: OffloadingDeps): Offloading {
         continue;
       }
       watchLocalNamespace(ns);
-      const grant = state.namespaces[ns];
+      const grant = own(state.namespaces, ns);
       if (!grant) { ask.set(ns, remoteNamespaceFor(ns, d.clusterId)); continue; }
       if (grant.phase === 'Refused') {
         if (known?.failure?.reason !== 'NamespaceRefused') {

@@ -13,6 +13,7 @@ import { computeOffer, podRequests, type NodeFacts, type PodFacts } from '../res
 import { REQUEST_NAME } from '../resources/objects.js';
 import type { IncomingView } from '../projections/views/view.js';
 import { remoteNamespaceFor } from '../resources/names.js';
+import { own } from '../commands/pods/state.js';
 import { DNS_LABEL_PATTERN } from '../events/constants.js';
 
 /** Provider-side states whose offer follows this cluster's capacity. */
@@ -77,7 +78,7 @@ export function createProviderSide(d: ProviderSideDeps): ProviderSide {
       // Namespaces to offload into: asked for once the offer is in force; the names are this side's.
       const asked = (rr.spec?.namespaces ?? []).filter((n) => typeof n === 'string' && DNS_LABEL_PATTERN.test(n));
       const known = now.status === 'offered' ? (now.namespaces ?? {}) : undefined;
-      const fresh = known ? asked.filter((n) => !known[n]) : [];
+      const fresh = known ? asked.filter((n) => !own(known, n)) : [];
       if (fresh.length > 0) {
         await d.send(consumer, { type: 'ReceiveNamespaceOffload', data: { namespaces: fresh.map((n) => ({ namespace: n, remoteNamespace: remoteNamespaceFor(n, consumer) })) } }, { kind: 'remote-cluster', name: consumer });
       }

@@ -18,6 +18,7 @@ import type {
   ValidateToken,
 } from './commands.js';
 import { initialState, type IncomingState, type IssuedIdentity } from './state.js';
+import { own } from '../pods/state.js';
 
 export { initialState };
 export type { IncomingCommand } from './commands.js';
@@ -210,7 +211,7 @@ function receiveNamespaceOffload(command: ReceiveNamespaceOffload, state: Incomi
   if (state.status !== 'offered') return invalid(command, state, 'there is no offer in force');
   const out: IncomingEvent[] = [];
   for (const { namespace, remoteNamespace } of command.data.namespaces) {
-    if (state.namespaces?.[namespace] || out.some((e) => e.type === 'NamespaceOffloadReceived' && e.data.namespace === namespace)) continue;
+    if (own(state.namespaces, namespace) || out.some((e) => e.type === 'NamespaceOffloadReceived' && e.data.namespace === namespace)) continue;
     out.push({ type: 'NamespaceOffloadReceived', data: { namespace, remoteNamespace } });
   }
   return out;
@@ -218,7 +219,7 @@ function receiveNamespaceOffload(command: ReceiveNamespaceOffload, state: Incomi
 
 function recordRemoteNamespace(command: RecordRemoteNamespace, state: IncomingState): Events {
   const d = command.data;
-  const known = 'namespaces' in state ? state.namespaces?.[d.namespace] : undefined;
+  const known = 'namespaces' in state ? own(state.namespaces, d.namespace) : undefined;
   if (!known || known.remoteNamespace !== d.remoteNamespace) return [];
   if (d.created) return known.phase === 'Created' ? [] : [{ type: 'RemoteNamespaceCreated', data: { namespace: d.namespace, remoteNamespace: d.remoteNamespace } }];
   // A namespace once created stays granted: a later failure to re-apply it is transient, never a refusal.
@@ -277,7 +278,7 @@ export function evolve(state: IncomingState, event: IncomingEvent): IncomingStat
     case 'RemoteNamespaceRefused': {
       if (!('identity' in state)) return state;
       const { namespace, remoteNamespace } = event.data;
-      const known = state.namespaces?.[namespace];
+      const known = own(state.namespaces, namespace);
       if (event.type !== 'NamespaceOffloadReceived' && !known) return state;
       const next = event.type === 'NamespaceOffloadReceived'
         ? { namespace, remoteNamespace, phase: 'Received' as const, reason: null, message: null }

@@ -6,7 +6,7 @@ import { canonicalJson } from '../../events/hash.js';
 import { unexpectedEvent, unknownCommand, type Decider } from '../decider.js';
 import { ConflictError, ERROR_CODES } from '../../errors.js';
 import type { PodRef, PodsCommand } from './commands.js';
-import { initialState, isTerminalPhase, podKey, type OffloadedPod, type PodsState } from './state.js';
+import { initialState, isTerminalPhase, own, podKey, type OffloadedPod, type PodsState } from './state.js';
 
 export { initialState };
 export type { PodsCommand } from './commands.js';
@@ -31,7 +31,7 @@ export function decide(command: PodsCommand, state: PodsState): Events {
       for (const { namespace, remoteNamespace } of command.data.namespaces) {
         if (seen.has(namespace)) continue;
         seen.add(namespace);
-        const known = state.namespaces[namespace];
+        const known = own(state.namespaces, namespace);
         // Asked already (granted, refused or waiting): the provider's answer stands until unpeering.
         if (known) continue;
         out.push({ type: 'NamespaceOffloadRequested', data: { namespace, remoteNamespace } });
@@ -40,7 +40,7 @@ export function decide(command: PodsCommand, state: PodsState): Events {
     }
     case 'RecordNamespaceAnswer': {
       const d = command.data;
-      const known = state.namespaces[d.namespace];
+      const known = own(state.namespaces, d.namespace);
       // An answer for a namespace never asked (or for another remote name) is not this peering's.
       if (!known || known.remoteNamespace !== d.remoteNamespace) return [];
       if (d.granted) {
@@ -55,7 +55,7 @@ export function decide(command: PodsCommand, state: PodsState): Events {
         const known = state.pods[podKey(p.namespace, p.name)];
         if (known && !samePod(known, p)) conflict(known, p, command.type);
         if (known?.offloaded) continue;
-        const ns = state.namespaces[p.namespace];
+        const ns = own(state.namespaces, p.namespace);
         // Only into a namespace the provider granted, under the name it granted.
         if (ns?.phase !== 'Granted' || ns.remoteNamespace !== p.remoteNamespace) continue;
         if (out.some((e) => e.type === 'PodOffloaded' && e.data.namespace === p.namespace && e.data.name === p.name)) continue;
@@ -115,7 +115,7 @@ export function evolve(state: PodsState, event: PodsEvent): PodsState {
     }
     case 'NamespaceOffloadGranted':
     case 'NamespaceOffloadRefused': {
-      const known = state.namespaces[event.data.namespace];
+      const known = own(state.namespaces, event.data.namespace);
       if (!known) return state;
       const next = event.type === 'NamespaceOffloadGranted'
         ? { ...known, phase: 'Granted' as const, reason: null, message: null }
@@ -139,7 +139,7 @@ export function evolve(state: PodsState, event: PodsEvent): PodsState {
       const key = podKey(namespace, name);
       const before = state.pods[key];
       if (before && before.uid !== uid) return state;
-      const ns = state.namespaces[namespace];
+      const ns = own(state.namespaces, namespace);
       const pod: OffloadedPod = before
         ? { ...before, failure: { reason, message } }
         : { namespace, name, uid, remoteNamespace: ns?.remoteNamespace ?? namespace, remoteName: name, nodeName: null, specHash: null, offloaded: false, status: null, failure: { reason, message } };

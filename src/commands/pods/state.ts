@@ -58,3 +58,11 @@ export function podKey(namespace: string, name: string): string {
 export function isTerminalPhase(phase: string | null | undefined): boolean {
   return phase === 'Succeeded' || phase === 'Failed';
 }
+
+/**
+ * The entry of a record keyed by a name from outside (a namespace may be called `constructor`):
+ * its own property only, never one inherited from Object.prototype.
+ */
+export function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}

@@ -30,6 +30,8 @@ export interface EffectProjection {
   readonly projection: Projection;
   /** Applies the remote's views again (a watch saw drift, or a process step wants another look). */
   reapply(remoteClusterId: string): void;
+  /** Applies the remote's views again, skipping what is unchanged since last applied (new observations, not drift). */
+  wake(remoteClusterId: string): void;
   /** Applies every remote's views again; resolves once all are queued. */
   resync(): Promise<void>;
   /** Both views of a remote, as committed. */
@@ -128,6 +130,7 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
     name: o.name,
     projection,
     reapply(remote) { forcing.add(remote); queue.enqueue(remote); },
+    wake(remote) { queue.enqueue(remote); },
     async resync() {
       live = true;
       for (const remote of await o.store.remotes(o.name)) { forcing.add(remote); queue.enqueue(remote); }

@@ -467,3 +467,23 @@ describe('pods evolve', () => {
     for (const given of Object.values(givens)) assert.equal(isTerminal(foldEvents(podsDecider, given.history)), false);
   });
 });
+
+describe('pods: namespaces named like Object.prototype members', () => {
+  // `constructor` and `toString` are valid namespace names; a plain-record lookup would find the
+  // inherited members and take the namespace as already asked for.
+  it('are asked for, granted and offloaded into like any other', () => {
+    const pair = { namespace: 'constructor', remoteNamespace: 'constructor-alpha' };
+    const asked = podsDecider.decide(cmd.request(pair, { namespace: 'tostring', remoteNamespace: 'tostring-alpha' }, { namespace: 'toString', remoteNamespace: 'x' }), podsDecider.initialState);
+    assert.deepEqual(asked.map((e) => e.data), [
+      { namespace: 'constructor', remoteNamespace: 'constructor-alpha' },
+      { namespace: 'tostring', remoteNamespace: 'tostring-alpha' },
+      { namespace: 'toString', remoteNamespace: 'x' },
+    ]);
+    const state = asked.reduce(podsDecider.evolve, podsDecider.initialState);
+    const granted = podsDecider.decide(cmd.grant(pair), state);
+    assert.deepEqual(granted, [{ type: 'NamespaceOffloadGranted', data: pair }]);
+  });
+  it('an answer for one never asked adds nothing', () => {
+    assert.deepEqual(podsDecider.decide(cmd.grant({ namespace: 'constructor', remoteNamespace: 'constructor-alpha' }), podsDecider.initialState), []);
+  });
+});
