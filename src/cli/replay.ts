@@ -35,7 +35,7 @@ async function effectProjections(rt: Runtime, kube: KubeClient, logger: Logger, 
     createKubernetesProjection({ kube, store: rt.views, logger, live: false, foreignClusterOf: (id) => fcs.find((f) => f.spec?.clusterId === id) }),
     createReplicationProjection({ kube, store: rt.views, logger, live: false, clusterId, clusterName, providerClient: (remote, state) => identities.client(remote, state),
       // Replay records nothing: a namespace the log has not settled is settled by the next `serve`.
-      recordNamespace: async () => undefined }),
+      recordNamespace: async () => undefined, recordWithdrawal: async () => undefined }),
     createVirtualKubeletProjection({ kube, store: rt.views, logger, live: false, heartbeat: false, check: async () => ({ ready: true }), report: async () => undefined }),
     createEffectProjection({ name: PROCESS, store: rt.views, logger, live: false, effect: async () => undefined }),
   ];

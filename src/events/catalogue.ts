@@ -5,6 +5,7 @@ import type {
   AUTHENTICATION_FAILURE_REASONS,
   CONDITION_STATUSES,
   CONTAINER_STATES,
+  DRAIN_WAIT_REASONS,
   IDENTITY_REVOCATION_REASONS,
   OFFER_REFUSAL_REASONS,
   OFFER_WITHDRAWAL_REASONS,
@@ -21,6 +22,7 @@ export type ActorKind = (typeof ACTOR_KINDS)[number];
 export type AuthenticationFailureReason = (typeof AUTHENTICATION_FAILURE_REASONS)[number];
 export type TokenRejectionReason = (typeof TOKEN_REJECTION_REASONS)[number];
 export type OfferRefusalReason = (typeof OFFER_REFUSAL_REASONS)[number];
+export type DrainWaitReason = (typeof DRAIN_WAIT_REASONS)[number];
 export type OfferWithdrawalReason = (typeof OFFER_WITHDRAWAL_REASONS)[number];
 export type IdentityRevocationReason = (typeof IDENTITY_REVOCATION_REASONS)[number];
 export type PeeringBlockReason = (typeof PEERING_BLOCK_REASONS)[number];
@@ -184,6 +186,33 @@ export interface VirtualNodeRefData {
 export interface UnpeeringRequestedData {
   /** Force skips what needs the provider (graceful drain), for a provider that is gone. */
   readonly force: boolean;
+  /**
+   * Whether the virtual node's pods are evicted (v2; absent in v1, which always drained). Without
+   * a drain the node is cordoned and unpeering waits for its pods to finish on their own.
+   */
+  readonly drain?: boolean;
+}
+
+/** Why a drain has not finished, and how many pods are still on the node (VirtualNodeDrainWaiting). */
+export interface VirtualNodeDrainWaitingData {
+  readonly nodeName: string;
+  readonly reason: DrainWaitReason;
+  /** Pods still bound to the virtual node. */
+  readonly remaining: number;
+  /** `<namespace>/<name>` of the pod whose eviction was refused, if one was. */
+  readonly pod: string | null;
+  /** The PodDisruptionBudget that refused it, if the apiserver named one. */
+  readonly budget: string | null;
+  readonly message: string;
+}
+
+export interface ResourceRequestWithdrawnData {
+  readonly tenantNamespace: string;
+  /**
+   * false when the provider could not be reached (forced unpeering): the request, and whatever the
+   * provider made for this cluster, are left there until a later contact finishes it.
+   */
+  readonly providerReached: boolean;
 }
 
 export interface PeeringTerminatedData {
@@ -331,8 +360,11 @@ export interface EventDataMap {
   readonly VirtualNodeCreated: VirtualNodeCreatedData;
   readonly VirtualNodeReady: VirtualNodeRefData;
   readonly UnpeeringRequested: UnpeeringRequestedData;
+  readonly VirtualNodeCordoned: VirtualNodeRefData;
+  readonly VirtualNodeDrainWaiting: VirtualNodeDrainWaitingData;
   readonly VirtualNodeDrained: VirtualNodeRefData;
   readonly VirtualNodeDeleted: VirtualNodeRefData;
+  readonly ResourceRequestWithdrawn: ResourceRequestWithdrawnData;
   readonly PeeringTerminated: PeeringTerminatedData;
   // provider
   readonly TokenValidated: TokenValidatedData;
@@ -346,6 +378,7 @@ export interface EventDataMap {
   readonly PodOffloaded: PodOffloadedData;
   readonly PodStatusReflected: PodStatusReflectedData;
   readonly PodReclaimed: PodReclaimedData;
+  readonly OffloadingEnded: VirtualNodeRefData;
   readonly PodOffloadFailed: PodOffloadFailedData;
   readonly NamespaceOffloadRequested: NamespaceOffloadData;
   readonly NamespaceOffloadGranted: NamespaceOffloadData;
@@ -391,8 +424,11 @@ export type OutgoingEvent =
       | 'VirtualNodeCreated'
       | 'VirtualNodeReady'
       | 'UnpeeringRequested'
+      | 'VirtualNodeCordoned'
+      | 'VirtualNodeDrainWaiting'
       | 'VirtualNodeDrained'
       | 'VirtualNodeDeleted'
+      | 'ResourceRequestWithdrawn'
       | 'PeeringTerminated'
     >
   | CertIssuedOn<'consumer'>
@@ -419,6 +455,7 @@ export type PodsEvent = DomainEvent<
   | 'PodOffloadFailed'
   | 'PodStatusReflected'
   | 'PodReclaimed'
+  | 'OffloadingEnded'
   | 'NamespaceOffloadRequested'
   | 'NamespaceOffloadGranted'
   | 'NamespaceOffloadRefused'

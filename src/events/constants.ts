@@ -35,6 +35,13 @@ export const OFFER_WITHDRAWAL_REASONS = ['ResourceRequestWithdrawn', 'IncomingDi
 
 export const IDENTITY_REVOCATION_REASONS = ['ConsumerUnpeered', 'IncomingDisabled', 'AdministratorRequest'] as const;
 
+/**
+ * Why the drain of a virtual node waits: a PodDisruptionBudget refuses an eviction (the pod and the
+ * budget are named), the apiserver refused it for another reason, or unpeering was asked without a
+ * drain and the offloaded pods are left to finish on their own.
+ */
+export const DRAIN_WAIT_REASONS = ['PodDisruptionBudget', 'EvictionRefused', 'WaitingForPods'] as const;
+
 export const POD_RECLAIM_REASONS = ['Deleted', 'Evicted', 'VirtualNodeDeleted'] as const;
 
 /**

@@ -25,6 +25,7 @@ import { forgeWaitingForLog } from '../projections/kubernetes/forge.js';
 import type { OutgoingView, RemoteViews } from '../projections/views/view.js';
 import type { IdentityKeeper, Peered } from './identity.js';
 import type { Watches } from './watches.js';
+import type { UnpeeringSteps } from './unpeering.js';
 
 const FC_PATH = `/apis/${GROUP_VERSION}/foreignclusters`;
 const CONTROLLER: Actor = { kind: 'controller', name: 'peerlog-operator' };
@@ -66,6 +67,8 @@ export interface ConsumerSideDeps {
   wakeProcess(remote: string): void;
   /** Has the kubernetes projection apply a remote's status again (the ForeignCluster changed). */
   wakeStatus(remote: string): void;
+  /** The teardown's steps. */
+  readonly unpeering: UnpeeringSteps;
 }
 
 type Intent =
@@ -79,6 +82,8 @@ export interface ConsumerSide {
   observeVirtualNode(remote: string, node: (k8s.V1Node & KubeObject) | undefined): Promise<void>;
   /** The process step of one remote's outgoing view. */
   step(remote: string, view: OutgoingView | undefined): Promise<void>;
+  /** Drops the offer watch and renewal timer of a peering that ended. */
+  forget(remote: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -171,10 +176,23 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     const state = await d.load(remote);
     const granted = 'identity' in state && state.identity !== null;
     if (fc.spec.outgoing === 'Disabled' || fc.metadata?.deletionTimestamp) {
-      // Nothing was granted on the provider: nothing to undo, the object may go. (Unpeering a
-      // granted identity is not built yet: the status says so.)
-      if (!granted && fc.metadata?.deletionTimestamp) await setFinalizer(fc, false);
+      const idle = state.status === 'empty' || state.status === 'blocked' || state.status === 'terminated';
+      if (idle) {
+        // Nothing stands at the provider (or no longer): the object may go.
+        if (fc.metadata?.deletionTimestamp) await setFinalizer(fc, false);
+      } else {
+        const how = fc.spec.unpeering ?? {};
+        await d.send(remote, { type: 'RequestUnpeering', data: { force: how.force === true, drain: how.drain !== false } }, actorOf(fc));
+        d.wakeProcess(remote);
+      }
       d.wakeStatus(remote);
+      return;
+    }
+    if (state.status === 'unpeeringRequested' || state.status === 'virtualNodeDrained' || state.status === 'virtualNodeDeleted' || state.status === 'requestWithdrawn') {
+      // Enabled again while a teardown runs: it finishes first (each step is already under way),
+      // and the peering starts afresh after it.
+      d.wakeStatus(remote);
+      d.wakeProcess(remote);
       return;
     }
     await setFinalizer(fc, true);
@@ -294,6 +312,15 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
       case 'offerAccepted':
         s = await decide(remote, s);
         break;
+      case 'unpeeringRequested':
+      case 'virtualNodeDrained':
+      case 'virtualNodeDeleted':
+      case 'requestWithdrawn':
+        await d.unpeering.step(remote, s);
+        if ((await d.load(remote)).status === 'terminated') await afterTermination(remote);
+        return;
+      case 'terminated':
+        return afterTermination(remote);
       default:
         break;
     }
@@ -306,8 +333,28 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     for (const o of offerWatches.get(remote)?.informer.list() ?? []) await receiveOffer(remote, o);
   }
 
+  /** What the user wants once a teardown is over: the object gone, nothing, or a new peering. */
+  async function afterTermination(remote: string): Promise<void> {
+    await forget(remote);
+    const fc = d.foreignClusterOf(remote);
+    if (fc) await observe(fc);
+  }
+
+  /** Drops what this process keeps for a peering that ended: the offer watch and the renewal timer. */
+  async function forget(remote: string): Promise<void> {
+    clearTimeout(renewals.get(remote)?.timer);
+    renewals.delete(remote);
+    const w = offerWatches.get(remote);
+    offerWatches.delete(remote);
+    if (w) await w.informer.stop().catch(() => undefined);
+  }
+
   async function observeVirtualNode(remote: string, node: (k8s.V1Node & KubeObject) | undefined): Promise<void> {
     if (!node) return;
+    if (node.spec?.unschedulable) {
+      const state = await d.load(remote);
+      if (state.status === 'unpeeringRequested') { await d.unpeering.observeNode(remote, state, node); return; }
+    }
     const ready = (node.status?.conditions ?? []).some((c) => c.type === CONDITION_TYPES.ready && c.status === 'True');
     if (!ready) return;
     const state = await d.load(remote);
@@ -326,6 +373,7 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     },
     observeVirtualNode,
     step,
+    forget,
     async stop() {
       stopped = true;
       for (const t of logChecks) clearTimeout(t);

@@ -17,6 +17,8 @@ export interface IdentityKeeper {
   client(remote: string, state: Peered): Promise<KubeClient>;
   /** An authenticated read of this cluster's request in its tenant namespace at the provider. */
   health(remote: string, state: OutgoingState, now?: Date): Promise<ProviderHealth>;
+  /** Drops the client of a peering that ended. */
+  forget(remote: string): void;
 }
 
 export function createIdentityKeeper(d: { kube: KubeClient; clusterId: string }): IdentityKeeper {
@@ -55,5 +57,5 @@ export function createIdentityKeeper(d: { kube: KubeClient; clusterId: string })
     }
   }
 
-  return { client, health };
+  return { client, health, forget: (remote) => { clients.delete(remote); } };
 }

@@ -28,6 +28,7 @@ import { createIdentityKeeper } from './identity.js';
 import { createWatches } from './watches.js';
 import { decodeKey, encodeKey, type WorkKey } from './keys.js';
 import { createConsumerSide } from './consumer.js';
+import { createUnpeering } from './unpeering.js';
 import { createProviderSide, OFFERING } from './provider.js';
 
 export const PROCESS = 'process';
@@ -82,6 +83,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     kube, store: d.views, logger: d.logger, clusterId: config.clusterId, clusterName: config.clusterName,
     providerClient: (remote, state) => identities.client(remote, state),
     recordNamespace: async (remote, outcome) => { await sendIncoming(remote, { type: 'RecordRemoteNamespace', data: outcome }); },
+    recordWithdrawal: async (remote, providerReached) => { await sendOutgoing(remote, { type: 'WithdrawResourceRequest', data: { providerReached } }); },
   });
   const offloading = createOffloading({
     clusterId: config.clusterId, kube, watches, log, pods,
@@ -99,8 +101,14 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       await sendOutgoing(remote, { type: 'RecordProviderHealth', data: h.ready ? { ready: true } : { ready: false, reason: h.reason, message: h.message } });
     },
   });
+  const unpeering = createUnpeering({
+    kube, log, send: sendOutgoing, sendPods,
+    podsOn: (nodeName) => pods.list().filter((p) => p.spec?.nodeName === nodeName),
+    incoming: (remote) => rt.bus.loadIncoming(remote),
+    forget: async (remote) => { identities.forget(remote); await consumerSide.forget(remote); },
+  });
   const consumerSide = createConsumerSide({
-    config, kube, consumer: d.consumer, identities, watches, log,
+    config, kube, consumer: d.consumer, identities, watches, log, unpeering,
     send: sendOutgoing, load: (remote) => rt.bus.loadOutgoing(remote),
     foreignClusterOf: fcFor, foreignClusterNamed: (name) => fcs.get(name),
     statusViews: (remote) => kubernetes.views(remote),
@@ -137,7 +145,10 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
 
   watches.watch('foreignclusters', fcs, (fc) => { if (fc.metadata?.name) enqueue({ kind: 'foreignCluster', name: fc.metadata.name }); });
   watches.watch('resourcerequests', rrs, (rr, verb) => {
-    if (verb !== 'delete' && rr.metadata?.name === REQUEST_NAME && rr.metadata.namespace) enqueue({ kind: 'resourceRequest', namespace: rr.metadata.namespace, name: rr.metadata.name });
+    if (rr.metadata?.name !== REQUEST_NAME || !rr.metadata.namespace) return;
+    // A request withdrawn (unpeering): the process step sees it gone from the cache and withdraws the offer.
+    if (verb === 'delete') { if (rr.spec?.clusterId) processes.wake(rr.spec.clusterId); return; }
+    enqueue({ kind: 'resourceRequest', namespace: rr.metadata.namespace, name: rr.metadata.name });
   });
   watches.watch('secrets', secrets, (s) => {
     for (const fc of fcs.list()) if (fc.spec?.tokenSecretRef?.name === s.metadata?.name && fc.metadata?.name) enqueue({ kind: 'foreignCluster', name: fc.metadata.name });
@@ -172,7 +183,11 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   watches.watch('pods', pods, (p) => {
     const remote = remoteOfNode(p.spec?.nodeName);
     // A pod bound to a virtual node: offloaded, reclaimed or refused, as a command.
-    if (remote) enqueue({ kind: 'virtualNodePods', remoteClusterId: remote });
+    if (remote) {
+      enqueue({ kind: 'virtualNodePods', remoteClusterId: remote });
+      // A drain waits for the node's pods to go: each one gone is worth another look.
+      if (unpeering.isDraining(remote)) processes.wake(remote);
+    }
     else capacityChanged();
   });
 

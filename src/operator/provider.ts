@@ -83,6 +83,22 @@ export function createProviderSide(d: ProviderSideDeps): ProviderSide {
         await d.send(consumer, { type: 'ReceiveNamespaceOffload', data: { namespaces: fresh.map((n) => ({ namespace: n, remoteNamespace: remoteNamespaceFor(n, consumer) })) } }, { kind: 'remote-cluster', name: consumer });
       }
     },
-    step: async (remote, view) => { if (view) await offer(remote, view.state); },
+    step: async (remote, view) => {
+      if (!view) return;
+      const s = view.state;
+      // The consumer withdrew its request (unpeering): the offer goes first, so the consumer sees
+      // it go while its identity still works, then the identity's rights.
+      if ((s.status === 'offered' || s.status === 'resourcesRequested') && !d.request(s.identity.tenantNamespace, REQUEST_NAME)) {
+        const consumer = { kind: 'remote-cluster' as const, name: remote };
+        if (s.status === 'offered') await d.send(remote, { type: 'WithdrawOffer', data: { reason: 'ResourceRequestWithdrawn' } }, consumer);
+        await d.send(remote, { type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' } }, consumer);
+        return;
+      }
+      if (s.status === 'offerWithdrawn') {
+        await d.send(remote, { type: 'RevokeIdentity', data: { reason: s.reason === 'IncomingDisabled' ? 'IncomingDisabled' : 'ConsumerUnpeered' } });
+        return;
+      }
+      await offer(remote, s);
+    },
   };
 }

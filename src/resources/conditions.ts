@@ -34,7 +34,13 @@ export const REASONS = {
   offerRefused: 'OfferRefused',
   notPeered: 'NotPeered',
   terminated: 'Terminated',
-  unpeeringNotSupported: 'UnpeeringNotSupported',
+  // outgoing, unpeering (a drain that waits says why: PodDisruptionBudget, EvictionRefused, WaitingForPods)
+  cordoning: 'Cordoning',
+  draining: 'Draining',
+  deletingVirtualNode: 'DeletingVirtualNode',
+  withdrawingRequest: 'WithdrawingRequest',
+  removingIdentity: 'RemovingIdentity',
+  providerNotReached: 'ProviderNotReached',
   // virtual node
   noVirtualNode: 'NoVirtualNode',
   nodeStarting: 'NodeStarting',

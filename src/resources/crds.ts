@@ -86,6 +86,14 @@ export const FOREIGN_CLUSTER_CRD = forgeCrd({
         required: ['name'],
         properties: { name: str(), namespace: str(), key: str({ default: 'token' }) },
       },
+      unpeering: {
+        type: 'object',
+        description: 'how the outgoing peering is torn down once outgoing is Disabled or the object is deleted',
+        properties: {
+          drain: { type: 'boolean', default: true, description: 'evict the virtual node\'s pods (respecting PodDisruptionBudgets); false cordons it and waits for them to finish' },
+          force: { type: 'boolean', default: false, description: 'for a provider that is gone: clean up this side at once, without draining or reaching the provider' },
+        },
+      },
     },
   },
   status: {

@@ -14,12 +14,15 @@ export type KubeObject = k8s.KubernetesObject & Record<string, unknown>;
 export class KubernetesError extends PeerlogError {
   readonly status: number;
   readonly reason: string;
+  /** The causes the apiserver's Status named (details.causes), e.g. the disruption budget an eviction broke. */
+  readonly causes: readonly { readonly reason?: string; readonly message?: string }[];
 
-  constructor(status: number, reason: string, message: string, cause?: unknown) {
+  constructor(status: number, reason: string, message: string, cause?: unknown, causes: readonly { reason?: string; message?: string }[] = []) {
     // 409 conflicts, 429 throttling, 5xx and unreachable servers can succeed on a later try.
     super('KubernetesApi', message, { cause, retriable: status === 0 || status === 409 || status === 429 || status >= 500 });
     this.status = status;
     this.reason = reason;
+    this.causes = causes;
   }
 }
 
@@ -186,11 +189,14 @@ async function rawCall<T>(
       res.on('end', () => {
         clearTimeout(deadline);
         const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: { reason?: string; message?: string } = {};
+        let parsed: { reason?: string; message?: string; details?: { causes?: { reason?: string; message?: string }[] } } = {};
         try { parsed = JSON.parse(text) as typeof parsed; } catch { /* not JSON */ }
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) resolve(parsed as T);
-        else reject(new KubernetesError(status, parsed.reason ?? String(status), `${what}: ${parsed.message ?? `HTTP ${status}`}`));
+        else {
+          const causes = Array.isArray(parsed.details?.causes) ? parsed.details.causes.slice(0, 20) : [];
+          reject(new KubernetesError(status, parsed.reason ?? String(status), `${what}: ${parsed.message ?? `HTTP ${status}`}`, undefined, causes));
+        }
       });
       res.on('error', (e) => { clearTimeout(deadline); reject(translateKubeError(e, what)); });
     });

@@ -1,5 +1,5 @@
 // Commands of the consumer-side aggregate (stream outgoing-<remoteId>).
-import type { AuthenticationFailureReason, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason, Resources } from '../../events/catalogue.js';
+import type { AuthenticationFailureReason, DrainWaitReason, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason, Resources } from '../../events/catalogue.js';
 import type { Command, NoData } from '../command.js';
 
 export type RequestPeering = Command<
@@ -103,9 +103,25 @@ export type CreateVirtualNode = Command<'CreateVirtualNode', { readonly nodeName
 
 export type MarkVirtualNodeReady = Command<'MarkVirtualNodeReady', NoData>;
 
-export type RequestUnpeering = Command<'RequestUnpeering', { readonly force?: boolean }>;
+/**
+ * Unpeering, from `peerlog unpeer`, `kubectl delete` or `outgoing: Disabled`. `drain: false`
+ * cordons the node and waits for its pods to finish; `force` skips what needs the provider.
+ */
+export type RequestUnpeering = Command<'RequestUnpeering', { readonly force?: boolean; readonly drain?: boolean }>;
+
+/** The virtual node was seen unschedulable. */
+export type MarkVirtualNodeCordoned = Command<'MarkVirtualNodeCordoned', NoData>;
+
+/** Why the drain is not over (the decider keeps only a change). */
+export type RecordDrainWaiting = Command<
+  'RecordDrainWaiting',
+  { readonly reason: DrainWaitReason; readonly remaining: number; readonly pod?: string; readonly budget?: string; readonly message: string }
+>;
 
 export type MarkVirtualNodeDrained = Command<'MarkVirtualNodeDrained', NoData>;
+
+/** The ResourceRequest is gone from the provider, or (forced) the provider could not be reached. */
+export type WithdrawResourceRequest = Command<'WithdrawResourceRequest', { readonly providerReached: boolean }>;
 
 export type DeleteVirtualNode = Command<'DeleteVirtualNode', NoData>;
 
@@ -128,6 +144,9 @@ export type OutgoingCommand =
   | CreateVirtualNode
   | MarkVirtualNodeReady
   | RequestUnpeering
+  | MarkVirtualNodeCordoned
+  | RecordDrainWaiting
   | MarkVirtualNodeDrained
   | DeleteVirtualNode
+  | WithdrawResourceRequest
   | TerminatePeering;

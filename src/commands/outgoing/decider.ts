@@ -11,6 +11,8 @@ import type {
   FailureWords,
   MarkVirtualNodeDrained,
   OutgoingCommand,
+  RecordDrainWaiting,
+  WithdrawResourceRequest,
   ReceiveOffer,
   RecordAuthenticationFailure,
   RecordCertificate,
@@ -63,6 +65,7 @@ function phaseOf(state: OutgoingState): Phase {
     case 'unpeeringRequested':
     case 'virtualNodeDrained':
     case 'virtualNodeDeleted':
+    case 'requestWithdrawn':
       return 'unpeering';
     default:
       return unknownStatus(state);
@@ -155,6 +158,13 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
     }
     case 'RequestUnpeering':
       return requestUnpeering(command, state);
+    case 'MarkVirtualNodeCordoned':
+      if (state.status === 'unpeeringRequested' && state.virtualNode !== null) {
+        return state.cordoned ? [] : [{ type: 'VirtualNodeCordoned', data: { nodeName: state.virtualNode.nodeName } }];
+      }
+      return phaseOf(state) === 'peered' || phaseOf(state) === 'authenticating' ? invalid(command, state, 'unpeering has not been requested') : [];
+    case 'RecordDrainWaiting':
+      return recordDrainWaiting(command, state);
     case 'MarkVirtualNodeDrained':
       return markVirtualNodeDrained(command, state);
     case 'DeleteVirtualNode':
@@ -167,6 +177,7 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
           if (state.force) return [{ type: 'VirtualNodeDeleted', data: { nodeName: state.virtualNode.nodeName } }];
           return invalid(command, state, 'the virtual node must be drained first (or unpeering forced)');
         case 'virtualNodeDeleted':
+        case 'requestWithdrawn':
         case 'empty':
         case 'blocked':
         case 'terminated':
@@ -174,13 +185,18 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
         default:
           return invalid(command, state, 'unpeering has not been requested');
       }
+    case 'WithdrawResourceRequest':
+      return withdrawResourceRequest(command, state);
     case 'TerminatePeering':
       switch (state.status) {
-        case 'virtualNodeDeleted':
+        case 'requestWithdrawn':
           return [{ type: 'PeeringTerminated', data: { force: state.force } }];
+        case 'virtualNodeDeleted':
         case 'unpeeringRequested':
-          if (state.virtualNode === null) return [{ type: 'PeeringTerminated', data: { force: state.force } }];
-          return invalid(command, state, 'the virtual node still exists');
+          if (state.status === 'unpeeringRequested' && state.virtualNode !== null) return invalid(command, state, 'the virtual node still exists');
+          // Without an identity nothing was ever requested from the provider.
+          if (state.identity === null) return [{ type: 'PeeringTerminated', data: { force: state.force } }];
+          return invalid(command, state, 'the resource request must be withdrawn first');
         case 'virtualNodeDrained':
           return invalid(command, state, 'the virtual node still exists');
         case 'empty':
@@ -207,6 +223,38 @@ function markVirtualNodeDrained(command: MarkVirtualNodeDrained, state: Outgoing
       return state.status === 'unpeeringRequested' && state.virtualNode !== null
         ? [{ type: 'VirtualNodeDrained', data: { nodeName: state.virtualNode.nodeName } }]
         : [];
+  }
+}
+
+function recordDrainWaiting(command: RecordDrainWaiting, state: OutgoingState): Events {
+  if (state.status !== 'unpeeringRequested' || state.virtualNode === null) {
+    return phaseOf(state) === 'unpeering' || phaseOf(state) === 'idle' ? [] : invalid(command, state, 'unpeering has not been requested');
+  }
+  const d = command.data;
+  if (!Number.isInteger(d.remaining) || d.remaining < 0) throw new ValidationError('remaining must be a whole number of pods', { field: 'remaining' });
+  const waiting = { reason: d.reason, remaining: d.remaining, pod: d.pod ?? null, budget: d.budget ?? null, message: d.message.slice(0, LIMITS.message) };
+  const w = state.waiting;
+  // A drain that waits an hour on one budget is one event, not one per retry.
+  if (w && w.reason === waiting.reason && w.remaining === waiting.remaining && w.pod === waiting.pod && w.budget === waiting.budget && w.message === waiting.message) return [];
+  return [{ type: 'VirtualNodeDrainWaiting', data: { nodeName: state.virtualNode.nodeName, ...waiting } }];
+}
+
+function withdrawResourceRequest(command: WithdrawResourceRequest, state: OutgoingState): Events {
+  const identity = identityOf(state);
+  switch (state.status) {
+    case 'virtualNodeDeleted':
+    case 'unpeeringRequested':
+      if (state.status === 'unpeeringRequested' && state.virtualNode !== null) return invalid(command, state, 'the virtual node still exists');
+      if (identity === null) return [];
+      if (!command.data.providerReached && !state.force) return invalid(command, state, 'only a forced unpeering may leave the request at the provider');
+      return [{ type: 'ResourceRequestWithdrawn', data: { tenantNamespace: identity.tenantNamespace, providerReached: command.data.providerReached } }];
+    case 'requestWithdrawn':
+    case 'terminated':
+    case 'empty':
+    case 'blocked':
+      return [];
+    default:
+      return invalid(command, state, phaseOf(state) === 'unpeering' ? 'the virtual node still exists' : 'unpeering has not been requested');
   }
 }
 
@@ -405,6 +453,7 @@ function receiveOffer(command: ReceiveOffer, state: OutgoingState): Events {
     case 'unpeeringRequested':
     case 'virtualNodeDrained':
     case 'virtualNodeDeleted':
+    case 'requestWithdrawn':
     case 'terminated':
       // The provider's offer lingers until it sees the unpeering; it no longer matters.
       return [];
@@ -462,16 +511,20 @@ function createVirtualNode(command: CreateVirtualNode, state: OutgoingState): Ev
 
 function requestUnpeering(command: RequestUnpeering, state: OutgoingState): Events {
   const force = command.data.force ?? false;
+  const drain = command.data.drain ?? true;
   switch (phaseOf(state)) {
     case 'idle':
       return [];
     case 'authenticating':
     case 'peered':
-      return [{ type: 'UnpeeringRequested', data: { force } }];
+      return [{ type: 'UnpeeringRequested', data: { force, drain } }];
     case 'unpeering': {
-      // Escalating to force is how an operator unblocks an unpeering whose provider is gone.
-      const current = state as StateOf<'unpeeringRequested' | 'virtualNodeDrained' | 'virtualNodeDeleted'>;
-      return force && !current.force ? [{ type: 'UnpeeringRequested', data: { force: true } }] : [];
+      // Escalating is how an operator moves a waiting unpeering on: force for a provider that is
+      // gone, a drain for pods left to finish on their own. Neither is ever taken back.
+      const current = state as StateOf<'unpeeringRequested' | 'virtualNodeDrained' | 'virtualNodeDeleted' | 'requestWithdrawn'>;
+      const currentDrain = current.status === 'unpeeringRequested' ? current.drain : true;
+      const next = { force: current.force || force, drain: currentDrain || drain };
+      return next.force !== current.force || next.drain !== currentDrain ? [{ type: 'UnpeeringRequested', data: next }] : [];
     }
   }
 }
@@ -614,7 +667,8 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
         };
       }
       return state;
-    case 'UnpeeringRequested':
+    case 'UnpeeringRequested': {
+      const drain = event.data.drain ?? true;
       switch (phaseOf(state)) {
         case 'authenticating':
         case 'peered':
@@ -624,21 +678,40 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
             identity: identityOf(state),
             virtualNode: virtualNodeOf(state),
             force: event.data.force,
+            drain,
+            cordoned: false,
+            waiting: null,
           };
         case 'unpeering':
-          return { ...(state as StateOf<'unpeeringRequested'>), force: event.data.force };
+          return state.status === 'unpeeringRequested'
+            ? { ...state, force: event.data.force, drain, waiting: drain !== state.drain ? null : state.waiting }
+            : { ...(state as StateOf<'virtualNodeDrained' | 'virtualNodeDeleted' | 'requestWithdrawn'>), force: event.data.force };
         case 'idle':
           return state;
       }
       return state;
+    }
+    case 'VirtualNodeCordoned':
+      return state.status === 'unpeeringRequested' && state.virtualNode !== null ? { ...state, cordoned: true } : state;
+    case 'VirtualNodeDrainWaiting': {
+      if (state.status !== 'unpeeringRequested' || state.virtualNode === null) return state;
+      const { reason, remaining, pod, budget, message } = event.data;
+      return { ...state, waiting: { reason, remaining, pod, budget, message } };
+    }
     case 'VirtualNodeDrained':
       if (state.status !== 'unpeeringRequested' || state.virtualNode === null) return state;
-      return { ...state, status: 'virtualNodeDrained', virtualNode: state.virtualNode };
+      return { status: 'virtualNodeDrained', remote: state.remote, identity: state.identity, virtualNode: state.virtualNode, force: state.force };
     case 'VirtualNodeDeleted':
       if (state.status !== 'unpeeringRequested' && state.status !== 'virtualNodeDrained') return state;
       return { status: 'virtualNodeDeleted', remote: state.remote, identity: state.identity, force: state.force };
+    case 'ResourceRequestWithdrawn':
+      if ((state.status !== 'unpeeringRequested' && state.status !== 'virtualNodeDeleted') || state.identity === null) return state;
+      return { status: 'requestWithdrawn', remote: state.remote, identity: state.identity, force: state.force, providerReached: event.data.providerReached };
     case 'PeeringTerminated':
-      return 'remote' in state && state.remote ? { status: 'terminated', remote: state.remote } : state;
+      if (!('remote' in state) || !state.remote) return state;
+      return state.status === 'requestWithdrawn' && !state.providerReached
+        ? { status: 'terminated', remote: state.remote, providerReached: false }
+        : { status: 'terminated', remote: state.remote };
     default:
       return unexpectedEvent(event);
   }

@@ -1,5 +1,5 @@
 // State of the consumer-side aggregate, one status per step of the peering's life.
-import type { AuthenticationFailedData, AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
+import type { AuthenticationFailedData, VirtualNodeDrainWaitingData, AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
 
 export interface RemoteCluster {
   readonly clusterId: string;
@@ -40,6 +40,8 @@ export interface PendingRenewal {
 }
 
 export type Offer = OfferData;
+
+export type DrainWaiting = Omit<VirtualNodeDrainWaitingData, 'nodeName'>;
 
 /** Capacity is not stored here: it is always the accepted offer's resources. */
 export interface VirtualNode {
@@ -103,6 +105,12 @@ export type OutgoingState =
       readonly identity: ReceivedIdentity | null;
       readonly virtualNode: VirtualNode | null;
       readonly force: boolean;
+      /** Whether the node's pods are evicted, or left to finish on their own. */
+      readonly drain: boolean;
+      /** Whether the log has seen the node unschedulable. */
+      readonly cordoned: boolean;
+      /** Why the drain has not finished yet, as last recorded. */
+      readonly waiting: DrainWaiting | null;
     }
   | {
       readonly status: 'virtualNodeDrained';
@@ -117,7 +125,20 @@ export type OutgoingState =
       readonly identity: ReceivedIdentity | null;
       readonly force: boolean;
     }
-  | { readonly status: 'terminated'; readonly remote: RemoteCluster };
+  | {
+      /** The request is gone from the provider (or could not be reached, when forced); the local identity remains to be removed. */
+      readonly status: 'requestWithdrawn';
+      readonly remote: RemoteCluster;
+      readonly identity: ReceivedIdentity;
+      readonly force: boolean;
+      readonly providerReached: boolean;
+    }
+  | {
+      readonly status: 'terminated';
+      readonly remote: RemoteCluster;
+      /** false after a forced unpeering that could not reach the provider: its half is left to a later contact. */
+      readonly providerReached?: boolean;
+    };
 
 export type OutgoingStatus = OutgoingState['status'];
 

@@ -41,4 +41,10 @@ export type ReflectPodStatus = Command<'ReflectPodStatus', { readonly pods: read
 
 export type ReclaimPods = Command<'ReclaimPods', { readonly pods: readonly (PodRef & { readonly reason: PodReclaimReason })[] }>;
 
-export type PodsCommand = RequestNamespaceOffload | RecordNamespaceAnswer | OffloadPods | RecordPodOffloadFailure | ReflectPodStatus | ReclaimPods;
+/**
+ * The virtual node is gone (unpeering): pods still tracked are reclaimed and the namespaces
+ * forgotten, so a later peering with the same provider starts with nothing asked of it.
+ */
+export type EndOffloading = Command<'EndOffloading', { readonly nodeName: string }>;
+
+export type PodsCommand = RequestNamespaceOffload | RecordNamespaceAnswer | OffloadPods | RecordPodOffloadFailure | ReflectPodStatus | ReclaimPods | EndOffloading;

@@ -97,6 +97,12 @@ export function decide(command: PodsCommand, state: PodsState): Events {
       }
       return out;
     }
+    case 'EndOffloading': {
+      if (state.status === 'idle') return [];
+      const out: PodsEvent[] = Object.values(state.pods).map((p) => ({ type: 'PodReclaimed', data: { namespace: p.namespace, name: p.name, uid: p.uid, reason: 'VirtualNodeDeleted' } }));
+      out.push({ type: 'OffloadingEnded', data: { nodeName: command.data.nodeName } });
+      return out;
+    }
     default:
       return unknownCommand(command);
   }
@@ -158,6 +164,8 @@ export function evolve(state: PodsState, event: PodsEvent): PodsState {
       const { [key]: _reclaimed, ...rest } = state.pods;
       return withPods(state, rest);
     }
+    case 'OffloadingEnded':
+      return initialState;
     default:
       return unexpectedEvent(event);
   }

@@ -1,9 +1,8 @@
 // The ForeignCluster status (DESIGN §5), forged from the views of both directions: phases, the
 // conditions the log's events set (with the events' times), tenant namespaces and the endpoint
 // certificate trusted. Pure: the same views and spec give the same status.
-import { stamp, nodeOf, outgoingPhase, INCOMING_PHASES, type Condition, type RemoteViews } from '../views/view.js';
 import { CONDITION_TYPES as T, REASONS as R } from '../../resources/conditions.js';
-import { OUTGOING_FINALIZER } from '../../resources/constants.js';
+import { stamp, nodeOf, outgoingPhase, INCOMING_PHASES, type Condition, type RemoteViews } from '../views/view.js';
 
 export interface ForeignClusterStatus {
   readonly conditions: Condition[];
@@ -25,18 +24,7 @@ export function forgeForeignClusterStatus(views: RemoteViews, intent: ForeignClu
   if (out && !(out.state.status === 'empty' && intent.outgoingDisabled)) {
     const s = out.state;
     const identity = 'identity' in s && s.identity ? s.identity : null;
-    let own = [...out.conditions];
-    if (identity && (intent.outgoingDisabled || intent.deleting)) {
-      // The user asked to stop; the peering still stands, and the condition says why.
-      const at = own.find((c) => c.type === T.outgoingPeering)?.lastTransitionTime ?? out.updatedAt;
-      const message = intent.deleting
-        ? `deletion waits: unpeering is not implemented yet, so the peering stays; remove the finalizer ${OUTGOING_FINALIZER} to drop the object anyway`
-        : 'outgoing is Disabled, but unpeering is not implemented yet: the peering stays as it is';
-      own = own.map((c) => (c.type === T.outgoingPeering
-        ? { type: c.type, status: s.status === 'virtualNodeReady' ? 'True' : 'Unknown', reason: R.unpeeringNotSupported, message, lastTransitionTime: at }
-        : c));
-    }
-    conditions.push(...own);
+    conditions.push(...out.conditions);
     const node = nodeOf(s);
     const pin = 'remote' in s && s.remote ? s.remote.authFingerprint : null;
     outgoing = {

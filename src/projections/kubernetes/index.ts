@@ -18,6 +18,7 @@ export interface ForeignClusterObject extends KubeObject {
     clusterId: string; clusterName?: string; authUrl?: string; authFingerprint?: string;
     outgoing?: 'Enabled' | 'Disabled'; incoming?: 'Enabled' | 'Disabled';
     tokenSecretRef?: { name: string; namespace?: string; key?: string };
+    unpeering?: { drain?: boolean; force?: boolean };
   };
   status?: { conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime: string }[] };
 }

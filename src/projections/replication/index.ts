@@ -8,11 +8,15 @@
 import type { KubeClient, KubeObject } from '../../adapters/kubernetes/client.js';
 import type { IncomingState } from '../../commands/incoming/state.js';
 import type { RecordRemoteNamespace } from '../../commands/incoming/commands.js';
-import { forgeRemoteNamespaceObjects, isOwnRemoteNamespace } from '../../resources/offloading.js';
+import { forgeRemoteNamespaceObjects, isOwnRemoteNamespace, OFFLOAD_ANNOTATIONS, OFFLOAD_LABELS } from '../../resources/offloading.js';
+import { forgeTenantObjects } from '../../resources/tenant.js';
+import { tenantNamespaceFor } from '../../resources/names.js';
+import { GROUP_VERSION, LABELS } from '../../resources/constants.js';
+import { IdentitySecretInvalidError } from '../../auth/errors.js';
 import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
-import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest } from '../../resources/objects.js';
+import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, REQUEST_NAME } from '../../resources/objects.js';
 import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import { nodeOf, type RemoteViews } from '../views/view.js';
 
@@ -30,6 +34,8 @@ export interface ReplicationProjectionDeps {
   providerClient(remoteClusterId: string, state: Peered): Promise<KubeClient>;
   /** Reports what making a remote namespace came to (RecordRemoteNamespace; the decider dedupes). */
   recordNamespace(remoteClusterId: string, outcome: RecordRemoteNamespace['data']): Promise<void>;
+  /** Reports that the request is gone from the provider (WithdrawResourceRequest), or was left there when forced. */
+  recordWithdrawal(remoteClusterId: string, providerReached: boolean): Promise<void>;
   readonly live?: boolean;
 }
 
@@ -53,12 +59,36 @@ export function forgeConsumerReplicas(consumer: { clusterId: string; clusterName
   return out;
 }
 
+/** Consumer-side states whose request must be gone from the provider: unpeering, once the node is gone. */
+export function withdrawsRequest(s: OutgoingState): boolean {
+  if (!('identity' in s) || !s.identity) return false;
+  return s.status === 'virtualNodeDeleted' || (s.status === 'unpeeringRequested' && s.virtualNode === null);
+}
+
+/** Provider-side: what is left to remove for a consumer whose peering ends (pure). */
+export function providerTeardownOf(s: IncomingState | undefined): 'offer' | 'all' | undefined {
+  if (s?.status === 'offerWithdrawn') return 'offer';
+  if (s?.status === 'revoked') return 'all';
+  return undefined;
+}
+
+/** Outgoing states that keep the shared tenant namespace in use (this cluster holds an identity towards that remote there). */
+function usesTenantNamespace(s: OutgoingState | undefined): boolean {
+  return !!s && s.status !== 'empty' && s.status !== 'terminated' && s.status !== 'blocked';
+}
+
+function gone(e: unknown): boolean {
+  const status = (e as { status?: number }).status;
+  return status === 0 || status === 401 || status === 403 || (status !== undefined && status >= 500);
+}
+
 export function createReplicationProjection(d: ReplicationProjectionDeps): EffectProjection {
   const memo = createAppliedMemo();
   const keyOf = (where: string, obj: KubeObject) => `${where}/${obj.kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}/${(obj as { status?: unknown }).status ? 'status' : 'spec'}`;
   async function effect(remote: string, views: RemoteViews, forced: boolean): Promise<void> {
     const out = views.outgoing?.state;
-    if (out && 'identity' in out && out.identity) {
+    if (out && withdrawsRequest(out)) await withdraw(remote, out as Peered, forced);
+    else if (out && 'identity' in out && out.identity) {
       const where = `${remote}@${out.identity.certFingerprint}`;
       const namespaces = Object.keys(views.pods?.state.namespaces ?? {});
       const replicas = forgeConsumerReplicas(d, out, namespaces).filter((obj) => memo.changed(keyOf(where, obj), obj, forced));
@@ -84,6 +114,67 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
       }
       await remoteNamespaces(remote, inc, forced);
     }
+    const teardown = providerTeardownOf(inc);
+    if (teardown) await tearDown(remote, views, teardown, forced);
+  }
+
+  /**
+   * The consumer's half of unpeering at the provider: its request deleted there (which is what
+   * the provider answers by withdrawing its offer). A forced unpeering whose provider does not
+   * answer records that the request was left there.
+   */
+  async function withdraw(remote: string, out: Peered, forced: boolean): Promise<void> {
+    const key = `withdraw/${remote}@${out.identity!.certFingerprint}`;
+    if (!memo.changed(key, out.status, forced)) return;
+    let reached = true;
+    try {
+      const client = await d.providerClient(remote, out);
+      await client.delete(GROUP_VERSION, 'ResourceRequest', REQUEST_NAME, out.identity!.tenantNamespace);
+    } catch (e) {
+      if (!((out as { force?: boolean }).force && (gone(e) || e instanceof IdentitySecretInvalidError))) throw e;
+      d.logger.warn('the provider could not be reached: its half of the peering is left to a later contact', { remoteClusterId: remote, error: e });
+      reached = false;
+    }
+    await d.recordWithdrawal(remote, reached);
+    memo.record(key, out.status);
+  }
+
+  /**
+   * The provider's half: the offer goes once the request is withdrawn; once the identity is
+   * revoked, everything made for the consumer goes (its offloaded namespaces with their pods, the
+   * tenant RBAC, the request), and the tenant namespace too unless this cluster's own outgoing
+   * peering towards that cluster keeps its identity there.
+   */
+  async function tearDown(consumer: string, views: RemoteViews, what: 'offer' | 'all', forced: boolean): Promise<void> {
+    const key = `teardown/${consumer}`;
+    const tenantNeeded = usesTenantNamespace(views.outgoing?.state);
+    const marker = { what, tenantNeeded, version: views.incoming?.version };
+    if (!memo.changed(key, marker, forced)) return;
+    const tenant = tenantNamespaceFor(consumer);
+    const offers = await d.kube.request<{ items?: KubeObject[] }>('GET', `/apis/${GROUP_VERSION}/namespaces/${tenant}/resourceoffers`).catch((e: unknown) => {
+      if ((e as { status?: number }).status === 404) return { items: [] };
+      throw e;
+    });
+    for (const o of offers.items ?? []) {
+      if ((o as { spec?: { clusterId?: string } }).spec?.clusterId === consumer && o.metadata?.name) await d.kube.delete(GROUP_VERSION, 'ResourceOffer', o.metadata.name, tenant);
+    }
+    const selector = encodeURIComponent(`${LABELS.remoteClusterId}=${consumer},${OFFLOAD_LABELS.offloadedNamespace}=true`);
+    const namespaces = await d.kube.request<{ items?: KubeObject[] }>('GET', `/api/v1/namespaces?labelSelector=${selector}`);
+    for (const ns of namespaces.items ?? []) {
+      const origin = ns.metadata?.annotations?.[OFFLOAD_ANNOTATIONS.originNamespace];
+      // Only what this cluster made for that consumer: a namespace merely labelled alike stays.
+      if (origin && isOwnRemoteNamespace(ns as never, consumer, origin)) await d.kube.delete('v1', 'Namespace', ns.metadata!.name!);
+    }
+    if (what === 'all') {
+      if (tenantNeeded) {
+        const t = forgeTenantObjects(consumer);
+        for (const obj of [t.roleBinding, t.role, t.quota] as KubeObject[]) await d.kube.delete(obj.apiVersion!, obj.kind!, obj.metadata!.name!, tenant);
+        await d.kube.delete(GROUP_VERSION, 'ResourceRequest', REQUEST_NAME, tenant);
+      } else {
+        await d.kube.delete('v1', 'Namespace', tenant);
+      }
+    }
+    memo.record(key, marker);
   }
 
   /**

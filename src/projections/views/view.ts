@@ -111,6 +111,7 @@ export const OUTGOING_PHASES: Record<OutgoingState['status'], string> = {
   unpeeringRequested: 'Unpeering',
   virtualNodeDrained: 'Unpeering',
   virtualNodeDeleted: 'Unpeering',
+  requestWithdrawn: 'Unpeering',
   terminated: 'Terminated',
 };
 
@@ -145,6 +146,28 @@ function failureText(f: { reason: string; httpStatus: number | null; authUrl?: s
   return `the provider${f.authUrl ? ` at ${f.authUrl}` : ''} answered ${f.httpStatus ?? 'nothing'} (${f.reason})`;
 }
 
+/** What a teardown is doing, as a condition's reason and message; undefined outside unpeering. */
+function phaseOfUnpeering(s: OutgoingState): { reason: string; message: string } | undefined {
+  switch (s.status) {
+    case 'unpeeringRequested': {
+      const node = s.virtualNode?.nodeName;
+      if (!node) return { reason: R.withdrawingRequest, message: 'unpeering: withdrawing the resource request from the provider' };
+      if (s.force) return { reason: R.deletingVirtualNode, message: `unpeering by force: deleting virtual node ${node} without a drain` };
+      if (!s.cordoned) return { reason: R.cordoning, message: `unpeering: cordoning virtual node ${node}` };
+      if (s.waiting) return { reason: s.waiting.reason, message: `unpeering: ${s.waiting.message}` };
+      return { reason: R.draining, message: `unpeering: ${s.drain ? 'evicting' : 'waiting for'} the pods on virtual node ${node}` };
+    }
+    case 'virtualNodeDrained':
+      return { reason: R.deletingVirtualNode, message: `unpeering: virtual node ${s.virtualNode.nodeName} drained; deleting it` };
+    case 'virtualNodeDeleted':
+      return { reason: R.withdrawingRequest, message: 'unpeering: virtual node deleted; withdrawing the resource request from the provider' };
+    case 'requestWithdrawn':
+      return { reason: R.removingIdentity, message: s.providerReached ? 'unpeering: request withdrawn; removing the identity' : 'unpeering: the provider was not reached; removing the identity' };
+    default:
+      return undefined;
+  }
+}
+
 export function outgoingConditions(s: OutgoingState): Draft[] {
   const identity = 'identity' in s && s.identity ? s.identity : null;
   const health = identity?.health;
@@ -175,8 +198,12 @@ export function outgoingConditions(s: OutgoingState): Draft[] {
     out.push({ type: T.outgoingPeering, status: 'True', reason: R.established, message: `virtual node ${s.accepted.virtualNode.nodeName} runs on offer generation ${s.accepted.offer.generation}; generation ${s.offer.generation} awaits a decision` });
   } else if (s.status === 'offerRefused') {
     out.push({ type: T.outgoingPeering, status: 'False', reason: R.offerRefused, message: `offer ${s.offer.offerName} refused (${s.reason})` });
+  } else if (s.status === 'terminated' && s.providerReached === false) {
+    out.push({ type: T.outgoingPeering, status: 'False', reason: R.providerNotReached, message: 'unpeered by force without reaching the provider: what it made for this cluster (request, offer, namespaces, RBAC) stays there until the provider is reached again' });
   } else if (s.status === 'terminated' || s.status === 'empty') {
     out.push({ type: T.outgoingPeering, status: 'False', reason: s.status === 'empty' ? R.notPeered : R.terminated, message: 'no outgoing peering' });
+  } else if (phaseOfUnpeering(s)) {
+    out.push({ type: T.outgoingPeering, status: 'Unknown', ...phaseOfUnpeering(s)! });
   } else if (s.status !== 'authenticationFailed' && s.status !== 'blocked') {
     out.push({ type: T.outgoingPeering, status: 'Unknown', reason: phase, message: `peering in progress: ${phase}` });
   }

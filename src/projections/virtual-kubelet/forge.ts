@@ -7,7 +7,8 @@ import type { Obj } from '../../resources/objects.js';
 /** How long a virtual node's Lease is valid; it is renewed at a quarter of that. */
 export const LEASE_DURATION_SECONDS = 40;
 
-export function forgeVirtualNode(p: { nodeName: string; remoteClusterId: string }): Obj {
+/** The Node; `cordoned` (unpeering) makes it unschedulable, so no new pod lands on it. */
+export function forgeVirtualNode(p: { nodeName: string; remoteClusterId: string; cordoned?: boolean }): Obj {
   return {
     apiVersion: 'v1', kind: 'Node',
     metadata: {
@@ -17,7 +18,7 @@ export function forgeVirtualNode(p: { nodeName: string; remoteClusterId: string 
         'kubernetes.io/hostname': p.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'node.kubernetes.io/instance-type': 'virtual-node',
       },
     },
-    spec: { taints: [{ ...VIRTUAL_NODE_TAINT }] },
+    spec: { taints: [{ ...VIRTUAL_NODE_TAINT }], ...(p.cordoned ? { unschedulable: true } : {}) },
   };
 }
 

@@ -8,6 +8,7 @@ import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { Resources } from '../../events/catalogue.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
+import { virtualNodeNameFor } from '../../resources/names.js';
 import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import { offloadPods, type OffloadPorts, type Peered } from './pods.js';
 import { nodeOf, type OutgoingView, type RemoteViews } from '../views/view.js';
@@ -37,6 +38,24 @@ export function desiredNode(view: OutgoingView | undefined): DesiredNode | undef
   const health: ProviderHealth = !h || h.ready ? { ready: true } : { ready: false, reason: h.reason ?? 'ProviderUnreachable', message: h.message ?? 'the provider does not answer' };
   return { nodeName: node.nodeName, remoteClusterId: view.remoteClusterId, remoteClusterName: s.remote.clusterName, resources: offer.resources, health, readySince: view.readySince ?? view.updatedAt };
 }
+
+/**
+ * What unpeering wants of the node (pure): kept but cordoned while it drains, gone once the log
+ * says it was deleted. undefined outside unpeering.
+ */
+export function teardownOf(s: OutgoingState): { readonly nodeName: string; readonly phase: 'cordon' | 'delete' } | undefined {
+  switch (s.status) {
+    case 'unpeeringRequested':
+      return s.virtualNode ? { nodeName: s.virtualNode.nodeName, phase: s.force ? 'delete' : 'cordon' } : undefined;
+    case 'virtualNodeDrained':
+      return { nodeName: s.virtualNode.nodeName, phase: 'cordon' };
+    default:
+      return undefined;
+  }
+}
+
+/** States after the node's deletion, whose node (named after the remote) must not exist. */
+const NODE_GONE: ReadonlySet<string> = new Set(['virtualNodeDeleted', 'requestWithdrawn', 'terminated']);
 
 export interface VirtualKubeletDeps {
   readonly kube: KubeClient;
@@ -88,7 +107,13 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
   /** Per node: the desired node last made (an unchanged one is not sent again unless forced). */
   const made = new Map<string, string>();
   const podMemo = createAppliedMemo(100_000);
+  /** The node last made or cordoned per remote (a deletion may find the log no longer naming it). */
+  const lastNode = new Map<string, string>();
   async function effect(remote: string, views: RemoteViews, forced: boolean): Promise<void> {
+    const out = views.outgoing?.state;
+    const teardown = out ? teardownOf(out) : undefined;
+    if (teardown?.phase === 'cordon') return cordon(remote, teardown.nodeName, views, forced);
+    if (teardown?.phase === 'delete' || (out && NODE_GONE.has(out.status))) return remove(teardown?.nodeName ?? lastNode.get(remote) ?? virtualNodeNameFor(remote), forced);
     const want = desiredNode(views.outgoing);
     if (!want) return;
     await node(remote, want, forced);
@@ -101,7 +126,45 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
     }
   }
 
+  /**
+   * Unpeering: the node stays (heartbeat and all, its pods still running) but takes no new pod;
+   * the pod half goes on, so that evicted pods' twins are deleted and the pods released.
+   */
+  async function cordon(remote: string, nodeName: string, views: RemoteViews, forced: boolean): Promise<void> {
+    const key = `cordon/${nodeName}`;
+    const obj = forgeVirtualNode({ nodeName, remoteClusterId: remote, cordoned: true }) as KubeObject;
+    if (podMemo.changed(key, obj, forced)) {
+      await d.kube.apply(obj);
+      podMemo.record(key, obj);
+    }
+    lastNode.set(remote, nodeName);
+    const out = views.outgoing!.state;
+    const pods = views.pods?.state;
+    if (d.offload && pods && pods.status === 'active' && 'identity' in out && out.identity) {
+      const known = nodes.get(nodeName)?.want;
+      await offloadPods(d.offload, d.kube, podMemo, log, {
+        remoteClusterId: remote, nodeName, outgoing: out as Peered, pods,
+        health: known?.health ?? { ready: true }, healthSince: known?.readySince ?? views.outgoing!.updatedAt, at: views.pods!.updatedAt, forced,
+      });
+    }
+  }
+
+  /** The node and its Lease deleted (the heartbeat stopped first, so it does not make the Lease again). */
+  async function remove(nodeName: string, forced: boolean): Promise<void> {
+    const key = `removed/${nodeName}`;
+    if (!podMemo.changed(key, true, forced)) return;
+    const n = nodes.get(nodeName);
+    if (n) { clearInterval(n.timer); nodes.delete(nodeName); }
+    made.delete(nodeName);
+    await d.kube.delete('v1', 'Node', nodeName);
+    await d.kube.delete('coordination.k8s.io/v1', 'Lease', nodeName, 'kube-node-lease');
+    podMemo.record(key, true);
+    podMemo.record(`cordon/${nodeName}`, null);
+  }
+
   async function node(remote: string, want: DesiredNode, forced: boolean): Promise<void> {
+    lastNode.set(remote, want.nodeName);
+    podMemo.record(`removed/${want.nodeName}`, false);
     if (!forced && made.get(want.nodeName) === JSON.stringify(want)) return;
     const node = await d.kube.apply(forgeVirtualNode({ nodeName: want.nodeName, remoteClusterId: remote }) as KubeObject);
     const uid = node.metadata?.uid;

@@ -83,11 +83,21 @@ const cmd = {
   }),
   createVirtualNode: (nodeName = NODE): OutgoingCommand => ({ type: 'CreateVirtualNode', data: { nodeName }, metadata }),
   markVirtualNodeReady: (): OutgoingCommand => ({ type: 'MarkVirtualNodeReady', data: {}, metadata }),
-  requestUnpeering: (force?: boolean): OutgoingCommand => ({
+  requestUnpeering: (force?: boolean, drain?: boolean): OutgoingCommand => ({
     type: 'RequestUnpeering',
-    data: force === undefined ? {} : { force },
+    data: { ...(force === undefined ? {} : { force }), ...(drain === undefined ? {} : { drain }) },
     metadata,
   }),
+  markVirtualNodeCordoned: (): OutgoingCommand => ({ type: 'MarkVirtualNodeCordoned', data: {}, metadata }),
+  recordDrainWaiting: (p: { reason?: 'PodDisruptionBudget' | 'EvictionRefused' | 'WaitingForPods'; remaining?: number; pod?: string; budget?: string; message?: string } = {}): OutgoingCommand => ({
+    type: 'RecordDrainWaiting',
+    data: {
+      reason: p.reason ?? 'PodDisruptionBudget', remaining: p.remaining ?? 3, message: p.message ?? 'evicting web/web-0 would violate PodDisruptionBudget web/web-pdb',
+      ...(p.pod === undefined ? { pod: 'web/web-0' } : p.pod === '' ? {} : { pod: p.pod }), ...(p.budget === undefined ? { budget: 'web-pdb' } : p.budget === '' ? {} : { budget: p.budget }),
+    },
+    metadata,
+  }),
+  withdrawResourceRequest: (providerReached = true): OutgoingCommand => ({ type: 'WithdrawResourceRequest', data: { providerReached }, metadata }),
   markVirtualNodeDrained: (): OutgoingCommand => ({ type: 'MarkVirtualNodeDrained', data: {}, metadata }),
   deleteVirtualNode: (): OutgoingCommand => ({ type: 'DeleteVirtualNode', data: {}, metadata }),
   terminatePeering: (): OutgoingCommand => ({ type: 'TerminatePeering', data: {}, metadata }),
@@ -145,7 +155,17 @@ const ev = {
     data: { nodeName: NODE, resources: offer.resources },
   }),
   virtualNodeReady: (): OutgoingEvent => ({ type: 'VirtualNodeReady', data: { nodeName: NODE } }),
-  unpeeringRequested: (force = false): OutgoingEvent => ({ type: 'UnpeeringRequested', data: { force } }),
+  unpeeringRequested: (force = false, drain = true): OutgoingEvent => ({ type: 'UnpeeringRequested', data: { force, drain } }),
+  virtualNodeCordoned: (): OutgoingEvent => ({ type: 'VirtualNodeCordoned', data: { nodeName: NODE } }),
+  virtualNodeDrainWaiting: (p: { reason?: 'PodDisruptionBudget' | 'EvictionRefused' | 'WaitingForPods'; remaining?: number; pod?: string | null; budget?: string | null; message?: string } = {}): OutgoingEvent => ({
+    type: 'VirtualNodeDrainWaiting',
+    data: {
+      nodeName: NODE, reason: p.reason ?? 'PodDisruptionBudget', remaining: p.remaining ?? 3,
+      pod: p.pod === undefined ? 'web/web-0' : p.pod, budget: p.budget === undefined ? 'web-pdb' : p.budget,
+      message: p.message ?? 'evicting web/web-0 would violate PodDisruptionBudget web/web-pdb',
+    },
+  }),
+  resourceRequestWithdrawn: (providerReached = true): OutgoingEvent => ({ type: 'ResourceRequestWithdrawn', data: { tenantNamespace: TENANT, providerReached } }),
   virtualNodeDrained: (): OutgoingEvent => ({ type: 'VirtualNodeDrained', data: { nodeName: NODE } }),
   virtualNodeDeleted: (): OutgoingEvent => ({ type: 'VirtualNodeDeleted', data: { nodeName: NODE } }),
   peeringTerminated: (force = false): OutgoingEvent => ({ type: 'PeeringTerminated', data: { force } }),
@@ -173,7 +193,9 @@ const offerAccepted = [...h.resourcesRequested, ev.offerReceived(OFFER_1), ev.of
 const nodeCreated = [...offerAccepted, ev.virtualNodeCreated()];
 const nodeReady = [...nodeCreated, ev.virtualNodeReady()];
 const unpeeringWithNode = [...nodeReady, ev.unpeeringRequested()];
-const nodeDeleted = [...unpeeringWithNode, ev.virtualNodeDrained(), ev.virtualNodeDeleted()];
+const cordoned = [...unpeeringWithNode, ev.virtualNodeCordoned()];
+const nodeDeleted = [...cordoned, ev.virtualNodeDrained(), ev.virtualNodeDeleted()];
+const requestWithdrawn = [...nodeDeleted, ev.resourceRequestWithdrawn()];
 
 type Label =
   | 'empty'
@@ -195,8 +217,12 @@ type Label =
   | 'unpeeringRequested'
   | 'unpeeringRequested (forced)'
   | 'unpeeringRequested (no virtual node)'
+  | 'unpeeringRequested (cordoned)'
+  | 'unpeeringRequested (cordoned, without a drain)'
+  | 'unpeeringRequested (drain waiting on a budget)'
   | 'virtualNodeDrained'
   | 'virtualNodeDeleted'
+  | 'requestWithdrawn'
   | 'terminated';
 
 const givens: { readonly [K in Label]: Given<OutgoingEvent, OutgoingState['status']> } = {
@@ -234,9 +260,13 @@ const givens: { readonly [K in Label]: Given<OutgoingEvent, OutgoingState['statu
     status: 'unpeeringRequested',
     history: [...h.resourcesRequested, ev.unpeeringRequested()],
   },
-  virtualNodeDrained: { status: 'virtualNodeDrained', history: [...unpeeringWithNode, ev.virtualNodeDrained()] },
+  'unpeeringRequested (cordoned)': { status: 'unpeeringRequested', history: cordoned },
+  'unpeeringRequested (cordoned, without a drain)': { status: 'unpeeringRequested', history: [...nodeReady, ev.unpeeringRequested(false, false), ev.virtualNodeCordoned()] },
+  'unpeeringRequested (drain waiting on a budget)': { status: 'unpeeringRequested', history: [...cordoned, ev.virtualNodeDrainWaiting()] },
+  virtualNodeDrained: { status: 'virtualNodeDrained', history: [...cordoned, ev.virtualNodeDrained()] },
   virtualNodeDeleted: { status: 'virtualNodeDeleted', history: nodeDeleted },
-  terminated: { status: 'terminated', history: [...nodeDeleted, ev.peeringTerminated()] },
+  requestWithdrawn: { status: 'requestWithdrawn', history: requestWithdrawn },
+  terminated: { status: 'terminated', history: [...requestWithdrawn, ev.peeringTerminated()] },
 };
 
 const statuses: { readonly [K in OutgoingState['status']]: true } = {
@@ -255,6 +285,7 @@ const statuses: { readonly [K in OutgoingState['status']]: true } = {
   unpeeringRequested: true,
   virtualNodeDrained: true,
   virtualNodeDeleted: true,
+  requestWithdrawn: true,
   terminated: true,
 };
 
@@ -303,9 +334,13 @@ const peeredIdentityCells = {
   RequestUnpeering: [
     when(cmd.requestUnpeering()).then(emits(ev.unpeeringRequested(false))),
     when(cmd.requestUnpeering(true), 'forced').then(emits(ev.unpeeringRequested(true))),
+    when(cmd.requestUnpeering(false, false), 'without a drain').then(emits(ev.unpeeringRequested(false, false))),
   ],
+  MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(INVALID),
+  RecordDrainWaiting: when(cmd.recordDrainWaiting()).then(INVALID),
   MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(INVALID),
   DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(INVALID),
+  WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(INVALID),
   TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
 } as const;
 
@@ -329,8 +364,11 @@ const notYetPeeredCells = {
   CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
   MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
   RequestUnpeering: when(cmd.requestUnpeering()).then(emits(ev.unpeeringRequested(false))),
+  MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(INVALID),
+  RecordDrainWaiting: when(cmd.recordDrainWaiting()).then(INVALID),
   MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(INVALID),
   DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(INVALID),
+  WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(INVALID),
   TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
 } as const;
 
@@ -375,8 +413,11 @@ const idleCells = {
     when(cmd.requestUnpeering()).then(nothing),
     when(cmd.requestUnpeering(true), 'forced').then(nothing),
   ],
+  MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(nothing),
+  RecordDrainWaiting: when(cmd.recordDrainWaiting()).then(nothing),
   MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(nothing),
   DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(nothing),
+  WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(nothing),
   TerminatePeering: when(cmd.terminatePeering()).then(nothing),
 } as const;
 
@@ -616,10 +657,14 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
     ...unpeeringCells,
     RequestUnpeering: [
       when(cmd.requestUnpeering(), 'again').then(nothing),
+      when(cmd.requestUnpeering(false, false), 'without a drain, once a drain was asked').then(nothing),
       when(cmd.requestUnpeering(true), 'escalating to force').then(emits(ev.unpeeringRequested(true))),
     ],
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(emits(ev.virtualNodeCordoned())),
+    RecordDrainWaiting: when(cmd.recordDrainWaiting()).then(emits(ev.virtualNodeDrainWaiting())),
     MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(emits(ev.virtualNodeDrained())),
     DeleteVirtualNode: when(cmd.deleteVirtualNode(), 'before the drain').then(INVALID),
+    WithdrawResourceRequest: when(cmd.withdrawResourceRequest(), 'while the node exists').then(INVALID),
     TerminatePeering: when(cmd.terminatePeering(), 'while the node exists').then(INVALID),
   },
   'unpeeringRequested (forced)': {
@@ -628,22 +673,77 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
       when(cmd.requestUnpeering(true), 'forced again').then(nothing),
       when(cmd.requestUnpeering(false), 'not forced').then(nothing),
     ],
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(emits(ev.virtualNodeCordoned())),
+    RecordDrainWaiting: when(cmd.recordDrainWaiting()).then(emits(ev.virtualNodeDrainWaiting())),
     MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(emits(ev.virtualNodeDrained())),
     DeleteVirtualNode: when(cmd.deleteVirtualNode(), 'skipping the drain').then(emits(ev.virtualNodeDeleted())),
+    WithdrawResourceRequest: when(cmd.withdrawResourceRequest(), 'while the node exists').then(INVALID),
     TerminatePeering: when(cmd.terminatePeering(), 'while the node exists').then(INVALID),
   },
   'unpeeringRequested (no virtual node)': {
     ...unpeeringCells,
     RequestUnpeering: when(cmd.requestUnpeering()).then(nothing),
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned(), 'no node to cordon').then(nothing),
+    RecordDrainWaiting: when(cmd.recordDrainWaiting(), 'no node to drain').then(nothing),
     MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained(), 'nothing to drain').then(nothing),
     DeleteVirtualNode: when(cmd.deleteVirtualNode(), 'nothing to delete').then(nothing),
-    TerminatePeering: when(cmd.terminatePeering()).then(emits(ev.peeringTerminated(false))),
+    WithdrawResourceRequest: [
+      when(cmd.withdrawResourceRequest(), 'the request is gone').then(emits(ev.resourceRequestWithdrawn())),
+      when(cmd.withdrawResourceRequest(false), 'the provider not reached, not forced').then(INVALID),
+    ],
+    TerminatePeering: when(cmd.terminatePeering(), 'before the request is withdrawn').then(INVALID),
+  },
+  'unpeeringRequested (cordoned)': {
+    ...unpeeringCells,
+    RequestUnpeering: when(cmd.requestUnpeering()).then(nothing),
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned(), 'seen again').then(nothing),
+    RecordDrainWaiting: [
+      when(cmd.recordDrainWaiting()).then(emits(ev.virtualNodeDrainWaiting())),
+      when(cmd.recordDrainWaiting({ remaining: -1 }), 'a negative count').then(throws(ValidationError, 'ValidationFailed')),
+      when(cmd.recordDrainWaiting({ message: 'z'.repeat(1500) }), 'a long message').then(emits(ev.virtualNodeDrainWaiting({ message: 'z'.repeat(1024) }))),
+    ],
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(emits(ev.virtualNodeDrained())),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode(), 'before the drain').then(INVALID),
+    WithdrawResourceRequest: when(cmd.withdrawResourceRequest(), 'while the node exists').then(INVALID),
+    TerminatePeering: when(cmd.terminatePeering(), 'while the node exists').then(INVALID),
+  },
+  'unpeeringRequested (cordoned, without a drain)': {
+    ...unpeeringCells,
+    RequestUnpeering: [
+      when(cmd.requestUnpeering(false, false), 'again').then(nothing),
+      when(cmd.requestUnpeering(), 'now with a drain').then(emits(ev.unpeeringRequested(false, true))),
+    ],
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(nothing),
+    RecordDrainWaiting: when(cmd.recordDrainWaiting({ reason: 'WaitingForPods', pod: '', budget: '', message: '2 pod(s) still run' })).then(
+      emits(ev.virtualNodeDrainWaiting({ reason: 'WaitingForPods', pod: null, budget: null, message: '2 pod(s) still run' })),
+    ),
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(emits(ev.virtualNodeDrained())),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode(), 'before the pods finished').then(INVALID),
+    WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(INVALID),
+    TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
+  },
+  'unpeeringRequested (drain waiting on a budget)': {
+    ...unpeeringCells,
+    RequestUnpeering: when(cmd.requestUnpeering()).then(nothing),
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(nothing),
+    RecordDrainWaiting: [
+      when(cmd.recordDrainWaiting(), 'the same refusal').then(nothing),
+      when(cmd.recordDrainWaiting({ remaining: 2 }), 'one pod fewer').then(emits(ev.virtualNodeDrainWaiting({ remaining: 2 }))),
+      when(cmd.recordDrainWaiting({ budget: 'other-pdb' }), 'another budget').then(emits(ev.virtualNodeDrainWaiting({ budget: 'other-pdb' }))),
+    ],
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained(), 'the budget was removed').then(emits(ev.virtualNodeDrained())),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(INVALID),
+    WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(INVALID),
+    TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
   },
   virtualNodeDrained: {
     ...unpeeringCells,
     RequestUnpeering: when(cmd.requestUnpeering()).then(nothing),
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(nothing),
+    RecordDrainWaiting: when(cmd.recordDrainWaiting(), 'a late refusal').then(nothing),
     MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(nothing),
     DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(emits(ev.virtualNodeDeleted())),
+    WithdrawResourceRequest: when(cmd.withdrawResourceRequest(), 'while the node exists').then(INVALID),
     TerminatePeering: when(cmd.terminatePeering(), 'while the node exists').then(INVALID),
   },
   virtualNodeDeleted: {
@@ -652,8 +752,24 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
       when(cmd.requestUnpeering()).then(nothing),
       when(cmd.requestUnpeering(true), 'escalating to force').then(emits(ev.unpeeringRequested(true))),
     ],
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(nothing),
+    RecordDrainWaiting: when(cmd.recordDrainWaiting()).then(nothing),
     MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(nothing),
     DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(nothing),
+    WithdrawResourceRequest: [
+      when(cmd.withdrawResourceRequest(), 'the request is gone').then(emits(ev.resourceRequestWithdrawn())),
+      when(cmd.withdrawResourceRequest(false), 'the provider not reached, not forced').then(INVALID),
+    ],
+    TerminatePeering: when(cmd.terminatePeering(), 'before the request is withdrawn').then(INVALID),
+  },
+  requestWithdrawn: {
+    ...unpeeringCells,
+    RequestUnpeering: when(cmd.requestUnpeering()).then(nothing),
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(nothing),
+    RecordDrainWaiting: when(cmd.recordDrainWaiting()).then(nothing),
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(nothing),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(nothing),
+    WithdrawResourceRequest: when(cmd.withdrawResourceRequest(), 'again').then(nothing),
     TerminatePeering: when(cmd.terminatePeering()).then(emits(ev.peeringTerminated(false))),
   },
   terminated: {

@@ -73,6 +73,7 @@ const toOffload = (p: Offload): PodToOffload => ({
 });
 
 const cmd = {
+  end: (): PodsCommand => ({ type: 'EndOffloading', data: { nodeName: 'peerlog-beta' }, metadata }),
   request: (...namespaces: NamespacePair[]): PodsCommand => ({ type: 'RequestNamespaceOffload', data: { namespaces }, metadata }),
   grant: (pair: NamespacePair = SHOP): PodsCommand => ({ type: 'RecordNamespaceAnswer', data: { ...pair, granted: true }, metadata }),
   refuse: (message = NOT_OFFERED, reason: NamespaceRefusalReason = 'NotOffered', pair: NamespacePair = SHOP): PodsCommand => ({
@@ -104,6 +105,7 @@ const ev = {
   }),
   reflected: (status: PodStatusSnapshot, pod: PodRef = POD): PodsEvent => ({ type: 'PodStatusReflected', data: { ...pod, status } }),
   reclaimed: (pod: PodRef = POD, reason: PodReclaimReason = 'Deleted'): PodsEvent => ({ type: 'PodReclaimed', data: { ...pod, reason } }),
+  ended: (): PodsEvent => ({ type: 'OffloadingEnded', data: { nodeName: 'peerlog-beta' } }),
 };
 
 const KEPT_BACK = `the provider did not grant namespace shop-alpha: ${NOT_OFFERED}`;
@@ -183,6 +185,7 @@ const grantedAnswerCell = [
 
 decideMatrix('pods decider', podsDecider, statuses, givens, {
   idle: {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(nothing),
     ...unaskedNamespaceCells,
     ...untrackedPodCells,
     OffloadPods: when(cmd.offload(POD), 'the namespace was never asked for').then(nothing),
@@ -191,6 +194,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     ),
   },
   'namespace requested': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.ended())),
     ...untrackedPodCells,
     RequestNamespaceOffload: askedRequestCell,
     RecordNamespaceAnswer: [
@@ -204,6 +208,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     RecordPodOffloadFailure: when(cmd.fail()).then(emits(ev.failed())),
   },
   'namespace granted': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.ended())),
     ...untrackedPodCells,
     RequestNamespaceOffload: askedRequestCell,
     RecordNamespaceAnswer: [
@@ -224,6 +229,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     RecordPodOffloadFailure: when(cmd.fail()).then(emits(ev.failed())),
   },
   'namespace refused': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.ended())),
     ...untrackedPodCells,
     RequestNamespaceOffload: when(cmd.request(SHOP), 'the refusal stands').then(nothing),
     RecordNamespaceAnswer: [
@@ -238,6 +244,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     RecordPodOffloadFailure: when(cmd.fail('NamespaceRefused', KEPT_BACK)).then(emits(ev.failed('NamespaceRefused', KEPT_BACK))),
   },
   'pod offloaded': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.reclaimed(POD, 'VirtualNodeDeleted'), ev.ended())),
     RequestNamespaceOffload: askedRequestCell,
     RecordNamespaceAnswer: grantedAnswerCell,
     OffloadPods: [
@@ -266,6 +273,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     ],
   },
   'pod running': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.reclaimed(POD, 'VirtualNodeDeleted'), ev.ended())),
     RequestNamespaceOffload: askedRequestCell,
     RecordNamespaceAnswer: grantedAnswerCell,
     OffloadPods: when(cmd.offload(POD), 'the same pod again').then(nothing),
@@ -283,6 +291,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     ReclaimPods: when(cmd.reclaim(POD)).then(emits(ev.reclaimed())),
   },
   'pod succeeded': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.reclaimed(POD, 'VirtualNodeDeleted'), ev.ended())),
     RequestNamespaceOffload: askedRequestCell,
     RecordNamespaceAnswer: grantedAnswerCell,
     OffloadPods: when(cmd.offload(POD), 'the same pod again').then(nothing),
@@ -295,6 +304,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     ReclaimPods: when(cmd.reclaim(POD)).then(emits(ev.reclaimed())),
   },
   'pod failed': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.reclaimed(POD, 'VirtualNodeDeleted'), ev.ended())),
     RequestNamespaceOffload: askedRequestCell,
     RecordNamespaceAnswer: grantedAnswerCell,
     OffloadPods: when(cmd.offload(POD), 'the same pod again').then(nothing),
@@ -306,6 +316,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     ReclaimPods: when(cmd.reclaim(POD)).then(emits(ev.reclaimed())),
   },
   'pod refused by the provider': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.reclaimed(POD, 'VirtualNodeDeleted'), ev.ended())),
     RequestNamespaceOffload: askedRequestCell,
     RecordNamespaceAnswer: grantedAnswerCell,
     OffloadPods: when(cmd.offload(POD), 'still offloaded: the twin is retried').then(nothing),
@@ -319,6 +330,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     ReclaimPods: when(cmd.reclaim(POD)).then(emits(ev.reclaimed())),
   },
   'pod kept back (namespace refused)': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.reclaimed(POD, 'VirtualNodeDeleted'), ev.ended())),
     RequestNamespaceOffload: when(cmd.request(SHOP), 'the refusal stands').then(nothing),
     RecordNamespaceAnswer: when(cmd.refuse(), 'the same refusal').then(nothing),
     OffloadPods: [
@@ -334,6 +346,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     ReclaimPods: when(cmd.reclaim(POD)).then(emits(ev.reclaimed())),
   },
   'pod reclaimed': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(emits(ev.ended())),
     RequestNamespaceOffload: askedRequestCell,
     RecordNamespaceAnswer: grantedAnswerCell,
     OffloadPods: [
@@ -344,6 +357,7 @@ decideMatrix('pods decider', podsDecider, statuses, givens, {
     ...untrackedPodCells,
   },
   'idle (a v1 pod reclaimed)': {
+    EndOffloading: when(cmd.end(), 'the virtual node is gone').then(nothing),
     ...unaskedNamespaceCells,
     ...untrackedPodCells,
     OffloadPods: when(cmd.offload(POD), 'no namespace granted').then(nothing),

@@ -10,7 +10,7 @@ const FP = 'a'.repeat(64);
 const RESOURCES = { cpu: '4', memory: '8Gi', pods: '110' };
 
 export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } = {
-  // Samples are written at each type's current schema version (v2 for the six types that have one);
+  // Samples are written at each type's current schema version (v2 for the seven types that have one);
   // EARLIER_SAMPLES below holds data as older writers recorded it.
   PeeringRequested: [
     { remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443', attempt: '3/41877' },
@@ -65,9 +65,15 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
   OfferRefused: [{ offerName: 'beta-offer', generation: 1, reason: 'UserRefused' }],
   VirtualNodeCreated: [{ nodeName: 'peerlog-beta', resources: { cpu: '3500m', memory: '7.5Gi', pods: '55' } }],
   VirtualNodeReady: [{ nodeName: 'peerlog-beta' }],
-  UnpeeringRequested: [{ force: false }, { force: true }],
+  UnpeeringRequested: [{ force: false, drain: true }, { force: true, drain: false }],
+  VirtualNodeCordoned: [{ nodeName: 'peerlog-beta' }],
+  VirtualNodeDrainWaiting: [
+    { nodeName: 'peerlog-beta', reason: 'PodDisruptionBudget', remaining: 3, pod: 'web/web-0', budget: 'web-pdb', message: 'evicting web/web-0 would violate PodDisruptionBudget web/web-pdb' },
+    { nodeName: 'peerlog-beta', reason: 'WaitingForPods', remaining: 1, pod: null, budget: null, message: '1 pod(s) still run on peerlog-beta' },
+  ],
   VirtualNodeDrained: [{ nodeName: 'peerlog-beta' }],
   VirtualNodeDeleted: [{ nodeName: 'peerlog-beta' }],
+  ResourceRequestWithdrawn: [{ tenantNamespace: 'peerlog-tenant-alpha', providerReached: true }, { tenantNamespace: 'peerlog-tenant-alpha', providerReached: false }],
   PeeringTerminated: [{ force: false }],
   TokenValidated: [{ remoteClusterId: 'alpha-01', remoteClusterName: 'alpha' }],
   TokenRejected: [{ reason: 'TokenMismatch' }],
@@ -137,6 +143,7 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
       },
     },
   ],
+  OffloadingEnded: [{ nodeName: 'peerlog-beta' }],
   PodReclaimed: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', reason: 'Evicted' }],
   NamespaceOffloadRequested: [{ namespace: 'shop', remoteNamespace: 'shop-alpha' }],
   NamespaceOffloadGranted: [{ namespace: 'shop', remoteNamespace: 'shop-alpha' }],
@@ -162,6 +169,7 @@ export const EARLIER_SAMPLES: { readonly [T in EventType]?: Readonly<Record<numb
   IdentityRenewalFailed: { 1: [{ reason: 'Unreachable', httpStatus: null }] },
   AuthenticationFailed: { 1: [{ reason: 'TokenRejected', httpStatus: 401 }, { reason: 'Unreachable', httpStatus: null }] },
   PodOffloaded: { 1: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', remoteNamespace: 'shop-alpha', remoteName: 'web-0' }] },
+  UnpeeringRequested: { 1: [{ force: false }, { force: true }] },
   PodStatusReflected: {
     1: [
       {

@@ -81,8 +81,8 @@ describe('event catalogue', () => {
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(SAMPLES).sort());
   });
 
-  it('six types are at schema version 2, every other type at version 1', () => {
-    const v2 = ['AuthenticationFailed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected'];
+  it('seven types are at schema version 2, every other type at version 1', () => {
+    const v2 = ['AuthenticationFailed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected', 'UnpeeringRequested'];
     assert.deepEqual(EVENT_TYPES.filter((t) => currentSchemaVersion(t) === 2).sort(), v2);
     for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), v2.includes(type) ? 2 : 1, type);
     // A v2 type still reads its v1 events.

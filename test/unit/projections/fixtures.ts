@@ -22,7 +22,7 @@ export const OFFER_2 = { offerName: 'offer-beta-7f3c', generation: 2, resources:
 /** `2025-03-01T12:00:0<n>.000Z`-style times, one per event, so that each condition's time names its event. */
 export const t = (n: number): string => `2025-03-01T12:${String(n).padStart(2, '0')}:00.000Z`;
 
-type Step = { readonly [K in EventType]: readonly [K, EventDataMap[K]] }[EventType];
+export type Step = { readonly [K in EventType]: readonly [K, EventDataMap[K]] }[EventType];
 
 /** Envelopes of one stream numbered from `from`, the n-th at t(from + n). */
 export function envelopes(streamId: string, steps: readonly Step[], from = 1): EventEnvelope[] {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { forgeForeignClusterStatus, forgeWaitingForLog } from '../../../src/projections/kubernetes/forge.js';
 import type { IncomingView, OutgoingView } from '../../../src/projections/views/view.js';
-import { IN, INCOMING_STEPS, OUT, OUTGOING_STEPS, PIN, envelopes, fold, t } from './fixtures.js';
+import { IN, INCOMING_STEPS, OUT, OUTGOING_STEPS, PIN, envelopes, fold, t, type Step } from './fixtures.js';
 
 const outgoing = fold(envelopes(OUT, OUTGOING_STEPS)) as OutgoingView;
 const incoming = fold(envelopes(IN, INCOMING_STEPS)) as IncomingView;
@@ -43,32 +43,50 @@ describe('forgeForeignClusterStatus', () => {
     assert.deepEqual(forgeForeignClusterStatus({ outgoing: early }, KEEP).outgoing, { phase: 'Authenticating' });
   });
 
-  it('outgoing Disabled with an identity held: OutgoingPeering says UnpeeringNotSupported, keeping its time', () => {
-    assert.deepEqual(forgeForeignClusterStatus({ outgoing }, { outgoingDisabled: true, deleting: false }), {
-      conditions: [
-        OUT_CONDITIONS[0],
-        { type: 'OutgoingPeering', status: 'True', reason: 'UnpeeringNotSupported', message: 'outgoing is Disabled, but unpeering is not implemented yet: the peering stays as it is', lastTransitionTime: t(8) },
-        OUT_CONDITIONS[2],
-      ],
-      outgoing: OUT_STATUS,
+  it('unpeering with a drain that a budget blocks: OutgoingPeering says so, with the pod and the budget', () => {
+    const waiting = fold(envelopes(OUT, [
+      ...OUTGOING_STEPS,
+      ['UnpeeringRequested', { force: false, drain: true }],
+      ['VirtualNodeCordoned', { nodeName: 'peerlog-beta-7f3c' }],
+      ['VirtualNodeDrainWaiting', { nodeName: 'peerlog-beta-7f3c', reason: 'PodDisruptionBudget', remaining: 2, pod: 'web/web-0', budget: 'web-pdb', message: 'evicting web/web-0 would violate PodDisruptionBudget web/web-pdb' }],
+    ])) as OutgoingView;
+    const status = forgeForeignClusterStatus({ outgoing: waiting }, { outgoingDisabled: true, deleting: false });
+    assert.deepEqual(status.conditions[1], {
+      type: 'OutgoingPeering', status: 'Unknown', reason: 'PodDisruptionBudget',
+      message: 'unpeering: evicting web/web-0 would violate PodDisruptionBudget web/web-pdb', lastTransitionTime: t(11),
     });
+    assert.equal(status.outgoing?.phase, 'Unpeering');
+    assert.equal(status.outgoing?.virtualNode, 'peerlog-beta-7f3c');
   });
 
-  it('deleting with an identity held: the condition names the finalizer to remove', () => {
-    assert.deepEqual(forgeForeignClusterStatus({ outgoing }, { outgoingDisabled: false, deleting: true }).conditions[1], {
-      type: 'OutgoingPeering', status: 'True', reason: 'UnpeeringNotSupported',
-      message: 'deletion waits: unpeering is not implemented yet, so the peering stays; remove the finalizer peering.peerlog.dev/outgoing-peering to drop the object anyway',
-      lastTransitionTime: t(8),
-    });
+  it('unpeering steps each say what they do', () => {
+    const steps: Step[] = [...OUTGOING_STEPS, ['UnpeeringRequested', { force: false, drain: false }]];
+    const reasonAfter = (extra: Step[]) =>
+      forgeForeignClusterStatus({ outgoing: fold(envelopes(OUT, [...steps, ...extra])) as OutgoingView }, KEEP).conditions.find((c) => c.type === 'OutgoingPeering')!.reason;
+    assert.equal(reasonAfter([]), 'Cordoning');
+    assert.equal(reasonAfter([['VirtualNodeCordoned', { nodeName: 'peerlog-beta-7f3c' }]]), 'Draining');
+    assert.equal(reasonAfter([['VirtualNodeCordoned', { nodeName: 'peerlog-beta-7f3c' }], ['VirtualNodeDrained', { nodeName: 'peerlog-beta-7f3c' }]]), 'DeletingVirtualNode');
+    const deleted: Step[] = [['VirtualNodeCordoned', { nodeName: 'peerlog-beta-7f3c' }], ['VirtualNodeDrained', { nodeName: 'peerlog-beta-7f3c' }], ['VirtualNodeDeleted', { nodeName: 'peerlog-beta-7f3c' }]];
+    assert.equal(reasonAfter(deleted), 'WithdrawingRequest');
+    assert.equal(reasonAfter([...deleted, ['ResourceRequestWithdrawn', { tenantNamespace: 'peerlog-tenant-alpha-01', providerReached: true }]]), 'RemovingIdentity');
+    assert.equal(reasonAfter([...deleted, ['ResourceRequestWithdrawn', { tenantNamespace: 'peerlog-tenant-alpha-01', providerReached: true }], ['PeeringTerminated', { force: false }]]), 'Terminated');
   });
 
-  it('deleting before the node is Ready: UnpeeringNotSupported is Unknown', () => {
-    const created = fold(envelopes(OUT, OUTGOING_STEPS.slice(0, 7))) as OutgoingView;
-    assert.deepEqual(forgeForeignClusterStatus({ outgoing: created }, { outgoingDisabled: false, deleting: true }).conditions[1], {
-      type: 'OutgoingPeering', status: 'Unknown', reason: 'UnpeeringNotSupported',
-      message: 'deletion waits: unpeering is not implemented yet, so the peering stays; remove the finalizer peering.peerlog.dev/outgoing-peering to drop the object anyway',
-      lastTransitionTime: t(1),
+  it('forced without reaching the provider: Terminated says what stays there', () => {
+    const forced = fold(envelopes(OUT, [
+      ...OUTGOING_STEPS,
+      ['UnpeeringRequested', { force: true, drain: true }],
+      ['VirtualNodeDeleted', { nodeName: 'peerlog-beta-7f3c' }],
+      ['ResourceRequestWithdrawn', { tenantNamespace: 'peerlog-tenant-alpha-01', providerReached: false }],
+      ['PeeringTerminated', { force: true }],
+    ])) as OutgoingView;
+    const status = forgeForeignClusterStatus({ outgoing: forced }, KEEP);
+    assert.deepEqual(status.conditions.find((c) => c.type === 'OutgoingPeering'), {
+      type: 'OutgoingPeering', status: 'False', reason: 'ProviderNotReached',
+      message: 'unpeered by force without reaching the provider: what it made for this cluster (request, offer, namespaces, RBAC) stays there until the provider is reached again',
+      lastTransitionTime: t(14),
     });
+    assert.deepEqual(status.outgoing, { phase: 'Terminated', authFingerprint: PIN });
   });
 
   it('no views at all: no conditions', () => {
