@@ -6,6 +6,7 @@ import { historyVerb } from './cli/history.js';
 import { serveVerb } from './cli/serve.js';
 import { tokenVerb } from './cli/token.js';
 import { peerVerb } from './cli/peer.js';
+import { unpeerVerb } from './cli/unpeer.js';
 import { statusVerb } from './cli/status.js';
 import { offerVerb } from './cli/offer.js';
 
@@ -18,7 +19,7 @@ process.on('warning', (w) => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'node warning', name: w.name, warning: w.message })}\n`);
 });
 
-const verbs: readonly Verb[] = [serveVerb, tokenVerb, peerVerb, statusVerb, offerVerb, historyVerb, replayVerb, versionVerb];
+const verbs: readonly Verb[] = [serveVerb, tokenVerb, peerVerb, unpeerVerb, statusVerb, offerVerb, historyVerb, replayVerb, versionVerb];
 
 // A verb that has returned is done: whatever a client library left running (a retry timer, a
 // socket) must not keep the process alive, but stdout gets a moment to drain into a pipe.

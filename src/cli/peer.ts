@@ -2,7 +2,6 @@
 // provider and follows the peering as its events land in the log, one line per step, until the
 // virtual node is Ready (exit 0), a step fails for good, or --timeout passes (non-zero, naming it).
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { createLogger } from '../adapters/log/index.js';
 import { openRuntime } from '../runtime.js';
@@ -15,6 +14,7 @@ import { streamIdOf } from '../commands/registry.js';
 import type { Condition } from '../projections/views/view.js';
 import { CONDITION_TYPES, REASONS } from '../resources/conditions.js';
 import { UsageError } from './args.js';
+import { cliUser, foreignClusterConditions } from './foreign-cluster.js';
 import { describeEvent, elapsed } from './progress.js';
 import type { Verb } from './index.js';
 
@@ -67,7 +67,7 @@ export const peerVerb: Verb = {
       await writePeeringToken(kube, config.systemNamespace, secretName, { remoteClusterId: ids.clusterId, token, authUrl, authFingerprint });
       await kube.apply({
         apiVersion: GROUP_VERSION, kind: 'ForeignCluster',
-        metadata: { name, annotations: { [ANNOTATIONS.requestedBy]: `cli:${safeUser()}` } },
+        metadata: { name, annotations: { [ANNOTATIONS.requestedBy]: `cli:${cliUser()}` } },
         spec: {
           clusterId: ids.clusterId, clusterName: ids.clusterName, authUrl, authFingerprint,
           outgoing: 'Enabled', tokenSecretRef: { name: secretName, namespace: config.systemNamespace, key: 'token' },
@@ -104,12 +104,12 @@ export const peerVerb: Verb = {
           }
         }
         // What the control plane says while it retries (an unreachable provider, a missing token).
-        const stuck = (await conditions(kube, name)).find((c) => c.status === 'False' && c.reason !== REASONS.noVirtualNode);
+        const stuck = (await foreignClusterConditions(kube, name)).find((c) => c.status === 'False' && c.reason !== REASONS.noVirtualNode);
         const text = stuck ? `${stuck.type} ${stuck.reason}: ${stuck.message}` : '';
         if (stuck && text !== lastCondition) { say(`waiting: ${text}`); lastCondition = text; }
         await new Promise((r) => setTimeout(r, 100));
       }
-      const cond = await conditions(kube, name);
+      const cond = await foreignClusterConditions(kube, name);
       const stuck = cond.find((c) => c.status !== 'True' && c.reason !== REASONS.noVirtualNode);
       const why = cond.length === 0
         ? `no control plane has acted on ForeignCluster ${name}: is \`peerlog serve\` running for cluster ${config.clusterId}?`
@@ -147,20 +147,11 @@ function readPeerToken(flags: Readonly<Record<string, unknown>>): string {
   return token;
 }
 
-function safeUser(): string {
-  try { return userInfo().username; } catch { return 'unknown'; }
-}
-
 async function waitForCondition(kube: ReturnType<typeof createKubeClient>, name: string, match: (c: Condition) => boolean, timeoutMs: number): Promise<Condition | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const found = (await conditions(kube, name)).find(match);
+    const found = (await foreignClusterConditions(kube, name)).find(match);
     if (found || Date.now() > deadline) return found;
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function conditions(kube: ReturnType<typeof createKubeClient>, name: string): Promise<Condition[]> {
-  const fc = await kube.get<KubeObject & { status?: { conditions?: Condition[] } }>(GROUP_VERSION, 'ForeignCluster', name).catch(() => undefined);
-  return fc?.status?.conditions ?? [];
 }

@@ -21,6 +21,13 @@ export function describeEvent(e: EventEnvelope): string {
       case 'OfferRefused': return `offer ${String(d.offerName)} refused (${String(d.reason)})`;
       case 'VirtualNodeCreated': return `virtual node ${String(d.nodeName)} created: ${res(d.resources)}`;
       case 'VirtualNodeReady': return `virtual node ${String(d.nodeName)} Ready`;
+      case 'UnpeeringRequested': return `unpeering requested${d.force ? ', forced' : d.drain === false ? ', without a drain' : ''}`;
+      case 'VirtualNodeCordoned': return `virtual node ${String(d.nodeName)} cordoned`;
+      case 'VirtualNodeDrainWaiting': return `drain waits (${String(d.reason)}, ${String(d.remaining)} pod(s) left): ${String(d.message)}`;
+      case 'VirtualNodeDrained': return `virtual node ${String(d.nodeName)} drained`;
+      case 'VirtualNodeDeleted': return `virtual node ${String(d.nodeName)} and its Lease deleted`;
+      case 'ResourceRequestWithdrawn': return d.providerReached ? `ResourceRequest withdrawn from ${String(d.tenantNamespace)}` : 'the provider was not reached: its request and objects stay there';
+      case 'PeeringTerminated': return `peering terminated; identity removed${d.force ? ' (forced)' : ''}`;
       default: return JSON.stringify(d).slice(0, 200);
     }
   })();

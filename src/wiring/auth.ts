@@ -6,7 +6,7 @@ import type { PeerlogConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import type { Logger } from '../adapters/log/index.js';
 import type { KubeClient } from '../adapters/kubernetes/client.js';
-import { createTokenStore, ensureNamespace, readIdentity, writeIdentity } from '../adapters/kubernetes/secrets.js';
+import { createTokenStore, ensureNamespace, readIdentity, untilNotTerminating, writeIdentity } from '../adapters/kubernetes/secrets.js';
 import {
   createCsr, exportKeyPair, generateKeyPair, importAnyKeyPair, inspectCertificate, inspectCsr, issueCertificate,
 } from '../adapters/x509/index.js';
@@ -56,6 +56,7 @@ export async function providerPorts(
     findCertificate: (fp) => certificates.find(fp),
     async ensureTenant(remote) {
       const t = forgeTenantObjects(remote);
+      await untilNotTerminating(kube, (t.namespace as { metadata: { name: string } }).metadata.name);
       await kube.apply(t.namespace as never);
       // The quota before the binding: no moment in which the identity could write without it.
       await kube.apply(t.quota as never);

@@ -5,7 +5,7 @@ import {
   AUTH_TLS_SECRET_NAME, IDENTITY_SECRET_NAME, LABELS, MANAGED_BY, TOKEN_SECRET_AUTH_URL_KEY, TOKEN_SECRET_FINGERPRINT_KEY,
   TOKEN_SECRET_KEY, TOKEN_SECRET_NAME,
 } from '../../resources/constants.js';
-import type { KubeClient, KubeObject } from './client.js';
+import { KubernetesError, type KubeClient, type KubeObject } from './client.js';
 
 type Secret = V1Secret & KubeObject;
 
@@ -63,7 +63,23 @@ export async function writePeeringToken(kube: KubeClient, namespace: string, nam
 }
 
 export async function ensureNamespace(kube: KubeClient, name: string, labels: Record<string, string> = {}): Promise<void> {
+  await untilNotTerminating(kube, name);
   await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABELS.managedBy]: MANAGED_BY, ...labels } } });
+}
+
+/**
+ * Waits while a namespace of that name is being deleted (an unpeering just removed it, and a
+ * re-peer wants it again): applying to it meanwhile would seem to work, and the namespace would
+ * then vanish with what was written in it. Throws a retriable error after `timeoutMs`.
+ */
+export async function untilNotTerminating(kube: KubeClient, name: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ns = await kube.get<KubeObject>('v1', 'Namespace', name);
+    if (!ns?.metadata?.deletionTimestamp) return;
+    if (Date.now() > deadline) throw new KubernetesError(409, 'NamespaceTerminating', `namespace ${name} is still being deleted after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export interface TokenStore {
