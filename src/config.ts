@@ -1,6 +1,7 @@
 // Control-plane settings: parsed once from flags, PEERLOG_* variables or the local stack
 // (`--stack alpha|beta`), validated, frozen; a bad value fails fast naming the setting.
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { ValidationError } from './errors.js';
 import { loadLayout, stackEnv, CLUSTERS } from './stack/config.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources/constants.js';
@@ -46,6 +47,14 @@ export interface PeerlogConfig {
   readonly kafkaMinInsyncReplicas: number | undefined;
   /** Every this many seconds the operator reconciles every peering again (what failed for good is retried). */
   readonly resyncSeconds: number;
+  /**
+   * The virtual nodes' kubelet API (what `kubectl logs` reaches through kube-apiserver): the port it
+   * listens on, and the address it listens on. Both are written into every virtual node's status.
+   */
+  readonly kubeletPort: number;
+  readonly kubeletHost: string;
+  /** The InternalIP the virtual nodes announce: where kube-apiserver dials their kubelet API. */
+  readonly kubeletAddress: string;
 }
 
 export interface ConfigSource {
@@ -72,11 +81,18 @@ export interface ConfigSource {
   readonly kafkaReplicationFactor?: number;
   readonly kafkaMinInsyncReplicas?: number;
   readonly resyncSeconds?: number;
+  /** As given (a flag's or variable's text is checked here, so a bad one is named as typed). */
+  readonly kubeletPort?: number | string;
+  readonly kubeletHost?: string;
+  readonly kubeletAddress?: string;
 }
 
 function fail(setting: string, why: string): never {
   throw new ValidationError(`setting ${setting}: ${why}`, { field: setting, code: 'InvalidSetting' });
 }
+
+/** The kubelet's own port: the one a cluster's tooling expects of a node. */
+export const DEFAULT_KUBELET_PORT = 10250;
 
 /** Flag names (as typed on the command line) for each setting, and their variables. */
 export const CONFIG_FLAGS = [
@@ -103,6 +119,9 @@ export const CONFIG_FLAGS = [
   { name: 'kafka-replication-factor', env: 'PEERLOG_KAFKA_REPLICATION_FACTOR', description: 'replication factor of the event topic when peerlog creates it (default min(3, brokers))' },
   { name: 'kafka-min-insync-replicas', env: 'PEERLOG_KAFKA_MIN_INSYNC_REPLICAS', description: 'min.insync.replicas of the event topic when peerlog creates it (default 2, or 1 when the replication factor is below 3)' },
   { name: 'resync-seconds', env: 'PEERLOG_RESYNC_SECONDS', description: 'time between two reconciles of every peering, which retry what failed: seconds or a duration like 90s, 5m (default 5m)' },
+  { name: 'kubelet-port', env: 'PEERLOG_KUBELET_PORT', description: `port of the virtual nodes' kubelet API, which kube-apiserver calls for \`kubectl logs\` (default ${DEFAULT_KUBELET_PORT})` },
+  { name: 'kubelet-host', env: 'PEERLOG_KUBELET_HOST', description: 'address the kubelet API listens on (default 127.0.0.1)' },
+  { name: 'kubelet-address', env: 'PEERLOG_KUBELET_ADDRESS', description: 'IP address the virtual nodes announce as their InternalIP, where kube-apiserver reaches the kubelet API (default the kubelet host)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -114,6 +133,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   };
   const get = (n: (typeof CONFIG_FLAGS)[number]['name']) => pick(n, CONFIG_FLAGS.find((f) => f.name === n)!.env);
   const port = get('auth-port');
+  const kubeletPort = get('kubelet-port');
   const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent' | 'kafka-replication-factor' | 'kafka-min-insync-replicas') => { const v = get(n); return v === undefined ? undefined : Number(v); };
   const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds') => {
     const v = get(n);
@@ -129,6 +149,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
     kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
+    kubeletPort, kubeletHost: get('kubelet-host'), kubeletAddress: get('kubelet-address'),
   };
 }
 
@@ -146,7 +167,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     base = {
       clusterId: env[`${P}_CLUSTER_ID`], clusterName: src.stack, kubeconfig: env[`${P}_KUBECONFIG`],
       kafkaBrokers: env.KAFKA_BROKERS, databaseUrl: env.DATABASE_URL, authPort: Number(env[`${P}_AUTH_PORT`]),
-      caCert: env[`${P}_CA_CERT`], caKey: env[`${P}_CA_KEY`],
+      caCert: env[`${P}_CA_CERT`], caKey: env[`${P}_CA_KEY`], kubeletPort: Number(env[`${P}_KUBELET_PORT`]),
     };
   }
   const s: ConfigSource = { ...base, ...Object.fromEntries(Object.entries(src).filter(([, v]) => v !== undefined)) };
@@ -214,6 +235,20 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
   const proxy = s.authProxyProtocol ?? false;
   const authProxyProtocol = proxy === true || proxy === 'true' || proxy === '1';
   if (!authProxyProtocol && proxy !== false && proxy !== 'false' && proxy !== '0') fail('auth-proxy-protocol', `${JSON.stringify(proxy)} is neither true nor false`);
+  // kube-apiserver reads the port and address from the virtual node's status, which is forged from
+  // the log and these settings alone: an ephemeral port would leave the node naming a dead one.
+  const rawKubeletPort = s.kubeletPort ?? DEFAULT_KUBELET_PORT;
+  const kubeletPort = typeof rawKubeletPort === 'number' ? rawKubeletPort : /^\d{1,5}$/.test(rawKubeletPort) ? Number(rawKubeletPort) : NaN;
+  if (!Number.isInteger(kubeletPort) || kubeletPort < 1 || kubeletPort > 65535) {
+    fail('kubelet-port', `${JSON.stringify(rawKubeletPort)} is not a fixed TCP port (1 to 65535; virtual nodes announce it in their status)`);
+  }
+  const kubeletHost = s.kubeletHost ?? '127.0.0.1';
+  const wildcard = kubeletHost === '0.0.0.0' || kubeletHost === '::';
+  const kubeletAddress = s.kubeletAddress ?? (wildcard ? fail('kubelet-address', `missing: the kubelet API listens on ${kubeletHost}, and virtual nodes must announce one IP address of this host`) : kubeletHost);
+  if (isIP(kubeletAddress) === 0) fail(s.kubeletAddress === undefined ? 'kubelet-host' : 'kubelet-address', `${JSON.stringify(kubeletAddress)} is not an IP address (virtual nodes announce it as their InternalIP)`);
+  if (kubeletPort === authPort && (kubeletHost === authHost || wildcard || authHost === '0.0.0.0' || authHost === '::')) {
+    fail('kubelet-port', `${kubeletPort} is the authentication endpoint's port too`);
+  }
   const offerAcceptance = s.offerAcceptance ?? 'auto';
   if (offerAcceptance !== 'auto' && offerAcceptance !== 'manual') fail('offer-acceptance', `${JSON.stringify(offerAcceptance)} is neither auto nor manual`);
   return Object.freeze({
@@ -228,6 +263,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     foreignClusterSelector: s.foreignClusterSelector ?? '',
     kafkaReplicationFactor, kafkaMinInsyncReplicas,
     resyncSeconds: positive('resync-seconds', s.resyncSeconds, 300),
+    kubeletPort, kubeletHost, kubeletAddress,
   });
 }
 

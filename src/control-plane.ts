@@ -1,6 +1,7 @@
 // One cluster's control plane (`peerlog serve`): the log's relay and projections, peerlog's CRDs,
-// the token, and the HTTPS authentication endpoint with its probes. Started in numbered steps and
-// stopped in reverse.
+// the token, the virtual nodes' kubelet API, and the HTTPS authentication endpoint with its probes.
+// Started in numbered steps and stopped in reverse.
+import { readFileSync } from 'node:fs';
 import type { PeerlogConfig } from './config.js';
 import { StartError } from './errors.js';
 import type { Logger } from './adapters/log/index.js';
@@ -11,6 +12,8 @@ import { installCrds } from './adapters/kubernetes/crds.js';
 import { createTokenStore, ensureNamespace, loadOrStoreServingCert } from './adapters/kubernetes/secrets.js';
 import { certificateFingerprint, createSelfSignedServerCert, inspectCertificate } from './adapters/x509/index.js';
 import { createAuthServer, type AuthServer, type Readiness } from './adapters/http/auth-server.js';
+import { startKubeletServer, type KubeletServer } from './adapters/http/kubelet.js';
+import { APISERVER_KUBELET_CLIENT_CN } from './resources/constants.js';
 import { createFailureLimiter } from './auth/rate-limit.js';
 import { generateToken } from './auth/token.js';
 import { issueIdentity } from './auth/provider.js';
@@ -31,6 +34,8 @@ export interface ControlPlane {
   /** SHA-256 fingerprint of the endpoint's certificate, for consumers to pin. */
   readonly fingerprint: string;
   readonly operator: Operator;
+  /** The virtual nodes' kubelet API (`kubectl logs` of offloaded pods). */
+  readonly kubelet: KubeletServer;
   /** What /readyz answers: each check's state (the relay, the projections, the database, the cluster). */
   readiness(): Promise<Readiness>;
   stop(): Promise<void>;
@@ -139,7 +144,19 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       return { name: p.name, runner };
     });
 
-    // 5. The authentication endpoint and probes.
+    // 5. The virtual nodes' kubelet API, where kube-apiserver asks for offloaded pods' logs. The
+    //    cluster's client CA signs kube-apiserver's kubelet client certificate and peer identities
+    //    alike: only the apiserver's user is served.
+    if (!config.caCert) throw new StartError('kubelet', 'the kubelet API', new Error('setting ca-cert: the cluster\'s client CA is needed to know kube-apiserver\'s calls'));
+    const clientCaPem = readFileSync(config.caCert, 'utf8');
+    const kubelet = await step('kubelet', `the kubelet API on ${config.kubeletHost}:${config.kubeletPort}`, () => startKubeletServer({
+      host: config.kubeletHost, port: config.kubeletPort, clientCaPem, logger,
+      authorize: (caller) => caller.commonName === APISERVER_KUBELET_CLIENT_CN,
+      logs: (req, signal) => operator.podLogs(req, signal),
+    }));
+    undo.push(() => kubelet.close());
+
+    // 6. The authentication endpoint and probes.
     const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY, (id) => operator.incomingAllowed(id));
     const runners: readonly ProjectionRunner[] = [readModels, ...effectRunners.map((r) => r.runner)];
     const names: readonly string[] = ['read-models', ...effectRunners.map((r) => r.name)];
@@ -164,7 +181,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     const url = config.authUrl ?? `https://${config.authHost.includes(':') ? `[${config.authHost}]` : config.authHost}:${addr.port}`;
     const fingerprint = certificateFingerprint(tls.certPem);
     log.info('control plane ready', { authUrl: url, fingerprint, dbSchema: config.dbSchema });
-    return { config, runtime, kube, server, url, fingerprint, operator, readiness, stop };
+    return { config, runtime, kube, server, url, fingerprint, operator, kubelet, readiness, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -101,7 +101,7 @@ async function rawPeering(i: number, alpha: KubeClient, beta: KubeClient, caCert
   await beta.apply(forgeResourceOffer({ providerId: 'raw', providerName: 'raw', namespace: ns, offerName: 'offer-raw', requestName: 'peerlog-request', consumerId: consumer, resources }) as KubeObject);
   const nodeName = virtualNodeNameFor(consumer);
   const node = await alpha.apply(forgeVirtualNode({ nodeName, remoteClusterId: consumer }) as KubeObject);
-  await alpha.applyStatus(forgeVirtualNodeStatus({ nodeName, remoteClusterName: consumer, resources, now: new Date().toISOString() }) as KubeObject);
+  await alpha.applyStatus(forgeVirtualNodeStatus({ nodeName, remoteClusterName: consumer, resources, now: new Date().toISOString(), kubelet: { address: '127.0.0.1', port: 10250 } }) as KubeObject);
   await alpha.apply(forgeLease({ nodeName, nodeUid: node.metadata?.uid, now: new Date().toISOString() }) as KubeObject);
   const ms = performance.now() - started;
   await alpha.delete('v1', 'Node', nodeName);

@@ -36,7 +36,7 @@ async function effectProjections(rt: Runtime, kube: KubeClient, logger: Logger, 
     createReplicationProjection({ kube, store: rt.views, logger, live: false, clusterId, clusterName, providerClient: (remote, state) => identities.client(remote, state),
       // Replay records nothing: a namespace the log has not settled is settled by the next `serve`.
       recordNamespace: async () => undefined, recordWithdrawal: async () => undefined }),
-    createVirtualKubeletProjection({ kube, store: rt.views, logger, live: false, heartbeat: false, check: async () => ({ ready: true }), report: async () => undefined }),
+    createVirtualKubeletProjection({ kube, store: rt.views, logger, live: false, kubelet: { address: rt.config.kubeletAddress, port: rt.config.kubeletPort }, heartbeat: false, check: async () => ({ ready: true }), report: async () => undefined }),
     createEffectProjection({ name: PROCESS, store: rt.views, logger, live: false, effect: async () => undefined }),
   ];
 }
@@ -61,7 +61,7 @@ export const replayVerb: Verb = {
   summary: 'rebuild every projection (read models, statuses, replicated objects, virtual nodes) from offset 0 of the log',
   usage: 'peerlog replay [--projection NAME] [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL --kubeconfig F] [--timeout DURATION]',
   flags: [
-    ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace']),
+    ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace', 'kubelet-port', 'kubelet-host', 'kubelet-address']),
     { name: 'projection', type: 'string', description: `rebuild only this one (${PROJECTION_NAMES.join(', ')}); default: all` },
     { name: 'timeout', type: 'duration', description: 'give up after this long', default: 600 },
   ],

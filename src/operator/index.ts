@@ -14,6 +14,9 @@ import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
 import type { PodsCommand } from '../commands/pods/commands.js';
 import { createOffloading } from './offloading.js';
+import { createPodLogs } from './kubelet.js';
+import type { ContainerLogRequest, LogsRefusal } from '../adapters/http/kubelet.js';
+import type { Readable } from 'node:stream';
 import { virtualNodeNameFor } from '../resources/names.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
 import { GROUP_VERSION, LABELS } from '../resources/constants.js';
@@ -42,6 +45,8 @@ export interface Operator {
   incomingAllowed(clusterId: string): boolean;
   /** The projections of the log that make the effects; each runs as a consumer group of its own. */
   readonly projections: readonly EffectProjection[];
+  /** The log of an offloaded pod's container, read from its twin in the provider (the kubelet API's `logs`). */
+  podLogs(req: ContainerLogRequest, signal: AbortSignal): Promise<Readable | LogsRefusal>;
   /** Everything looked at again: every ForeignCluster observed, every projection's views applied. */
   resync(): Promise<void>;
   idle(): Promise<void>;
@@ -95,7 +100,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     reflect: (remote) => enqueue({ kind: 'remotePods', remoteClusterId: remote }),
   });
   const virtualKubelet = createVirtualKubeletProjection({
-    kube, store: d.views, logger: d.logger, offload: offloading.ports,
+    kube, store: d.views, logger: d.logger, offload: offloading.ports, kubelet: { address: config.kubeletAddress, port: config.kubeletPort },
     check: async (remote) => identities.health(remote, await rt.bus.loadOutgoing(remote)),
     report: async (remote, h) => {
       await sendOutgoing(remote, { type: 'RecordProviderHealth', data: h.ready ? { ready: true } : { ready: false, reason: h.reason, message: h.message } });
@@ -180,6 +185,11 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     const n = nodes.get(nodeName);
     return n && isVirtualNode({ labels: n.metadata?.labels ?? {} }) ? n.metadata?.labels?.[LABELS.remoteClusterId] : undefined;
   };
+  const podLogs = createPodLogs({
+    localPod: (namespace, name) => pods.get(name, namespace), remoteOfNode,
+    loadPods: (remote) => rt.bus.loadPods(remote), loadOutgoing: (remote) => rt.bus.loadOutgoing(remote),
+    client: (remote, state) => identities.client(remote, state), logger: d.logger,
+  });
   watches.watch('pods', pods, (p) => {
     const remote = remoteOfNode(p.spec?.nodeName);
     // A pod bound to a virtual node: offloaded, reclaimed or refused, as a command.
@@ -207,6 +217,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   return {
     incomingAllowed: (clusterId) => fcFor(clusterId)?.spec.incoming !== 'Disabled',
     projections,
+    podLogs,
     resync,
     async idle() {
       await queue.idle();

@@ -58,3 +58,9 @@ export const VIRTUAL_NODE_TYPE = 'virtual-node';
 export const VIRTUAL_NODE_TAINT = { key: 'virtual-node.peerlog.dev/not-allowed', value: 'true', effect: 'NoExecute' } as const;
 
 export const PEERING_SWITCH = ['Enabled', 'Disabled'] as const;
+
+/**
+ * The user kube-apiserver is to kubelets: the CN of its --kubelet-client-certificate (the name
+ * kubeadm gives it, and the local stack too). The virtual nodes' kubelet API serves this user only.
+ */
+export const APISERVER_KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';

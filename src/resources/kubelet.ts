@@ -129,3 +129,21 @@ export function parseLogQuery(query: URLSearchParams): LogOptions | LogQueryRefu
 export function isLogQueryRefusal(v: LogOptions | LogQueryRefusal): v is LogQueryRefusal {
   return 'status' in v;
 }
+
+/**
+ * The provider's `pods/log` of a twin with the options of the kubelet request (v1 PodLogOptions'
+ * query parameters; booleans only when true, the rest only when set).
+ */
+export function podLogPath(p: { readonly namespace: string; readonly pod: string; readonly container: string; readonly options: LogOptions }): string {
+  const o = p.options;
+  const q = new URLSearchParams({ container: p.container });
+  if (o.follow) q.set('follow', 'true');
+  if (o.previous) q.set('previous', 'true');
+  if (o.timestamps) q.set('timestamps', 'true');
+  if (o.tailLines !== undefined) q.set('tailLines', String(o.tailLines));
+  if (o.sinceSeconds !== undefined) q.set('sinceSeconds', String(o.sinceSeconds));
+  if (o.sinceTime !== undefined) q.set('sinceTime', o.sinceTime);
+  if (o.limitBytes !== undefined) q.set('limitBytes', String(o.limitBytes));
+  if (o.stream !== undefined) q.set('stream', o.stream);
+  return `/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.pod)}/log?${q.toString()}`;
+}

@@ -25,6 +25,8 @@ export interface ClusterLayout {
   readonly authPort: number;
   /** Port of kwok's server: the kubelet API (`/containerLogs/...`) of this cluster's kwok nodes. */
   readonly kwokPort: number;
+  /** Port of the kubelet API of this cluster's virtual nodes (`peerlog serve --stack <name>`). */
+  readonly kubeletPort: number;
   readonly nodeCidr: string;
   readonly nodes: NodeShape;
 }
@@ -79,12 +81,12 @@ export function loadLayout(): StackLayout {
     clusters: {
       alpha: {
         name: 'alpha', clusterId: 'alpha', apiserverPort: p.apiserverAlpha, controllerManagerPort: p.controllerManagerAlpha,
-        schedulerPort: p.schedulerAlpha, authPort: p.authAlpha, kwokPort: p.kwokAlpha, nodeCidr: '10.244.0.0/16',
+        schedulerPort: p.schedulerAlpha, authPort: p.authAlpha, kwokPort: p.kwokAlpha, kubeletPort: p.kubeletAlpha, nodeCidr: '10.244.0.0/16',
         nodes: { count: 2, cpu: '4', memory: '8Gi', pods: '110' },
       },
       beta: {
         name: 'beta', clusterId: 'beta', apiserverPort: p.apiserverBeta, controllerManagerPort: p.controllerManagerBeta,
-        schedulerPort: p.schedulerBeta, authPort: p.authBeta, kwokPort: p.kwokBeta, nodeCidr: '10.245.0.0/16',
+        schedulerPort: p.schedulerBeta, authPort: p.authBeta, kwokPort: p.kwokBeta, kubeletPort: p.kubeletBeta, nodeCidr: '10.245.0.0/16',
         nodes: { count: 3, cpu: '8', memory: '32Gi', pods: '110' },
       },
     },
@@ -149,6 +151,7 @@ export function stackEnv(layout: StackLayout): Record<string, string> {
     env[`${P}_CA_KEY`] = f.clientCaKey;
     env[`${P}_CLUSTER_ID`] = layout.clusters[cl].clusterId;
     env[`${P}_AUTH_PORT`] = String(layout.clusters[cl].authPort);
+    env[`${P}_KUBELET_PORT`] = String(layout.clusters[cl].kubeletPort);
   }
   return env;
 }

@@ -6,9 +6,7 @@ import { dirname } from 'node:path';
 import { forgeKubeconfig } from '../adapters/kubernetes/kubeconfig.js';
 import { createSelfSignedCa, exportKeyPair, generateKeyPair, importKeyPair, issueCertificate } from '../adapters/x509/index.js';
 import { clusterFiles, type ClusterName, type StackLayout } from './config.js';
-
-/** The user kube-apiserver is to a kubelet of a stack cluster (its kubelet client certificate's CN). */
-export const KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';
+import { APISERVER_KUBELET_CLIENT_CN } from '../resources/constants.js';
 
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 type CryptoKeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
@@ -60,7 +58,7 @@ export async function ensurePki(layout: StackLayout, cluster: ClusterName): Prom
   // What kube-apiserver presents to kubelets (--kubelet-client-certificate): signed by the client
   // CA, so a kubelet that trusts that CA (a virtual kubelet) knows the caller is the apiserver. No
   // group: the certificate is meant for kubelets, not for the apiserver's own RBAC.
-  await ensureLeaf(f.kubeletClientCert, f.kubeletClientKey, clientCa, { commonName: KUBELET_CLIENT_CN }, 'client');
+  await ensureLeaf(f.kubeletClientCert, f.kubeletClientKey, clientCa, { commonName: APISERVER_KUBELET_CLIENT_CN }, 'client');
   if (!existsSync(f.saKey)) {
     // Service-account tokens are signed with this key; kube-apiserver reads PKCS#8 and SPKI PEM.
     const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

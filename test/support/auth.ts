@@ -15,7 +15,7 @@ import { obtainIdentity, type ObtainedIdentity, type PeeringTarget } from '../..
 import { generateToken } from '../../src/auth/token.js';
 import type { CsrPolicy } from '../../src/auth/policy.js';
 import { tenantNamespaceFor } from '../../src/resources/names.js';
-import { stackEnv, uniqueName } from './env.js';
+import { freePort, stackEnv, uniqueName } from './env.js';
 import { driversOf } from '../../src/runtime.js';
 
 export interface Captured {
@@ -37,7 +37,8 @@ export function clusterConfig(cluster: 'alpha' | 'beta', prefix: string, extra: 
   return loadConfig({
     clusterId, clusterName: clusterId, kubeconfig: c.kubeconfig, caCert: c.caCert, caKey: c.caKey,
     kafkaBrokers: env.kafkaBrokers.join(','), databaseUrl: env.databaseUrl, dbSchema: `t_${clusterId.replace(/-/g, '_')}`,
-    authPort: 0, namespace: `${clusterId}-system`, foreignClusterSelector: `peerlog.dev/test=${clusterId}`, ...extra,
+    // Each control plane serves its own virtual nodes' kubelet API on a fixed port of its own.
+    authPort: 0, kubeletPort: freePort(), namespace: `${clusterId}-system`, foreignClusterSelector: `peerlog.dev/test=${clusterId}`, ...extra,
   }, { kubernetes: true, ca: true });
 }
 

@@ -1,4 +1,5 @@
 // What integration tests need from the local stack (the runner exports `npm run stack:env`).
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 export interface StackEnv {
@@ -48,4 +49,25 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, delay));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: last error ${(last as Error).message}` : ''}`);
+}
+
+// Tried in a child process, so that it can be called where no await fits: random ports below the
+// local stack's and the kernel's ephemeral range (which outgoing connections take from), until one binds.
+const FREE_PORT_SCRIPT = `
+const net = require('node:net');
+const tryOne = (n) => {
+  if (n === 0) { process.exit(1); }
+  const port = 20000 + Math.floor(Math.random() * 4000);
+  const s = net.createServer();
+  s.once('error', () => tryOne(n - 1));
+  s.listen(port, '127.0.0.1', () => { s.close(() => { process.stdout.write(String(port)); }); });
+};
+tryOne(50);`;
+
+/** A TCP port on 127.0.0.1 nothing listens on now, for a server a test gives a fixed port. */
+export function freePort(): number {
+  const r = spawnSync(process.execPath, ['-e', FREE_PORT_SCRIPT], { encoding: 'utf8', timeout: 10_000 });
+  const port = Number(r.stdout);
+  if (r.status !== 0 || !Number.isInteger(port) || port <= 0) throw new Error(`no free port found: ${r.stderr}`);
+  return port;
 }

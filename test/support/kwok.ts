@@ -43,16 +43,24 @@ export function kubectlOk(cluster: Cluster, args: readonly string[], input?: str
   return r.stdout;
 }
 
-/** Writes `lines` as the pod's log (stdout, CRI format, one second apart ending now) and points kwok at it. */
-export function giveOwnLog(cluster: Cluster, namespace: string, pod: string, lines: readonly string[]): { file: string; remove(): void } {
+/**
+ * Writes `lines` as the pod's log (stdout, CRI format, one second apart ending now) and points kwok
+ * at it; given lines by container name, each of those containers gets its own file.
+ */
+export function giveOwnLog(cluster: Cluster, namespace: string, pod: string, lines: readonly string[] | Readonly<Record<string, readonly string[]>>): { file: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'peerlog-kwok-log-'));
-  const file = join(dir, `${pod}.log`);
   const end = Date.now();
-  writeFileSync(file, lines.map((l, i) => `${new Date(end - (lines.length - 1 - i) * 1000).toISOString()} stdout F ${l}\n`).join(''));
+  const write = (file: string, text: readonly string[]) => {
+    writeFileSync(file, text.map((l, i) => `${new Date(end - (text.length - 1 - i) * 1000).toISOString()} stdout F ${l}\n`).join(''));
+    return file;
+  };
+  const logs = Array.isArray(lines)
+    ? [{ logsFile: write(join(dir, `${pod}.log`), lines) }]
+    : Object.entries(lines as Readonly<Record<string, readonly string[]>>).map(([container, text]) => ({ containers: [container], logsFile: write(join(dir, `${pod}-${container}.log`), text) }));
   kubectlOk(cluster, ['apply', '-f', '-'], JSON.stringify({
     apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs',
     metadata: { name: pod, namespace },
-    spec: { logs: [{ logsFile: file }] },
+    spec: { logs },
   }));
-  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { file: logs[0]!.logsFile, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

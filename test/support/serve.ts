@@ -13,6 +13,7 @@ export function serveFlags(c: PeerlogConfig): string[] {
     '--namespace', c.systemNamespace, '--auth-failure-burst', String(c.authFailureBurst),
     '--sharing-percent', String(c.sharingPercent), '--offer-threshold-percent', String(c.offerThresholdPercent),
     '--offer-acceptance', c.offerAcceptance, '--foreign-cluster-selector', c.foreignClusterSelector,
+    '--kubelet-port', String(c.kubeletPort), '--kubelet-host', c.kubeletHost, '--kubelet-address', c.kubeletAddress,
   ];
   if (c.authUrl !== undefined) flags.push('--auth-url', c.authUrl);
   return flags;

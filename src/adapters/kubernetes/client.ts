@@ -2,6 +2,7 @@
 // "make it so", plain reads and deletes, and API failures translated into KubernetesError.
 import * as k8s from '@kubernetes/client-node';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { Readable } from 'node:stream';
 import { PeerlogError } from '../../errors.js';
 import { FIELD_MANAGER } from '../../resources/constants.js';
 
@@ -51,6 +52,11 @@ export interface KubeClient {
   applyStatus<T extends KubeObject>(obj: T): Promise<T>;
   /** A raw API call; `path` starts with /api or /apis. */
   request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
+  /**
+   * A GET whose body is returned as it comes (a pod's log), never held whole: the caller reads it at
+   * its own pace and destroys it to end the call. A non-2xx answer is a KubernetesError.
+   */
+  stream(path: string, signal?: AbortSignal): Promise<Readable>;
   /**
    * List + watch of `path` (relisting on 410), with a local cache. Once stopped it stays stopped: a
    * watch that client-node reopens by itself while stop() runs is closed as soon as it opens.
@@ -135,6 +141,7 @@ export function createKubeClient(config: k8s.KubeConfig, options: KubeClientOpti
       return raw('PATCH', path, obj, 'application/apply-patch+yaml', `apply status of ${of(obj)}`);
     },
     request: (method, path, body, contentType) => raw(method, path, body, contentType ?? 'application/json', `${method} ${path}`),
+    stream: (path, signal) => streamCall(config, path, `GET ${path.split('?')[0]}`, signal),
     informer<T extends KubeObject>(path: string, selectors?: string | { labelSelector?: string; fieldSelector?: string }) {
       const { labelSelector, fieldSelector } = typeof selectors === 'string' ? { labelSelector: selectors, fieldSelector: undefined } : selectors ?? {};
       const query = new URLSearchParams({ ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }).toString();
@@ -203,6 +210,44 @@ async function rawCall<T>(
     req.on('timeout', () => req.destroy(new KubernetesError(0, 'Unreachable', `${what}: no answer within 30 s`)));
     req.on('error', (e) => { clearTimeout(deadline); reject(translateKubeError(e, what)); });
     req.end(payload);
+  });
+}
+
+/** The most of an error answer read (its Status message); the rest is dropped. */
+const MAX_ERROR_BYTES = 64 * 1024;
+/** Time the server has to answer with its headers; afterwards a stream may stay silent (a followed log). */
+const STREAM_CONNECT_MS = 30_000;
+
+async function streamCall(config: k8s.KubeConfig, path: string, what: string, signal: AbortSignal | undefined): Promise<Readable> {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new KubernetesError(0, 'NoCluster', `${what}: the kubeconfig has no current cluster`);
+  const url = new URL(path, cluster.server);
+  const opts: RequestOptions = { method: 'GET', headers: { accept: '*/*' } };
+  await config.applyToHTTPSOptions(opts);
+  return new Promise<Readable>((resolve, reject) => {
+    const req = httpsRequest(url, { ...opts, ...(signal ? { signal } : {}) }, (res) => {
+      clearTimeout(connect);
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) { resolve(res); return; }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size >= MAX_ERROR_BYTES) return;
+        chunks.push(c.subarray(0, MAX_ERROR_BYTES - size));
+        size += Math.min(c.length, MAX_ERROR_BYTES - size);
+      });
+      const fail = () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: { reason?: string; message?: string } = {};
+        try { parsed = JSON.parse(text) as typeof parsed; } catch { /* plain text */ }
+        reject(new KubernetesError(status, parsed.reason ?? String(status), `${what}: ${parsed.message ?? (text.trim() || `HTTP ${status}`)}`));
+      };
+      res.on('end', fail);
+      res.on('error', fail);
+    });
+    const connect = setTimeout(() => req.destroy(new KubernetesError(0, 'Unreachable', `${what}: no answer within ${STREAM_CONNECT_MS} ms`)), STREAM_CONNECT_MS);
+    req.on('error', (e) => { clearTimeout(connect); reject(translateKubeError(e, what)); });
+    req.end();
   });
 }
 

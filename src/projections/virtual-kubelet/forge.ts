@@ -1,6 +1,8 @@
 // Forge functions for a virtual node: the Node, its status (capacity = allocatable = the accepted
-// offer; Ready as the log says the provider answers) and its Lease. Pure: data in, objects out.
+// offer; Ready as the log says the provider answers; where its kubelet API listens) and its Lease.
+// Pure: data in, objects out.
 import type { ProviderHealthReason, Resources } from '../../events/catalogue.js';
+import { kubeletEndpointStatus } from '../../resources/kubelet.js';
 import { LABELS, MANAGED_BY, VIRTUAL_NODE_TAINT, VIRTUAL_NODE_TYPE } from '../../resources/constants.js';
 import type { Obj } from '../../resources/objects.js';
 
@@ -34,11 +36,18 @@ export type ProviderHealth =
   | { readonly ready: true }
   | { readonly ready: false; readonly reason: ProviderHealthReason; readonly message: string };
 
+/** Where the kubelet API of the virtual nodes listens (from the configuration). */
+export interface KubeletEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
 /**
  * Node status: capacity = allocatable = the accepted offer; Ready while the provider answers the
- * current identity (`health`, Ready when absent). `readySince` is when Ready last changed.
+ * current identity (`health`, Ready when absent); the kubelet API at `kubelet` as the node's only
+ * address (kube-apiserver dials it for `kubectl logs`). `readySince` is when Ready last changed.
  */
-export function forgeVirtualNodeStatus(p: { nodeName: string; remoteClusterName: string; resources: Resources; now: string; readySince?: string; health?: ProviderHealth }): Obj {
+export function forgeVirtualNodeStatus(p: { nodeName: string; remoteClusterName: string; resources: Resources; now: string; kubelet: KubeletEndpoint; readySince?: string; health?: ProviderHealth }): Obj {
   const since = p.readySince ?? p.now;
   const c = (type: string, status: 'True' | 'False', reason: string, message: string) => ({ ...condition(type, status, reason, message, p.now), lastTransitionTime: since });
   const health = p.health ?? { ready: true };
@@ -55,8 +64,7 @@ export function forgeVirtualNodeStatus(p: { nodeName: string; remoteClusterName:
         c('PIDPressure', 'False', 'PeeringEstablished', 'no PID pressure reported by the provider'),
         c('NetworkUnavailable', 'False', 'PeeringEstablished', 'pods run in the provider cluster'),
       ],
-      addresses: [{ type: 'Hostname', address: p.nodeName }],
-      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+      ...kubeletEndpointStatus(p.kubelet),
       nodeInfo: {
         architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'peerlog', kubeProxyVersion: '', containerRuntimeVersion: 'peerlog://virtual',
         kernelVersion: '', osImage: `peerlog virtual node for ${p.remoteClusterName}`, machineID: '', systemUUID: '', bootID: '',

@@ -12,7 +12,7 @@ import { virtualNodeNameFor } from '../../resources/names.js';
 import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import { offloadPods, type OffloadPorts, type Peered } from './pods.js';
 import { nodeOf, type OutgoingView, type RemoteViews } from '../views/view.js';
-import { forgeLease, forgeVirtualNode, forgeVirtualNodeStatus, LEASE_DURATION_SECONDS, type ProviderHealth } from './forge.js';
+import { forgeLease, forgeVirtualNode, forgeVirtualNodeStatus, LEASE_DURATION_SECONDS, type KubeletEndpoint, type ProviderHealth } from './forge.js';
 
 export const VIRTUAL_KUBELET = 'virtual-kubelet';
 
@@ -61,6 +61,8 @@ export interface VirtualKubeletDeps {
   readonly kube: KubeClient;
   readonly store: ViewStore;
   readonly logger: Logger;
+  /** Where the virtual nodes' kubelet API listens (configuration, the same for every node). */
+  readonly kubelet: KubeletEndpoint;
   /** Whether the provider answers the current identity (an authenticated read in the tenant namespace). */
   check(remoteClusterId: string): Promise<ProviderHealth>;
   /** Reports an answer that differs from what the log says (a command; the decider dedupes). */
@@ -172,7 +174,7 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
     // and the watch that records VirtualNodeReady, look for it).
     await renew(want.nodeName, uid);
     await d.kube.applyStatus(forgeVirtualNodeStatus({
-      nodeName: want.nodeName, remoteClusterName: want.remoteClusterName, resources: want.resources, now: now().toISOString(), readySince: want.readySince, health: want.health,
+      nodeName: want.nodeName, remoteClusterName: want.remoteClusterName, resources: want.resources, now: now().toISOString(), kubelet: d.kubelet, readySince: want.readySince, health: want.health,
     }) as KubeObject);
     made.set(want.nodeName, JSON.stringify(want));
     if (d.heartbeat === false) return;

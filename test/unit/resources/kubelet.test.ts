@@ -2,7 +2,7 @@
 // getContainerLogs, v1 PodLogOptions conversion and validation); expected values written out here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kubeletEndpointStatus, parseLogQuery } from '../../../src/resources/kubelet.js';
+import { kubeletEndpointStatus, parseLogQuery, podLogPath } from '../../../src/resources/kubelet.js';
 
 const q = (s: string) => parseLogQuery(new URLSearchParams(s));
 const plain = { follow: false, previous: false, timestamps: false };
@@ -45,4 +45,18 @@ test('kubeletEndpointStatus gives the node the address and the capital-P Port ku
     addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
     daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
   });
+});
+
+test('podLogPath asks the provider for the twin\'s log with the request\'s options, and only those set', () => {
+  assert.equal(podLogPath({ namespace: 'web-alpha', pod: 'web-1', container: 'main', options: plain }),
+    '/api/v1/namespaces/web-alpha/pods/web-1/log?container=main');
+  assert.equal(podLogPath({
+    namespace: 'web-alpha', pod: 'web-1', container: 'main',
+    options: { follow: true, previous: true, timestamps: true, tailLines: 0, sinceSeconds: 3600, limitBytes: 100, stream: 'Stderr' },
+  }), '/api/v1/namespaces/web-alpha/pods/web-1/log?container=main&follow=true&previous=true&timestamps=true&tailLines=0&sinceSeconds=3600&limitBytes=100&stream=Stderr');
+  assert.equal(podLogPath({ namespace: 'n', pod: 'p', container: 'c', options: { ...plain, sinceTime: '2026-12-02T14:00:00Z' } }),
+    '/api/v1/namespaces/n/pods/p/log?container=c&sinceTime=2026-12-02T14%3A00%3A00Z');
+  // What the kubelet request carries besides the options (its namespace, pod) is not sent as a parameter.
+  assert.equal(podLogPath({ namespace: 'n', pod: 'p', container: 'c', options: { namespace: 'local', pod: 'local-pod', container: 'x', ...plain, tailLines: 2 } as never }),
+    '/api/v1/namespaces/n/pods/p/log?container=c&tailLines=2');
 });

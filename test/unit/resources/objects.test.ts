@@ -150,6 +150,7 @@ describe('forgeVirtualNode', () => {
 });
 
 describe('forgeVirtualNodeStatus', () => {
+  const KUBELET = { address: '10.1.2.3', port: 24252 };
   const cond = (type: string, status: string, message: string, since: string) =>
     ({ type, status, reason: 'PeeringEstablished', message, lastHeartbeatTime: NOW, lastTransitionTime: since });
   const expected = (since: string) => ({
@@ -163,8 +164,9 @@ describe('forgeVirtualNodeStatus', () => {
         cond('PIDPressure', 'False', 'no PID pressure reported by the provider', since),
         cond('NetworkUnavailable', 'False', 'pods run in the provider cluster', since),
       ],
-      addresses: [{ type: 'Hostname', address: 'peerlog-beta' }],
-      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+      // Only the kubelet API's address: kube-apiserver dials it for `kubectl logs`.
+      addresses: [{ type: 'InternalIP', address: '10.1.2.3' }],
+      daemonEndpoints: { kubeletEndpoint: { Port: 24252 } },
       nodeInfo: {
         architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'peerlog', kubeProxyVersion: '',
         containerRuntimeVersion: 'peerlog://virtual', kernelVersion: '', osImage: 'peerlog virtual node for beta',
@@ -175,30 +177,30 @@ describe('forgeVirtualNodeStatus', () => {
 
   it('forges capacity = allocatable = the resources, Ready since readySince', () => {
     assert.deepEqual(
-      forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, now: NOW, readySince: SINCE }),
+      forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, kubelet: KUBELET, now: NOW, readySince: SINCE }),
       expected(SINCE),
     );
   });
 
   it('is NotReady with the reason and message of a provider that no longer answers the identity', () => {
     const health = { ready: false, reason: 'IdentityExpired', message: 'the certificate expired at 2024-05-01T09:00:00.000Z' } as const;
-    const forged = forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, now: NOW, readySince: SINCE, health });
+    const forged = forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, kubelet: KUBELET, now: NOW, readySince: SINCE, health });
     const want = expected(SINCE);
     want.status.conditions[0] = { type: 'Ready', status: 'False', reason: 'IdentityExpired', message: 'the certificate expired at 2024-05-01T09:00:00.000Z', lastHeartbeatTime: NOW, lastTransitionTime: SINCE };
     assert.deepEqual(forged, want);
-    assert.deepEqual(forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, now: NOW, readySince: SINCE, health: { ready: true } }), expected(SINCE));
+    assert.deepEqual(forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, kubelet: KUBELET, now: NOW, readySince: SINCE, health: { ready: true } }), expected(SINCE));
   });
 
   it('uses now as the transition time without readySince', () => {
     assert.deepEqual(
-      forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, now: NOW }),
+      forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources: RESOURCES, kubelet: KUBELET, now: NOW }),
       expected(NOW),
     );
   });
 
   it('copies the resources into capacity and allocatable', () => {
     const resources = { ...RESOURCES, 'nvidia.com/gpu': '2' };
-    const { status } = forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources, now: NOW }) as unknown as {
+    const { status } = forgeVirtualNodeStatus({ nodeName: 'peerlog-beta', remoteClusterName: 'beta', resources, kubelet: KUBELET, now: NOW }) as unknown as {
       status: { capacity: Record<string, string>; allocatable: Record<string, string> };
     };
     assert.deepEqual(status.capacity, resources);

@@ -15,13 +15,13 @@ function layoutWith(base: string | undefined) {
 }
 
 function allPorts(l: ReturnType<typeof loadLayout>): number[] {
-  return [...Object.values(l.ports), ...Object.values(l.clusters).flatMap((c) => [c.apiserverPort, c.controllerManagerPort, c.schedulerPort, c.authPort, c.kwokPort])];
+  return [...Object.values(l.ports), ...Object.values(l.clusters).flatMap((c) => [c.apiserverPort, c.controllerManagerPort, c.schedulerPort, c.authPort, c.kwokPort, c.kubeletPort])];
 }
 
 test('the default layout keeps every port (auth endpoints included) out of the ephemeral and NodePort ranges', () => {
   const ports = allPorts(layoutWith(undefined));
-  assert.equal(ports.length, 15);
-  assert.equal(new Set(ports).size, 15, 'no two components share a port');
+  assert.equal(ports.length, 17);
+  assert.equal(new Set(ports).size, 17, 'no two components share a port');
   for (const p of ports) {
     assert.ok(outside(p, LINUX), `${p} is outside 32768-60999`);
     assert.ok(outside(p, { low: 30000, high: 32767 }), `${p} is outside the NodePort range`);
@@ -41,4 +41,6 @@ test('a PEERLOG_STACK_PORT_BASE inside the ephemeral range or past 65535 is refu
   assert.equal(l.clusters.beta.authPort, 26602);
   assert.equal(l.clusters.alpha.kwokPort, 26250);
   assert.equal(l.clusters.beta.kwokPort, 26251);
+  assert.equal(l.clusters.alpha.kubeletPort, 26252);
+  assert.equal(l.clusters.beta.kubeletPort, 26253);
 });

@@ -22,10 +22,11 @@ test('the base is checked against the range this machine reports, not a fixed on
 test('portChanges lists each port that moved, and nothing when the base is the same', () => {
   assert.deepEqual(portChanges(portsFor(24000), portsFor(24000)), []);
   const moved = portChanges(portsFor(47000), portsFor(24000));
-  assert.equal(moved.length, 15);
+  assert.equal(moved.length, 17);
   assert.ok(moved.includes('postgres 47032 → 24032'));
   assert.ok(moved.includes('authBeta 47602 → 24602'));
   assert.ok(moved.includes('kwokBeta 47251 → 24251'));
+  assert.ok(moved.includes('kubeletBeta 47253 → 24253'));
 });
 
 test('a port the record does not name is an addition, not a move: nothing holds it', () => {
@@ -34,7 +35,11 @@ test('a port the record does not name is an addition, not a move: nothing holds 
   assert.deepEqual(portChanges(older, portsFor(24000)), []);
   assert.deepEqual(portAdditions(older, portsFor(24000)), ['kwokAlpha 24250', 'kwokBeta 24251']);
   assert.deepEqual(portAdditions(portsFor(24000), portsFor(24000)), []);
+  // A record made before the virtual nodes' kubelet API had stack ports: only recorded, nothing restarts.
+  const { kubeletAlpha: _ka, kubeletBeta: _kb, ...beforeKubelet } = portsFor(24000);
+  assert.deepEqual(portChanges(beforeKubelet, portsFor(24000)), []);
+  assert.deepEqual(portAdditions(beforeKubelet, portsFor(24000)), ['kubeletAlpha 24252', 'kubeletBeta 24253']);
   // Moved and added at once: the moves are listed, the additions apart.
-  assert.equal(portChanges(portsFor(26000), portsFor(24000)).length, 15);
+  assert.equal(portChanges(portsFor(26000), portsFor(24000)).length, 17);
   assert.equal(portChanges({ ...older, postgres: 26032 }, portsFor(24000)).length, 1);
 });
