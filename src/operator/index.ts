@@ -13,6 +13,7 @@ import type { Actor } from '../events/catalogue.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
 import type { PodsCommand } from '../commands/pods/commands.js';
+import { isTerminalPhase } from '../commands/pods/state.js';
 import { createOffloading } from './offloading.js';
 import { virtualNodeNameFor } from '../resources/names.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
@@ -169,11 +170,25 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     const n = nodes.get(nodeName);
     return n && isVirtualNode({ labels: n.metadata?.labels ?? {} }) ? n.metadata?.labels?.[LABELS.remoteClusterId] : undefined;
   };
-  watches.watch('pods', pods, (p) => {
+  /**
+   * What an observation reads of each pod bound to a virtual node, by namespace/name. An update that
+   * changes none of it (most often a status this cluster wrote itself, a thousand at a time) has
+   * nothing new to observe: without this, each would look at every pod on the node again.
+   */
+  const observed = new Map<string, string>();
+  watches.watch('pods', pods, (p, verb) => {
     const remote = remoteOfNode(p.spec?.nodeName);
+    if (!remote) { capacityChanged(); return; }
     // A pod bound to a virtual node: offloaded, reclaimed or refused, as a command.
-    if (remote) enqueue({ kind: 'virtualNodePods', remoteClusterId: remote });
-    else capacityChanged();
+    const key = `${p.metadata?.namespace}/${p.metadata?.name}`;
+    if (verb === 'delete') {
+      observed.delete(key);
+    } else {
+      const mark = `${p.metadata?.uid}|${p.spec?.nodeName}|${p.metadata?.deletionTimestamp ? 'deleting' : ''}|${isTerminalPhase(p.status?.phase) ? 'terminal' : ''}`;
+      if (observed.get(key) === mark) return;
+      observed.set(key, mark);
+    }
+    enqueue({ kind: 'virtualNodePods', remoteClusterId: remote });
   });
 
   await Promise.all([fcs, rrs, nodes, pods, secrets].map((i, n) => watches.start(['foreignclusters', 'resourcerequests', 'nodes', 'pods', 'secrets'][n]!, i as unknown as k8s.Informer<KubeObject>)));
