@@ -39,7 +39,13 @@ export function createCommandBus(ports: HandlerPorts): CommandBus {
       const id = streamIdOf('pods', remote);
       return queue.run(id, () => handleCommand(ports, podsDecider, { id, type: 'pods' }, command));
     },
-    loadPods: async (remote) => (await ports.store.load<PodsState>(streamIdOf('pods', remote)))?.state ?? podsInitial,
+    // Observations read the pods state often, and it may be megabytes: the state this process
+    // appended last is it (only this process's operator writes pods streams), read from the store
+    // only when there is none. A state read stale at worst sends a command the decider finds satisfied.
+    async loadPods(remote) {
+      const id = streamIdOf('pods', remote);
+      return (ports.cache?.get<PodsState>(id) ?? await ports.store.load<PodsState>(id))?.state ?? podsInitial;
+    },
     loadOutgoing: async (remote) => (await ports.store.load<OutgoingState>(streamIdOf('outgoing', remote)))?.state ?? outgoingInitial,
     loadIncoming: async (remote) => (await ports.store.load<IncomingState>(streamIdOf('incoming', remote)))?.state ?? incomingInitial,
   };

@@ -11,11 +11,17 @@ export interface Decider<C, E, S> {
   /** Events that make the command true; [] when it already is; throws a PeerlogError when it cannot be. */
   decide(command: C, state: S): readonly E[];
   evolve(state: S, event: E): S;
+  /**
+   * Optional: the same as folding `evolve` over the events, for an aggregate whose state is large
+   * (copied once per fold rather than once per event).
+   */
+  evolveAll?(state: S, events: readonly E[]): S;
   /** Nothing of the aggregate remains; its row may be archived and a new lifecycle starts from scratch. */
   isTerminal(state: S): boolean;
 }
 
 export function foldEvents<C, E, S>(decider: Decider<C, E, S>, events: Iterable<E>, from: S = decider.initialState): S {
+  if (decider.evolveAll) return decider.evolveAll(from, [...events]);
   let state = from;
   for (const event of events) state = decider.evolve(state, event);
   return state;

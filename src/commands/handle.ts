@@ -106,13 +106,16 @@ export async function handleCommand<C extends { readonly metadata: CommandMetada
       // Data was checked against the current version above: the envelope must say that version.
       schemaVersionOf: currentSchemaVersion,
     });
-    const newState = unsealed.reduce((s, e) => decider.evolve(s, toDomainEvent(e)), state);
+    // The state is folded from copies of the events, whose data may hold objects of the command's
+    // (which its caller may change later): the state kept below is then this handler's alone. The
+    // events are a command's worth; the state may be megabytes, and is not copied.
+    const own = structuredClone(unsealed).map(toDomainEvent);
+    const newState = decider.evolveAll ? decider.evolveAll(state, own) : own.reduce((s, e) => decider.evolve(s, e), state);
     try {
       const events = await ports.store.append({
         clusterId: ports.clusterId, streamId: stream.id, streamType: stream.type, expectedVersion: version, newState, events: unsealed,
       });
-      // A copy: the state may hold objects of the command's, which its caller may change later.
-      ports.cache?.set(stream.id, { state: structuredClone(newState), version: version + events.length });
+      ports.cache?.set(stream.id, { state: newState, version: version + events.length });
       return { streamId: stream.id, version: version + events.length, events, attempts: attempt };
     } catch (e) {
       ports.cache?.delete(stream.id);

@@ -13,6 +13,7 @@ import type { Actor } from '../events/catalogue.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
 import type { PodsCommand } from '../commands/pods/commands.js';
+import { isTerminalPhase } from '../commands/pods/state.js';
 import { createOffloading } from './offloading.js';
 import { createPodLogs } from './kubelet.js';
 import type { ContainerLogRequest, LogsRefusal } from '../adapters/http/kubelet.js';
@@ -190,15 +191,27 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     loadPods: (remote) => rt.bus.loadPods(remote), loadOutgoing: (remote) => rt.bus.loadOutgoing(remote),
     client: (remote, state) => identities.client(remote, state), logger: d.logger,
   });
-  watches.watch('pods', pods, (p) => {
+  /**
+   * What an observation reads of each pod bound to a virtual node, by namespace/name. An update that
+   * changes none of it (most often a status this cluster wrote itself, a thousand at a time) has
+   * nothing new to observe: without this, each would look at every pod on the node again.
+   */
+  const observed = new Map<string, string>();
+  watches.watch('pods', pods, (p, verb) => {
     const remote = remoteOfNode(p.spec?.nodeName);
+    if (!remote) { capacityChanged(); return; }
     // A pod bound to a virtual node: offloaded, reclaimed or refused, as a command.
-    if (remote) {
-      enqueue({ kind: 'virtualNodePods', remoteClusterId: remote });
-      // A drain waits for the node's pods to go: each one gone is worth another look.
-      if (unpeering.isDraining(remote)) processes.wake(remote);
+    // A drain waits for the node's pods to go: each one gone is worth another look.
+    if (unpeering.isDraining(remote)) processes.wake(remote);
+    const key = `${p.metadata?.namespace}/${p.metadata?.name}`;
+    if (verb === 'delete') {
+      observed.delete(key);
+    } else {
+      const mark = `${p.metadata?.uid}|${p.spec?.nodeName}|${p.metadata?.deletionTimestamp ? 'deleting' : ''}|${isTerminalPhase(p.status?.phase) ? 'terminal' : ''}`;
+      if (observed.get(key) === mark) return;
+      observed.set(key, mark);
     }
-    else capacityChanged();
+    enqueue({ kind: 'virtualNodePods', remoteClusterId: remote });
   });
 
   await Promise.all([fcs, rrs, nodes, pods, secrets].map((i, n) => watches.start(['foreignclusters', 'resourcerequests', 'nodes', 'pods', 'secrets'][n]!, i as unknown as k8s.Informer<KubeObject>)));

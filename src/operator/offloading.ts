@@ -242,6 +242,25 @@ export function createOffloading(d: OffloadingDeps): Offloading {
     for (let i = 0; i < offload.length; i += 200) await d.send(remote, { type: 'OffloadPods', data: { pods: offload.slice(i, i + 200) } });
   }
 
+  // A pass compares every twin with its pod's status in the log, and most are unchanged: each
+  // object's snapshot and canonical text are made once (a watch replaces an object that changed;
+  // the log's state keeps a pod's status object while it does not change).
+  const twinSnapshots = new WeakMap<object, { status: ReturnType<typeof snapshotOf>; text: string }>();
+  const canonicalTexts = new WeakMap<object, string>();
+  const snapshotOfTwin = (twin: Pod) => {
+    let s = twinSnapshots.get(twin);
+    if (!s) {
+      const status = snapshotOf(twin.status as Record<string, unknown> | undefined);
+      twinSnapshots.set(twin, s = { status, text: canonicalJson(status) });
+    }
+    return s;
+  };
+  const canonicalOf = (status: object) => {
+    let text = canonicalTexts.get(status);
+    if (text === undefined) canonicalTexts.set(status, text = canonicalJson(status));
+    return text;
+  };
+
   async function reflectStatus(remote: string): Promise<void> {
     const watch = remotes.get(remote);
     if (!watch) return;
@@ -251,9 +270,9 @@ export function createOffloading(d: OffloadingDeps): Offloading {
       if (!t.offloaded || isTerminalPhase(t.status?.phase)) continue;
       const twin = watch.namespaces.get(t.remoteNamespace)?.pods.get(t.remoteName, t.remoteNamespace);
       if (!twin || twin.metadata?.labels?.[OFFLOAD_LABELS.originUid] !== t.uid) continue;
-      const snap = snapshotOf(twin.status as Record<string, unknown> | undefined);
-      if (t.status && canonicalJson(t.status) === canonicalJson(snap)) continue;
-      changed.push({ namespace: t.namespace, name: t.name, uid: t.uid, status: snap });
+      const snap = snapshotOfTwin(twin);
+      if (t.status && canonicalOf(t.status) === snap.text) continue;
+      changed.push({ namespace: t.namespace, name: t.name, uid: t.uid, status: snap.status });
     }
     for (let i = 0; i < changed.length; i += 200) await d.send(remote, { type: 'ReflectPodStatus', data: { pods: changed.slice(i, i + 200) } });
   }

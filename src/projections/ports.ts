@@ -68,6 +68,8 @@ export interface ViewRow<V> {
 export interface ViewStore {
   /** Inside the batch's transaction: the rows of `streamIds` that exist. */
   load<V>(tx: ProjectionTx, projection: string, streamIds: readonly string[]): Promise<Map<string, ViewRow<V>>>;
+  /** Inside the batch's transaction: the versions of the rows of `streamIds` that exist (no view read). */
+  versions(tx: ProjectionTx, projection: string, streamIds: readonly string[]): Promise<Map<string, number>>;
   save<V>(tx: ProjectionTx, projection: string, rows: readonly ViewRow<V>[]): Promise<void>;
   /** Inside a reset's transaction: the projection's rows gone. */
   clear(tx: ProjectionTx, projection: string): Promise<void>;

@@ -1,7 +1,7 @@
 // A thin Kubernetes client: server-side apply under peerlog's one field manager as the idempotent
 // "make it so", plain reads and deletes, and API failures translated into KubernetesError.
 import * as k8s from '@kubernetes/client-node';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { Readable } from 'node:stream';
 import { PeerlogError } from '../../errors.js';
 import { FIELD_MANAGER } from '../../resources/constants.js';
@@ -88,11 +88,63 @@ export interface KubeClientOptions {
 /** The local cluster may hold many pods and nodes: a cap only against runaway answers. */
 const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
+/**
+ * Connections one client keeps to its apiserver. Calls beyond it wait for a free one: an effect runs
+ * its calls 32 at a time (projections/virtual-kubelet/pods.ts), a few effects and the informers'
+ * lists run beside it, and the apiserver serves hundreds of requests in flight.
+ */
+const MAX_SOCKETS = 64;
+/** An idle connection is closed well before the apiserver's own idle timeout (90 s) could close it under a request. */
+const IDLE_SOCKET_MS = 30_000;
+
+/**
+ * One keep-alive agent per client, so calls reuse TLS connections (a handshake per call costs more
+ * than most calls). Undefined when the kubeconfig names a proxy: its agent stays client-node's.
+ */
+function keepAliveAgent(config: k8s.KubeConfig): () => Promise<HttpsAgent | undefined> {
+  let agent: Promise<HttpsAgent | undefined> | undefined;
+  return () => agent ??= (async () => {
+    const cluster = config.getCurrentCluster();
+    if (!cluster || cluster.proxyUrl || !cluster.server.startsWith('https:')) return undefined;
+    const o: RequestOptions = {};
+    await config.applyToHTTPSOptions(o);
+    return new HttpsAgent({
+      ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, servername: o.servername,
+      ...(o.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: o.rejectUnauthorized }),
+      keepAlive: true, maxSockets: MAX_SOCKETS, timeout: IDLE_SOCKET_MS,
+    });
+  })();
+}
+
+/** client-node's object API on a configuration of ours, with the kubeconfig's default namespace. */
+class ObjectApi extends k8s.KubernetesObjectApi {
+  constructor(kc: k8s.KubeConfig, configuration: k8s.Configuration) {
+    super(configuration);
+    this.setDefaultNamespace(kc);
+  }
+}
+
 export function createKubeClient(config: k8s.KubeConfig, options: KubeClientOptions = {}): KubeClient {
-  const objects = k8s.KubernetesObjectApi.makeApiClient(config);
+  const agent = keepAliveAgent(config);
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new KubernetesError(0, 'NoCluster', 'the kubeconfig has no current cluster');
+  // client-node's calls go through the same agent: its own authentication makes a new one per call.
+  const objects = new ObjectApi(config, k8s.createConfiguration({
+    baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+    authMethods: {
+      default: {
+        getName: () => 'peerlog',
+        async applySecurityAuthentication(context: k8s.RequestContext) {
+          await config.applySecurityAuthentication(context);
+          const shared = await agent();
+          if (shared) context.setAgent(shared);
+        },
+      },
+    },
+  }));
   const of = (o: KubeObject) => describe(o.apiVersion ?? '', o.kind ?? '', o.metadata?.name ?? '', o.metadata?.namespace);
   const limits = { maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, deadlineMs: options.deadlineMs ?? 30_000 };
-  const raw = <T>(method: string, path: string, body: unknown, contentType: string, what: string) => rawCall<T>(config, method, path, body, contentType, what, limits);
+  const raw = <T>(method: string, path: string, body: unknown, contentType: string, what: string) => rawCall<T>(config, agent, method, path, body, contentType, what, limits);
   const bounded = options.maxResponseBytes !== undefined;
   return {
     config,
@@ -169,7 +221,8 @@ export function createKubeClient(config: k8s.KubeConfig, options: KubeClientOpti
 }
 
 async function rawCall<T>(
-  config: k8s.KubeConfig, method: string, path: string, body: unknown, contentType: string, what: string, limits: { maxBytes: number; deadlineMs: number },
+  config: k8s.KubeConfig, agent: () => Promise<HttpsAgent | undefined>, method: string, path: string, body: unknown, contentType: string, what: string,
+  limits: { maxBytes: number; deadlineMs: number },
 ): Promise<T> {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new KubernetesError(0, 'NoCluster', `${what}: the kubeconfig has no current cluster`);
@@ -178,7 +231,10 @@ async function rawCall<T>(
   // The length is stated: Node sends a DELETE's body neither chunked nor with a length by default,
   // and the apiserver then reads none (DeleteOptions such as a grace period would be lost).
   const opts: RequestOptions = { method, headers: { accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }) } };
+  // Per call still: credentials such as a service-account token may change while the client lives.
   await config.applyToHTTPSOptions(opts);
+  const shared = await agent();
+  if (shared) opts.agent = shared;
   return new Promise<T>((resolve, reject) => {
     // An idle timeout alone does not stop a server that sends a byte a second: the deadline does.
     const deadline = setTimeout(() => req.destroy(new KubernetesError(0, 'Unreachable', `${what}: no complete answer within ${limits.deadlineMs} ms`)), limits.deadlineMs);

@@ -14,6 +14,11 @@ const LOAD: Statement = {
   text: `select stream_id, stream_type, remote_cluster_id, version, view from peerlog_views
     where projection = $1 and stream_id = any(array(select json_array_elements_text($2::json)))`,
 };
+const VERSIONS: Statement = {
+  name: 'peerlog-views-versions',
+  text: `select stream_id, version from peerlog_views
+    where projection = $1 and stream_id = any(array(select json_array_elements_text($2::json)))`,
+};
 const SAVE: Statement = {
   name: 'peerlog-views-save',
   text: `insert into peerlog_views (projection, stream_id, stream_type, remote_cluster_id, version, view)
@@ -32,6 +37,11 @@ export function createViewStore(ds: DataSource): ViewStore {
       if (streamIds.length === 0) return out;
       for (const r of await runStatement<Raw>(txOf(tx), LOAD, [projection, JSON.stringify(streamIds)])) out.set(r.stream_id, rowOf<V>(r));
       return out;
+    },
+    async versions(tx, projection, streamIds) {
+      if (streamIds.length === 0) return new Map();
+      const rows = await runStatement<{ stream_id: string; version: number }>(txOf(tx), VERSIONS, [projection, JSON.stringify(streamIds)]);
+      return new Map(rows.map((r) => [r.stream_id, r.version]));
     },
     async save(tx, projection, rows) {
       if (rows.length === 0) return;

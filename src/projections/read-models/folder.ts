@@ -12,6 +12,10 @@ export const streamFolder: StreamFolder = {
   kindOf,
   initialState: (kind) => deciders[kind as StreamKind].initialState,
   evolve: (kind, state, event: EventEnvelope) => deciders[kind as StreamKind].evolve(state, toDomainEvent(event)),
+  evolveAll(kind, state, events: readonly EventEnvelope[]) {
+    const d = deciders[kind as StreamKind];
+    return d.evolveAll ? d.evolveAll(state, events.map(toDomainEvent)) : events.reduce((s, e) => d.evolve(s, toDomainEvent(e)), state);
+  },
   statusOf: (state) => String((state as { status?: unknown }).status ?? 'unknown'),
   remoteOf: (streamId) => parseStreamId(streamId).remoteClusterId,
 };

@@ -108,9 +108,12 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
         providerId: d.clusterId, providerName: d.clusterName, namespace: inc.identity.tenantNamespace,
         offerName: inc.offer.offerName, requestName: inc.requestName, consumerId: remote, resources: inc.offer.resources,
       }) as KubeObject;
-      if (memo.changed(keyOf('local', offer), offer, forced)) {
+      // Keyed by the identity's lifetime too: after an unpeering removed it, a re-peer that forges
+      // the very same offer must still apply it.
+      const where = `local@${inc.identity.certFingerprint}`;
+      if (memo.changed(keyOf(where, offer), offer, forced)) {
         await d.kube.apply(offer);
-        memo.record(keyOf('local', offer), offer);
+        memo.record(keyOf(where, offer), offer);
       }
       await remoteNamespaces(remote, inc, forced);
     }
@@ -186,7 +189,7 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
       if (n.phase === 'Refused') continue;
       const objects = forgeRemoteNamespaceObjects({ consumerId: consumer, namespace: n.namespace, remoteNamespace: n.remoteNamespace, offer: inc.offer.resources });
       const all = [objects.namespace, objects.quota, objects.limitRange, objects.role, objects.roleBinding] as KubeObject[];
-      const key = `ns/${consumer}/${n.namespace}/${n.phase}`;
+      const key = `ns/${consumer}@${inc.identity.certFingerprint}/${n.namespace}/${n.phase}`;
       if (!memo.changed(key, all, forced)) continue;
       if (n.phase === 'Received') {
         // Made here, or found made here before (a replay, a crash before the report); never adopted otherwise.

@@ -5,8 +5,9 @@
 // from offset 0 or a drift seen by a watch (`reapply`) all end in the same objects.
 import type { Projection, ProjectionBatch, ProjectionTx, ViewRow, ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
+import type { EventEnvelope } from '../../events/envelope.js';
 import { createWorkQueue, type WorkQueue } from '../work.js';
-import { foldView, PEERING_KINDS, viewKindOf, type IncomingView, type OutgoingView, type PeeringView, type PodsView, type RemoteViews, type ViewKind } from './view.js';
+import { foldViewAll, PEERING_KINDS, viewKindOf, type IncomingView, type OutgoingView, type PeeringView, type PodsView, type RemoteViews, type ViewKind } from './view.js';
 
 export interface EffectProjectionOptions {
   readonly name: string;
@@ -97,22 +98,25 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
     name: o.name,
     tables: [],
     follows: (streamId) => viewKindOf(streamId, kinds) !== undefined,
-    async appliedVersions(tx: ProjectionTx, streamIds: readonly string[]) {
-      const rows = await o.store.load<PeeringView>(tx, o.name, streamIds);
-      return new Map([...rows].map(([id, r]) => [id, r.version]));
-    },
+    // Versions only: a pods view may be megabytes, read again (once) by apply.
+    appliedVersions: (tx: ProjectionTx, streamIds: readonly string[]) => o.store.versions(tx, o.name, streamIds),
     async apply(tx: ProjectionTx, batch: ProjectionBatch) {
       const known = batch.firstSeen.size === batch.streamIds.length
         ? new Map<string, ViewRow<PeeringView>>()
         : await o.store.load<PeeringView>(tx, o.name, batch.streamIds.filter((id) => !batch.firstSeen.has(id)));
-      const changed = new Map<string, ViewRow<PeeringView>>();
+      // Each stream's events in their order, folded as one run (streams do not depend on each other).
+      const runs = new Map<string, EventEnvelope[]>();
       for (const e of batch.events) {
-        const ref = viewKindOf(e.streamId, kinds);
-        if (!ref) continue;
-        const before = changed.get(e.streamId) ?? known.get(e.streamId);
-        const view = foldView(before?.view, e, kinds);
+        if (!viewKindOf(e.streamId, kinds)) continue;
+        const run = runs.get(e.streamId);
+        if (run) run.push(e); else runs.set(e.streamId, [e]);
+      }
+      const changed = new Map<string, ViewRow<PeeringView>>();
+      for (const [streamId, events] of runs) {
+        const ref = viewKindOf(streamId, kinds)!;
+        const view = foldViewAll(known.get(streamId)?.view, events, kinds);
         if (!view) continue;
-        changed.set(e.streamId, { streamId: e.streamId, streamType: ref.kind, remoteClusterId: ref.remoteClusterId, version: e.streamVersion, view });
+        changed.set(streamId, { streamId, streamType: ref.kind, remoteClusterId: ref.remoteClusterId, version: events[events.length - 1]!.streamVersion, view });
       }
       await o.store.save(tx, o.name, [...changed.values()]);
     },

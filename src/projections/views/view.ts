@@ -8,7 +8,7 @@ import { evolve as evolveOutgoing, initialState as outgoingInitial } from '../..
 import { evolve as evolveIncoming, initialState as incomingInitial } from '../../commands/incoming/decider.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
 import type { IncomingState } from '../../commands/incoming/state.js';
-import { evolve as evolvePods, initialState as podsInitial } from '../../commands/pods/decider.js';
+import { evolveAll as evolvePods, initialState as podsInitial } from '../../commands/pods/decider.js';
 import type { PodsState } from '../../commands/pods/state.js';
 import { parseStreamId } from '../../commands/registry.js';
 import { CONDITION_TYPES as T, REASONS as R } from '../../resources/conditions.js';
@@ -74,7 +74,7 @@ export function foldView(view: PeeringView | undefined, e: EventEnvelope, kinds:
   const at = e.occurredAt;
   if (ref.kind === 'pods') {
     const before = view?.kind === 'pods' ? view.state : podsInitial;
-    return { kind: 'pods', remoteClusterId: ref.remoteClusterId, version: e.streamVersion, state: evolvePods(before, event as PodsEvent), updatedAt: at };
+    return { kind: 'pods', remoteClusterId: ref.remoteClusterId, version: e.streamVersion, state: evolvePods(before, [event as PodsEvent]), updatedAt: at };
   }
   if (ref.kind === 'outgoing') {
     const before = view?.kind === 'outgoing' ? view : undefined;
@@ -85,6 +85,21 @@ export function foldView(view: PeeringView | undefined, e: EventEnvelope, kinds:
   const before = view?.kind === 'incoming' ? view : undefined;
   const state = evolveIncoming(before?.state ?? incomingInitial, event as IncomingEvent);
   return { kind: 'incoming', remoteClusterId: ref.remoteClusterId, version: e.streamVersion, state, conditions: stamp(incomingConditions(state), before?.conditions ?? [], at), updatedAt: at };
+}
+
+/**
+ * Folds a run of one stream's events, in order: as `foldView` one event at a time, but a pods
+ * state (a thousand pods) is copied once for the run, not once per event.
+ */
+export function foldViewAll(view: PeeringView | undefined, events: readonly EventEnvelope[], kinds: readonly ViewKind[] = PEERING_KINDS): PeeringView | undefined {
+  const last = events[events.length - 1];
+  if (!last) return view;
+  const ref = viewKindOf(last.streamId, kinds);
+  if (!ref) return undefined;
+  if (ref.kind !== 'pods') return events.reduce<PeeringView | undefined>((v, e) => foldView(v, e, kinds), view);
+  const before = view?.kind === 'pods' ? view.state : podsInitial;
+  const state = evolvePods(before, events.map((e) => ({ type: e.type, data: e.data }) as PodsEvent));
+  return { kind: 'pods', remoteClusterId: ref.remoteClusterId, version: last.streamVersion, state, updatedAt: last.occurredAt };
 }
 
 /** Keeps the previous lastTransitionTime of a condition whose status did not change. */

@@ -8,7 +8,7 @@
 import type { KubeClient, KubeObject } from '../../adapters/kubernetes/client.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { RecordPodOffloadFailure } from '../../commands/pods/commands.js';
-import { isTerminalPhase, type OffloadedPod, type PodsState } from '../../commands/pods/state.js';
+import { isTerminalPhase, podKey, type OffloadedPod, type PodsState } from '../../commands/pods/state.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
 import { sha256Hex } from '../../events/hash.js';
 import { LABELS } from '../../resources/constants.js';
@@ -108,41 +108,54 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
   };
   const granted = Object.values(p.pods.namespaces).filter((n) => n.phase === 'Granted');
   const remoteOf = new Map(granted.map((n) => [n.namespace, n.remoteNamespace]));
+  const localOf = new Map(granted.map((n) => [n.remoteNamespace, n.namespace]));
   const tracked = Object.values(p.pods.pods);
+  // Indexes, once per pass: a thousand pods must not cost a million lookups.
+  const trackedAt = new Map(tracked.map((pod) => [podKey(pod.namespace, pod.name), pod]));
+  const ownerAt = new Map(tracked.filter((pod) => pod.offloaded).map((pod) => [podKey(pod.remoteNamespace, pod.remoteName), pod]));
   const live = (pod: OffloadedPod) => {
     const local = ports.localPod(pod.namespace, pod.name);
     return local && local.metadata?.uid === pod.uid ? local : undefined;
   };
-  // Local status, as the log has it; Ready false while the provider does not answer. Written first:
-  // it needs nothing from the provider, and says so when the provider is away.
+  // Local status, as the log has it; Ready false while the provider does not answer. It needs
+  // nothing from the provider, so it is written beside the provider's work, not after it (and says
+  // so when the provider is away): a thousand statuses do not hold back the twins of new pods.
   const writeStatuses = async (): Promise<void> => {
-    const statuses: KubeObject[] = [];
+    const statuses: { obj: KubeObject; uid: string }[] = [];
     for (const pod of tracked) {
       const local = live(pod);
       if (!local || local.metadata?.deletionTimestamp) continue;
       const health = p.health.ready ? p.health : { ready: false as const, reason: p.health.reason, message: p.health.message };
       const at = !p.health.ready ? p.healthSince : p.at;
       const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace }, status: forgeLocalPodStatus({ nodeName: p.nodeName, status: pod.status, failure: pod.failure, health, at }) } as KubeObject;
-      if (memo.changed(`status/${pod.uid}`, obj, p.forced)) statuses.push(obj);
+      if (memo.changed(`status/${pod.uid}`, obj, p.forced)) statuses.push({ obj, uid: pod.uid });
     }
-    await attempt(() => pool(statuses, async (obj) => {
+    await attempt(() => pool(statuses, async ({ obj, uid }) => {
       try {
         await kube.applyStatus(obj);
       } catch (e) {
         if (status(e) === 404) return; // deleted meanwhile
         throw e;
       }
-      const pod = tracked.find((t) => t.namespace === obj.metadata!.namespace && t.name === obj.metadata!.name)!;
-      memo.record(`status/${pod.uid}`, obj);
+      memo.record(`status/${uid}`, obj);
     }, log, 'writing offloaded pods\' status'));
   };
-  await writeStatuses();
+  const statusesWritten = writeStatuses();
   let side: ProviderPods;
   try {
     side = await ports.provider(p.remoteClusterId, p.outgoing, granted.map((n) => n.remoteNamespace));
   } catch (e) {
+    await statusesWritten;
     throw failures[0] ?? e;
   }
+  /** The twins of each remote namespace, by name. */
+  const twinsIn = new Map<string, Map<string, KubeObject>>();
+  const twins = (remoteNs: string) => {
+    let m = twinsIn.get(remoteNs);
+    if (!m) twinsIn.set(remoteNs, m = new Map(side.pods(remoteNs).map((t) => [t.metadata?.name ?? '', t])));
+    return m;
+  };
+  const twinOf = (pod: OffloadedPod) => twins(pod.remoteNamespace).get(pod.remoteName);
 
   // 1. Dependencies: what the offloaded pods that still run reference, copied before their twins.
   const needed = new Map<string, { localNamespace: string; configMaps: Set<string>; secrets: Set<string> }>();
@@ -174,13 +187,15 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
   }, log, 'copying ConfigMaps and Secrets to the provider'));
 
   // 2. Twins: each offloaded, running pod has one; never again once terminal.
-  const twinOf = (pod: OffloadedPod) => side.pods(pod.remoteNamespace).find((t) => t.metadata?.name === pod.remoteName);
-  const toCreate = tracked.filter((pod) => pod.offloaded && remoteOf.get(pod.namespace) === pod.remoteNamespace && side.synced(pod.remoteNamespace)
-    && !isTerminalPhase(pod.status?.phase) && live(pod) && !live(pod)!.metadata?.deletionTimestamp && !twinOf(pod)
+  const toCreate = tracked.filter((pod) => {
+    if (!pod.offloaded || remoteOf.get(pod.namespace) !== pod.remoteNamespace || !side.synced(pod.remoteNamespace) || isTerminalPhase(pod.status?.phase)) return false;
+    const local = live(pod);
     // Its ConfigMaps and Secrets first: a twin is made only once they are known (and so copied above).
-    && ports.dependenciesKnown(pod.namespace));
+    return local !== undefined && !local.metadata?.deletionTimestamp && !twinOf(pod) && ports.dependenciesKnown(pod.namespace);
+  });
   if (copied) await attempt(() => pool(toCreate, async (pod) => {
-    const local = live(pod)!;
+    const local = live(pod);
+    if (!local) return; // gone meanwhile
     const twin = forgeRemotePod(local, { consumerId: ports.clusterId, remoteNamespace: pod.remoteNamespace });
     try {
       await side.client.create(twin as KubeObject);
@@ -199,13 +214,12 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
   // 3. Twins of reclaimed pods go, with the local pod's grace period.
   const reclaim: { ns: string; name: string; grace: number | undefined; uid: string | undefined }[] = [];
   for (const remoteNs of remoteOf.values()) {
-    for (const twin of side.pods(remoteNs)) {
+    for (const twin of twins(remoteNs).values()) {
       if (twin.metadata?.deletionTimestamp) continue;
       const originUid = twin.metadata?.labels?.[OFFLOAD_LABELS.originUid];
       if (twin.metadata?.labels?.[LABELS.remoteClusterId] !== ports.clusterId) continue;
-      const owner = tracked.find((pod) => pod.offloaded && pod.remoteNamespace === remoteNs && pod.remoteName === twin.metadata?.name && pod.uid === originUid);
-      if (owner) continue;
-      const localNs = granted.find((n) => n.remoteNamespace === remoteNs)?.namespace;
+      if (ownerAt.get(podKey(remoteNs, twin.metadata?.name ?? ''))?.uid === originUid) continue;
+      const localNs = localOf.get(remoteNs);
       const local = localNs ? ports.localPod(localNs, twin.metadata!.name!) : undefined;
       const grace = local && local.metadata?.uid === originUid ? local.metadata?.deletionGracePeriodSeconds : undefined;
       reclaim.push({ ns: remoteNs, name: twin.metadata!.name!, grace, uid: twin.metadata?.uid });
@@ -216,10 +230,10 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
   // 4. A local pod being deleted whose twin is gone (or never was) is let go, as a kubelet does.
   const release = ports.localPodsOn(p.nodeName).filter((local) => {
     if (!local.metadata?.deletionTimestamp) return false;
-    const pod = tracked.find((t) => t.namespace === local.metadata?.namespace && t.name === local.metadata?.name && t.uid === local.metadata?.uid);
-    if (pod?.offloaded) return false; // still offloaded: reclaim first
+    const pod = trackedAt.get(podKey(local.metadata!.namespace!, local.metadata!.name!));
+    if (pod?.offloaded && pod.uid === local.metadata?.uid) return false; // still offloaded: reclaim first
     const remoteNs = remoteOf.get(local.metadata!.namespace!);
-    return !remoteNs || (side.synced(remoteNs) && !side.pods(remoteNs).some((t) => t.metadata?.name === local.metadata?.name));
+    return !remoteNs || (side.synced(remoteNs) && !twins(remoteNs).has(local.metadata!.name!));
   });
   await attempt(() => pool(release, (local) => remove(kube, podPath(local.metadata!.namespace!, local.metadata!.name!), deleteBody(0, local.metadata!.uid)), log, 'releasing deleted pods'));
 
@@ -239,18 +253,33 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
     }
   });
 
-  // 6. (The local status was written first, above.)
+  // 6. (The local status is written beside all this, above.)
 
   // 7. The twins' Events, mirrored onto the local pods (what `kubectl describe pod` shows).
+  /** The pod Events of each remote namespace, by the pod they are about. */
+  const eventsIn = new Map<string, Map<string, KubeObject[]>>();
+  const eventsOf = (pod: OffloadedPod) => {
+    let m = eventsIn.get(pod.remoteNamespace);
+    if (!m) {
+      eventsIn.set(pod.remoteNamespace, m = new Map());
+      for (const ev of side.events(pod.remoteNamespace)) {
+        const name = (ev.involvedObject as { name?: string } | undefined)?.name;
+        if (name === undefined) continue;
+        const list = m.get(name);
+        if (list) list.push(ev); else m.set(name, [ev]);
+      }
+    }
+    return m.get(pod.remoteName) ?? [];
+  };
   const mirrored: KubeObject[] = [];
   for (const pod of tracked) {
     if (!pod.offloaded) continue;
     const local = live(pod);
     if (!local) continue;
     const twin = twinOf(pod);
-    for (const ev of side.events(pod.remoteNamespace)) {
+    for (const ev of eventsOf(pod)) {
       const involved = ev.involvedObject as { name?: string; uid?: string } | undefined;
-      if (involved?.name !== pod.remoteName || (twin?.metadata?.uid && involved.uid && involved.uid !== twin.metadata.uid && !isTerminalPhase(pod.status?.phase))) continue;
+      if (twin?.metadata?.uid && involved?.uid && involved.uid !== twin.metadata.uid && !isTerminalPhase(pod.status?.phase)) continue;
       const obj = mirrorEvent(ev, pod, p.remoteClusterId);
       if (memo.changed(`event/${obj.metadata!.name}`, obj, false)) mirrored.push(obj);
     }
@@ -264,6 +293,7 @@ export async function offloadPods(ports: OffloadPorts, kube: KubeClient, memo: A
     }
     memo.record(`event/${obj.metadata!.name}`, obj);
   }, log, 'mirroring the provider\'s events'));
+  await statusesWritten;
   if (failures.length > 0) throw failures[0];
 }
 

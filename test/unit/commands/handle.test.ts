@@ -9,6 +9,10 @@ import { GENESIS_HASH } from '../../../src/events/constants.js';
 import { sealEvent } from '../../../src/events/hash.js';
 import { parseEventJson, serializeEvent } from '../../../src/events/schemas.js';
 import { metadata } from './harness.js';
+import { createStreamCache } from '../../../src/commands/cache.js';
+import { podsDecider } from '../../../src/commands/pods/decider.js';
+import type { PodsCommand } from '../../../src/commands/pods/commands.js';
+import type { PodsState } from '../../../src/commands/pods/state.js';
 
 function memoryStore(): EventStorePort & { appended: UnsealedEvent[] } {
   const streams = new Map<string, { state: unknown; version: number }>();
@@ -41,5 +45,24 @@ describe('handleCommand', () => {
       prev = sealed.hash;
       assert.deepEqual(parseEventJson(serializeEvent(sealed as never)), sealed);
     }
+  });
+
+  it('the state kept for the next command holds none of the command\'s objects: a caller changing them later changes nothing there', async () => {
+    const cache = createStreamCache();
+    let n = 0;
+    const ports = { store: memoryStore(), cache, clusterId: 'alpha-01', newId: () => `00000000-0000-4000-8000-${(++n).toString(16).padStart(12, '0')}` };
+    const stream = { id: 'pods-beta-7f3c', type: 'pods' };
+    const send = (command: Omit<PodsCommand, 'metadata'>) => handleCommand(ports, podsDecider, stream, { ...command, metadata } as PodsCommand);
+    const uid = '6f1c2a9e-0000-4000-8000-000000000001';
+    await send({ type: 'RequestNamespaceOffload', data: { namespaces: [{ namespace: 'shop', remoteNamespace: 'shop-alpha' }] } });
+    await send({ type: 'RecordNamespaceAnswer', data: { namespace: 'shop', remoteNamespace: 'shop-alpha', granted: true } });
+    await send({ type: 'OffloadPods', data: { pods: [{ namespace: 'shop', name: 'web-0', uid, remoteNamespace: 'shop-alpha', remoteName: 'web-0', nodeName: 'peerlog-beta-7f3c', specHash: '3b'.repeat(32) }] } });
+    const status = { phase: 'Running', podIp: '10.244.1.7', conditions: [], containerStatuses: [], startTime: '2025-03-01T12:00:01Z', reason: null, message: null };
+    await send({ type: 'ReflectPodStatus', data: { pods: [{ namespace: 'shop', name: 'web-0', uid, status }] } } as Omit<PodsCommand, 'metadata'>);
+    status.phase = 'Failed';
+    status.podIp = '10.244.9.9';
+    const kept = cache.get<PodsState>(stream.id)!.state.pods['shop/web-0']!.status;
+    assert.equal(kept?.phase, 'Running');
+    assert.equal(kept?.podIp, '10.244.1.7');
   });
 });

@@ -477,6 +477,27 @@ describe('pods evolve', () => {
     assert.deepEqual(podsDecider.decide(cmd.offload(RECREATED), reclaimed), [ev.offloaded(RECREATED)]);
   });
 
+  it('a run folded at once gives what one event at a time gives, and leaves the state it starts from as it was', () => {
+    const before = foldEvents(podsDecider, offloaded);
+    const copy = structuredClone(before);
+    const run = [ev.offloaded(OTHER), ev.reflected(RUNNING), ev.reclaimed()];
+    const expected = {
+      status: 'active',
+      pods: {
+        'shop/db-0': {
+          namespace: 'shop', name: 'db-0', uid: '6f1c2a9e-0000-4000-8000-000000000003', remoteNamespace: 'shop-alpha', remoteName: 'db-0',
+          nodeName: 'peerlog-beta-7f3c', specHash: '3b'.repeat(32), offloaded: true, status: null, failure: null,
+        },
+      },
+      namespaces: { shop: SHOP_GRANTED },
+    };
+    assert.deepEqual(podsDecider.evolveAll!(before, run), expected);
+    assert.deepEqual(run.reduce((s, e) => podsDecider.evolve(s, e), before), expected);
+    assert.deepEqual(before, copy);
+    // Nothing to change: the same state, not a copy.
+    assert.equal(podsDecider.evolveAll!(before, [ev.reclaimed(RECREATED), ev.granted(BLOG)]), before);
+  });
+
   it('is never terminal: a node that ran dry may take pods again', () => {
     for (const given of Object.values(givens)) assert.equal(isTerminal(foldEvents(podsDecider, given.history)), false);
   });
