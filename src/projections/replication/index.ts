@@ -10,7 +10,7 @@ import type { KubeClient, KubeObject } from '../../adapters/kubernetes/client.js
 import type { IncomingState } from '../../commands/incoming/state.js';
 import type { RecordRemoteNamespace } from '../../commands/incoming/commands.js';
 import { forgeRemoteNamespaceObjects, isOwnRemoteNamespace, originLabels } from '../../resources/offloading.js';
-import { forgeTenantObjects, userSubjects } from '../../resources/tenant.js';
+import { forgeTenantObjects } from '../../resources/tenant.js';
 import { identityUserFor } from '../../resources/names.js';
 import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
@@ -23,7 +23,16 @@ export const REPLICATION = 'replication';
 
 export type Peered = Extract<OutgoingState, { identity: unknown }>;
 
-interface RoleBinding { readonly metadata: { readonly name: string; readonly namespace: string; readonly resourceVersion: string }; readonly subjects?: unknown }
+interface RoleBinding {
+  readonly metadata: { readonly name: string; readonly namespace: string; readonly resourceVersion: string };
+  readonly subjects?: readonly { readonly apiGroup?: string; readonly kind?: string; readonly name?: string; readonly namespace?: string }[];
+}
+
+/** Whether a RoleBinding's subjects are the one user `user` and nothing else (as the apiserver returns them, in any key order). */
+export function namesOnly(subjects: RoleBinding['subjects'], user: string): boolean {
+  return subjects?.length === 1 && subjects[0]!.kind === 'User' && subjects[0]!.name === user && subjects[0]!.namespace === undefined
+    && (subjects[0]!.apiGroup === undefined || subjects[0]!.apiGroup === 'rbac.authorization.k8s.io');
+}
 
 export interface ReplicationProjectionDeps {
   readonly kube: KubeClient;
@@ -134,12 +143,12 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
     const key = `unbound/${consumer}`;
     const done = { status: inc.status, lastLifetime };
     if (!memo.changed(key, done, forced)) return;
-    const next = JSON.stringify(userSubjects([identityUserFor(consumer, lastLifetime + 1)]));
+    const next = identityUserFor(consumer, lastLifetime + 1);
     const selector = Object.entries(originLabels(consumer)).map(([k, v]) => `${k}=${v}`).join(',');
     const list = await d.kube.request<{ items: RoleBinding[] }>('GET', `/apis/rbac.authorization.k8s.io/v1/rolebindings?labelSelector=${encodeURIComponent(selector)}`);
     let removed = 0;
     for (const b of list.items) {
-      if (JSON.stringify(b.subjects ?? []) === next) continue;
+      if (namesOnly(b.subjects, next)) continue;
       // Only the binding as listed: one the endpoint re-applied meanwhile (for the next lifetime) stays.
       const path = `/apis/rbac.authorization.k8s.io/v1/namespaces/${encodeURIComponent(b.metadata.namespace)}/rolebindings/${encodeURIComponent(b.metadata.name)}`;
       try {

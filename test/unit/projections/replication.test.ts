@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { OutgoingState } from '../../../src/commands/outgoing/state.js';
 import type { IncomingState } from '../../../src/commands/incoming/state.js';
-import { forgeConsumerReplicas, forgeProviderTenant } from '../../../src/projections/replication/index.js';
+import { forgeConsumerReplicas, forgeProviderTenant, namesOnly } from '../../../src/projections/replication/index.js';
 import type { IncomingView, OutgoingView } from '../../../src/projections/views/view.js';
 import { CERT, IN, INCOMING_STEPS, KEY, NOT_AFTER, OFFER_1, OFFER_2, OUT, OUTGOING_STEPS, envelopes, fold } from './fixtures.js';
 
@@ -105,5 +105,21 @@ describe('forgeProviderTenant', () => {
 
   it('a certificate recorded by a v1 event: the plain user it carries', () => {
     assert.deepEqual(bindingOf(forgeProviderTenant('beta-7f3c', incomingAfter(INCOMING_STEPS)))?.subjects, user('peerlog:cluster:beta-7f3c'));
+  });
+});
+
+describe('namesOnly', () => {
+  const u = 'peerlog:cluster:beta:3';
+  it('takes the one user, whatever order the apiserver writes its keys in', () => {
+    assert.equal(namesOnly([{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: u }], u), true);
+    assert.equal(namesOnly([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: u }], u), true);
+  });
+  it('refuses another user, a second subject, a group or a service account of that name, and no subjects', () => {
+    assert.equal(namesOnly([{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'peerlog:cluster:beta:2' }], u), false);
+    assert.equal(namesOnly([{ kind: 'User', name: u }, { kind: 'User', name: 'peerlog:cluster:beta:2' }], u), false);
+    assert.equal(namesOnly([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: u }], u), false);
+    assert.equal(namesOnly([{ kind: 'ServiceAccount', name: u, namespace: 'default' }], u), false);
+    assert.equal(namesOnly(undefined, u), false);
+    assert.equal(namesOnly([], u), false);
   });
 });
