@@ -57,7 +57,13 @@ function readyOf(consumer: Plane, nodeName: string): Cond | undefined {
 test('a certificate is renewed with a new key before it expires; the old one then gets 403, and 401 once expired; the node stays Ready', async (t) => {
   const consumer = await startPlane('alpha', 'rnc');
   const provider = await startPlane('beta', 'rnp', {}, { policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 60 } });
-  t.after(async () => { await cleanupPlanes([consumer, provider]); });
+  t.after(async () => {
+    await cleanupPlanes([consumer, provider]);
+    // The side request's cluster: its tenant and the ForeignCluster beta made for it.
+    const side = `${consumer.config.clusterId}-x`;
+    provider.kubectl(['delete', 'namespace', tenantNamespaceFor(side), '--wait=false', '--ignore-not-found']);
+    provider.kubectl(['delete', 'foreignclusters', '-l', `peerlog.dev/remote-cluster-id=${side}`, '--wait=false', '--ignore-not-found']);
+  });
   const nodeName = virtualNodeNameFor(provider.config.clusterId);
   const tenant = tenantNamespaceFor(consumer.config.clusterId);
 
