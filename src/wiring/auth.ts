@@ -12,6 +12,7 @@ import {
 } from '../adapters/x509/index.js';
 import { fetchClusterIds, postIdentityRequest } from '../adapters/http/auth-client.js';
 import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tenant.js';
+import { forgeOffloadRoleBinding } from '../resources/offloading.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from '../auth/policy.js';
 import type { ProviderPorts } from '../auth/provider.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
@@ -54,8 +55,8 @@ export async function providerPorts(
       }
     },
     findCertificate: (fp) => certificates.find(fp),
-    async ensureTenant(remote) {
-      const t = forgeTenantObjects(remote);
+    async ensureTenant(remote, users) {
+      const t = forgeTenantObjects(remote, users);
       await untilNotTerminating(kube, (t.namespace as { metadata: { name: string } }).metadata.name);
       await kube.apply(t.namespace as never);
       // The quota before the binding: no moment in which the identity could write without it.
@@ -63,6 +64,9 @@ export async function providerPorts(
       await kube.apply(t.role as never);
       await kube.apply(t.roleBinding as never);
       return (t.namespace as { metadata: { name: string } }).metadata.name;
+    },
+    async bindOffloading(consumerId, remoteNamespaces, users) {
+      for (const remoteNamespace of remoteNamespaces) await kube.apply(forgeOffloadRoleBinding({ consumerId, remoteNamespace, users }) as never);
     },
     now: () => new Date(),
     newId: randomUUID,
