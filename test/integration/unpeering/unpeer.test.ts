@@ -4,7 +4,7 @@
 // status and in `unpeer`'s output, until it is removed; `kubectl delete foreignclusters` tears down
 // the same way and lets the object go. Expected values are written out here; the clusters are
 // read with kubectl.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
@@ -35,16 +35,11 @@ async function peered(consumer: Plane, provider: Plane, nodeName: string): Promi
   await eventually('the virtual node Ready', async () => (consumer.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout === 'True' ? true : undefined), 30_000);
 }
 
-function identityOf(consumer: Plane, provider: Plane): { certPem: string; keyPem: string } {
-  const secret = get<{ data: Record<string, string> }>(consumer, ['get', 'secret', '-n', `peerlog-tenant-${provider.config.clusterId}`, 'peerlog-identity'])!;
-  const d = (k: string) => Buffer.from(secret.data[k]!, 'base64').toString('utf8');
-  return { certPem: d('tls.crt'), keyPem: d('tls.key') };
-}
-
-test('peerlog unpeer with three offloaded pods: nothing of the peering is left on beta or alpha, the old certificate gets 403, and a re-peer works with a new identity', async (t) => {
-  const consumer = await startPlane('alpha', 'upc');
-  const provider = await startPlane('beta', 'upp');
-  const ns = uniqueName('unpeer');
+/** Two control planes, alpha peered to beta, a namespace for the test's pods; all removed after the test. */
+async function peeredPair(t: TestContext, prefixes: [string, string], nsPrefix: string) {
+  const consumer = await startPlane('alpha', prefixes[0]);
+  const provider = await startPlane('beta', prefixes[1]);
+  const ns = uniqueName(nsPrefix);
   const alphaId = consumer.config.clusterId;
   const betaId = provider.config.clusterId;
   const remoteNs = `${ns}-${alphaId}`;
@@ -55,6 +50,17 @@ test('peerlog unpeer with three offloaded pods: nothing of the peering is left o
   });
   const nodeName = `peerlog-${betaId}`;
   await peered(consumer, provider, nodeName);
+  return { consumer, provider, ns, alphaId, betaId, remoteNs, nodeName };
+}
+
+function identityOf(consumer: Plane, provider: Plane): { certPem: string; keyPem: string } {
+  const secret = get<{ data: Record<string, string> }>(consumer, ['get', 'secret', '-n', `peerlog-tenant-${provider.config.clusterId}`, 'peerlog-identity'])!;
+  const d = (k: string) => Buffer.from(secret.data[k]!, 'base64').toString('utf8');
+  return { certPem: d('tls.crt'), keyPem: d('tls.key') };
+}
+
+test('peerlog unpeer with three offloaded pods: nothing of the peering is left on beta or alpha, the old certificate gets 403, and a re-peer works with a new identity', async (t) => {
+  const { consumer, provider, ns, alphaId, betaId, remoteNs, nodeName } = await peeredPair(t, ['upc', 'upp'], 'unpeer');
 
   assert.equal(consumer.kubectl(['create', 'namespace', ns]).status, 0);
   assert.equal(consumer.kubectl(['create', 'configmap', 'settings', '-n', ns, '--from-literal=MODE=blue']).status, 0);
@@ -128,19 +134,7 @@ test('peerlog unpeer with three offloaded pods: nothing of the peering is left o
 });
 
 test('a PodDisruptionBudget holds the drain, named in unpeer\'s output and the status, until it is removed; kubectl delete foreignclusters then lets the object go', async (t) => {
-  const consumer = await startPlane('alpha', 'upb');
-  const provider = await startPlane('beta', 'upq');
-  const ns = uniqueName('pdb');
-  const alphaId = consumer.config.clusterId;
-  const betaId = provider.config.clusterId;
-  const remoteNs = `${ns}-${alphaId}`;
-  t.after(async () => {
-    await cleanupPlanes([consumer, provider]);
-    await removeNamespaces(provider, [remoteNs]);
-    await removeNamespaces(consumer, [ns]);
-  });
-  const nodeName = `peerlog-${betaId}`;
-  await peered(consumer, provider, nodeName);
+  const { consumer, provider, ns, alphaId, betaId, remoteNs, nodeName } = await peeredPair(t, ['upb', 'upq'], 'pdb');
   assert.equal(consumer.kubectl(['create', 'namespace', ns]).status, 0);
   assert.equal(consumer.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'db', 2)).status, 0);
   assert.equal(consumer.kubectl(['create', 'poddisruptionbudget', 'db-pdb', '-n', ns, '--selector=app=db', '--min-available=2']).status, 0);
