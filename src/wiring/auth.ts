@@ -57,13 +57,24 @@ export async function providerPorts(
     findCertificate: (fp) => certificates.find(fp),
     async ensureTenant(remote, users) {
       const t = forgeTenantObjects(remote, users);
-      await untilNotTerminating(kube, (t.namespace as { metadata: { name: string } }).metadata.name);
-      await kube.apply(t.namespace as never);
-      // The quota before the binding: no moment in which the identity could write without it.
-      await kube.apply(t.quota as never);
-      await kube.apply(t.role as never);
-      await kube.apply(t.roleBinding as never);
-      return (t.namespace as { metadata: { name: string } }).metadata.name;
+      const name = (t.namespace as { metadata: { name: string } }).metadata.name;
+      // An unpeering's teardown may start deleting the namespace while this writes into it: the
+      // writes are made again once it is gone, within the same deadline.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        await untilNotTerminating(kube, name, Math.max(deadline - Date.now(), 0));
+        try {
+          await kube.apply(t.namespace as never);
+          // The quota before the binding: no moment in which the identity could write without it.
+          await kube.apply(t.quota as never);
+          await kube.apply(t.role as never);
+          await kube.apply(t.roleBinding as never);
+          return name;
+        } catch (e) {
+          const ns = await kube.get('v1', 'Namespace', name).catch(() => undefined);
+          if (Date.now() > deadline || (ns && !ns.metadata?.deletionTimestamp)) throw e;
+        }
+      }
     },
     async bindOffloading(consumerId, remoteNamespaces, users) {
       for (const remoteNamespace of remoteNamespaces) await kube.apply(forgeOffloadRoleBinding({ consumerId, remoteNamespace, users }) as never);
