@@ -191,3 +191,8 @@ export function isPeerlogError(error: unknown): error is PeerlogError {
 export function isRetriable(error: unknown): boolean {
   return error instanceof PeerlogError && error.retriable;
 }
+
+/** Thrown to have a work queue come back later (its backoff), without an error to report. */
+export class RetryLater extends PeerlogError {
+  constructor(why: string) { super('RetryLater', why, { retriable: true }); }
+}

@@ -19,7 +19,7 @@ import { isWellFormedToken } from '../auth/token.js';
 import { ANNOTATIONS, GROUP_VERSION, LABELS, OUTGOING_FINALIZER, TOKEN_SECRET_NAME } from '../resources/constants.js';
 import { virtualNodeNameFor } from '../resources/names.js';
 import { CONDITION_TYPES } from '../resources/conditions.js';
-import { PeerlogError } from '../errors.js';
+import { RetryLater } from '../errors.js';
 import type { ForeignClusterObject } from '../projections/kubernetes/index.js';
 import { forgeWaitingForLog } from '../projections/kubernetes/forge.js';
 import type { OutgoingView, RemoteViews } from '../projections/views/view.js';
@@ -44,10 +44,6 @@ export function isRetriableFailure(s: { reason: string; httpStatus: number | nul
   return s.reason === 'Unreachable' || s.reason === 'TooManyAttempts' || (s.httpStatus !== null && (s.httpStatus === 429 || s.httpStatus >= 500));
 }
 
-/** Thrown to have the work queue come back later (its backoff), without an error to report. */
-class RetryLater extends PeerlogError {
-  constructor(why: string) { super('RetryLater', why, { retriable: true }); }
-}
 
 export interface ConsumerSideDeps {
   readonly config: PeerlogConfig;

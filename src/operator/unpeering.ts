@@ -13,17 +13,13 @@ import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { OutgoingState } from '../commands/outgoing/state.js';
 import type { IncomingState } from '../commands/incoming/state.js';
 import type { PodsCommand } from '../commands/pods/commands.js';
-import { PeerlogError } from '../errors.js';
+import { RetryLater } from '../errors.js';
 import { IDENTITY_SECRET_NAME } from '../resources/constants.js';
 import { tenantNamespaceFor, virtualNodeNameFor } from '../resources/names.js';
 import { disruptionBudgetOf, drainPlan } from '../resources/unpeering.js';
 
 type Unpeering = Extract<OutgoingState, { status: 'unpeeringRequested' }>;
 
-/** Thrown to have the work queue look again later (its backoff): a drain waits for pods to go. */
-export class DrainWaits extends PeerlogError {
-  constructor(why: string) { super('DrainWaits', why, { retriable: true }); }
-}
 
 export interface UnpeeringDeps {
   readonly kube: KubeClient;
@@ -67,7 +63,7 @@ export function createUnpeering(d: UnpeeringDeps): UnpeeringSteps {
         type: 'RecordDrainWaiting',
         data: { reason: 'WaitingForPods', remaining, message: `${remaining} pod(s) still run on ${nodeName}; unpeering waits for them to finish (unpeering with a drain evicts them)` },
       });
-      throw new DrainWaits(`${remaining} pod(s) still run on ${nodeName}`);
+      throw new RetryLater(`${remaining} pod(s) still run on ${nodeName}`);
     }
     let refusal: { reason: 'PodDisruptionBudget' | 'EvictionRefused'; pod: string; budget?: string; message: string } | undefined;
     for (const pod of plan.evict) {
@@ -89,7 +85,7 @@ export function createUnpeering(d: UnpeeringDeps): UnpeeringSteps {
       const { reason, pod, budget, message } = refusal;
       await d.send(remote, { type: 'RecordDrainWaiting', data: { reason, remaining, pod, ...(budget ? { budget } : {}), message } });
     }
-    throw new DrainWaits(`${remaining} pod(s) still on ${nodeName}${refusal ? `: ${refusal.message}` : ''}`);
+    throw new RetryLater(`${remaining} pod(s) still on ${nodeName}${refusal ? `: ${refusal.message}` : ''}`);
   }
 
   /** The identity Secret goes; the tenant namespace too, unless the other direction still uses it. */

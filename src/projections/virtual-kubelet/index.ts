@@ -119,13 +119,17 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
     const want = desiredNode(views.outgoing);
     if (!want) return;
     await node(remote, want, forced);
+    await podHalf(remote, want.nodeName, views, want.health, want.readySince, forced);
+  }
+
+  /** The pods bound to the node, made to match the pods view (nothing before the first is offloaded). */
+  async function podHalf(remote: string, nodeName: string, views: RemoteViews, health: ProviderHealth, healthSince: string, forced: boolean): Promise<void> {
     const pods = views.pods?.state;
-    if (d.offload && pods && pods.status === 'active') {
-      await offloadPods(d.offload, d.kube, podMemo, log, {
-        remoteClusterId: remote, nodeName: want.nodeName, outgoing: views.outgoing!.state as Peered, pods,
-        health: want.health, healthSince: want.readySince, at: views.pods!.updatedAt, forced,
-      });
-    }
+    const out = views.outgoing!.state;
+    if (!d.offload || !pods || pods.status !== 'active' || !('identity' in out) || !out.identity) return;
+    await offloadPods(d.offload, d.kube, podMemo, log, {
+      remoteClusterId: remote, nodeName, outgoing: out as Peered, pods, health, healthSince, at: views.pods!.updatedAt, forced,
+    });
   }
 
   /**
@@ -140,15 +144,8 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
       podMemo.record(key, obj);
     }
     lastNode.set(remote, nodeName);
-    const out = views.outgoing!.state;
-    const pods = views.pods?.state;
-    if (d.offload && pods && pods.status === 'active' && 'identity' in out && out.identity) {
-      const known = nodes.get(nodeName)?.want;
-      await offloadPods(d.offload, d.kube, podMemo, log, {
-        remoteClusterId: remote, nodeName, outgoing: out as Peered, pods,
-        health: known?.health ?? { ready: true }, healthSince: known?.readySince ?? views.outgoing!.updatedAt, at: views.pods!.updatedAt, forced,
-      });
-    }
+    const known = nodes.get(nodeName)?.want;
+    await podHalf(remote, nodeName, views, known?.health ?? { ready: true }, known?.readySince ?? views.outgoing!.updatedAt, forced);
   }
 
   /** The node and its Lease deleted (the heartbeat stopped first, so it does not make the Lease again). */
