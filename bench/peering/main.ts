@@ -19,7 +19,7 @@ import { generateToken } from '../../src/auth/token.js';
 import { forgeTenantObjects } from '../../src/resources/tenant.js';
 import { forgeResourceOffer, forgeResourceRequest } from '../../src/resources/objects.js';
 import { forgeLease, forgeVirtualNode, forgeVirtualNodeStatus } from '../../src/projections/virtual-kubelet/forge.js';
-import { identityUserFor, tenantNamespaceFor, virtualNodeNameFor } from '../../src/resources/names.js';
+import { identityCommonNameFor, tenantNamespaceFor, virtualNodeNameFor } from '../../src/resources/names.js';
 import { GROUP_VERSION, PEERS_GROUP } from '../../src/resources/constants.js';
 import { loadLayout, stackEnv } from '../../src/stack/config.js';
 import { driversOf } from '../../src/runtime.js';
@@ -87,10 +87,10 @@ async function cleanup(planes: ControlPlane[], alpha: KubeClient, beta: KubeClie
 async function rawPeering(i: number, alpha: KubeClient, beta: KubeClient, caCertPem: string, caKeys: Awaited<ReturnType<typeof importKeyPair>>): Promise<number> {
   const consumer = `raw-${run}-${i}`;
   const started = performance.now();
-  const t = forgeTenantObjects(consumer);
+  const t = forgeTenantObjects(consumer, [identityCommonNameFor(consumer)]);
   await beta.apply(t.namespace as never); await beta.apply(t.role as never); await beta.apply(t.roleBinding as never);
   const keys = await generateKeyPair();
-  const csr = await inspectCsr(await createCsr({ commonName: identityUserFor(consumer), organizations: [PEERS_GROUP] }, keys));
+  const csr = await inspectCsr(await createCsr({ commonName: identityCommonNameFor(consumer), organizations: [PEERS_GROUP] }, keys));
   const now = Date.now();
   await issueCertificate({ subject: csr.subject, publicKey: csr.publicKeyDer, caCertPem, caKeys, notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000), usage: 'client' });
   await alpha.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: tenantNamespaceFor(`rawp-${run}`) } } as KubeObject);

@@ -9,7 +9,7 @@ import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { OutgoingState } from '../commands/outgoing/state.js';
 import type { Actor } from '../events/catalogue.js';
 import { PEERS_GROUP } from '../resources/constants.js';
-import { identityUserFor, tenantNamespaceFor } from '../resources/names.js';
+import { identityCommonNameFor, isIdentityUserOf, tenantNamespaceFor } from '../resources/names.js';
 import { InternalError, PeerlogError } from '../errors.js';
 import { AuthenticationFailedError, IdentitySecretInvalidError, failureReasonOf } from './errors.js';
 import { parseIdentityResponse, type ClusterIds, type IdentityRequest, type IdentityResponse } from './protocol.js';
@@ -144,7 +144,7 @@ export async function obtainIdentity(
     keyPem = await ports.newPrivateKey();
     await ports.writeIdentity(localNamespace, remoteClusterId, { keyPem });
   }
-  const commonName = identityUserFor(ports.ids.clusterId);
+  const commonName = identityCommonNameFor(ports.ids.clusterId);
   const csr = await ports.createCsr(keyPem, { commonName, organization: PEERS_GROUP });
   await handle({ type: 'RequestIdentity', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint, ...(pinOf(pin) ? { authFingerprint: pinOf(pin)! } : {}) } });
 
@@ -233,11 +233,13 @@ function checkAnswer(ports: ConsumerPorts, body: unknown, remoteClusterId: strin
   const refuse = (reason: string, message: string): never => { throw new AnswerRefused(reason, message); };
   const response = parseIdentityResponse(body);
   if (response.clusterId !== remoteClusterId) refuse('ClusterIdMismatch', `the endpoint belongs to cluster ${response.clusterId}, not ${remoteClusterId}`);
-  const commonName = identityUserFor(ports.ids.clusterId);
   let cert: CertificateFacts;
   try { cert = ports.inspectCertificate(response.certificate); } catch { return refuse('CertificateInvalid', 'the certificate does not parse'); }
   if (cert.publicKeyFingerprint !== publicKeyFingerprint) refuse('CertificateKeyMismatch', 'the certificate is not for the key this cluster sent');
-  if (cert.commonName !== commonName) refuse('CommonNameMismatch', `the certificate names ${cert.commonName}, not ${commonName}`);
+  // The provider adds the identity's lifetime to the CN (a provider of an earlier release does not).
+  if (!isIdentityUserOf(cert.commonName, ports.ids.clusterId)) {
+    refuse('CommonNameMismatch', `the certificate names ${JSON.stringify(cert.commonName.slice(0, 200))}, not ${identityCommonNameFor(ports.ids.clusterId)} or ${identityCommonNameFor(ports.ids.clusterId)}:<lifetime>`);
+  }
   const urlProblem = apiServerUrlProblem(response.apiServerUrl);
   if (urlProblem) refuse('ApiServerUrlNotAllowed', urlProblem);
   try { ports.parseCaBundle(response.caBundle); } catch (e) { refuse('CaBundleInvalid', `the CA bundle is not PEM certificates: ${(e as Error).message}`); }
@@ -306,7 +308,7 @@ export async function renewIdentityIfDue(
     nextKey = await ports.newPrivateKey();
     await ports.writeIdentity(localNamespace, remoteClusterId, { ...stored, renewalKeyPem: nextKey });
   }
-  const commonName = identityUserFor(ports.ids.clusterId);
+  const commonName = identityCommonNameFor(ports.ids.clusterId);
   const csr = await ports.createCsr(nextKey, { commonName, organization: PEERS_GROUP });
   await handle({ type: 'RequestIdentityRenewal', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint } });
 

@@ -1,7 +1,7 @@
 // The CSR policy of the authentication endpoint (DESIGN §6), pure: the X.509 adapter parses and
 // verifies the CSR into facts, and this decides whether a certificate may be signed for them.
 import { IDENTITY_CN_PREFIX, PEERS_GROUP } from '../resources/constants.js';
-import { identityUserFor } from '../resources/names.js';
+import { identityCommonNameFor } from '../resources/names.js';
 
 /** What the endpoint learned from a parsed CSR. */
 export interface CsrFacts {
@@ -87,7 +87,7 @@ export function checkCsr(facts: CsrFacts, clusterId: string, requestedValiditySe
   const cns = facts.subjectAttributes.filter(([t]) => t === 'CN').map(([, v]) => v);
   const orgs = facts.subjectAttributes.filter(([t]) => t === 'O').map(([, v]) => v);
   const others = facts.subjectAttributes.filter(([t]) => t !== 'CN' && t !== 'O').map(([t]) => t);
-  const expectedCn = identityUserFor(clusterId);
+  const expectedCn = identityCommonNameFor(clusterId);
   if (cns.length !== 1 || cns[0] !== expectedCn) {
     return refuse('CommonNameMismatch', `the subject CN must be exactly ${JSON.stringify(expectedCn)} (${IDENTITY_CN_PREFIX} followed by the requesting cluster id)`);
   }

@@ -1,10 +1,14 @@
 // The provider side of authentication: check the token, check the CSR against the policy, sign a
 // certificate the local kube-apiserver accepts, grant it its tenant namespace, and record it all as
 // commands on the stream incoming-<consumerId>. Every effect goes through the ports below.
+// Each certificate signed opens a new identity lifetime, named in its CN (identityUserFor) and read
+// from the log (nextLifetime); RBAC is granted to it before it is handed out, and the replication
+// projection narrows RBAC to the current lifetime's user once the log records it.
 import type { Logger } from '../adapters/log/index.js';
 import type { HandledCommand } from '../commands/handle.js';
 import type { IncomingCommand } from '../commands/incoming/commands.js';
 import type { IncomingState } from '../commands/incoming/state.js';
+import { nextLifetime } from '../commands/incoming/decider.js';
 import { ConflictError, InternalError, InvalidTransitionError, ValidationError } from '../errors.js';
 import type { CommandMetadata } from '../commands/command.js';
 import { PEERS_GROUP } from '../resources/constants.js';
@@ -52,8 +56,10 @@ export interface ProviderPorts {
   findCertificate(certFingerprint: string): Promise<StoredCertificate | undefined>;
   /** Whether `signature` (base64) over `statement` verifies with the public key of `certPem`. */
   verifyProof(certPem: string, statement: string, signature: string): boolean;
-  /** Creates (idempotently) the tenant namespace, Role and RoleBinding; returns the namespace. */
-  ensureTenant(remoteClusterId: string): Promise<string>;
+  /** Creates (idempotently) the tenant namespace, quota, Role and a RoleBinding to `users`; returns the namespace. */
+  ensureTenant(remoteClusterId: string, users: readonly string[]): Promise<string>;
+  /** Binds `users` in offloaded namespaces made for that consumer (their RoleBinding, applied again). */
+  bindOffloading(remoteClusterId: string, remoteNamespaces: readonly string[], users: readonly string[]): Promise<void>;
   now(): Date;
   newId(): string;
   readonly logger: Logger;
@@ -146,23 +152,25 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
         `cluster ${req.clusterId} already holds an identity for another key; unpeer first or present the same key`);
     }
     const stored = await ports.findCertificate(granted.certFingerprint);
-    if (stored) {
-      const tenantNamespace = await ports.ensureTenant(req.clusterId);
-      // Never an expired or nearly expired certificate: the same key (its CSR proves possession)
-      // gets a fresh one, recorded as a renewal.
-      if (isFresh(stored.notAfter, verdict.validitySeconds, ports.now())) {
-        log.info('identity re-sent for the same key', { certFingerprint: stored.certFingerprint });
-        return answer(ports, stored.pem, tenantNamespace, stored.notAfter);
-      }
-      return signRenewal(ports, req, csr, stored, verdict.validitySeconds, tenantNamespace, correlationId);
+    if (!stored || !('identity' in state)) throw new InternalError('CertificateNotStored', `the certificate ${granted.certFingerprint} named by the log is not stored`);
+    // Never an expired or nearly expired certificate: the same key (its CSR proves possession)
+    // gets a fresh one, recorded as a renewal.
+    if (isFresh(stored.notAfter, verdict.validitySeconds, ports.now())) {
+      const tenantNamespace = await ports.ensureTenant(req.clusterId, [identityUserFor(req.clusterId, granted.lifetime)]);
+      log.info('identity re-sent for the same key', { certFingerprint: stored.certFingerprint });
+      return answer(ports, stored.pem, tenantNamespace, stored.notAfter);
     }
+    return signRenewal(ports, req, csr, state, stored, verdict.validitySeconds, correlationId);
   }
 
-  // 6. Tenant first, so that the certificate works the moment the consumer holds it.
-  const tenantNamespace = await ports.ensureTenant(req.clusterId);
+  // 6. Tenant first, bound to the user of the lifetime this certificate opens, so that the
+  //    certificate works the moment the consumer holds it (and no earlier certificate does).
+  const lifetime = nextLifetime(state);
+  const user = identityUserFor(req.clusterId, lifetime);
+  const tenantNamespace = await ports.ensureTenant(req.clusterId, [user]);
   const now = ports.now();
   const cert = await ports.sign({
-    commonName: identityUserFor(req.clusterId), organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
+    commonName: user, organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
     notBefore: new Date(now.getTime() - backdateMs(verdict.validitySeconds)), notAfter: new Date(now.getTime() + verdict.validitySeconds * 1000),
   });
   // 7. Stored before the log names it, so that every certificate in the log can be sent again.
@@ -172,7 +180,7 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
   });
   const handled = await ports.handleIncoming(req.clusterId, {
     type: 'IssueCertificate',
-    data: { publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace },
+    data: { publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace, lifetime },
     metadata: metadata(ports, req, correlationId),
   }).catch(translate);
   if (handled.events.length === 0) {
@@ -181,7 +189,7 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
     const winner = 'identity' in current ? await ports.findCertificate(current.identity.certFingerprint) : undefined;
     if (winner) return answer(ports, winner.pem, tenantNamespace, winner.notAfter);
   }
-  log.info('identity issued', { certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace });
+  log.info('identity issued', { certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace, lifetime });
   return answer(ports, cert.pem, tenantNamespace, cert.notAfter);
 }
 
@@ -202,10 +210,10 @@ async function renewIdentity(ports: ProviderPorts, req: IdentityRequest, csr: Pa
     throw new AuthRefusal('PolicyRefused', 'IncomingDisabled', `cluster ${ports.ids.clusterId} does not accept incoming peerings from ${req.clusterId} (its ForeignCluster has incoming: Disabled)`);
   }
   const state = await ports.loadIncoming(req.clusterId);
-  const granted = state.status === 'authenticated' || state.status === 'resourcesRequested' || state.status === 'offered' ? state.identity : null;
-  if (granted === null) {
+  if (state.status !== 'authenticated' && state.status !== 'resourcesRequested' && state.status !== 'offered') {
     throw new AuthRefusal('IdentityConflict', 'NoIdentityToRenew', `cluster ${req.clusterId} holds no identity here to renew; peer with a token`);
   }
+  const granted = state.identity;
   const current = await ports.findCertificate(granted.certFingerprint);
   if (!current) throw new InternalError('CertificateNotStored', `the certificate ${granted.certFingerprint} named by the log is not stored`);
   const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy);
@@ -236,18 +244,31 @@ async function renewIdentity(ports: ProviderPorts, req: IdentityRequest, csr: Pa
   if (new Date(current.notAfter).getTime() - ports.now().getTime() > Math.min(verdict.validitySeconds, ports.policy.defaultValiditySeconds) * 1000 / 2) {
     throw new AuthRefusal('IdentityConflict', 'RenewalNotDue', `the current certificate is valid until ${current.notAfter}; renew it in the last third of its validity`);
   }
-  // Only now, with the proof checked, is the tenant (re)applied.
-  const tenantNamespace = await ports.ensureTenant(req.clusterId);
-  return signRenewal(ports, req, csr, current, verdict.validitySeconds, tenantNamespace, correlationId);
+  // Only now, with the proof checked, is RBAC (re)applied.
+  return signRenewal(ports, req, csr, state, current, verdict.validitySeconds, correlationId);
 }
 
+/**
+ * A new certificate for a standing identity, opening the next lifetime. Its user is bound beside
+ * the current one before it is signed, in the tenant namespace and every offloaded namespace made,
+ * so that the consumer's switch to it (once it holds the answer) is never refused; the replication
+ * projection unbinds the current one as soon as the log records the renewal, and from then on the
+ * replaced certificate gets 403 everywhere, expired or not.
+ */
 async function signRenewal(
-  ports: ProviderPorts, req: IdentityRequest, csr: ParsedCsr, previous: StoredCertificate, validitySeconds: number, tenantNamespace: string, correlationId: string,
+  ports: ProviderPorts, req: IdentityRequest, csr: ParsedCsr, state: Extract<IncomingState, { identity: unknown }>, previous: StoredCertificate,
+  validitySeconds: number, correlationId: string,
 ): Promise<IdentityResponse> {
   const log = ports.logger.child({ remoteClusterId: req.clusterId, streamId: `incoming-${req.clusterId}` });
+  const lifetime = nextLifetime(state);
+  const user = identityUserFor(req.clusterId, lifetime);
+  const both = [identityUserFor(req.clusterId, state.identity.lifetime), user];
+  const tenantNamespace = await ports.ensureTenant(req.clusterId, both);
+  const made = Object.values(state.namespaces ?? {}).filter((n) => n.phase === 'Created').map((n) => n.remoteNamespace);
+  if (made.length > 0) await ports.bindOffloading(req.clusterId, made, both);
   const now = ports.now();
   const cert = await ports.sign({
-    commonName: identityUserFor(req.clusterId), organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
+    commonName: user, organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
     notBefore: new Date(now.getTime() - backdateMs(validitySeconds)), notAfter: new Date(now.getTime() + validitySeconds * 1000),
   });
   await ports.saveCertificate({
@@ -256,10 +277,10 @@ async function signRenewal(
   });
   await ports.handleIncoming(req.clusterId, {
     type: 'RenewCertificate',
-    data: { previousCertFingerprint: previous.certFingerprint, publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter },
+    data: { previousCertFingerprint: previous.certFingerprint, publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, lifetime },
     metadata: metadata(ports, req, correlationId),
   }).catch(translate);
-  log.info('identity renewed', { previousCertFingerprint: previous.certFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter });
+  log.info('identity renewed', { previousCertFingerprint: previous.certFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, lifetime });
   return answer(ports, cert.pem, tenantNamespace, cert.notAfter);
 }
 

@@ -10,7 +10,7 @@ import { IDENTITY_SECRET_KEYS, readIdentity } from '../adapters/kubernetes/secre
 import { apiServerUrlProblem } from './consumer.js';
 import { IdentitySecretInvalidError } from './errors.js';
 import { ValidationError } from '../errors.js';
-import { identityUserFor, tenantNamespaceFor } from '../resources/names.js';
+import { identityCommonNameFor, tenantNamespaceFor } from '../resources/names.js';
 
 /** Responses of a provider's kube-apiserver beyond this are cut off: its answers to peerlog are small. */
 export const REMOTE_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -59,7 +59,7 @@ export async function identityClient(kube: KubeClient, p: {
   }
   try { parseCertificates(id.caPem); } catch (e) { return refuse(`ca.crt: ${(e as Error).message}`); }
   const parts = {
-    cluster: p.remoteClusterName, server: p.apiServerUrl, caPem: id.caPem, user: identityUserFor(p.consumerClusterId),
+    cluster: p.remoteClusterName, server: p.apiServerUrl, caPem: id.caPem, user: identityCommonNameFor(p.consumerClusterId),
     certPem: id.certPem, keyPem: id.keyPem, namespace: p.tenantNamespace,
   };
   const known = new Set<string>(IDENTITY_SECRET_KEYS);

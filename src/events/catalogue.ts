@@ -98,6 +98,12 @@ export interface CertSignedData {
   readonly serialNumber: string;
   readonly notAfter: string;
   readonly tenantNamespace: string;
+  /**
+   * The identity lifetime the certificate opened (v2): its CN, and so its Kubernetes user, is
+   * `peerlog:cluster:<id>:<lifetime>`, the only user RBAC names while it is current. Absent in v1
+   * events, whose certificates carry the plain `peerlog:cluster:<id>`.
+   */
+  readonly lifetime?: number;
 }
 
 export type CertIssuedData = CertReceivedData | CertSignedData;
@@ -128,6 +134,8 @@ export interface CertRenewedSignedData {
   readonly certFingerprint: string;
   readonly serialNumber: string;
   readonly notAfter: string;
+  /** The lifetime the renewed certificate opened (v2), as in CertSignedData; absent in v1 events. */
+  readonly lifetime?: number;
 }
 
 export type CertRenewedData = CertRenewedReceivedData | CertRenewedSignedData;

@@ -133,7 +133,7 @@ const podStatusV2: Schema<PodStatusSnapshot> = object({
 const namespaceOffload = object({ namespace, remoteNamespace: namespace });
 const namespaceRefused = object({ namespace, remoteNamespace: namespace, reason: enumOf(NAMESPACE_REFUSAL_REASONS), message: string({ min: 0, max: LIMITS.message }) });
 
-const certIssuedV1: Schema<CertIssuedData> = taggedUnion<CertIssuedData>('side', {
+const certIssuedV1Sides = {
   consumer: object({
     side: literal('consumer'),
     certFingerprint: fingerprint,
@@ -141,17 +141,21 @@ const certIssuedV1: Schema<CertIssuedData> = taggedUnion<CertIssuedData>('side',
     tenantNamespace: namespace,
     apiServerUrl: httpsUrl,
   }),
-  provider: object({
+  providerFields: {
     side: literal('provider'),
     publicKeyFingerprint: fingerprint,
     certFingerprint: fingerprint,
     serialNumber,
     notAfter: timestamp,
     tenantNamespace: namespace,
-  }),
+  },
+} as const;
+const certIssuedV1: Schema<CertIssuedData> = taggedUnion<CertIssuedData>('side', {
+  consumer: certIssuedV1Sides.consumer,
+  provider: object(certIssuedV1Sides.providerFields),
 });
 
-const certRenewedV1: Schema<CertRenewedData> = taggedUnion<CertRenewedData>('side', {
+const certRenewedV1Sides = {
   consumer: object({
     side: literal('consumer'),
     previousCertFingerprint: fingerprint,
@@ -159,14 +163,29 @@ const certRenewedV1: Schema<CertRenewedData> = taggedUnion<CertRenewedData>('sid
     certFingerprint: fingerprint,
     notAfter: timestamp,
   }),
-  provider: object({
+  providerFields: {
     side: literal('provider'),
     previousCertFingerprint: fingerprint,
     publicKeyFingerprint: fingerprint,
     certFingerprint: fingerprint,
     serialNumber,
     notAfter: timestamp,
-  }),
+  },
+} as const;
+const certRenewedV1: Schema<CertRenewedData> = taggedUnion<CertRenewedData>('side', {
+  consumer: certRenewedV1Sides.consumer,
+  provider: object(certRenewedV1Sides.providerFields),
+});
+
+/** v2: the provider's side names the identity lifetime the certificate opened; the consumer's is unchanged. */
+const lifetime = integer({ min: 1, max: STREAM_VERSION_MAX });
+const certIssuedV2: Schema<CertIssuedData> = taggedUnion<CertIssuedData>('side', {
+  consumer: certIssuedV1Sides.consumer,
+  provider: object({ ...certIssuedV1Sides.providerFields, lifetime }),
+});
+const certRenewedV2: Schema<CertRenewedData> = taggedUnion<CertRenewedData>('side', {
+  consumer: certRenewedV1Sides.consumer,
+  provider: object({ ...certRenewedV1Sides.providerFields, lifetime }),
 });
 
 const authenticationFailedV1 = object({ reason: enumOf(AUTHENTICATION_FAILURE_REASONS), httpStatus: nullable(integer({ min: 100, max: 599 })) });
@@ -193,9 +212,9 @@ export const EVENT_SCHEMAS: SchemaTable = {
     1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }),
     2: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint, authFingerprint: nullable(fingerprint) }),
   },
-  CertIssued: { 1: certIssuedV1 },
+  CertIssued: { 1: certIssuedV1, 2: certIssuedV2 },
   IdentityRenewalRequested: { 1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }) },
-  CertRenewed: { 1: certRenewedV1 },
+  CertRenewed: { 1: certRenewedV1, 2: certRenewedV2 },
   IdentityRenewalFailed: { 1: authenticationFailedV1, 2: authenticationFailedV2 },
   AuthenticationFailed: { 1: authenticationFailedV1, 2: authenticationFailedV2 },
   ProviderHealthChanged: { 1: object({ ready: boolean(), reason: nullable(enumOf(PROVIDER_HEALTH_REASONS)), message: messageText }) },

@@ -27,9 +27,10 @@ export const TENANT_NAMESPACE_PREFIX = 'peerlog-tenant-';
 export const TENANT_ROLE_NAME = 'peerlog-tenant';
 
 /**
- * Identities a provider issues: the certificate's CN is this prefix plus the consumer's cluster id
- * (the Kubernetes user name), and its only organisation is the peers group (the Kubernetes group).
- * No permission is ever bound to the group: each consumer gets its own RoleBinding to its user.
+ * Identities a provider issues: the certificate's CN is this prefix, the consumer's cluster id and
+ * the identity's lifetime (the Kubernetes user name, see identityUserFor), and its only
+ * organisation is the peers group (the Kubernetes group). No permission is ever bound to the
+ * group: each consumer gets its own RoleBinding to the user of its current lifetime.
  */
 export const IDENTITY_CN_PREFIX = 'peerlog:cluster:';
 export const PEERS_GROUP = 'peerlog:peers';

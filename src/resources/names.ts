@@ -1,5 +1,6 @@
 // Deterministic names derived from cluster ids: both sides compute the same ones with no exchange.
 import { createHash } from 'node:crypto';
+import { InternalError } from '../errors.js';
 import { IDENTITY_CN_PREFIX, TENANT_NAMESPACE_PREFIX } from './constants.js';
 
 const MAX_LABEL = 63;
@@ -24,9 +25,34 @@ export function tenantNamespaceFor(remoteClusterId: string): string {
   return derive(TENANT_NAMESPACE_PREFIX, remoteClusterId, MAX_LABEL);
 }
 
-/** The Kubernetes user name (certificate CN) of a consumer cluster's identity. */
-export function identityUserFor(remoteClusterId: string): string {
+/**
+ * The name a consumer cluster goes by, `peerlog:cluster:<id>`: the one CN its CSR may carry (the
+ * policy refuses any other), and the Kubernetes user of certificates issued before identities had
+ * lifetimes.
+ */
+export function identityCommonNameFor(remoteClusterId: string): string {
   return IDENTITY_CN_PREFIX + remoteClusterId;
+}
+
+/**
+ * The Kubernetes user (issued certificate CN) of one lifetime of a consumer's identity:
+ * `peerlog:cluster:<id>:<lifetime>`. Each certificate the provider signs (a first identity, a
+ * renewal, a peering again after revocation) opens a new lifetime, and RBAC names only the current
+ * one, so a replaced certificate is refused by the kube-apiserver even while it is unexpired.
+ * Unambiguous: a cluster id never holds ':', and the lifetime is a positive integer after the last
+ * ':'. A lifetime of undefined stands for a certificate issued before lifetimes (v1 events), whose
+ * CN is the plain name.
+ */
+export function identityUserFor(remoteClusterId: string, lifetime: number | undefined): string {
+  if (lifetime === undefined) return identityCommonNameFor(remoteClusterId);
+  if (!Number.isSafeInteger(lifetime) || lifetime < 1) throw new InternalError('InvalidLifetime', `an identity lifetime is a positive integer, not ${lifetime}`);
+  return `${IDENTITY_CN_PREFIX}${remoteClusterId}:${lifetime}`;
+}
+
+/** Whether `user` is a Kubernetes user of that cluster's identity: of some lifetime, or the plain name. */
+export function isIdentityUserOf(user: string, remoteClusterId: string): boolean {
+  const base = identityCommonNameFor(remoteClusterId);
+  return user === base || (user.startsWith(`${base}:`) && /^[1-9][0-9]*$/.test(user.slice(base.length + 1)));
 }
 
 /**

@@ -6,8 +6,8 @@ import type { PodStatusSnapshot, Resources } from '../events/catalogue.js';
 import { LIMITS } from '../events/constants.js';
 import { canonicalJson, sha256Hex } from '../events/hash.js';
 import { LABELS, MANAGED_BY, VIRTUAL_NODE_TAINT } from './constants.js';
-import { identityUserFor } from './names.js';
 import type { Obj } from './objects.js';
+import { userSubjects } from './tenant.js';
 
 type Json = Record<string, unknown>;
 
@@ -60,7 +60,7 @@ export function originLabels(consumerId: string): Record<string, string> {
  * default of zero (a quota on requests refuses pods that set none, which a node would run), and
  * the Role and RoleBinding of the consumer's identity.
  */
-export function forgeRemoteNamespaceObjects(p: { consumerId: string; namespace: string; remoteNamespace: string; offer: Resources }): RemoteNamespaceObjects {
+export function forgeRemoteNamespaceObjects(p: { consumerId: string; namespace: string; remoteNamespace: string; offer: Resources; users: readonly string[] }): RemoteNamespaceObjects {
   const labels = { ...originLabels(p.consumerId), [OFFLOAD_LABELS.offloadedNamespace]: 'true' };
   const ns = p.remoteNamespace;
   const meta = (name: string) => ({ name, namespace: ns, labels });
@@ -85,11 +85,20 @@ export function forgeRemoteNamespaceObjects(p: { consumerId: string; namespace: 
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(OFFLOAD_ROLE_NAME),
       rules: OFFLOAD_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
     },
-    roleBinding: {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(OFFLOAD_ROLE_NAME),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OFFLOAD_ROLE_NAME },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: identityUserFor(p.consumerId) }],
-    },
+    roleBinding: forgeOffloadRoleBinding(p),
+  };
+}
+
+/**
+ * The RoleBinding of an offloaded namespace to `users`: the current identity lifetime's user (and,
+ * while a renewal is being signed, the next one's beside it; see forgeTenantObjects).
+ */
+export function forgeOffloadRoleBinding(p: { consumerId: string; remoteNamespace: string; users: readonly string[] }): Obj {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding',
+    metadata: { name: OFFLOAD_ROLE_NAME, namespace: p.remoteNamespace, labels: { ...originLabels(p.consumerId), [OFFLOAD_LABELS.offloadedNamespace]: 'true' } },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OFFLOAD_ROLE_NAME },
+    subjects: userSubjects(p.users),
   };
 }
 

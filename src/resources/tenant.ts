@@ -1,8 +1,8 @@
 // The objects a provider creates for one consumer: its tenant namespace, a Role granting only what
-// peering needs there, the RoleBinding to the consumer's certificate user (DESIGN §6), and a quota
-// that keeps the consumer's writes there to the one request the protocol uses.
+// peering needs there, the RoleBinding to the user of the consumer's current identity lifetime
+// (DESIGN §6), and a quota that keeps the consumer's writes there to the one request the protocol uses.
 import { API_GROUP, LABELS, MANAGED_BY, TENANT_ROLE_NAME } from './constants.js';
-import { identityUserFor, tenantNamespaceFor } from './names.js';
+import { tenantNamespaceFor } from './names.js';
 
 export interface TenantObjects {
   readonly namespace: Record<string, unknown>;
@@ -29,7 +29,12 @@ export const TENANT_RULES = [
   { apiGroups: [API_GROUP], resources: ['resourceoffers/status'], verbs: ['get', 'update', 'patch'] },
 ] as const;
 
-export function forgeTenantObjects(remoteClusterId: string): TenantObjects {
+/**
+ * `users` are the Kubernetes users bound: the current lifetime's alone, except while a renewal is
+ * being signed, when the next one is bound beside it (so the new certificate works the moment the
+ * consumer holds it) until the renewal is in the log.
+ */
+export function forgeTenantObjects(remoteClusterId: string, users: readonly string[]): TenantObjects {
   const namespace = tenantNamespaceFor(remoteClusterId);
   const labels = { [LABELS.managedBy]: MANAGED_BY, [LABELS.remoteClusterId]: remoteClusterId, [LABELS.tenant]: 'true' };
   return {
@@ -43,7 +48,7 @@ export function forgeTenantObjects(remoteClusterId: string): TenantObjects {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding',
       metadata: { name: TENANT_ROLE_NAME, namespace, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: TENANT_ROLE_NAME },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: identityUserFor(remoteClusterId) }],
+      subjects: userSubjects(users),
     },
     quota: {
       apiVersion: 'v1', kind: 'ResourceQuota',
@@ -59,4 +64,9 @@ export function forgeLocalTenantNamespace(remoteClusterId: string): Record<strin
     apiVersion: 'v1', kind: 'Namespace',
     metadata: { name: tenantNamespaceFor(remoteClusterId), labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.remoteClusterId]: remoteClusterId, [LABELS.tenant]: 'true' } },
   };
+}
+
+/** RoleBinding subjects naming these users, each once, in the order given. */
+export function userSubjects(users: readonly string[]): Record<string, string>[] {
+  return [...new Set(users)].map((name) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }));
 }

@@ -12,6 +12,7 @@ import {
 } from '../adapters/x509/index.js';
 import { fetchClusterIds, postIdentityRequest } from '../adapters/http/auth-client.js';
 import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tenant.js';
+import { forgeOffloadRoleBinding } from '../resources/offloading.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from '../auth/policy.js';
 import type { ProviderPorts } from '../auth/provider.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
@@ -54,8 +55,8 @@ export async function providerPorts(
       }
     },
     findCertificate: (fp) => certificates.find(fp),
-    async ensureTenant(remote) {
-      const t = forgeTenantObjects(remote);
+    async ensureTenant(remote, users) {
+      const t = forgeTenantObjects(remote, users);
       const name = (t.namespace as { metadata: { name: string } }).metadata.name;
       // An unpeering's teardown may start deleting the namespace while this writes into it: the
       // writes are made again once it is gone, within the same deadline.
@@ -74,6 +75,9 @@ export async function providerPorts(
           if (Date.now() > deadline || (ns && !ns.metadata?.deletionTimestamp)) throw e;
         }
       }
+    },
+    async bindOffloading(consumerId, remoteNamespaces, users) {
+      for (const remoteNamespace of remoteNamespaces) await kube.apply(forgeOffloadRoleBinding({ consumerId, remoteNamespace, users }) as never);
     },
     now: () => new Date(),
     newId: randomUUID,

@@ -2,6 +2,7 @@
 // RBAC users whose client certificates openssl signs with a cluster's client CA.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:https';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,22 @@ export function kubectlAs(p: { server: string; caPem: string; certPem: string; k
     const r = spawnSync(stackEnv().kubectl, ['--kubeconfig', file, ...args], { input, encoding: 'utf8' });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
+}
+
+/**
+ * The HTTP status a kube-apiserver answers to a GET of `path` made with one client certificate,
+ * by node's own HTTPS client (no kubeconfig, no retries): 200, 401, 403 as the server says.
+ */
+export function statusAs(p: { server: string; caPem: string; certPem: string; keyPem: string }, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, p.server), { method: 'GET', ca: p.caPem, cert: p.certPem, key: p.keyPem, agent: false, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 10 s`)));
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 /** Server URL and CA bundle of a stack cluster, read from its admin kubeconfig with kubectl. */

@@ -74,6 +74,9 @@ export async function cleanupPlanes(planes: readonly Plane[]): Promise<void> {
       k(['delete', 'foreignclusters', '-l', `peerlog.dev/remote-cluster-id=${o.config.clusterId}`, '--wait=false', '--ignore-not-found']);
       k(['delete', 'node', '-l', `peerlog.dev/remote-cluster-id=${o.config.clusterId}`, '--wait=false', '--ignore-not-found']);
       k(['delete', 'namespace', tenantNamespaceFor(o.config.clusterId), '--wait=false', '--ignore-not-found']);
+      // Namespaces made for the other's offloaded pods: any pod that landed on its virtual node
+      // (another test's, on the shared stack) would otherwise keep running and count against offers.
+      k(['delete', 'namespace', '-l', `peerlog.dev/offloaded-namespace=true,peerlog.dev/remote-cluster-id=${o.config.clusterId}`, '--wait=false', '--ignore-not-found']);
     }
     k(['delete', 'namespace', p.config.systemNamespace, '--wait=false', '--ignore-not-found']);
     await dropLog(p.config, p.cp.runtime);

@@ -24,7 +24,11 @@ export type ValidateToken = Command<
   | (ClaimedCluster & { readonly outcome: 'invalid'; readonly reason: TokenRejectionReason })
 >;
 
-/** Sent after the adapter checked the CSR policy and signed; the domain decides whether it stands. */
+/**
+ * Sent after the adapter checked the CSR policy and signed; the domain decides whether it stands.
+ * `lifetime` is the one the certificate's CN names, read from the state before signing
+ * (nextLifetime): one that is not the next any more lost a race and is refused.
+ */
 export type IssueCertificate = Command<
   'IssueCertificate',
   {
@@ -33,12 +37,14 @@ export type IssueCertificate = Command<
     readonly serialNumber: string;
     readonly notAfter: string;
     readonly tenantNamespace: string;
+    readonly lifetime: number;
   }
 >;
 
 /**
  * Sent after the adapter verified that the current identity signed the request (or that the
- * consumer proved possession of the current key) and signed a new certificate.
+ * consumer proved possession of the current key) and signed a new certificate, which opens a new
+ * lifetime (`lifetime`, as for IssueCertificate).
  */
 export type RenewCertificate = Command<
   'RenewCertificate',
@@ -48,6 +54,7 @@ export type RenewCertificate = Command<
     readonly certFingerprint: string;
     readonly serialNumber: string;
     readonly notAfter: string;
+    readonly lifetime: number;
   }
 >;
 

@@ -34,6 +34,35 @@ function identityOf(state: IncomingState): IssuedIdentity | null {
   return 'identity' in state ? state.identity : null;
 }
 
+/** The last identity lifetime opened on the stream: 0 while none was (or only v1 ones, which name none). */
+function lastLifetimeOf(state: IncomingState): number {
+  if ('identity' in state) return state.identity.lifetime ?? 0;
+  if (state.status === 'tokenValidated' || state.status === 'revoked') return state.lastLifetime ?? 0;
+  return 0;
+}
+
+/** `lastLifetime` as the states between identities keep it (absent when 0, as before lifetimes). */
+function keptLifetime(state: IncomingState): { readonly lastLifetime?: number } {
+  const last = lastLifetimeOf(state);
+  return last > 0 ? { lastLifetime: last } : {};
+}
+
+/**
+ * The lifetime the next certificate signed for this stream opens (a first identity, a renewal, a
+ * peering again): one past the last, so its Kubernetes user was never bound before. The provider
+ * signs the CN with it before recording; decide refuses it if another certificate opened it meanwhile.
+ */
+export function nextLifetime(state: IncomingState): number {
+  return lastLifetimeOf(state) + 1;
+}
+
+function checkLifetime(lifetime: number, state: IncomingState): void {
+  const next = nextLifetime(state);
+  if (lifetime !== next) {
+    throw new ConflictError(ERROR_CODES.IdentityConflict, `the certificate was signed for identity lifetime ${lifetime}, but the next is ${next}: another certificate was recorded meanwhile`);
+  }
+}
+
 // ---- decide -----------------------------------------------------------------------------------------
 
 export function decide(command: IncomingCommand, state: IncomingState): Events {
@@ -96,15 +125,16 @@ function validateToken(command: ValidateToken, state: IncomingState): Events {
 }
 
 function issueCertificate(command: IssueCertificate, state: IncomingState): Events {
-  const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace } = command.data;
+  const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, lifetime } = command.data;
   if (state.status === 'tokenValidated') {
     if (!isAfter(notAfter, command.metadata.now)) {
       throw new ValidationError(`the certificate would expire at ${notAfter}, before now`, { field: 'notAfter' });
     }
+    checkLifetime(lifetime, state);
     return [
       {
         type: 'CertIssued',
-        data: { side: 'provider', publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace },
+        data: { side: 'provider', publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, lifetime },
       },
     ];
   }
@@ -119,7 +149,7 @@ function issueCertificate(command: IssueCertificate, state: IncomingState): Even
 }
 
 function renewCertificate(command: RenewCertificate, state: IncomingState): Events {
-  const { previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter } = command.data;
+  const { previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter, lifetime } = command.data;
   switch (state.status) {
     case 'authenticated':
     case 'resourcesRequested':
@@ -136,7 +166,8 @@ function renewCertificate(command: RenewCertificate, state: IncomingState): Even
   if (!isAfter(notAfter, command.metadata.now)) {
     throw new ValidationError(`the certificate would expire at ${notAfter}, before now`, { field: 'notAfter' });
   }
-  return [{ type: 'CertRenewed', data: { side: 'provider', previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter } }];
+  checkLifetime(lifetime, state);
+  return [{ type: 'CertRenewed', data: { side: 'provider', previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter, lifetime } }];
 }
 
 function receiveResourceRequest(command: ReceiveResourceRequest, state: IncomingState): Events {
@@ -237,6 +268,7 @@ export function evolve(state: IncomingState, event: IncomingEvent): IncomingStat
       return {
         status: 'tokenValidated',
         remote: { clusterId: event.data.remoteClusterId, clusterName: event.data.remoteClusterName },
+        ...keptLifetime(state),
       };
     case 'TokenRejected':
       if (state.status === 'empty') return { status: 'tokenRejected', reason: event.data.reason, failedAttempts: 1 };
@@ -247,17 +279,18 @@ export function evolve(state: IncomingState, event: IncomingEvent): IncomingStat
       return state;
     case 'CertIssued': {
       if (state.status !== 'tokenValidated') return state;
-      const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace } = event.data;
+      const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, lifetime } = event.data;
       return {
         status: 'authenticated',
         remote: state.remote,
-        identity: { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace },
+        identity: { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, ...(lifetime === undefined ? {} : { lifetime }) },
       };
     }
     case 'CertRenewed': {
       if (!('identity' in state)) return state;
-      const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter } = event.data;
-      return { ...state, identity: { ...state.identity, publicKeyFingerprint, certFingerprint, serialNumber, notAfter } };
+      const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, lifetime } = event.data;
+      const { tenantNamespace } = state.identity;
+      return { ...state, identity: { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, ...(lifetime === undefined ? {} : { lifetime }) } };
     }
     case 'ResourceRequestReceived':
       if (state.status !== 'authenticated') return state;
@@ -272,7 +305,7 @@ export function evolve(state: IncomingState, event: IncomingEvent): IncomingStat
       if (state.status !== 'offered') return state;
       return { ...state, status: 'offerWithdrawn', reason: event.data.reason };
     case 'IdentityRevoked':
-      return 'remote' in state ? { status: 'revoked', remote: state.remote } : state;
+      return 'remote' in state ? { status: 'revoked', remote: state.remote, ...keptLifetime(state) } : state;
     case 'NamespaceOffloadReceived':
     case 'RemoteNamespaceCreated':
     case 'RemoteNamespaceRefused': {

@@ -12,6 +12,21 @@ export interface IssuedIdentity {
   readonly serialNumber: string;
   readonly notAfter: string;
   readonly tenantNamespace: string;
+  /**
+   * The identity lifetime the current certificate opened: its Kubernetes user is
+   * `peerlog:cluster:<id>:<lifetime>` (identityUserFor), the one user RBAC names. Absent for a
+   * certificate recorded by a v1 event, whose user is the plain `peerlog:cluster:<id>`.
+   */
+  readonly lifetime?: number;
+}
+
+/**
+ * The last identity lifetime opened on the stream, kept across revocation and a peering again: the
+ * next certificate opens the one after it, so a certificate of an earlier lifetime never names a
+ * user that RBAC binds again. Absent while none was opened (or only v1 ones).
+ */
+interface Lifetimes {
+  readonly lastLifetime?: number;
 }
 
 export interface IssuedOffer {
@@ -44,7 +59,7 @@ export type IncomingState =
       /** Consecutive failures since the last success: what a rate limiter answers 429 on. */
       readonly failedAttempts: number;
     }
-  | { readonly status: 'tokenValidated'; readonly remote: RemotePeer }
+  | ({ readonly status: 'tokenValidated'; readonly remote: RemotePeer } & Lifetimes)
   | ({ readonly status: 'authenticated' } & Granted)
   | ({ readonly status: 'resourcesRequested'; readonly requestName: string } & Granted)
   | ({ readonly status: 'offered'; readonly requestName: string; readonly offer: IssuedOffer } & Granted)
@@ -54,7 +69,7 @@ export type IncomingState =
       readonly offer: IssuedOffer;
       readonly reason: OfferWithdrawalReason;
     } & Granted)
-  | { readonly status: 'revoked'; readonly remote: RemotePeer };
+  | ({ readonly status: 'revoked'; readonly remote: RemotePeer } & Lifetimes);
 
 export type IncomingStatus = IncomingState['status'];
 

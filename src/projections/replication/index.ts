@@ -4,13 +4,14 @@
 // consumer's tenant namespace, which the consumer reads. Desired state comes from the views folded
 // from the log; this file only applies it. The provider side also makes the namespaces a consumer
 // asked to offload into (`<namespace>-<consumer id>`, with PodSecurity, quota and RBAC) and reports
-// what came of each as a command.
+// what came of each as a command, and keeps every RoleBinding of a consumer naming the user of its
+// current identity lifetime alone (none once revoked), so a replaced certificate gets 403.
 import type { KubeClient, KubeObject } from '../../adapters/kubernetes/client.js';
 import type { IncomingState } from '../../commands/incoming/state.js';
 import type { RecordRemoteNamespace } from '../../commands/incoming/commands.js';
-import { forgeRemoteNamespaceObjects, isOwnRemoteNamespace, OFFLOAD_ANNOTATIONS, OFFLOAD_LABELS } from '../../resources/offloading.js';
+import { forgeRemoteNamespaceObjects, isOwnRemoteNamespace, OFFLOAD_ANNOTATIONS, OFFLOAD_LABELS, originLabels } from '../../resources/offloading.js';
 import { forgeTenantObjects } from '../../resources/tenant.js';
-import { tenantNamespaceFor } from '../../resources/names.js';
+import { identityUserFor, tenantNamespaceFor } from '../../resources/names.js';
 import { GROUP_VERSION, LABELS } from '../../resources/constants.js';
 import { IdentitySecretInvalidError } from '../../auth/errors.js';
 import type { ViewStore } from '../ports.js';
@@ -23,6 +24,17 @@ import { nodeOf, type RemoteViews } from '../views/view.js';
 export const REPLICATION = 'replication';
 
 export type Peered = Extract<OutgoingState, { identity: unknown }>;
+
+interface RoleBinding {
+  readonly metadata: { readonly name: string; readonly namespace: string; readonly resourceVersion: string };
+  readonly subjects?: readonly { readonly apiGroup?: string; readonly kind?: string; readonly name?: string; readonly namespace?: string }[];
+}
+
+/** Whether a RoleBinding's subjects are the one user `user` and nothing else (as the apiserver returns them, in any key order). */
+export function namesOnly(subjects: RoleBinding['subjects'], user: string): boolean {
+  return subjects?.length === 1 && subjects[0]!.kind === 'User' && subjects[0]!.name === user && subjects[0]!.namespace === undefined
+    && (subjects[0]!.apiGroup === undefined || subjects[0]!.apiGroup === 'rbac.authorization.k8s.io');
+}
 
 export interface ReplicationProjectionDeps {
   readonly kube: KubeClient;
@@ -82,6 +94,26 @@ function gone(e: unknown): boolean {
   return status === 0 || status === 401 || status === 403 || (status !== undefined && status >= 500);
 }
 
+/**
+ * The Kubernetes user a provider grants a consumer: the one of its current identity lifetime, or
+ * none when it holds no identity (pure).
+ */
+export function grantedUserOf(consumerId: string, s: IncomingState): string | undefined {
+  return 'identity' in s ? identityUserFor(consumerId, s.identity.lifetime) : undefined;
+}
+
+/**
+ * The tenant objects the provider's view wants for a consumer holding an identity, bound to the
+ * current lifetime's user alone: applied once a renewal is in the log, this unbinds the user of the
+ * replaced certificate, which the renewal had bound beside the new one (pure).
+ */
+export function forgeProviderTenant(consumerId: string, s: IncomingState): KubeObject[] {
+  const user = grantedUserOf(consumerId, s);
+  if (user === undefined) return [];
+  const t = forgeTenantObjects(consumerId, [user]);
+  return [t.namespace, t.quota, t.role, t.roleBinding] as KubeObject[];
+}
+
 export function createReplicationProjection(d: ReplicationProjectionDeps): EffectProjection {
   const memo = createAppliedMemo();
   const keyOf = (where: string, obj: KubeObject) => `${where}/${obj.kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}/${(obj as { status?: unknown }).status ? 'status' : 'spec'}`;
@@ -103,6 +135,7 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
       }
     }
     const inc = views.incoming?.state;
+    if (inc) await grants(remote, inc, forced);
     if (inc?.status === 'offered') {
       const offer = forgeResourceOffer({
         providerId: d.clusterId, providerName: d.clusterName, namespace: inc.identity.tenantNamespace,
@@ -170,7 +203,7 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
     }
     if (what === 'all') {
       if (tenantNeeded) {
-        const t = forgeTenantObjects(consumer);
+        const t = forgeTenantObjects(consumer, []);
         for (const obj of [t.roleBinding, t.role, t.quota] as KubeObject[]) await d.kube.delete(obj.apiVersion!, obj.kind!, obj.metadata!.name!, tenant);
         await d.kube.delete(GROUP_VERSION, 'ResourceRequest', REQUEST_NAME, tenant);
       } else {
@@ -181,13 +214,57 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
   }
 
   /**
+   * RBAC of a consumer's identity: the tenant bound to the current lifetime's user. With no identity
+   * after one was granted (revoked, or peering again after that), every RoleBinding made for that
+   * consumer is deleted (the tenant's and those of its offloaded namespaces), so no certificate of
+   * an earlier lifetime is granted anything; only a binding to the next lifetime's user alone, which
+   * the endpoint applies right before it signs that certificate, is left in place.
+   */
+  async function grants(consumer: string, inc: IncomingState, forced: boolean): Promise<void> {
+    const tenant = forgeProviderTenant(consumer, inc);
+    if (tenant.length > 0) {
+      const key = `tenant/${consumer}`;
+      if (!memo.changed(key, tenant, forced)) return;
+      // The quota before the binding, as when the identity was first granted.
+      for (const obj of tenant) await d.kube.apply(obj);
+      memo.record(key, tenant);
+      return;
+    }
+    if (inc.status !== 'revoked' && !(inc.status === 'tokenValidated' && inc.lastLifetime !== undefined)) return;
+    const lastLifetime = inc.lastLifetime ?? 0;
+    const key = `unbound/${consumer}`;
+    const done = { status: inc.status, lastLifetime };
+    if (!memo.changed(key, done, forced)) return;
+    const next = identityUserFor(consumer, lastLifetime + 1);
+    const selector = Object.entries(originLabels(consumer)).map(([k, v]) => `${k}=${v}`).join(',');
+    const list = await d.kube.request<{ items: RoleBinding[] }>('GET', `/apis/rbac.authorization.k8s.io/v1/rolebindings?labelSelector=${encodeURIComponent(selector)}`);
+    let removed = 0;
+    for (const b of list.items) {
+      if (namesOnly(b.subjects, next)) continue;
+      // Only the binding as listed: one the endpoint re-applied meanwhile (for the next lifetime) stays.
+      const path = `/apis/rbac.authorization.k8s.io/v1/namespaces/${encodeURIComponent(b.metadata.namespace)}/rolebindings/${encodeURIComponent(b.metadata.name)}`;
+      try {
+        await d.kube.request('DELETE', path, { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: b.metadata.resourceVersion } });
+        removed += 1;
+      } catch (e) {
+        const code = (e as { status?: number }).status;
+        if (code !== 404 && code !== 409) throw e;
+      }
+    }
+    if (removed > 0) d.logger.info('RoleBindings of a consumer without an identity removed', { remoteClusterId: consumer, lastLifetime, removed });
+    memo.record(key, done);
+  }
+
+  /**
    * The namespaces a consumer asked for: made (or kept as made) with their quota and RBAC, or
    * refused when something else holds the name. Each outcome is reported as a command.
    */
   async function remoteNamespaces(consumer: string, inc: Extract<IncomingState, { status: 'offered' }>, forced: boolean): Promise<void> {
     for (const n of Object.values(inc.namespaces ?? {})) {
       if (n.phase === 'Refused') continue;
-      const objects = forgeRemoteNamespaceObjects({ consumerId: consumer, namespace: n.namespace, remoteNamespace: n.remoteNamespace, offer: inc.offer.resources });
+      const objects = forgeRemoteNamespaceObjects({
+        consumerId: consumer, namespace: n.namespace, remoteNamespace: n.remoteNamespace, offer: inc.offer.resources, users: [grantedUserOf(consumer, inc)!],
+      });
       const all = [objects.namespace, objects.quota, objects.limitRange, objects.role, objects.roleBinding] as KubeObject[];
       const key = `ns/${consumer}@${inc.identity.certFingerprint}/${n.namespace}/${n.phase}`;
       if (!memo.changed(key, all, forced)) continue;

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createCsr, generateKeyPair } from '../../../src/adapters/x509/index.js';
 import { PEERS_GROUP } from '../../../src/resources/constants.js';
-import { identityUserFor } from '../../../src/resources/names.js';
+import { identityCommonNameFor } from '../../../src/resources/names.js';
 import { rawRequest, startProvider } from '../../support/auth.js';
 import { eventually, stackEnv, uniqueName } from '../../support/env.js';
 
@@ -41,7 +41,7 @@ test('peerlog token: created once, -o json, --rotate refuses the old token from 
   const fresh = (JSON.parse(rotated.stdout) as { token: string }).token;
   assert.notEqual(fresh, provider.token);
   assert.ok(fresh.length >= 43);
-  const csr = await createCsr({ commonName: identityUserFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
+  const csr = await createCsr({ commonName: identityCommonNameFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
   const post = (token: string) => rawRequest(provider.cp.url, '/identity', { body: JSON.stringify({ clusterId: requester, token, csr }) });
   assert.equal((await post(provider.token)).status, 401, 'the old token is refused');
   assert.equal((await post(fresh)).status, 200, 'the new one works');

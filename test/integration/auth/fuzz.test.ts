@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:https';
 import { createCsr, generateKeyPair } from '../../../src/adapters/x509/index.js';
 import { PEERS_GROUP } from '../../../src/resources/constants.js';
-import { identityUserFor } from '../../../src/resources/names.js';
+import { identityCommonNameFor } from '../../../src/resources/names.js';
 import { rawRequest, startProvider } from '../../support/auth.js';
 import { outboxEvents } from '../../support/core.js';
 import { uniqueName } from '../../support/env.js';
@@ -48,7 +48,7 @@ test(`${REQUESTS} malformed or random requests: the server stays up, issues no c
       default: return Object.fromEntries(Array.from({ length: int(6) }, () => [pick(['clusterId', 'clusterName', 'token', 'csr', 'validitySeconds', str(8)]), json(depth + 1)]));
     }
   };
-  const goodCsr = await createCsr({ commonName: identityUserFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
+  const goodCsr = await createCsr({ commonName: identityCommonNameFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
   const csrDer = Buffer.from(goodCsr.split('\n').filter((l) => l && !l.startsWith('-----')).join(''), 'base64');
   const mutatedCsr = () => {
     const der = Buffer.from(csrDer);

@@ -17,7 +17,7 @@ import {
 import { postIdentityRequest } from '../../../src/adapters/http/auth-client.js';
 import { readIdentity } from '../../../src/adapters/kubernetes/secrets.js';
 import { PEERS_GROUP } from '../../../src/resources/constants.js';
-import { identityUserFor, tenantNamespaceFor } from '../../../src/resources/names.js';
+import { identityCommonNameFor, tenantNamespaceFor } from '../../../src/resources/names.js';
 import { openConsumer, type TestProvider } from '../../support/auth.js';
 import { outboxEvents } from '../../support/core.js';
 import { uniqueName } from '../../support/env.js';
@@ -152,7 +152,7 @@ test('a provider answering with a non-https or credentialed API server URL, a no
         // A certificate that is right in every way the consumer checks first: its key, its CN.
         const csr = await inspectCsr((JSON.parse(body) as { csr: string }).csr);
         const certificate = await issueCertificate({
-          subject: { commonName: identityUserFor(consumer.config.clusterId), organizations: [PEERS_GROUP] }, publicKey: csr.publicKeyDer,
+          subject: { commonName: identityCommonNameFor(consumer.config.clusterId), organizations: [PEERS_GROUP] }, publicKey: csr.publicKeyDer,
           caCertPem: ca.certPem, caKeys: ca.keys, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000), usage: 'client',
         });
         const answer = {

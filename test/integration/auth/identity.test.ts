@@ -8,7 +8,7 @@ import { readIdentity } from '../../../src/adapters/kubernetes/secrets.js';
 import { createCsr, generateKeyPair, importAnyKeyPair, inspectCertificate } from '../../../src/adapters/x509/index.js';
 import { postIdentityRequest } from '../../../src/adapters/http/auth-client.js';
 import { API_GROUP, API_VERSION, PEERS_GROUP } from '../../../src/resources/constants.js';
-import { identityUserFor, tenantNamespaceFor } from '../../../src/resources/names.js';
+import { identityCommonNameFor, tenantNamespaceFor } from '../../../src/resources/names.js';
 import { openConsumer, startProvider } from '../../support/auth.js';
 import { outboxEvents } from '../../support/core.js';
 import { driversOf } from '../../../src/runtime.js';
@@ -32,17 +32,19 @@ test('alpha obtains an identity from beta: authenticated by beta\'s kube-apiserv
   assert.ok(stored?.certPem && stored.keyPem && stored.caPem);
   assert.deepEqual([...stored.keys].sort(), ['ca.crt', 'tls.crt', 'tls.key']);
   const cert = inspectCertificate(stored.certPem);
-  assert.equal(cert.subject.commonName, identityUserFor(consumer.config.clusterId));
+  // The first identity on the stream opens lifetime 1, named in the CN.
+  const user = `peerlog:cluster:${consumer.config.clusterId}:1`;
+  assert.equal(cert.subject.commonName, user);
   assert.deepEqual(cert.subject.organizations, [PEERS_GROUP]);
   const validityDays = (cert.notAfter.getTime() - Date.now()) / 86_400_000;
   assert.ok(validityDays > 89 && validityDays < 91, `validity ${validityDays.toFixed(1)} days`);
 
   const kc = kubeConfigFromParts({
-    cluster: provider.config.clusterName, server: identity.apiServerUrl, caPem: stored.caPem, user: identityUserFor(consumer.config.clusterId),
+    cluster: provider.config.clusterName, server: identity.apiServerUrl, caPem: stored.caPem, user: identityCommonNameFor(consumer.config.clusterId),
     certPem: stored.certPem, keyPem: stored.keyPem,
   });
   const who = await kc.makeApiClient(k8s.AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
-  assert.equal(who.status?.userInfo?.username, identityUserFor(consumer.config.clusterId));
+  assert.equal(who.status?.userInfo?.username, user);
   assert.deepEqual(who.status?.userInfo?.groups?.filter((g) => !g.startsWith('system:')), [PEERS_GROUP]);
 
   // The can-i matrix, asked of beta's authorizer as the issued identity.
@@ -82,7 +84,7 @@ test('alpha obtains an identity from beta: authenticated by beta\'s kube-apiserv
     matrix.push(`${allowed ? 'yes' : 'no '}  ${r.verb.padEnd(11)} ${`${r.resource}${r.subresource ? `/${r.subresource}` : ''}${r.group ? `.${r.group}` : ''}`.padEnd(52)} ${r.namespace ?? '(cluster)'}`);
     assert.equal(allowed, r.expect, `can-i ${r.verb} ${r.resource} in ${r.namespace ?? 'cluster scope'}`);
   }
-  t.diagnostic(`can-i matrix as ${identityUserFor(consumer.config.clusterId)}:\n${matrix.join('\n')}`);
+  t.diagnostic(`can-i matrix as ${user}:\n${matrix.join('\n')}`);
 
   // And for real: create and read a ResourceRequest in the tenant namespace; 403 elsewhere.
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
@@ -120,7 +122,7 @@ test('alpha obtains an identity from beta: authenticated by beta\'s kube-apiserv
   const again = await consumer.obtain(provider);
   assert.equal(again.requested, false);
   const keys = await importAnyKeyPair(stored.keyPem);
-  const csr = await createCsr({ commonName: identityUserFor(consumer.config.clusterId), organizations: [PEERS_GROUP] }, keys);
+  const csr = await createCsr({ commonName: identityCommonNameFor(consumer.config.clusterId), organizations: [PEERS_GROUP] }, keys);
   const same = await postIdentityRequest(provider.cp.url, { clusterId: consumer.config.clusterId, clusterName: consumer.config.clusterName, token: provider.token, csr }, provider.cp.fingerprint);
   assert.equal(same.status, 200);
   assert.equal((same.body as { certificate: string }).certificate, stored.certPem);
@@ -128,7 +130,7 @@ test('alpha obtains an identity from beta: authenticated by beta\'s kube-apiserv
   assert.deepEqual(identityEvents.map((e) => e.type), ['TokenValidated', 'CertIssued'], 'no second identity in the log');
 
   // Another key for the same cluster id: 409, and no second certificate.
-  const otherCsr = await createCsr({ commonName: identityUserFor(consumer.config.clusterId), organizations: [PEERS_GROUP] }, await generateKeyPair());
+  const otherCsr = await createCsr({ commonName: identityCommonNameFor(consumer.config.clusterId), organizations: [PEERS_GROUP] }, await generateKeyPair());
   const conflict = await postIdentityRequest(provider.cp.url, { clusterId: consumer.config.clusterId, clusterName: consumer.config.clusterName, token: provider.token, csr: otherCsr });
   assert.equal(conflict.status, 409);
   assert.equal((conflict.body as { error: { code: string } }).error.code, 'IdentityConflict');

@@ -9,7 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { request } from 'node:https';
 import { createCsr, generateKeyPair } from '../../../src/adapters/x509/index.js';
 import { PEERS_GROUP } from '../../../src/resources/constants.js';
-import { identityUserFor } from '../../../src/resources/names.js';
+import { identityCommonNameFor } from '../../../src/resources/names.js';
 import { rawRequest, startProvider, type RawAnswer } from '../../support/auth.js';
 import { uniqueName } from '../../support/env.js';
 
@@ -62,7 +62,7 @@ test('behind one balancer address, a client that keeps failing is locked out and
   const provider = await startProvider({ prefix: 'proxy', burst: 3, settings: { authProxyProtocol: 'true' } });
   const requester = uniqueName('req');
   t.after(() => provider.cleanup([requester]));
-  const csr = await createCsr({ commonName: identityUserFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
+  const csr = await createCsr({ commonName: identityCommonNameFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
   const body = (token: string) => JSON.stringify({ clusterId: requester, clusterName: requester, token, csr });
   const attacker = (port: number) => `PROXY TCP4 198.51.100.7 127.0.0.1 ${port} 443\r\n`;
 

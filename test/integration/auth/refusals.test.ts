@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createCsr, generateKeyPair } from '../../../src/adapters/x509/index.js';
 import { topicFor } from '../../../src/adapters/kafka/client.js';
 import { PEERS_GROUP } from '../../../src/resources/constants.js';
-import { identityUserFor } from '../../../src/resources/names.js';
+import { identityCommonNameFor } from '../../../src/resources/names.js';
 import { rawRequest, startProvider } from '../../support/auth.js';
 import { outboxEvents, readTopic } from '../../support/core.js';
 import { stackEnv, uniqueName } from '../../support/env.js';
@@ -30,7 +30,7 @@ test('refusals: 400, 401, 403, 413 with JSON reasons; no certificate; the token 
   const provider = await startProvider({ prefix: 'refuse' });
   const requester = uniqueName('req');
   t.after(() => provider.cleanup([requester]));
-  const cn = identityUserFor(requester);
+  const cn = identityCommonNameFor(requester);
   const ec = await generateKeyPair();
   const good = await createCsr({ commonName: cn, organizations: [PEERS_GROUP] }, ec);
   const body = (over: Record<string, unknown>) => JSON.stringify({ clusterId: requester, clusterName: requester, token: provider.token, csr: good, ...over });
@@ -41,7 +41,7 @@ test('refusals: 400, 401, 403, 413 with JSON reasons; no certificate; the token 
     { name: 'wrong token', body: body({ token: 'A'.repeat(43) }), status: 401, code: 'TokenRejected', reason: 'TokenMismatch' },
     { name: 'no token', body: body({ token: undefined }), status: 401, code: 'TokenRejected', reason: 'TokenMissing' },
     { name: 'extra O values', body: body({ csr: await createCsr({ commonName: cn, organizations: [PEERS_GROUP, 'system:masters'] }, ec) }), status: 403, code: 'PolicyRefused', reason: 'OrganizationNotAllowed' },
-    { name: 'CN of another cluster', body: body({ csr: await createCsr({ commonName: identityUserFor('someone-else'), organizations: [PEERS_GROUP] }, ec) }), status: 403, code: 'PolicyRefused', reason: 'CommonNameMismatch' },
+    { name: 'CN of another cluster', body: body({ csr: await createCsr({ commonName: identityCommonNameFor('someone-else'), organizations: [PEERS_GROUP] }, ec) }), status: 403, code: 'PolicyRefused', reason: 'CommonNameMismatch' },
     { name: 'CN without the prefix', body: body({ csr: await createCsr({ commonName: requester, organizations: [PEERS_GROUP] }, ec) }), status: 403, code: 'PolicyRefused', reason: 'CommonNameMismatch' },
     { name: 'extra subject attributes', body: body({ csr: await createCsr([{ CN: [cn] }, { O: [PEERS_GROUP] }, { OU: ['admins'] }], ec) }), status: 403, code: 'PolicyRefused', reason: 'SubjectNotAllowed' },
     { name: 'signature not matching its key', body: body({ csr: tamper(good) }), status: 403, code: 'PolicyRefused', reason: 'CsrSignatureInvalid' },
@@ -85,7 +85,7 @@ test('failed attempts are rate-limited per source: 429 with Retry-After, even fo
   const provider = await startProvider({ prefix: 'limit', burst: 3 });
   const requester = uniqueName('req');
   t.after(() => provider.cleanup([requester]));
-  const csr = await createCsr({ commonName: identityUserFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
+  const csr = await createCsr({ commonName: identityCommonNameFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
   const post = (token: string) => rawRequest(provider.cp.url, '/identity', { body: JSON.stringify({ clusterId: requester, token, csr }) });
   for (let i = 0; i < 3; i++) assert.equal((await post('B'.repeat(43))).status, 401);
   const limited = await post('B'.repeat(43));
@@ -144,7 +144,7 @@ test('RSA keys with e = 1 (a forged proof of possession), e = 3 or 8192 bits: 40
   const dir = mkdtempSync(join(tmpdir(), 'peerlog-rsa-'));
   const requester = uniqueName('req');
   t.after(async () => { rmSync(dir, { recursive: true, force: true }); await provider.cleanup([requester]); });
-  const cn = identityUserFor(requester);
+  const cn = identityCommonNameFor(requester);
   const subject = `/CN=${cn}/O=${PEERS_GROUP}`;
   const forged = forgedExponentOneCsr(cn, PEERS_GROUP);
   // openssl itself finds the forged signature valid, with exponent 1: the CSR is well formed.
@@ -174,7 +174,7 @@ test('a cluster name the log would refuse gets 400 clusterName before the token 
   const provider = await startProvider({ prefix: 'names' });
   const requester = uniqueName('req');
   t.after(() => provider.cleanup([requester]));
-  const csr = await createCsr({ commonName: identityUserFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
+  const csr = await createCsr({ commonName: identityCommonNameFor(requester), organizations: [PEERS_GROUP] }, await generateKeyPair());
   const cases: [string, Record<string, unknown>][] = [
     ['"Alpha EU", right token', { clusterId: requester, clusterName: 'Alpha EU', token: provider.token }],
     ['"Alpha EU", wrong token', { clusterId: requester, clusterName: 'Alpha EU', token: 'C'.repeat(43) }],

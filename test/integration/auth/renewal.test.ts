@@ -1,28 +1,30 @@
 // H3: identities are renewed before they expire, with a new key, recorded on both sides; an old
-// certificate stops working (it expires, RBAC never outlives it); a repeat request with the same
-// key never gets an expired or nearly expired certificate; and a virtual node whose identity stops
-// working turns NotReady with a reason instead of staying Ready.
+// certificate stops working at once (each certificate is one identity lifetime, its own Kubernetes
+// user, and RBAC names only the current one: 403 while unexpired, 401 once expired); a repeat
+// request with the same key never gets an expired or nearly expired certificate; and a virtual node
+// whose identity stops working turns NotReady with a reason instead of staying Ready.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, sign } from 'node:crypto';
+import { X509Certificate, randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCsr, exportKeyPair, generateKeyPair, importAnyKeyPair } from '../../../src/adapters/x509/index.js';
 import { postIdentityRequest } from '../../../src/adapters/http/auth-client.js';
+import type { KubeObject } from '../../../src/adapters/kubernetes/client.js';
 import { DEFAULT_CSR_POLICY } from '../../../src/auth/policy.js';
 import { IDENTITY_SECRET_NAME, PEERS_GROUP } from '../../../src/resources/constants.js';
-import { identityUserFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
+import { identityCommonNameFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
 import { startProvider } from '../../support/auth.js';
 import { outboxEvents } from '../../support/core.js';
 import { eventually } from '../../support/env.js';
-import { clusterEndpoint, kubectlAs, openssl } from '../../support/identity.js';
+import { clusterEndpoint, openssl, statusAs } from '../../support/identity.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
 
 interface Cond { type: string; status: string; reason: string; message: string; lastTransitionTime: string }
 
-/** What openssl says of a PEM certificate: serial, notAfter and public key. */
-function certFacts(pem: string): { serial: string; notAfter: Date; publicKey: string } {
+/** What openssl says of a PEM certificate: serial, notAfter, public key and subject CN. */
+function certFacts(pem: string): { serial: string; notAfter: Date; publicKey: string; cn: string } {
   const file = join(mkdtempSync(join(tmpdir(), 'peerlog-h3-')), 'c.pem');
   writeFileSync(file, pem);
   const text = openssl(['x509', '-in', file, '-noout', '-serial', '-enddate']);
@@ -30,8 +32,15 @@ function certFacts(pem: string): { serial: string; notAfter: Date; publicKey: st
     serial: /serial=([0-9A-F]+)/.exec(text)![1]!,
     notAfter: new Date(/notAfter=(.+)/.exec(text)![1]!),
     publicKey: openssl(['x509', '-in', file, '-noout', '-pubkey']),
+    cn: /CN\s*=\s*([^,/\n]+)/.exec(openssl(['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253']))![1]!.trim(),
   };
 }
+
+/** The tenant's ResourceOffers and ResourceRequests at beta, as REST paths. */
+const tenantPaths = (tenant: string) => ({
+  offers: `/apis/peering.peerlog.dev/v1alpha1/namespaces/${tenant}/resourceoffers`,
+  requests: `/apis/peering.peerlog.dev/v1alpha1/namespaces/${tenant}/resourcerequests`,
+});
 
 function identitySecret(consumer: Plane, provider: Plane): { certPem: string; keyPem: string; caPem: string } {
   const r = consumer.kubectl(['get', 'secret', '-n', tenantNamespaceFor(provider.config.clusterId), IDENTITY_SECRET_NAME, '-o', 'json']);
@@ -45,10 +54,16 @@ function readyOf(consumer: Plane, nodeName: string): Cond | undefined {
   return r.status === 0 ? (JSON.parse(r.stdout) as { status?: { conditions?: Cond[] } }).status?.conditions?.find((c) => c.type === 'Ready') : undefined;
 }
 
-test('a certificate is renewed with a new key before it expires; the old one then gets 401; the node stays Ready', async (t) => {
+test('a certificate is renewed with a new key before it expires; the old one then gets 403, and 401 once expired; the node stays Ready', async (t) => {
   const consumer = await startPlane('alpha', 'rnc');
   const provider = await startPlane('beta', 'rnp', {}, { policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 60 } });
-  t.after(async () => { await cleanupPlanes([consumer, provider]); });
+  t.after(async () => {
+    await cleanupPlanes([consumer, provider]);
+    // The side request's cluster: its tenant and the ForeignCluster beta made for it.
+    const side = `${consumer.config.clusterId}-x`;
+    provider.kubectl(['delete', 'namespace', tenantNamespaceFor(side), '--wait=false', '--ignore-not-found']);
+    provider.kubectl(['delete', 'foreignclusters', '-l', `peerlog.dev/remote-cluster-id=${side}`, '--wait=false', '--ignore-not-found']);
+  });
   const nodeName = virtualNodeNameFor(provider.config.clusterId);
   const tenant = tenantNamespaceFor(consumer.config.clusterId);
 
@@ -56,7 +71,7 @@ test('a certificate is renewed with a new key before it expires; the old one the
   const repeat = (async () => {
     const id = `${consumer.config.clusterId}-x`;
     const keys = await generateKeyPair();
-    const csr = await createCsr({ commonName: identityUserFor(id), organizations: [PEERS_GROUP] }, keys);
+    const csr = await createCsr({ commonName: identityCommonNameFor(id), organizations: [PEERS_GROUP] }, keys);
     const ask = () => postIdentityRequest(provider.cp.url, { clusterId: id, clusterName: 'x', token: provider.token, csr, validitySeconds: 30 }, provider.cp.fingerprint);
     const first = await ask();
     assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -102,18 +117,23 @@ test('a certificate is renewed with a new key before it expires; the old one the
   const providerRenewal = (await outboxEvents(provider.cp.runtime)).find((e) => e.type === 'CertRenewed' && e.streamId === `incoming-${consumer.config.clusterId}`);
   assert.ok(providerRenewal, 'CertRenewed on the provider');
 
-  // beta's kube-apiserver, asked with kubectl: the new certificate works, the old one gets 401 once expired.
+  // beta's kube-apiserver: the new certificate works; the old one, still unexpired, is forbidden
+  // (RBAC names only the current lifetime) within moments of the renewal, and unauthorized once expired.
   const beta = clusterEndpoint('beta');
-  const asNew = kubectlAs({ server: beta.server, caPem: beta.caPem, certPem: renewed.certPem, keyPem: renewed.keyPem });
-  const asOld = kubectlAs({ server: beta.server, caPem: beta.caPem, certPem: first.certPem, keyPem: first.keyPem });
-  const withNew = asNew(['get', 'resourcerequests', '-n', tenant, '-o', 'name']);
-  assert.equal(withNew.status, 0, withNew.stderr);
-  const refused = await eventually('the old certificate refused by beta', async () => {
-    const r = asOld(['get', 'resourcerequests', '-n', tenant, '-o', 'name']);
-    return r.status !== 0 ? r : undefined;
-  }, 40_000);
-  assert.match(refused.stderr, /Unauthorized|must be logged in/);
-  assert.equal(asNew(['get', 'resourcerequests', '-n', tenant, '-o', 'name']).status, 0);
+  const asNew = { ...beta, certPem: renewed.certPem, keyPem: renewed.keyPem };
+  const asOld = { ...beta, certPem: first.certPem, keyPem: first.keyPem };
+  const paths = tenantPaths(tenant);
+  assert.equal(await statusAs(asNew, paths.requests), 200);
+  const forbiddenAt = await eventually('the old certificate forbidden by beta', async () => ((await statusAs(asOld, paths.offers)) === 403 ? Date.now() : undefined), 10_000);
+  t.diagnostic(`old certificate forbidden ${((firstFacts.notAfter.getTime() - forbiddenAt) / 1000).toFixed(1)} s before it expires`);
+  assert.ok(forbiddenAt < firstFacts.notAfter.getTime(), 'forbidden while still valid');
+  assert.equal(await statusAs(asOld, paths.requests), 403);
+  assert.equal(await statusAs(asNew, paths.offers), 200);
+  await eventually('the old certificate unauthorized once expired', async () => ((await statusAs(asOld, paths.offers)) === 401 ? true : undefined), 40_000);
+  assert.equal(await statusAs(asNew, paths.requests), 200);
+  // Each certificate is its own lifetime, named in its CN: the first 1, the renewal 2.
+  assert.equal(firstFacts.cn, `peerlog:cluster:${consumer.config.clusterId}:1`);
+  assert.equal(renewedFacts.cn, `peerlog:cluster:${consumer.config.clusterId}:2`);
 
   // The node never left Ready.
   const readyNow = readyOf(consumer, nodeName);
@@ -160,7 +180,7 @@ test('the provider lets a new key replace an identity only with a statement sign
   t.after(async () => { await provider.cleanup([id]); });
   const forge = async () => {
     const pem = (await exportKeyPair(await generateKeyPair())).privateKeyPem;
-    return { pem, csr: await createCsr({ commonName: identityUserFor(id), organizations: [PEERS_GROUP] }, await importAnyKeyPair(pem)) };
+    return { pem, csr: await createCsr({ commonName: identityCommonNameFor(id), organizations: [PEERS_GROUP] }, await importAnyKeyPair(pem)) };
   };
   const post = (body: Record<string, unknown>) => postIdentityRequest(provider.cp.url, { clusterId: id, clusterName: 'c', token: '', ...body } as never, provider.cp.fingerprint);
   // The statement, written here as the protocol defines it.
@@ -174,6 +194,11 @@ test('the provider lets a new key replace an identity only with a statement sign
   assert.equal(first.status, 200);
   const certA = (first.body as { certificate: string }).certificate;
   const fpA = fingerprintOf(certA);
+  // Certificate A may read its tenant's offers at beta's kube-apiserver.
+  const beta = clusterEndpoint('beta');
+  const paths = tenantPaths(tenantNamespaceFor(id));
+  const asA = { ...beta, certPem: certA, keyPem: a.pem };
+  assert.equal(await statusAs(asA, paths.offers), 200);
 
   const b = await forge();
   const stranger = await forge();
@@ -194,6 +219,15 @@ test('the provider lets a new key replace an identity only with a statement sign
   assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
   const certB = (renewed.body as { certificate: string }).certificate;
   assert.equal(certFacts(certB).publicKey, openssl(['pkey', '-pubout'], b.pem));
+  // B works the moment it is handed out; A, unexpired, is forbidden once the renewal is in the log.
+  const asB = { ...beta, certPem: certB, keyPem: b.pem };
+  assert.equal(await statusAs(asB, paths.offers), 200);
+  await eventually('certificate A forbidden by beta', async () => ((await statusAs(asA, paths.offers)) === 403 ? true : undefined), 10_000);
+  assert.equal(await statusAs(asA, paths.requests), 403);
+  assert.equal(await statusAs(asB, paths.requests), 200);
+  // Each is its own lifetime, named in its CN: A the first, B the second.
+  assert.equal(certFacts(certA).cn, `peerlog:cluster:${id}:1`);
+  assert.equal(certFacts(certB).cn, `peerlog:cluster:${id}:2`);
   const events = (await outboxEvents(provider.cp.runtime)).filter((e) => e.streamId === `incoming-${id}`);
   const renewal = events.find((e) => e.type === 'CertRenewed');
   assert.equal((renewal?.data as { previousCertFingerprint?: string } | undefined)?.previousCertFingerprint, fpA);
@@ -203,4 +237,25 @@ test('the provider lets a new key replace an identity only with a statement sign
   const c = await forge();
   assert.equal(refusal(await post({ csr: c.csr, renewal: { certFingerprint: fpA, signature: signWith(a.pem, statement(fpA, c.csr)) } })), '409 NotCurrentIdentity');
   assert.ok(!events.some((e) => e.type === 'TokenRejected'), 'a renewal is not a token attempt');
+
+  // Revoked, as unpeering ends: the current certificate is forbidden too. Peering again with the
+  // token and a new key opens lifetime 3, which alone works; A and B stay forbidden.
+  const revoked = await provider.cp.runtime.bus.incoming(id, {
+    type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' },
+    metadata: { now: new Date().toISOString(), actor: { kind: 'cli', name: 'test' }, correlationId: randomUUID(), commandId: randomUUID() },
+  });
+  assert.deepEqual(revoked.events.map((e) => e.type), ['IdentityRevoked']);
+  await eventually('certificate B forbidden once revoked', async () => ((await statusAs(asB, paths.offers)) === 403 ? true : undefined), 10_000);
+  const d = await forge();
+  const again = await post({ token: provider.token, csr: d.csr, validitySeconds: 30 });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  const certD = (again.body as { certificate: string }).certificate;
+  assert.equal(certFacts(certD).cn, `peerlog:cluster:${id}:3`);
+  const asD = { ...beta, certPem: certD, keyPem: d.pem };
+  assert.equal(await statusAs(asD, paths.offers), 200);
+  assert.equal(await statusAs(asA, paths.offers), 403);
+  assert.equal(await statusAs(asB, paths.offers), 403);
+  // The tenant's RoleBinding, read back from beta, names lifetime 3 alone.
+  const binding = await provider.kube.get<{ subjects?: { kind: string; name: string }[] } & KubeObject>('rbac.authorization.k8s.io/v1', 'RoleBinding', 'peerlog-tenant', tenantNamespaceFor(id));
+  assert.deepEqual(binding?.subjects?.map((x) => `${x.kind}/${x.name}`), [`User/peerlog:cluster:${id}:3`]);
 });

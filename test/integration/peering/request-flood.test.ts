@@ -63,7 +63,7 @@ test(`${REQUESTS} ResourceRequests of 100 KB from a tenant: refused past the quo
   });
   const rrPath = `/apis/peering.peerlog.dev/v1alpha1/namespaces/${tenant}/resourcerequests`;
   const whoami = await call('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
-  assert.match(whoami.text, new RegExp(`"username":"peerlog:cluster:${consumer.config.clusterId}"`), 'acting as the issued identity');
+  assert.match(whoami.text, new RegExp(`"username":"peerlog:cluster:${consumer.config.clusterId}:1"`), 'acting as the issued identity');
 
   const heapBefore = retainedHeap();
   const linesBefore = provider.logs.lines.length;

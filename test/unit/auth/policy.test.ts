@@ -154,6 +154,8 @@ describe('checkCsr', () => {
     const cases: ReadonlyArray<readonly [string, CsrFacts['subjectAttributes']]> = [
       ['the CN lacks the prefix', [['CN', CLUSTER], ['O', 'peerlog:peers']]],
       ['the CN names another cluster', [['CN', 'peerlog:cluster:gamma'], ['O', 'peerlog:peers']]],
+      // The lifetime is the provider's to choose: a CSR that picks one (an earlier lifetime's user) is refused.
+      ['the CN names an identity lifetime', [['CN', `peerlog:cluster:${CLUSTER}:1`], ['O', 'peerlog:peers']]],
       ['the CN differs only in case', [['CN', `peerlog:cluster:${CLUSTER.toUpperCase()}`], ['O', 'peerlog:peers']]],
       ['there are two CNs', [['CN', `peerlog:cluster:${CLUSTER}`], ['CN', `peerlog:cluster:${CLUSTER}`], ['O', 'peerlog:peers']]],
       ['a correct CN comes with another', [['CN', `peerlog:cluster:${CLUSTER}`], ['CN', 'admin'], ['O', 'peerlog:peers']]],

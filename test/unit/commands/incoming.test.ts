@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { foldEvents } from '../../../src/commands/decider.js';
 import { ConflictError, InvalidTransitionError, ValidationError } from '../../../src/errors.js';
 import type { IncomingCommand } from '../../../src/commands/incoming/commands.js';
-import { incomingDecider, isTerminal } from '../../../src/commands/incoming/decider.js';
+import { incomingDecider, isTerminal, nextLifetime } from '../../../src/commands/incoming/decider.js';
 import type { IncomingState } from '../../../src/commands/incoming/state.js';
 import type { IncomingEvent, NamespaceRefusalReason, Resources, TokenRejectionReason } from '../../../src/events/catalogue.js';
 import type { NamespacePair } from '../../../src/commands/incoming/commands.js';
@@ -44,9 +44,9 @@ const cmd = {
     data: { ...CONSUMER, outcome: 'invalid', reason },
     metadata,
   }),
-  issueCertificate: (publicKeyFingerprint = KEY, notAfter = NOT_AFTER): IncomingCommand => ({
+  issueCertificate: (publicKeyFingerprint = KEY, notAfter = NOT_AFTER, lifetime = 1): IncomingCommand => ({
     type: 'IssueCertificate',
-    data: { publicKeyFingerprint, certFingerprint: CERT, serialNumber: SERIAL, notAfter, tenantNamespace: TENANT },
+    data: { publicKeyFingerprint, certFingerprint: CERT, serialNumber: SERIAL, notAfter, tenantNamespace: TENANT, lifetime },
     metadata,
   }),
   receiveResourceRequest: (requestName = REQUEST): IncomingCommand => ({
@@ -66,9 +66,9 @@ const cmd = {
   }),
   withdrawOffer: (): IncomingCommand => ({ type: 'WithdrawOffer', data: { reason: 'ResourceRequestWithdrawn' }, metadata }),
   revokeIdentity: (): IncomingCommand => ({ type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' }, metadata }),
-  renewCertificate: (previousCertFingerprint = CERT, notAfter = RENEWED_NOT_AFTER): IncomingCommand => ({
+  renewCertificate: (previousCertFingerprint = CERT, notAfter = RENEWED_NOT_AFTER, lifetime = 2): IncomingCommand => ({
     type: 'RenewCertificate',
-    data: { previousCertFingerprint, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter },
+    data: { previousCertFingerprint, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter, lifetime },
     metadata,
   }),
   receiveNamespaces: (...namespaces: NamespacePair[]): IncomingCommand => ({ type: 'ReceiveNamespaceOffload', data: { namespaces }, metadata }),
@@ -81,7 +81,7 @@ const cmd = {
 const ev = {
   tokenValidated: (): IncomingEvent => ({ type: 'TokenValidated', data: { ...CONSUMER } }),
   tokenRejected: (reason: TokenRejectionReason = 'TokenMismatch'): IncomingEvent => ({ type: 'TokenRejected', data: { reason } }),
-  certIssued: (): IncomingEvent => ({
+  certIssued: (lifetime = 1): IncomingEvent => ({
     type: 'CertIssued',
     data: {
       side: 'provider',
@@ -90,6 +90,7 @@ const ev = {
       serialNumber: SERIAL,
       notAfter: NOT_AFTER,
       tenantNamespace: TENANT,
+      lifetime,
     },
   }),
   resourceRequestReceived: (): IncomingEvent => ({
@@ -99,11 +100,11 @@ const ev = {
   offerIssued: (resources: Resources = RESOURCES): IncomingEvent => ({ type: 'OfferIssued', data: { offerName: OFFER, resources } }),
   offerUpdated: (resources: Resources): IncomingEvent => ({ type: 'OfferUpdated', data: { offerName: OFFER, resources } }),
   offerWithdrawn: (): IncomingEvent => ({ type: 'OfferWithdrawn', data: { offerName: OFFER, reason: 'ResourceRequestWithdrawn' } }),
-  certRenewed: (): IncomingEvent => ({
+  certRenewed: (lifetime = 2): IncomingEvent => ({
     type: 'CertRenewed',
     data: {
       side: 'provider', previousCertFingerprint: CERT, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT,
-      serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER,
+      serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER, lifetime,
     },
   }),
   identityRevoked: (certSerialNumber: string | null = SERIAL): IncomingEvent => ({
@@ -183,6 +184,8 @@ const knownTokenCells = {
     when(cmd.renewCertificate(), 'from the current certificate').then(emits(ev.certRenewed())),
     when(cmd.renewCertificate(OTHER_KEY), 'from a certificate replaced meanwhile').then(throws(ConflictError, 'IdentityConflict')),
     when(cmd.renewCertificate(CERT, '2025-01-01T00:00:00.000Z'), 'expiring before now').then(throws(ValidationError, 'ValidationFailed')),
+    when(cmd.renewCertificate(CERT, RENEWED_NOT_AFTER, 1), 'signed for the current lifetime').then(throws(ConflictError, 'IdentityConflict')),
+    when(cmd.renewCertificate(CERT, RENEWED_NOT_AFTER, 3), 'signed for a lifetime past the next').then(throws(ConflictError, 'IdentityConflict')),
   ],
 } as const;
 
@@ -288,6 +291,7 @@ decideMatrix('incoming decider', incomingDecider, statuses, givens, {
       when(cmd.issueCertificate(KEY, '2025-01-01T00:00:00.000Z'), 'expiring before now').then(
         throws(ValidationError, 'ValidationFailed'),
       ),
+      when(cmd.issueCertificate(KEY, NOT_AFTER, 2), 'signed for a lifetime past the next').then(throws(ConflictError, 'IdentityConflict')),
     ],
     RevokeIdentity: when(cmd.revokeIdentity(), 'before any certificate').then(emits(ev.identityRevoked(null))),
   },
@@ -414,6 +418,7 @@ describe('incoming evolve', () => {
         serialNumber: SERIAL,
         notAfter: NOT_AFTER,
         tenantNamespace: TENANT,
+        lifetime: 1,
       },
       requestName: REQUEST,
       offer: { offerName: OFFER, resources: GROWN },
@@ -433,7 +438,7 @@ describe('incoming evolve', () => {
     const after = foldEvents(incomingDecider, [ev.certRenewed()], before);
     assert.deepEqual(after, {
       ...before,
-      identity: { publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER, tenantNamespace: TENANT },
+      identity: { publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER, tenantNamespace: TENANT, lifetime: 2 },
     });
     // The same renewal recorded again is a repeat; another one from the replaced certificate lost a race.
     assert.deepEqual(incomingDecider.decide(cmd.renewCertificate(), after), []);
@@ -475,7 +480,7 @@ describe('incoming evolve', () => {
     assert.deepEqual(updated, {
       status: 'offered',
       remote: { clusterId: 'alpha-01', clusterName: 'alpha' },
-      identity: { publicKeyFingerprint: KEY, certFingerprint: CERT, serialNumber: SERIAL, notAfter: NOT_AFTER, tenantNamespace: TENANT },
+      identity: { publicKeyFingerprint: KEY, certFingerprint: CERT, serialNumber: SERIAL, notAfter: NOT_AFTER, tenantNamespace: TENANT, lifetime: 1 },
       requestName: REQUEST,
       offer: { offerName: OFFER, resources: GROWN },
       namespaces,
@@ -485,10 +490,46 @@ describe('incoming evolve', () => {
     const withdrawnState = foldEvents(incomingDecider, [ev.offerWithdrawn()], renewed);
     assert.deepEqual(withdrawnState.status === 'offerWithdrawn' && withdrawnState.namespaces, namespaces);
     const revoked = foldEvents(incomingDecider, [ev.identityRevoked()], withdrawnState);
-    assert.deepEqual(revoked, { status: 'revoked', remote: { clusterId: 'alpha-01', clusterName: 'alpha' } });
+    assert.deepEqual(revoked, { status: 'revoked', remote: { clusterId: 'alpha-01', clusterName: 'alpha' }, lastLifetime: 2 });
     // Peering again starts with no namespace: the consumer asks again.
-    const again = foldEvents(incomingDecider, [ev.tokenValidated(), ev.certIssued(), ev.resourceRequestReceived(), ev.offerIssued()], revoked);
+    const again = foldEvents(incomingDecider, [ev.tokenValidated(), ev.certIssued(3), ev.resourceRequestReceived(), ev.offerIssued()], revoked);
     assert.deepEqual(incomingDecider.decide(cmd.receiveNamespaces(SHOP), again), [ev.namespaceReceived()]);
+  });
+
+  it('every certificate opens the next lifetime, counted across revocation and a peering again', () => {
+    const lifetimes = (history: IncomingEvent[]) => nextLifetime(foldEvents(incomingDecider, history));
+    assert.equal(lifetimes([]), 1);
+    assert.equal(lifetimes([ev.tokenRejected()]), 1);
+    assert.equal(lifetimes([ev.tokenValidated()]), 1);
+    assert.equal(lifetimes(authenticated), 2);
+    assert.equal(lifetimes([...offered, ev.certRenewed()]), 3);
+    const revokedAfterRenewal = [...offered, ev.certRenewed(), ev.offerWithdrawn(), ev.identityRevoked()];
+    assert.equal(lifetimes(revokedAfterRenewal), 3);
+    assert.equal(lifetimes([...revokedAfterRenewal, ev.tokenRejected()]), 3);
+    assert.equal(lifetimes([...revokedAfterRenewal, ev.tokenValidated()]), 3);
+    assert.equal(lifetimes([...revokedAfterRenewal, ev.tokenValidated(), ev.certIssued(3)]), 4);
+    // Revoked before any certificate of the new peering: the count stands.
+    assert.equal(lifetimes([...revokedAfterRenewal, ev.tokenValidated(), ev.identityRevoked(null)]), 3);
+  });
+
+  it('given a revoked peering of two lifetimes, when it peers again, then only lifetime 3 is taken', () => {
+    const state = foldEvents(incomingDecider, [...offered, ev.certRenewed(), ev.offerWithdrawn(), ev.identityRevoked(), ev.tokenValidated()]);
+    assert.deepEqual(state, { status: 'tokenValidated', remote: { clusterId: 'alpha-01', clusterName: 'alpha' }, lastLifetime: 2 });
+    assert.deepEqual(incomingDecider.decide(cmd.issueCertificate(KEY, NOT_AFTER, 3), state), [ev.certIssued(3)]);
+    for (const stale of [1, 2, 4]) {
+      assert.throws(() => incomingDecider.decide(cmd.issueCertificate(KEY, NOT_AFTER, stale), state), (e: ConflictError) => e.code === 'IdentityConflict', `lifetime ${stale}`);
+    }
+  });
+
+  it('a v1 certificate (no lifetime) is kept without one; its renewal opens lifetime 1', () => {
+    const v1 = { type: 'CertIssued', data: { side: 'provider', publicKeyFingerprint: KEY, certFingerprint: CERT, serialNumber: SERIAL, notAfter: NOT_AFTER, tenantNamespace: TENANT } } as IncomingEvent;
+    const state = foldEvents(incomingDecider, [ev.tokenValidated(), v1]);
+    assert.deepEqual(state, {
+      status: 'authenticated', remote: { clusterId: 'alpha-01', clusterName: 'alpha' },
+      identity: { publicKeyFingerprint: KEY, certFingerprint: CERT, serialNumber: SERIAL, notAfter: NOT_AFTER, tenantNamespace: TENANT },
+    });
+    assert.equal(nextLifetime(state), 1);
+    assert.deepEqual(incomingDecider.decide(cmd.renewCertificate(CERT, RENEWED_NOT_AFTER, 1), state), [ev.certRenewed(1)]);
   });
 
   it('only revoked is terminal', () => {

@@ -27,7 +27,7 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
   IdentityRenewalRequested: [{ publicKeyFingerprint: 'd'.repeat(64), csrFingerprint: 'b'.repeat(64) }],
   CertRenewed: [
     { side: 'consumer', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), notAfter: '2026-01-01T00:00:00.000Z' },
-    { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z' },
+    { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z', lifetime: 2 },
   ],
   IdentityRenewalFailed: [
     { reason: 'Unreachable', httpStatus: null, authUrl: 'https://127.0.0.1:7443', detail: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:7443' },
@@ -48,6 +48,7 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
       serialNumber: '7e',
       notAfter: '2026-01-01T00:00:00Z',
       tenantNamespace: 'peerlog-tenant-beta',
+      lifetime: 1,
     },
   ],
   AuthenticationFailed: [
@@ -166,6 +167,18 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
 export const EARLIER_SAMPLES: { readonly [T in EventType]?: Readonly<Record<number, readonly EventDataMap[T][]>> } = {
   PeeringRequested: { 1: [{ remoteClusterId: 'beta-7f3c', remoteClusterName: 'beta', authUrl: 'https://127.0.0.1:7443' }] },
   IdentityRequested: { 1: [{ publicKeyFingerprint: FP, csrFingerprint: 'b'.repeat(64) }] },
+  CertIssued: {
+    1: [
+      { side: 'consumer', certFingerprint: FP, notAfter: '2026-01-01T00:00:00.000Z', tenantNamespace: 'peerlog-tenant-alpha', apiServerUrl: 'https://127.0.0.1:6443' },
+      { side: 'provider', publicKeyFingerprint: FP, certFingerprint: 'c'.repeat(64), serialNumber: '7e', notAfter: '2026-01-01T00:00:00Z', tenantNamespace: 'peerlog-tenant-beta' },
+    ],
+  },
+  CertRenewed: {
+    1: [
+      { side: 'consumer', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), notAfter: '2026-01-01T00:00:00.000Z' },
+      { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z' },
+    ],
+  },
   IdentityRenewalFailed: { 1: [{ reason: 'Unreachable', httpStatus: null }] },
   AuthenticationFailed: { 1: [{ reason: 'TokenRejected', httpStatus: 401 }, { reason: 'Unreachable', httpStatus: null }] },
   PodOffloaded: { 1: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', remoteNamespace: 'shop-alpha', remoteName: 'web-0' }] },

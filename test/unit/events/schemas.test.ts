@@ -81,8 +81,8 @@ describe('event catalogue', () => {
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(SAMPLES).sort());
   });
 
-  it('seven types are at schema version 2, every other type at version 1', () => {
-    const v2 = ['AuthenticationFailed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected', 'UnpeeringRequested'];
+  it('nine types are at schema version 2, every other type at version 1', () => {
+    const v2 = ['AuthenticationFailed', 'CertIssued', 'CertRenewed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected', 'UnpeeringRequested'];
     assert.deepEqual(EVENT_TYPES.filter((t) => currentSchemaVersion(t) === 2).sort(), v2);
     for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), v2.includes(type) ? 2 : 1, type);
     // A v2 type still reads its v1 events.
@@ -436,6 +436,18 @@ describe('schema versions 1 and 2 of the outgoing events', () => {
   it('accepts a message of exactly 1024 characters', () => {
     const data = { reason: 'Unreachable', httpStatus: null, authUrl: URL, detail: null, message: 'x'.repeat(1024) } as const;
     assert.deepEqual(validateEventData('AuthenticationFailed', data), data);
+  });
+
+  it('a v1 CertIssued and CertRenewed of the provider (no lifetime) still parse, and are refused at v2', () => {
+    const issued = { side: 'provider', publicKeyFingerprint: 'a'.repeat(64), certFingerprint: 'c'.repeat(64), serialNumber: '7e', notAfter: '2026-01-01T00:00:00Z', tenantNamespace: 'peerlog-tenant-beta' } as const;
+    const renewed = { side: 'provider', previousCertFingerprint: 'c'.repeat(64), publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z' } as const;
+    assert.deepEqual(parseEventJson(serializeEvent(sealed('CertIssued', issued, GENESIS, 1))).data, issued);
+    assert.deepEqual(parseEventJson(serializeEvent(sealed('CertRenewed', renewed, GENESIS, 1))).data, renewed);
+    expectSchemaError(() => validateEventData('CertIssued', issued), 'EventSchemaInvalid', 'data.lifetime', 'CertIssued');
+    expectSchemaError(() => validateEventData('CertRenewed', renewed), 'EventSchemaInvalid', 'data.lifetime', 'CertRenewed');
+    // A lifetime in an event that says v1 is refused (the v1 schema is closed), and 0 is no lifetime.
+    expectSchemaError(() => validateEventData('CertIssued', { ...issued, lifetime: 1 }, 1), 'EventSchemaInvalid', 'data.lifetime', 'CertIssued');
+    expectSchemaError(() => validateEventData('CertRenewed', { ...renewed, lifetime: 0 }), 'EventSchemaInvalid', 'data.lifetime', 'CertRenewed');
   });
 
   it('a v1 PeeringRequested and a v1 IdentityRequested (no attempt, no pin) still parse', () => {

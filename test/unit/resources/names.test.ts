@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DNS_LABEL_PATTERN } from '../../../src/events/constants.js';
-import { identityUserFor, remoteNamespaceFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
+import { identityCommonNameFor, identityUserFor, isIdentityUserOf, remoteNamespaceFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
 
 const hash16 = (id: string): string => createHash('sha256').update(id).digest('hex').slice(0, 16);
 
@@ -92,11 +92,53 @@ describe('tenantNamespaceFor', () => {
   });
 });
 
-describe('identityUserFor', () => {
+describe('identityCommonNameFor', () => {
   it('is the CN prefix followed by the cluster id, unchanged', () => {
-    assert.equal(identityUserFor('beta-7f3c'), 'peerlog:cluster:beta-7f3c');
-    assert.equal(identityUserFor('Prod.EU_west'), 'peerlog:cluster:Prod.EU_west');
+    assert.equal(identityCommonNameFor('beta-7f3c'), 'peerlog:cluster:beta-7f3c');
+    assert.equal(identityCommonNameFor('Prod.EU_west'), 'peerlog:cluster:Prod.EU_west');
   });
+});
+
+describe('identityUserFor', () => {
+  it('adds the identity lifetime after a colon', () => {
+    assert.equal(identityUserFor('beta-7f3c', 1), 'peerlog:cluster:beta-7f3c:1');
+    assert.equal(identityUserFor('Prod.EU_west', 42), 'peerlog:cluster:Prod.EU_west:42');
+  });
+
+  it('gives every lifetime of one cluster its own user', () => {
+    const users = new Set([1, 2, 3, 10, 11].map((n) => identityUserFor('beta', n)));
+    assert.equal(users.size, 5);
+  });
+
+  it('is the plain name for a certificate of before lifetimes', () => {
+    assert.equal(identityUserFor('beta-7f3c', undefined), 'peerlog:cluster:beta-7f3c');
+  });
+
+  it('never gives two (cluster, lifetime) pairs one user, nor a lifetime user the plain name of another cluster', () => {
+    // Ids that look like another id with a lifetime: a cluster id cannot hold ':', so "beta:1" is no id.
+    const pairs: [string, number | undefined][] = [['beta', 1], ['beta', 11], ['beta1', 1], ['beta-1', undefined], ['beta.1', 1], ['beta', undefined], ['beta1', undefined]];
+    const users = pairs.map(([id, n]) => identityUserFor(id, n));
+    assert.equal(new Set(users).size, pairs.length, users.join(' '));
+  });
+
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    it(`refuses the lifetime ${bad}`, () => {
+      assert.throws(() => identityUserFor('beta', bad), /an identity lifetime is a positive integer/);
+    });
+  }
+});
+
+describe('isIdentityUserOf', () => {
+  it('takes the user of any lifetime of that cluster, and its plain name', () => {
+    assert.equal(isIdentityUserOf('peerlog:cluster:beta:1', 'beta'), true);
+    assert.equal(isIdentityUserOf('peerlog:cluster:beta:907', 'beta'), true);
+    assert.equal(isIdentityUserOf('peerlog:cluster:beta', 'beta'), true);
+  });
+
+  for (const user of ['peerlog:cluster:beta:0', 'peerlog:cluster:beta:01', 'peerlog:cluster:beta:', 'peerlog:cluster:beta:1:2', 'peerlog:cluster:beta:x',
+    'peerlog:cluster:beta2:1', 'peerlog:cluster:bet:1', 'peerlog:cluster:beta-1', 'system:masters', 'peerlog:cluster:beta:1 ']) {
+    it(`refuses ${JSON.stringify(user)} for cluster beta`, () => assert.equal(isIdentityUserOf(user, 'beta'), false));
+  }
 });
 
 describe('virtualNodeNameFor', () => {

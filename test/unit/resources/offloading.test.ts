@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { PodStatusSnapshot } from '../../../src/events/catalogue.js';
 import { validateEventData } from '../../../src/events/schemas.js';
 import {
-  dependenciesOf, forgeLocalPodStatus, forgeRemoteDependency, forgeRemoteNamespaceObjects, forgeRemotePod, isDaemonSetPod,
+  dependenciesOf, forgeLocalPodStatus, forgeRemoteDependency, forgeOffloadRoleBinding, forgeRemoteNamespaceObjects, forgeRemotePod, isDaemonSetPod,
   isOwnRemoteNamespace, snapshotOf, twinHash, type LocalPod,
 } from '../../../src/resources/offloading.js';
 
@@ -654,7 +654,7 @@ describe('forgeRemoteNamespaceObjects', () => {
   const meta = { name: 'peerlog-offloading', namespace: 'shop-alpha-01', labels };
 
   it('forges the namespace (PodSecurity baseline), the quota of the offer, a zero default request and the identity\'s Role and RoleBinding', () => {
-    const objs = forgeRemoteNamespaceObjects({ consumerId: CONSUMER, namespace: 'shop', remoteNamespace: REMOTE_NS, offer: { cpu: '2', memory: '4Gi', pods: '55' } });
+    const objs = forgeRemoteNamespaceObjects({ consumerId: CONSUMER, namespace: 'shop', remoteNamespace: REMOTE_NS, offer: { cpu: '2', memory: '4Gi', pods: '55' }, users: ['peerlog:cluster:alpha-01:2'] });
     assert.deepEqual(objs, {
       namespace: {
         apiVersion: 'v1', kind: 'Namespace',
@@ -678,13 +678,25 @@ describe('forgeRemoteNamespaceObjects', () => {
       roleBinding: {
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta,
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'peerlog-offloading' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:alpha-01' }],
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:alpha-01:2' }],
       },
     });
   });
 
+  it('binds the users it is given: both lifetimes while a renewal is signed, the same binding otherwise', () => {
+    const binding = forgeOffloadRoleBinding({ consumerId: CONSUMER, remoteNamespace: REMOTE_NS, users: ['peerlog:cluster:alpha-01:2', 'peerlog:cluster:alpha-01:3'] });
+    assert.deepEqual(binding, {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'peerlog-offloading' },
+      subjects: [
+        { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:alpha-01:2' },
+        { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:alpha-01:3' },
+      ],
+    });
+  });
+
   it('grants no exec, attach, RBAC or cluster-scoped right', () => {
-    const { role } = forgeRemoteNamespaceObjects({ consumerId: CONSUMER, namespace: 'shop', remoteNamespace: REMOTE_NS, offer: { cpu: '2', memory: '4Gi', pods: '55' } });
+    const { role } = forgeRemoteNamespaceObjects({ consumerId: CONSUMER, namespace: 'shop', remoteNamespace: REMOTE_NS, offer: { cpu: '2', memory: '4Gi', pods: '55' }, users: ['peerlog:cluster:alpha-01:1'] });
     const resources = (role['rules'] as { resources: string[]; verbs: string[] }[]).flatMap((r) => r.resources);
     for (const forbidden of ['pods/exec', 'pods/attach', 'pods/portforward', 'roles', 'rolebindings', 'namespaces', '*']) assert.ok(!resources.includes(forbidden), forbidden);
     assert.ok(!(role['rules'] as { verbs: string[] }[]).some((r) => r.verbs.includes('*') || r.verbs.includes('escalate') || r.verbs.includes('impersonate')));

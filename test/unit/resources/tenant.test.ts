@@ -24,7 +24,7 @@ describe('TENANT_RULES', () => {
   });
 
   it('grants nothing on secrets, namespaces, nodes, RBAC or wildcards', () => {
-    const forged = forgeTenantObjects('beta-7f3c').role.rules as Rule[];
+    const forged = forgeTenantObjects('beta-7f3c', ['peerlog:cluster:beta-7f3c:1']).role.rules as Rule[];
     const all: readonly ReadOnlyRule[] = [...TENANT_RULES, ...forged];
     assert.equal(all.length, 8);
     for (const rule of all) {
@@ -45,7 +45,7 @@ describe('TENANT_RULES', () => {
 
 describe('forgeTenantObjects', () => {
   it('forges the namespace, the Role and the RoleBinding', () => {
-    assert.deepEqual(forgeTenantObjects('beta-7f3c'), {
+    assert.deepEqual(forgeTenantObjects('beta-7f3c', ['peerlog:cluster:beta-7f3c:3']), {
       namespace: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'peerlog-tenant-beta-7f3c', labels: LABELS } },
       role: {
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role',
@@ -56,7 +56,7 @@ describe('forgeTenantObjects', () => {
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding',
         metadata: { name: 'peerlog-tenant', namespace: 'peerlog-tenant-beta-7f3c', labels: LABELS },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'peerlog-tenant' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:beta-7f3c' }],
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:beta-7f3c:3' }],
       },
       quota: {
         apiVersion: 'v1', kind: 'ResourceQuota',
@@ -66,15 +66,23 @@ describe('forgeTenantObjects', () => {
     });
   });
 
-  it('binds the consumer\'s own user, never the peers group', () => {
-    const { roleBinding } = forgeTenantObjects('Prod.EU_west');
+  it('binds the users it is given, never the peers group', () => {
+    const { roleBinding } = forgeTenantObjects('Prod.EU_west', ['peerlog:cluster:Prod.EU_west:1']);
     const subjects = roleBinding.subjects as { kind: string; name: string }[];
-    assert.deepEqual(subjects.map((s) => [s.kind, s.name]), [['User', 'peerlog:cluster:Prod.EU_west']]);
+    assert.deepEqual(subjects.map((s) => [s.kind, s.name]), [['User', 'peerlog:cluster:Prod.EU_west:1']]);
     assert.ok(subjects.every((s) => s.kind !== 'Group' && s.name !== 'peerlog:peers'));
   });
 
+  it('binds two lifetimes while a renewal is signed, each once', () => {
+    const { roleBinding } = forgeTenantObjects('beta', ['peerlog:cluster:beta:1', 'peerlog:cluster:beta:2', 'peerlog:cluster:beta:1']);
+    assert.deepEqual(roleBinding.subjects, [
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:beta:1' },
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'peerlog:cluster:beta:2' },
+    ]);
+  });
+
   it('puts every object in the hashed tenant namespace of an id that needs one', () => {
-    const objects = forgeTenantObjects('Prod.EU_west');
+    const objects = forgeTenantObjects('Prod.EU_west', ['peerlog:cluster:Prod.EU_west:1']);
     const ns = (objects.namespace.metadata as { name: string }).name;
     assert.match(ns, /^peerlog-tenant-prod-eu-west--[0-9a-f]{16}$/);
     assert.equal((objects.role.metadata as { namespace: string }).namespace, ns);
@@ -84,16 +92,16 @@ describe('forgeTenantObjects', () => {
   });
 
   it('hands out fresh rule arrays that do not alias TENANT_RULES', () => {
-    const a = forgeTenantObjects('beta').role.rules as Rule[];
+    const a = forgeTenantObjects('beta', ['peerlog:cluster:beta:1']).role.rules as Rule[];
     a[0]!.verbs.push('*');
     a.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] });
     assert.deepEqual(TENANT_RULES, RULES);
-    assert.deepEqual(forgeTenantObjects('beta').role.rules, RULES);
+    assert.deepEqual(forgeTenantObjects('beta', ['peerlog:cluster:beta:1']).role.rules, RULES);
   });
 });
 
 describe('forgeLocalTenantNamespace', () => {
   it('forges the same namespace as the provider side', () => {
-    assert.deepEqual(forgeLocalTenantNamespace('beta-7f3c'), forgeTenantObjects('beta-7f3c').namespace);
+    assert.deepEqual(forgeLocalTenantNamespace('beta-7f3c'), forgeTenantObjects('beta-7f3c', ['peerlog:cluster:beta-7f3c:1']).namespace);
   });
 });
