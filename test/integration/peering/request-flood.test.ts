@@ -1,6 +1,7 @@
 // A consumer, with the identity its provider issued, floods its tenant namespace with
 // ResourceRequests carrying 100 KB annotations: the apiserver refuses them past the tenant's quota,
-// and the provider neither caches them nor retries anything about them.
+// and the provider neither caches them nor retries anything about them; deleting its request
+// withdraws it, and the identity is revoked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
@@ -89,22 +90,10 @@ test(`${REQUESTS} ResourceRequests of 100 KB from a tenant: refused past the quo
   const listed = JSON.parse((await call('GET', rrPath)).text) as { items: { metadata: { name: string } }[] };
   assert.deepEqual(listed.items.map((i) => i.metadata.name), ['peerlog-request']);
 
-  // 3. What the quota lets through: the tenant swaps its request for one of another name, and
-  //    keeps rewriting it with 100 KB annotations. The provider answers only peerlog-request.
-  assert.equal((await call('DELETE', `${rrPath}/peerlog-request`)).status, 200);
-  // The quota counts the deletion a moment later (its controller recalculates usage).
-  await eventually('the impostor created once the quota has room', async () => {
-    const r = await call('POST', rrPath, {
-      apiVersion: 'peering.peerlog.dev/v1alpha1', kind: 'ResourceRequest',
-      metadata: { name: 'impostor', annotations: { 'flood.test/payload': ANNOTATION } },
-      spec: { clusterId: consumer.config.clusterId, clusterName: consumer.config.clusterName },
-    });
-    if (r.status === 403 && /exceeded quota/.test(r.text)) return undefined;
-    assert.equal(r.status, 201, r.text);
-    return true;
-  }, 20_000);
+  // 3. The tenant keeps rewriting its one request with 100 KB annotations: nothing the provider
+  //    answers changes, so it records nothing and retries nothing.
   for (let i = 0; i < 20; i++) {
-    const r = await call('PATCH', `${rrPath}/impostor`, { metadata: { annotations: { 'flood.test/round': String(i) } } });
+    const r = await call('PATCH', `${rrPath}/peerlog-request`, { metadata: { annotations: { 'flood.test/payload': ANNOTATION, 'flood.test/round': String(i) } } });
     assert.equal(r.status, 200, r.text);
   }
   // Long enough for the provider's old retry loop (first retries at 0.25–4 s) to show.
@@ -117,4 +106,20 @@ test(`${REQUESTS} ResourceRequests of 100 KB from a tenant: refused past the quo
   const heapGrowth = retainedHeap() - heapBefore;
   t.diagnostic(`heap growth of the process running both planes: ${(heapGrowth / 1e6).toFixed(1)} MB`);
   assert.ok(heapGrowth < 50e6, `heap grew by ${(heapGrowth / 1e6).toFixed(1)} MB`);
+
+  // 4. Deleting its request is how a consumer withdraws it: the provider revokes the identity, and
+  //    the same certificate is then refused by the apiserver (403 Forbidden, not the quota), so no
+  //    request of another name can take its place.
+  assert.equal((await call('DELETE', `${rrPath}/peerlog-request`)).status, 200);
+  await eventually('the identity revoked after its request was withdrawn', async () =>
+    ((await outboxEvents(provider.cp.runtime)).some((e) => e.type === 'IdentityRevoked') ? true : undefined), 30_000);
+  await eventually('the old certificate refused', async () => {
+    const r = await call('POST', rrPath, {
+      apiVersion: 'peering.peerlog.dev/v1alpha1', kind: 'ResourceRequest',
+      metadata: { name: 'impostor' }, spec: { clusterId: consumer.config.clusterId, clusterName: consumer.config.clusterName },
+    });
+    assert.notEqual(r.status, 201, 'a request of another name was created after the revocation');
+    return r.status === 403 && /forbidden/i.test(r.text) && !/exceeded quota/.test(r.text) ? true : undefined;
+  }, 20_000);
+  assert.ok(!(await outboxEvents(provider.cp.runtime)).some((e) => e.type === 'ResourceRequestReceived' && (e.data as { requestName: string }).requestName !== 'peerlog-request'));
 });
