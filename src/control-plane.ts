@@ -16,7 +16,7 @@ import { startKubeletServer, type KubeletServer } from './adapters/http/kubelet.
 import { APISERVER_KUBELET_CLIENT_CN } from './resources/constants.js';
 import { createFailureLimiter } from './auth/rate-limit.js';
 import { generateToken } from './auth/token.js';
-import { issueIdentity } from './auth/provider.js';
+import { acceptWithdrawal, issueIdentity } from './auth/provider.js';
 import { consumerPorts, providerPorts } from './wiring/auth.js';
 import { startOperator, type Operator } from './operator/index.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
@@ -174,6 +174,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     const server = createAuthServer({
       host: config.authHost, port: config.authPort, tls, ids: ports.ids, readiness, logger, proxyProtocol: config.authProxyProtocol,
       issueIdentity: (req) => issueIdentity(ports, req),
+      acceptWithdrawal: (req) => acceptWithdrawal(ports, req),
       limiter: createFailureLimiter({ burst: config.authFailureBurst, refillSeconds: config.authFailureRefillSeconds }),
     });
     const addr = await step('listen', `${config.authHost}:${config.authPort}`, () => server.listen());

@@ -7,13 +7,14 @@ import type { CommandMetadata } from '../commands/command.js';
 import type { HandledCommand } from '../commands/handle.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { OutgoingState } from '../commands/outgoing/state.js';
-import type { Actor } from '../events/catalogue.js';
+import type { Actor, WithdrawalNoticeData, WithdrawalOutcome } from '../events/catalogue.js';
 import { PEERS_GROUP } from '../resources/constants.js';
 import { identityCommonNameFor, isIdentityUserOf, tenantNamespaceFor } from '../resources/names.js';
 import { InternalError, PeerlogError } from '../errors.js';
 import { AuthenticationFailedError, IdentitySecretInvalidError, failureReasonOf } from './errors.js';
 import { parseIdentityResponse, type ClusterIds, type IdentityRequest, type IdentityResponse } from './protocol.js';
 import { DEFAULT_RENEW_FRACTION, renewalDueAt, renewalStatement } from './renewal.js';
+import { WITHDRAWAL_PATH, parseWithdrawalAnswer, withdrawalStatement, type WithdrawalRequest } from './withdrawal.js';
 
 export interface LocalIdentity {
   readonly keyPem: string;
@@ -57,6 +58,8 @@ export interface ConsumerPorts {
   probe(authUrl: string, pin?: string): Promise<{ clusterId: string; fingerprint: string }>;
   /** Throws ProviderUnreachableError when the endpoint cannot be reached (or FingerprintMismatch). */
   postIdentity(authUrl: string, body: IdentityRequest, pin?: string): Promise<ProviderAnswer>;
+  /** POST /withdrawal: a forced unpeering's notice. Throws ProviderUnreachableError (or FingerprintMismatch). */
+  postWithdrawal(authUrl: string, body: WithdrawalRequest, pin?: string): Promise<ProviderAnswer>;
   /** Share of a certificate's lifetime left when it is renewed (default 1/3). */
   readonly renewFraction?: number;
   now(): Date;
@@ -356,4 +359,37 @@ export async function renewIdentityIfDue(
   // 5. The Secret before the event, as for the first identity; the pending key becomes the key.
   await ports.writeIdentity(localNamespace, remoteClusterId, { keyPem: nextKey, certPem: checked.response.certificate, caPem: checked.response.caBundle });
   return record(checked.cert);
+}
+
+/**
+ * The withdrawal notice of a forced unpeering, signed with the identity's key before the key is
+ * deleted; undefined when the identity Secret no longer holds the certificate the log names (a
+ * notice from another key would be refused, so none is made).
+ */
+export async function signWithdrawalNotice(ports: ConsumerPorts, remoteClusterId: string, certFingerprint: string): Promise<WithdrawalNoticeData | undefined> {
+  const stored = await ports.readIdentity(tenantNamespaceFor(remoteClusterId));
+  if (!stored?.certPem || ports.inspectCertificate(stored.certPem).fingerprint !== certFingerprint) return undefined;
+  const signedAt = ports.now().toISOString();
+  const signature = ports.signProof(stored.keyPem, withdrawalStatement({ providerClusterId: remoteClusterId, consumerClusterId: ports.ids.clusterId, certFingerprint, signedAt }));
+  return { certFingerprint, signedAt, signature };
+}
+
+export type WithdrawalDelivery = { readonly outcome: WithdrawalOutcome; readonly message: string };
+
+/**
+ * Posts a withdrawal notice to the provider. Its answer (revoked, ended already, or a refusal in
+ * its words) is what the log records; an endpoint that cannot be reached throws, to be tried again.
+ */
+export async function deliverWithdrawal(ports: ConsumerPorts, target: { authUrl: string; authFingerprint?: string | null }, notice: WithdrawalNoticeData): Promise<WithdrawalDelivery> {
+  const answer = await ports.postWithdrawal(target.authUrl, { clusterId: ports.ids.clusterId, ...notice }, target.authFingerprint ?? undefined);
+  if (answer.status === 200) {
+    const outcome = parseWithdrawalAnswer(answer.body);
+    if (outcome === 'Revoked') return { outcome, message: `${target.authUrl} revoked the identity and removes what it made for this cluster` };
+    if (outcome === 'AlreadyEnded') return { outcome, message: `${target.authUrl} had ended that identity already` };
+  }
+  // A provider that is overloaded or failing is asked again; any other answer is its verdict.
+  if (answer.status === 429 || answer.status >= 500 || answer.status === 0) {
+    throw new PeerlogError('ProviderUnreachable', `${target.authUrl} answered POST ${WITHDRAWAL_PATH} with ${answer.status}; asked again later`, { retriable: true });
+  }
+  return { outcome: 'Refused', message: refusalOf(target.authUrl, answer).message };
 }

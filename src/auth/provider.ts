@@ -18,6 +18,7 @@ import { checkCsr, type CsrFacts, type CsrPolicy } from './policy.js';
 import type { ClusterIds, IdentityRequest, IdentityResponse } from './protocol.js';
 import { DEFAULT_RENEW_FRACTION, renewalStatement } from './renewal.js';
 import { checkToken } from './token.js';
+import { withdrawalStatement, type WithdrawalAnswer, type WithdrawalRequest } from './withdrawal.js';
 
 export interface ParsedCsr extends CsrFacts {
   readonly publicKeyFingerprint: string;
@@ -289,4 +290,38 @@ function answer(ports: ProviderPorts, certificate: string, tenantNamespace: stri
     clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, certificate,
     caBundle: ports.apiServer.caPem, apiServerUrl: ports.apiServer.url, tenantNamespace, notAfter,
   };
+}
+
+/**
+ * A withdrawal notice from a consumer that unpeered while this cluster could not be reached (a
+ * forced unpeering): signed by the key of the identity it ends, which this cluster checks against
+ * the certificate it issued. Its half of the unpeering then runs as if the consumer had withdrawn
+ * its request: the offer withdrawn (so the replication projection removes what was made for the
+ * consumer), the identity revoked. A notice for a certificate that is no longer current (renewed,
+ * or peered again since) ends nothing that still stands. Incoming Disabled does not refuse it:
+ * ending a peering is always allowed.
+ */
+export async function acceptWithdrawal(ports: ProviderPorts, req: WithdrawalRequest): Promise<{ outcome: WithdrawalAnswer }> {
+  const log = ports.logger.child({ remoteClusterId: req.clusterId, streamId: `incoming-${req.clusterId}` });
+  const stored = await ports.findCertificate(req.certFingerprint);
+  if (!stored || stored.remoteClusterId !== req.clusterId) {
+    throw new AuthRefusal('PolicyRefused', 'UnknownCertificate', `cluster ${ports.ids.clusterId} issued no certificate ${req.certFingerprint} to ${req.clusterId}`);
+  }
+  const statement = withdrawalStatement({ providerClusterId: ports.ids.clusterId, consumerClusterId: req.clusterId, certFingerprint: req.certFingerprint, signedAt: req.signedAt });
+  if (!ports.verifyProof(stored.pem, statement, req.signature)) {
+    log.warn('withdrawal notice refused', { certFingerprint: req.certFingerprint });
+    throw new AuthRefusal('PolicyRefused', 'WithdrawalSignatureInvalid', 'the withdrawal is not signed by the key of that certificate');
+  }
+  const state = await ports.loadIncoming(req.clusterId);
+  if (!('identity' in state) || state.identity.certFingerprint !== req.certFingerprint) {
+    log.info('withdrawal notice for an identity that has ended already', { certFingerprint: req.certFingerprint, status: state.status });
+    return { outcome: 'AlreadyEnded' };
+  }
+  const meta = (): CommandMetadata => ({ now: ports.now().toISOString(), actor: { kind: 'remote-cluster', name: req.clusterId }, correlationId: ports.newId(), commandId: ports.newId() });
+  if (state.status === 'offered') {
+    await ports.handleIncoming(req.clusterId, { type: 'WithdrawOffer', data: { reason: 'ResourceRequestWithdrawn' }, metadata: meta() }).catch(translate);
+  }
+  await ports.handleIncoming(req.clusterId, { type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' }, metadata: meta() }).catch(translate);
+  log.info('identity revoked on the consumer\'s withdrawal notice', { certFingerprint: req.certFingerprint, signedAt: req.signedAt });
+  return { outcome: 'Revoked' };
 }

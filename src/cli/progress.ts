@@ -26,8 +26,9 @@ export function describeEvent(e: EventEnvelope): string {
       case 'VirtualNodeDrainWaiting': return `drain waits (${String(d.reason)}, ${String(d.remaining)} pod(s) left): ${String(d.message)}`;
       case 'VirtualNodeDrained': return `virtual node ${String(d.nodeName)} drained`;
       case 'VirtualNodeDeleted': return `virtual node ${String(d.nodeName)} and its Lease deleted`;
-      case 'ResourceRequestWithdrawn': return d.providerReached ? `ResourceRequest withdrawn from ${String(d.tenantNamespace)}` : 'the provider was not reached: its request and objects stay there';
+      case 'ResourceRequestWithdrawn': return d.providerReached ? `ResourceRequest withdrawn from ${String(d.tenantNamespace)}` : `the provider was not reached: its request and objects stay there${d.notice ? '; a signed withdrawal notice is kept for the next contact' : ''}`;
       case 'PeeringTerminated': return `peering terminated; identity removed${d.force ? ' (forced)' : ''}`;
+      case 'WithdrawalDelivered': return `the provider answered the withdrawal notice: ${String(d.outcome)} (${String(d.message)})`;
       default: return JSON.stringify(d).slice(0, 200);
     }
   })();

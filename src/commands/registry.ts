@@ -83,6 +83,7 @@ const COMMAND_KINDS: { readonly [C in AnyCommand['type']]: StreamKind } = {
   DeleteVirtualNode: 'outgoing',
   WithdrawResourceRequest: 'outgoing',
   TerminatePeering: 'outgoing',
+  RecordWithdrawalDelivered: 'outgoing',
   ValidateToken: 'incoming',
   IssueCertificate: 'incoming',
   RenewCertificate: 'incoming',

@@ -16,6 +16,7 @@ import type {
   POD_OFFLOAD_FAILURE_REASONS,
   NAMESPACE_REFUSAL_REASONS,
   TOKEN_REJECTION_REASONS,
+  WITHDRAWAL_OUTCOMES,
 } from './constants.js';
 
 export type ActorKind = (typeof ACTOR_KINDS)[number];
@@ -33,6 +34,7 @@ export type PodOffloadFailureReason = (typeof POD_OFFLOAD_FAILURE_REASONS)[numbe
 export type NamespaceRefusalReason = (typeof NAMESPACE_REFUSAL_REASONS)[number];
 export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
 export type ContainerState = (typeof CONTAINER_STATES)[number];
+export type WithdrawalOutcome = (typeof WITHDRAWAL_OUTCOMES)[number];
 
 /**
  * Kubernetes quantity strings by resource name. cpu, memory and pods are always present; extended
@@ -221,6 +223,24 @@ export interface ResourceRequestWithdrawnData {
    * provider made for this cluster, are left there until a later contact finishes it.
    */
   readonly providerReached: boolean;
+  /**
+   * When the provider was not reached: the notice the identity's key signed before it was deleted,
+   * which a later contact delivers so that the provider ends its half (absent in schema version 1).
+   */
+  readonly notice?: WithdrawalNoticeData | null;
+}
+
+/** A signed withdrawal notice: the certificate it ends, when it was signed, the key's signature (base64). */
+export interface WithdrawalNoticeData {
+  readonly certFingerprint: string;
+  readonly signedAt: string;
+  readonly signature: string;
+}
+
+/** The provider answered a withdrawal notice (a forced unpeering's later contact). */
+export interface WithdrawalDeliveredData {
+  readonly outcome: WithdrawalOutcome;
+  readonly message: string;
 }
 
 export interface PeeringTerminatedData {
@@ -374,6 +394,7 @@ export interface EventDataMap {
   readonly VirtualNodeDeleted: VirtualNodeRefData;
   readonly ResourceRequestWithdrawn: ResourceRequestWithdrawnData;
   readonly PeeringTerminated: PeeringTerminatedData;
+  readonly WithdrawalDelivered: WithdrawalDeliveredData;
   // provider
   readonly TokenValidated: TokenValidatedData;
   readonly TokenRejected: TokenRejectedData;
@@ -438,6 +459,7 @@ export type OutgoingEvent =
       | 'VirtualNodeDeleted'
       | 'ResourceRequestWithdrawn'
       | 'PeeringTerminated'
+      | 'WithdrawalDelivered'
     >
   | CertIssuedOn<'consumer'>
   | CertRenewedOn<'consumer'>;

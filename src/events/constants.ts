@@ -36,6 +36,12 @@ export const OFFER_WITHDRAWAL_REASONS = ['ResourceRequestWithdrawn', 'IncomingDi
 export const IDENTITY_REVOCATION_REASONS = ['ConsumerUnpeered', 'IncomingDisabled', 'AdministratorRequest'] as const;
 
 /**
+ * What came of a withdrawal notice delivered after a forced unpeering: the provider revoked the
+ * identity then, had ended it already, or refused the notice (its words are kept).
+ */
+export const WITHDRAWAL_OUTCOMES = ['Revoked', 'AlreadyEnded', 'Refused'] as const;
+
+/**
  * Why the drain of a virtual node waits: a PodDisruptionBudget refuses an eviction (the pod and the
  * budget are named), the apiserver refused it for another reason, or unpeering was asked without a
  * drain and the offloaded pods are left to finish on their own.

@@ -27,6 +27,7 @@ import {
   STREAM_VERSION_MAX,
   TIMESTAMP_PATTERN,
   TOKEN_REJECTION_REASONS,
+  WITHDRAWAL_OUTCOMES,
 } from './constants.js';
 import type { Actor, CertIssuedData, CertRenewedData, EventDataMap, EventType, PodStatusSnapshot } from './catalogue.js';
 import type { EventEnvelope } from './envelope.js';
@@ -234,8 +235,15 @@ export const EVENT_SCHEMAS: SchemaTable = {
   },
   VirtualNodeDrained: { 1: nodeRef },
   VirtualNodeDeleted: { 1: nodeRef },
-  ResourceRequestWithdrawn: { 1: object({ tenantNamespace: namespace, providerReached: boolean() }) },
+  ResourceRequestWithdrawn: {
+    1: object({ tenantNamespace: namespace, providerReached: boolean() }),
+    2: object({
+      tenantNamespace: namespace, providerReached: boolean(),
+      notice: nullable(object({ certFingerprint: fingerprint, signedAt: timestamp, signature: string({ min: 1, max: 2048, pattern: /^[A-Za-z0-9+/]+=*$/, format: 'base64' }) })),
+    }),
+  },
   PeeringTerminated: { 1: object({ force: boolean() }) },
+  WithdrawalDelivered: { 1: object({ outcome: enumOf(WITHDRAWAL_OUTCOMES), message: string({ min: 0, max: LIMITS.message }) }) },
   TokenValidated: { 1: object({ remoteClusterId: clusterId, remoteClusterName: clusterName }) },
   TokenRejected: { 1: object({ reason: enumOf(TOKEN_REJECTION_REASONS) }) },
   ResourceRequestReceived: { 1: object({ requestName: objectName, tenantNamespace: namespace }) },

@@ -13,7 +13,7 @@ import type { HandledCommand } from '../commands/handle.js';
 import type { Actor, PeeringBlockReason, Resources } from '../events/catalogue.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { OutgoingState } from '../commands/outgoing/state.js';
-import { obtainIdentity, pinOf, renewIdentityIfDue, type ConsumerPorts } from '../auth/consumer.js';
+import { deliverWithdrawal, obtainIdentity, pinOf, renewIdentityIfDue, type ConsumerPorts, type WithdrawalDelivery } from '../auth/consumer.js';
 import { AuthenticationFailedError } from '../auth/errors.js';
 import { isWellFormedToken } from '../auth/token.js';
 import { ANNOTATIONS, GROUP_VERSION, LABELS, OUTGOING_FINALIZER, TOKEN_SECRET_NAME } from '../resources/constants.js';
@@ -291,12 +291,37 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     return s;
   }
 
+  /**
+   * A forced unpeering's notice the provider has not had yet: posted to its endpoint, and its answer
+   * recorded. While the endpoint cannot be reached it is tried again (the queue's backoff); a new
+   * peering with that provider delivers it before it authenticates, since the provider would
+   * otherwise refuse a second identity for this cluster.
+   */
+  async function deliverOwed(remote: string, s: OutgoingState): Promise<void> {
+    if (!('remote' in s) || !s.remote?.pendingWithdrawal) return;
+    // The view may lag the write side: a notice answered a moment ago is not posted twice.
+    const now = await d.load(remote);
+    const owed = 'remote' in now ? now.remote?.pendingWithdrawal : undefined;
+    if (!owed || !('remote' in now) || !now.remote) return;
+    s = now;
+    let delivered: WithdrawalDelivery;
+    try {
+      delivered = await deliverWithdrawal(d.consumer, now.remote, owed);
+    } catch (e) {
+      throw new RetryLater(`the withdrawal notice for ${remote} is not delivered yet: ${(e as Error).message}`);
+    }
+    await d.send(remote, { type: 'RecordWithdrawalDelivered', data: delivered }, { kind: 'remote-cluster', name: remote });
+    log.info('withdrawal notice delivered', { remoteClusterId: remote, outcome: delivered.outcome });
+  }
+
   async function step(remote: string, view: OutgoingView | undefined): Promise<void> {
     if (!view) return;
     let s = view.state;
     switch (s.status) {
       case 'peeringRequested':
       case 'identityRequested':
+        // The notice first; its answer in the log wakes this step again to authenticate.
+        if (s.remote.pendingWithdrawal) return deliverOwed(remote, s);
         return authenticate(remote, s);
       case 'authenticationFailed':
         if (!isRetriableFailure(s)) return;
@@ -316,7 +341,8 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
         if ((await d.load(remote)).status === 'terminated') await afterTermination(remote);
         return;
       case 'terminated':
-        return afterTermination(remote);
+        await afterTermination(remote);
+        return deliverOwed(remote, s);
       default:
         break;
     }

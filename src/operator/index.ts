@@ -19,7 +19,7 @@ import { createPodLogs } from './kubelet.js';
 import type { ContainerLogRequest, LogsRefusal } from '../adapters/http/kubelet.js';
 import type { Readable } from 'node:stream';
 import { virtualNodeNameFor } from '../resources/names.js';
-import type { ConsumerPorts } from '../auth/consumer.js';
+import { signWithdrawalNotice, type ConsumerPorts } from '../auth/consumer.js';
 import { GROUP_VERSION, LABELS } from '../resources/constants.js';
 import { isVirtualNode } from '../resources/capacity.js';
 import { REQUEST_NAME } from '../resources/objects.js';
@@ -89,7 +89,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     kube, store: d.views, logger: d.logger, clusterId: config.clusterId, clusterName: config.clusterName,
     providerClient: (remote, state) => identities.client(remote, state),
     recordNamespace: async (remote, outcome) => { await sendIncoming(remote, { type: 'RecordRemoteNamespace', data: outcome }); },
-    recordWithdrawal: async (remote, providerReached) => { await sendOutgoing(remote, { type: 'WithdrawResourceRequest', data: { providerReached } }); },
+    recordWithdrawal: async (remote, providerReached, notice) => { await sendOutgoing(remote, { type: 'WithdrawResourceRequest', data: { providerReached, ...(notice ? { notice } : {}) } }); },
+    signWithdrawal: (remote, certFingerprint) => signWithdrawalNotice(d.consumer, remote, certFingerprint),
   });
   const offloading = createOffloading({
     clusterId: config.clusterId, kube, watches, log, pods,
@@ -123,6 +124,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const providerSide = createProviderSide({
     config, send: sendIncoming, load: (remote) => rt.bus.loadIncoming(remote),
     nodes: () => nodes.list(), pods: () => pods.list(), request: (namespace, name) => rrs.get(name, namespace),
+    requestsListed: () => watches.synced(rrs as never),
   });
   const processes: EffectProjection = createEffectProjection({
     name: PROCESS, store: d.views, logger: d.logger,

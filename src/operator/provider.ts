@@ -4,6 +4,7 @@
 // capacity (IssueOffer), and an offer in force follows capacity as load changes (UpdateOffer; the
 // decider keeps only changes past the threshold).
 import type { PeerlogConfig } from '../config.js';
+import { RetryLater } from '../errors.js';
 import type { KubeObject, k8s } from '../adapters/kubernetes/client.js';
 import type { HandledCommand } from '../commands/handle.js';
 import type { Actor, Resources } from '../events/catalogue.js';
@@ -26,6 +27,8 @@ export interface ProviderSideDeps {
   nodes(): readonly (k8s.V1Node & KubeObject)[];
   pods(): readonly (k8s.V1Pod & KubeObject)[];
   request(namespace: string, name: string): (KubeObject & { spec?: { clusterId?: string; namespaces?: string[] } }) | undefined;
+  /** Whether the ResourceRequests' cache has had its first list (before it, a request missing from it is unknown, not withdrawn). */
+  requestsListed(): boolean;
 }
 
 export interface ProviderSide {
@@ -89,6 +92,8 @@ export function createProviderSide(d: ProviderSideDeps): ProviderSide {
       // The consumer withdrew its request (unpeering): the offer goes first, so the consumer sees
       // it go while its identity still works, then the identity's rights.
       if ((s.status === 'offered' || s.status === 'resourcesRequested') && !d.request(s.identity.tenantNamespace, REQUEST_NAME)) {
+        // An empty cache before the first list says nothing: a restart must not end every peering.
+        if (!d.requestsListed()) throw new RetryLater('the ResourceRequests are not listed yet');
         const consumer = { kind: 'remote-cluster' as const, name: remote };
         if (s.status === 'offered') await d.send(remote, { type: 'WithdrawOffer', data: { reason: 'ResourceRequestWithdrawn' } }, consumer);
         await d.send(remote, { type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' } }, consumer);

@@ -41,6 +41,8 @@ export const REASONS = {
   withdrawingRequest: 'WithdrawingRequest',
   removingIdentity: 'RemovingIdentity',
   providerNotReached: 'ProviderNotReached',
+  /** A forced unpeering's notice, delivered later, was refused by the provider (its words in the message). */
+  withdrawalRefused: 'WithdrawalRefused',
   // virtual node
   noVirtualNode: 'NoVirtualNode',
   nodeStarting: 'NodeStarting',

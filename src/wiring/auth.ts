@@ -10,7 +10,7 @@ import { createTokenStore, ensureNamespace, readIdentity, untilNotTerminating, w
 import {
   createCsr, exportKeyPair, generateKeyPair, importAnyKeyPair, inspectCertificate, inspectCsr, issueCertificate,
 } from '../adapters/x509/index.js';
-import { fetchClusterIds, postIdentityRequest } from '../adapters/http/auth-client.js';
+import { fetchClusterIds, postIdentityRequest, postWithdrawal } from '../adapters/http/auth-client.js';
 import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tenant.js';
 import { forgeOffloadRoleBinding } from '../resources/offloading.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from '../auth/policy.js';
@@ -118,6 +118,7 @@ export function consumerPorts(config: PeerlogConfig, rt: Runtime, kube: KubeClie
     },
     probe: (url, pin) => fetchClusterIds(url, pin),
     postIdentity: (url, body, pin) => postIdentityRequest(url, body, pin),
+    postWithdrawal: (url, body, pin) => postWithdrawal(url, body, pin),
     now: () => new Date(),
     newId: randomUUID,
     logger: logger.child({ component: 'auth-consumer' }),

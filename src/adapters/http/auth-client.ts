@@ -5,6 +5,7 @@ import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { PeerlogError } from '../../errors.js';
 import { IDENTITY_PATH, IDS_PATH, type ClusterIds, type IdentityRequest } from '../../auth/protocol.js';
+import { WITHDRAWAL_PATH, type WithdrawalRequest } from '../../auth/withdrawal.js';
 
 export class ProviderUnreachableError extends PeerlogError {
   readonly address: string;
@@ -112,4 +113,8 @@ export async function fetchClusterIds(authUrl: string, pin?: string, timeoutMs =
 
 export function postIdentityRequest(authUrl: string, body: IdentityRequest, pin?: string, timeoutMs = 15_000): Promise<AuthAnswer> {
   return call(authUrl, 'POST', IDENTITY_PATH.slice(1), body, pin, timeoutMs);
+}
+
+export function postWithdrawal(authUrl: string, body: WithdrawalRequest, pin?: string, timeoutMs = 15_000): Promise<AuthAnswer> {
+  return call(authUrl, 'POST', WITHDRAWAL_PATH.slice(1), body, pin, timeoutMs);
 }

@@ -11,6 +11,7 @@ import { BodyTooLargeError, ProxyHeaderError, isRetriable, isPeerlogError } from
 import { sourceKey, type FailureLimiter } from '../../auth/rate-limit.js';
 import { parseProxyHeader, startsWithProxyHeader } from './proxy-protocol.js';
 import { IDENTITY_PATH, IDS_PATH, MAX_BODY_BYTES, parseIdentityRequest, type ClusterIds, type IdentityRequest, type IdentityResponse } from '../../auth/protocol.js';
+import { WITHDRAWAL_PATH, parseWithdrawalRequest, type WithdrawalRequest } from '../../auth/withdrawal.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -23,6 +24,8 @@ export interface AuthServerOptions {
   readonly tls: { readonly certPem: string; readonly keyPem: string };
   readonly ids: ClusterIds;
   readonly issueIdentity: (req: IdentityRequest) => Promise<IdentityResponse>;
+  /** A consumer's signed withdrawal notice (a forced unpeering that could not reach this cluster). */
+  readonly acceptWithdrawal: (req: WithdrawalRequest) => Promise<{ outcome: string }>;
   readonly readiness: () => Promise<Readiness>;
   readonly limiter: FailureLimiter;
   readonly logger: Logger;
@@ -69,7 +72,8 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   };
   const refuse = (res: ServerResponse, e: AuthRefusal, headers: Record<string, string> = {}) => send(res, e.status, e.toJSON(), headers);
 
-  async function identity(req: IncomingMessage, res: ServerResponse, source: string): Promise<number> {
+  /** A JSON POST under the failure limiter: a refused attempt costs the source one of its tries. */
+  async function post(req: IncomingMessage, res: ServerResponse, source: string, handle: (body: unknown) => Promise<unknown>): Promise<number> {
     const wait = opts.limiter.take(source);
     if (wait > 0) {
       refuse(res, new AuthRefusal('TooManyAttempts', 'TooManyAttempts', `too many failed attempts from ${source}; retry in ${wait} s`), { 'retry-after': String(wait) });
@@ -85,7 +89,7 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
       }
       let body: unknown;
       try { body = JSON.parse(raw.toString('utf8')); } catch { throw new AuthRefusal('MalformedRequest', 'body', 'body: not valid JSON'); }
-      const answer = await opts.issueIdentity(parseIdentityRequest(body));
+      const answer = await handle(body);
       opts.limiter.refund(source);
       send(res, 200, answer);
       return 200;
@@ -113,7 +117,10 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
         return 200;
       case IDENTITY_PATH:
         if (!only('POST')) return 405;
-        return identity(req, res, source);
+        return post(req, res, source, (body) => opts.issueIdentity(parseIdentityRequest(body)));
+      case WITHDRAWAL_PATH:
+        if (!only('POST')) return 405;
+        return post(req, res, source, (body) => opts.acceptWithdrawal(parseWithdrawalRequest(body)));
       case '/healthz':
         if (!only('GET')) return 405;
         send(res, 200, { status: 'ok' });

@@ -1,5 +1,5 @@
 // Commands of the consumer-side aggregate (stream outgoing-<remoteId>).
-import type { AuthenticationFailureReason, DrainWaitReason, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason, Resources } from '../../events/catalogue.js';
+import type { AuthenticationFailureReason, DrainWaitReason, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason, Resources, WithdrawalNoticeData, WithdrawalOutcome } from '../../events/catalogue.js';
 import type { Command, NoData } from '../command.js';
 
 export type RequestPeering = Command<
@@ -121,7 +121,17 @@ export type RecordDrainWaiting = Command<
 export type MarkVirtualNodeDrained = Command<'MarkVirtualNodeDrained', NoData>;
 
 /** The ResourceRequest is gone from the provider, or (forced) the provider could not be reached. */
-export type WithdrawResourceRequest = Command<'WithdrawResourceRequest', { readonly providerReached: boolean }>;
+export type WithdrawResourceRequest = Command<
+  'WithdrawResourceRequest',
+  {
+    readonly providerReached: boolean;
+    /** Forced and not reached: the notice the identity's key signed, for a later contact to deliver. */
+    readonly notice?: WithdrawalNoticeData;
+  }
+>;
+
+/** The provider answered the withdrawal notice of a forced unpeering (or refused it). */
+export type RecordWithdrawalDelivered = Command<'RecordWithdrawalDelivered', { readonly outcome: WithdrawalOutcome; readonly message: string }>;
 
 export type DeleteVirtualNode = Command<'DeleteVirtualNode', NoData>;
 
@@ -149,4 +159,5 @@ export type OutgoingCommand =
   | MarkVirtualNodeDrained
   | DeleteVirtualNode
   | WithdrawResourceRequest
-  | TerminatePeering;
+  | TerminatePeering
+  | RecordWithdrawalDelivered;

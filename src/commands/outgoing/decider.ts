@@ -187,6 +187,12 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
       }
     case 'WithdrawResourceRequest':
       return withdrawResourceRequest(command, state);
+    case 'RecordWithdrawalDelivered': {
+      // Only a notice still owed is answered; a repeat (the answer already in the log) is nothing.
+      if (!('remote' in state) || !state.remote?.pendingWithdrawal) return [];
+      const { outcome, message } = command.data;
+      return [{ type: 'WithdrawalDelivered', data: { outcome, message: message.slice(0, LIMITS.message) } }];
+    }
     case 'TerminatePeering':
       switch (state.status) {
         case 'requestWithdrawn':
@@ -247,7 +253,11 @@ function withdrawResourceRequest(command: WithdrawResourceRequest, state: Outgoi
       if (state.status === 'unpeeringRequested' && state.virtualNode !== null) return invalid(command, state, 'the virtual node still exists');
       if (identity === null) return [];
       if (!command.data.providerReached && !state.force) return invalid(command, state, 'only a forced unpeering may leave the request at the provider');
-      return [{ type: 'ResourceRequestWithdrawn', data: { tenantNamespace: identity.tenantNamespace, providerReached: command.data.providerReached } }];
+      if (command.data.providerReached && command.data.notice) return invalid(command, state, 'a withdrawal notice is for a provider that was not reached');
+      if (command.data.notice && command.data.notice.certFingerprint !== identity.certFingerprint) {
+        return invalid(command, state, `the withdrawal notice is signed for certificate ${command.data.notice.certFingerprint}, not the identity's ${identity.certFingerprint}`);
+      }
+      return [{ type: 'ResourceRequestWithdrawn', data: { tenantNamespace: identity.tenantNamespace, providerReached: command.data.providerReached, notice: command.data.notice ?? null } }];
     case 'requestWithdrawn':
     case 'terminated':
     case 'empty':
@@ -543,7 +553,9 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
       // The endpoint's certificate stays trusted while the endpoint is the same one.
       const before = 'remote' in state ? state.remote : null;
       const pin = before && before.clusterId === remoteClusterId && before.authUrl === authUrl ? (before.authFingerprint ?? null) : null;
-      const remote: RemoteCluster = { clusterId: remoteClusterId, clusterName: remoteClusterName, authUrl, attempt: event.data.attempt ?? null, authFingerprint: pin };
+      // A notice still owed to that provider goes with the new attempt, which delivers it first.
+      const owed = before && before.clusterId === remoteClusterId ? before.pendingWithdrawal : undefined;
+      const remote: RemoteCluster = { clusterId: remoteClusterId, clusterName: remoteClusterName, authUrl, attempt: event.data.attempt ?? null, authFingerprint: pin, ...(owed ? { pendingWithdrawal: owed } : {}) };
       return { status: 'peeringRequested', remote };
     }
     case 'PeeringBlocked':
@@ -706,12 +718,21 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
       return { status: 'virtualNodeDeleted', remote: state.remote, identity: state.identity, force: state.force };
     case 'ResourceRequestWithdrawn':
       if ((state.status !== 'unpeeringRequested' && state.status !== 'virtualNodeDeleted') || state.identity === null) return state;
-      return { status: 'requestWithdrawn', remote: state.remote, identity: state.identity, force: state.force, providerReached: event.data.providerReached };
+      return { status: 'requestWithdrawn', remote: state.remote, identity: state.identity, force: state.force, providerReached: event.data.providerReached, notice: event.data.notice ?? null };
     case 'PeeringTerminated':
       if (!('remote' in state) || !state.remote) return state;
-      return state.status === 'requestWithdrawn' && !state.providerReached
-        ? { status: 'terminated', remote: state.remote, providerReached: false }
-        : { status: 'terminated', remote: state.remote };
+      if (state.status === 'requestWithdrawn' && !state.providerReached) {
+        const remote = state.notice ? { ...state.remote, pendingWithdrawal: state.notice } : state.remote;
+        return { status: 'terminated', remote, providerReached: false };
+      }
+      return { status: 'terminated', remote: state.remote };
+    case 'WithdrawalDelivered': {
+      if (!('remote' in state) || !state.remote?.pendingWithdrawal) return state;
+      const { pendingWithdrawal: _delivered, ...remote } = state.remote;
+      return state.status === 'terminated'
+        ? { status: 'terminated', remote, providerReached: true, delivered: event.data }
+        : { ...state, remote } as OutgoingState;
+    }
     default:
       return unexpectedEvent(event);
   }

@@ -1,5 +1,5 @@
 // State of the consumer-side aggregate, one status per step of the peering's life.
-import type { AuthenticationFailedData, VirtualNodeDrainWaitingData, AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
+import type { WithdrawalDeliveredData, WithdrawalNoticeData, AuthenticationFailedData, VirtualNodeDrainWaitingData, AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
 
 export interface RemoteCluster {
   readonly clusterId: string;
@@ -9,6 +9,11 @@ export interface RemoteCluster {
   readonly attempt?: string | null;
   /** The endpoint certificate trusted for authUrl: pinned, or learned on first contact. */
   readonly authFingerprint?: string | null;
+  /**
+   * A forced unpeering's signed notice that the provider has not received yet: delivered at the
+   * next contact (the terminated peering keeps trying; a new peering delivers it before anything).
+   */
+  readonly pendingWithdrawal?: WithdrawalNoticeData;
 }
 
 /** A failure as the log tells it: the recorded reason, the HTTP status, the address and the words. */
@@ -132,12 +137,19 @@ export type OutgoingState =
       readonly identity: ReceivedIdentity;
       readonly force: boolean;
       readonly providerReached: boolean;
+      /** Not reached: the notice signed before the key goes. */
+      readonly notice: WithdrawalNoticeData | null;
     }
   | {
       readonly status: 'terminated';
       readonly remote: RemoteCluster;
-      /** false after a forced unpeering that could not reach the provider: its half is left to a later contact. */
+      /**
+       * false after a forced unpeering that could not reach the provider: its half is left to a
+       * later contact (remote.pendingWithdrawal), true once that contact is made.
+       */
       readonly providerReached?: boolean;
+      /** What the provider answered the later contact. */
+      readonly delivered?: WithdrawalDeliveredData;
     };
 
 export type OutgoingStatus = OutgoingState['status'];

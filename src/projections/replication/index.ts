@@ -17,6 +17,7 @@ import { IdentitySecretInvalidError } from '../../auth/errors.js';
 import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
+import type { WithdrawalNoticeData } from '../../events/catalogue.js';
 import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, REQUEST_NAME } from '../../resources/objects.js';
 import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import { nodeOf, type RemoteViews } from '../views/view.js';
@@ -46,8 +47,13 @@ export interface ReplicationProjectionDeps {
   providerClient(remoteClusterId: string, state: Peered): Promise<KubeClient>;
   /** Reports what making a remote namespace came to (RecordRemoteNamespace; the decider dedupes). */
   recordNamespace(remoteClusterId: string, outcome: RecordRemoteNamespace['data']): Promise<void>;
-  /** Reports that the request is gone from the provider (WithdrawResourceRequest), or was left there when forced. */
-  recordWithdrawal(remoteClusterId: string, providerReached: boolean): Promise<void>;
+  /**
+   * Reports that the request is gone from the provider (WithdrawResourceRequest), or was left there
+   * when forced, with the notice that a later contact delivers.
+   */
+  recordWithdrawal(remoteClusterId: string, providerReached: boolean, notice?: WithdrawalNoticeData): Promise<void>;
+  /** Signs a withdrawal notice with the identity's key (undefined when the Secret no longer holds that certificate). */
+  signWithdrawal?(remoteClusterId: string, certFingerprint: string): Promise<WithdrawalNoticeData | undefined>;
   readonly live?: boolean;
 }
 
@@ -171,7 +177,9 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
       d.logger.warn('the provider could not be reached: its half of the peering is left to a later contact', { remoteClusterId: remote, error: e });
       reached = false;
     }
-    await d.recordWithdrawal(remote, reached);
+    // The key is about to be deleted: what it signs now is how the provider learns of it later.
+    const notice = reached ? undefined : await d.signWithdrawal?.(remote, out.identity!.certFingerprint);
+    await d.recordWithdrawal(remote, reached, notice);
     memo.record(key, out.status);
   }
 

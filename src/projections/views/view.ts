@@ -214,7 +214,17 @@ export function outgoingConditions(s: OutgoingState): Draft[] {
   } else if (s.status === 'offerRefused') {
     out.push({ type: T.outgoingPeering, status: 'False', reason: R.offerRefused, message: `offer ${s.offer.offerName} refused (${s.reason})` });
   } else if (s.status === 'terminated' && s.providerReached === false) {
-    out.push({ type: T.outgoingPeering, status: 'False', reason: R.providerNotReached, message: 'unpeered by force without reaching the provider: what it made for this cluster (request, offer, namespaces, RBAC) stays there until the provider is reached again' });
+    out.push({
+      type: T.outgoingPeering, status: 'False', reason: R.providerNotReached,
+      message: s.remote.pendingWithdrawal
+        ? `unpeered by force without reaching the provider: what it made for this cluster (request, offer, namespaces, RBAC) stays there until its endpoint ${s.remote.authUrl} takes the signed withdrawal notice, which is retried`
+        : 'unpeered by force without reaching the provider: what it made for this cluster (request, offer, namespaces, RBAC) stays there; no withdrawal notice could be signed',
+    });
+  } else if (s.status === 'terminated' && s.delivered) {
+    out.push({
+      type: T.outgoingPeering, status: 'False', reason: s.delivered.outcome === 'Refused' ? R.withdrawalRefused : R.terminated,
+      message: `unpeered by force; at a later contact the provider ${s.delivered.outcome === 'Revoked' ? 'ended its half' : s.delivered.outcome === 'AlreadyEnded' ? 'had ended its half already' : 'refused the withdrawal notice'}: ${s.delivered.message}`,
+    });
   } else if (s.status === 'terminated' || s.status === 'empty') {
     out.push({ type: T.outgoingPeering, status: 'False', reason: s.status === 'empty' ? R.notPeered : R.terminated, message: 'no outgoing peering' });
   } else if (phaseOfUnpeering(s)) {

@@ -31,6 +31,8 @@ const OTHER_CERT = 'd'.repeat(64);
 const NOT_AFTER = '2026-03-01T12:00:00.000Z';
 const RENEWED_NOT_AFTER = '2026-06-01T12:00:00.000Z';
 const TENANT = 'peerlog-tenant-beta-7f3c';
+/** A forced unpeering's signed notice for CERT (the signature is opaque to the decider). */
+const NOTICE = { certFingerprint: CERT, signedAt: '2026-12-03T09:00:00.000Z', signature: 'c2lnbmVk' };
 const API_SERVER = 'https://127.0.0.1:6443';
 const NODE = 'peerlog-beta';
 const OFFER_1: OfferData = { offerName: 'beta-offer', generation: 1, resources: { cpu: '4', memory: '8Gi', pods: '110' } };
@@ -97,7 +99,8 @@ const cmd = {
     },
     metadata,
   }),
-  withdrawResourceRequest: (providerReached = true): OutgoingCommand => ({ type: 'WithdrawResourceRequest', data: { providerReached }, metadata }),
+  withdrawResourceRequest: (providerReached = true, notice?: typeof NOTICE): OutgoingCommand => ({ type: 'WithdrawResourceRequest', data: { providerReached, ...(notice ? { notice } : {}) }, metadata }),
+  recordWithdrawalDelivered: (outcome: 'Revoked' | 'AlreadyEnded' | 'Refused' = 'Revoked', message = 'the provider revoked the identity'): OutgoingCommand => ({ type: 'RecordWithdrawalDelivered', data: { outcome, message }, metadata }),
   markVirtualNodeDrained: (): OutgoingCommand => ({ type: 'MarkVirtualNodeDrained', data: {}, metadata }),
   deleteVirtualNode: (): OutgoingCommand => ({ type: 'DeleteVirtualNode', data: {}, metadata }),
   terminatePeering: (): OutgoingCommand => ({ type: 'TerminatePeering', data: {}, metadata }),
@@ -165,7 +168,8 @@ const ev = {
       message: p.message ?? 'evicting web/web-0 would violate PodDisruptionBudget web/web-pdb',
     },
   }),
-  resourceRequestWithdrawn: (providerReached = true): OutgoingEvent => ({ type: 'ResourceRequestWithdrawn', data: { tenantNamespace: TENANT, providerReached } }),
+  resourceRequestWithdrawn: (providerReached = true, notice: typeof NOTICE | null = null): OutgoingEvent => ({ type: 'ResourceRequestWithdrawn', data: { tenantNamespace: TENANT, providerReached, notice } }),
+  withdrawalDelivered: (outcome: 'Revoked' | 'AlreadyEnded' | 'Refused' = 'Revoked', message = 'the provider revoked the identity'): OutgoingEvent => ({ type: 'WithdrawalDelivered', data: { outcome, message } }),
   virtualNodeDrained: (): OutgoingEvent => ({ type: 'VirtualNodeDrained', data: { nodeName: NODE } }),
   virtualNodeDeleted: (): OutgoingEvent => ({ type: 'VirtualNodeDeleted', data: { nodeName: NODE } }),
   peeringTerminated: (force = false): OutgoingEvent => ({ type: 'PeeringTerminated', data: { force } }),
@@ -196,6 +200,8 @@ const unpeeringWithNode = [...nodeReady, ev.unpeeringRequested()];
 const cordoned = [...unpeeringWithNode, ev.virtualNodeCordoned()];
 const nodeDeleted = [...cordoned, ev.virtualNodeDrained(), ev.virtualNodeDeleted()];
 const requestWithdrawn = [...nodeDeleted, ev.resourceRequestWithdrawn()];
+/** Forced with the provider away: the node deleted at once, the request left there with a signed notice. */
+const forcedUnreached = [...nodeReady, ev.unpeeringRequested(true), ev.virtualNodeDeleted(), ev.resourceRequestWithdrawn(false, NOTICE)];
 
 type Label =
   | 'empty'
@@ -223,7 +229,11 @@ type Label =
   | 'virtualNodeDrained'
   | 'virtualNodeDeleted'
   | 'requestWithdrawn'
-  | 'terminated';
+  | 'requestWithdrawn (forced, provider not reached)'
+  | 'terminated'
+  | 'terminated (a withdrawal notice owed)'
+  | 'terminated (the notice delivered)'
+  | 'peeringRequested (a withdrawal notice owed)';
 
 const givens: { readonly [K in Label]: Given<OutgoingEvent, OutgoingState['status']> } = {
   empty: { status: 'empty', history: [] },
@@ -266,7 +276,11 @@ const givens: { readonly [K in Label]: Given<OutgoingEvent, OutgoingState['statu
   virtualNodeDrained: { status: 'virtualNodeDrained', history: [...cordoned, ev.virtualNodeDrained()] },
   virtualNodeDeleted: { status: 'virtualNodeDeleted', history: nodeDeleted },
   requestWithdrawn: { status: 'requestWithdrawn', history: requestWithdrawn },
+  'requestWithdrawn (forced, provider not reached)': { status: 'requestWithdrawn', history: forcedUnreached },
   terminated: { status: 'terminated', history: [...requestWithdrawn, ev.peeringTerminated()] },
+  'terminated (a withdrawal notice owed)': { status: 'terminated', history: [...forcedUnreached, ev.peeringTerminated(true)] },
+  'terminated (the notice delivered)': { status: 'terminated', history: [...forcedUnreached, ev.peeringTerminated(true), ev.withdrawalDelivered()] },
+  'peeringRequested (a withdrawal notice owed)': { status: 'peeringRequested', history: [...forcedUnreached, ev.peeringTerminated(true), ev.peeringRequested()] },
 };
 
 const statuses: { readonly [K in OutgoingState['status']]: true } = {
@@ -342,6 +356,7 @@ const peeredIdentityCells = {
   DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(INVALID),
   WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(INVALID),
   TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
+  RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'no notice owed').then(nothing),
 } as const;
 
 /** Rows shared by the authenticating statuses for commands that need an identity. */
@@ -370,6 +385,7 @@ const notYetPeeredCells = {
   DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(INVALID),
   WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(INVALID),
   TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
+  RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'no notice owed').then(nothing),
 } as const;
 
 /** Rows shared by the unpeering statuses for commands of the peering's live phase. */
@@ -389,6 +405,7 @@ const unpeeringCells = {
   RefuseOffer: when(cmd.refuseOffer(OFFER_1)).then(INVALID),
   CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
   MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
+  RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'no notice owed').then(nothing),
 } as const;
 
 /** Rows for statuses where nothing of a peering exists. */
@@ -419,6 +436,7 @@ const idleCells = {
   DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(nothing),
   WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(nothing),
   TerminatePeering: when(cmd.terminatePeering()).then(nothing),
+  RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'no notice owed').then(nothing),
 } as const;
 
 /** The offer-related rows of statuses that run a virtual node on OFFER_1. */
@@ -776,6 +794,41 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
     ...idleCells,
     RequestPeering: when(cmd.requestPeering(), 'peering again').then(emits(ev.peeringRequested())),
     ReceiveOffer: when(cmd.receiveOffer(OFFER_1), 'a late offer').then(nothing),
+  },
+  'requestWithdrawn (forced, provider not reached)': {
+    ...unpeeringCells,
+    RequestUnpeering: when(cmd.requestUnpeering(true)).then(nothing),
+    MarkVirtualNodeCordoned: when(cmd.markVirtualNodeCordoned()).then(nothing),
+    RecordDrainWaiting: when(cmd.recordDrainWaiting()).then(nothing),
+    MarkVirtualNodeDrained: when(cmd.markVirtualNodeDrained()).then(nothing),
+    DeleteVirtualNode: when(cmd.deleteVirtualNode()).then(nothing),
+    WithdrawResourceRequest: when(cmd.withdrawResourceRequest(false, NOTICE), 'again').then(nothing),
+    TerminatePeering: when(cmd.terminatePeering()).then(emits(ev.peeringTerminated(true))),
+    // The notice is owed once the peering is terminated; before, nothing was sent.
+    RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'not terminated yet').then(nothing),
+  },
+  'terminated (a withdrawal notice owed)': {
+    ...idleCells,
+    RequestPeering: when(cmd.requestPeering(), 'peering again').then(emits(ev.peeringRequested())),
+    ReceiveOffer: when(cmd.receiveOffer(OFFER_1), 'a late offer').then(nothing),
+    RecordWithdrawalDelivered: [
+      when(cmd.recordWithdrawalDelivered(), 'the provider revoked the identity').then(emits(ev.withdrawalDelivered())),
+      when(cmd.recordWithdrawalDelivered('Refused', 'r'.repeat(1500)), 'refused, with long words').then(emits(ev.withdrawalDelivered('Refused', 'r'.repeat(1024)))),
+    ],
+  },
+  'terminated (the notice delivered)': {
+    ...idleCells,
+    RequestPeering: when(cmd.requestPeering(), 'peering again').then(emits(ev.peeringRequested())),
+    ReceiveOffer: when(cmd.receiveOffer(OFFER_1), 'a late offer').then(nothing),
+    RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'a second answer').then(nothing),
+  },
+  'peeringRequested (a withdrawal notice owed)': {
+    ...notYetPeeredCells,
+    RequestPeering: when(cmd.requestPeering(), 'same coordinates').then(nothing),
+    RequestIdentity: when(cmd.requestIdentity()).then(emits(ev.identityRequested())),
+    RecordCertificate: when(cmd.recordCertificate()).then(INVALID),
+    RecordAuthenticationFailure: when(cmd.recordAuthenticationFailure(), 'endpoint unreachable').then(emits(ev.authenticationFailed())),
+    RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered('AlreadyEnded', 'the provider had ended it'), 'before authenticating again').then(emits(ev.withdrawalDelivered('AlreadyEnded', 'the provider had ended it'))),
   },
 });
 

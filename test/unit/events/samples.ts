@@ -74,8 +74,12 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
   ],
   VirtualNodeDrained: [{ nodeName: 'peerlog-beta' }],
   VirtualNodeDeleted: [{ nodeName: 'peerlog-beta' }],
-  ResourceRequestWithdrawn: [{ tenantNamespace: 'peerlog-tenant-alpha', providerReached: true }, { tenantNamespace: 'peerlog-tenant-alpha', providerReached: false }],
+  ResourceRequestWithdrawn: [
+    { tenantNamespace: 'peerlog-tenant-alpha', providerReached: true, notice: null },
+    { tenantNamespace: 'peerlog-tenant-alpha', providerReached: false, notice: { certFingerprint: 'c'.repeat(64), signedAt: '2026-12-03T09:00:00.000Z', signature: 'MEUCIQDx+/w==' } },
+  ],
   PeeringTerminated: [{ force: false }],
+  WithdrawalDelivered: [{ outcome: 'Revoked', message: 'the provider revoked the identity' }, { outcome: 'Refused', message: '' }],
   TokenValidated: [{ remoteClusterId: 'alpha-01', remoteClusterName: 'alpha' }],
   TokenRejected: [{ reason: 'TokenMismatch' }],
   ResourceRequestReceived: [{ requestName: 'alpha-request', tenantNamespace: 'peerlog-tenant-alpha' }],
@@ -183,6 +187,7 @@ export const EARLIER_SAMPLES: { readonly [T in EventType]?: Readonly<Record<numb
   AuthenticationFailed: { 1: [{ reason: 'TokenRejected', httpStatus: 401 }, { reason: 'Unreachable', httpStatus: null }] },
   PodOffloaded: { 1: [{ namespace: 'shop', name: 'web-0', uid: 'u-1', remoteNamespace: 'shop-alpha', remoteName: 'web-0' }] },
   UnpeeringRequested: { 1: [{ force: false }, { force: true }] },
+  ResourceRequestWithdrawn: { 1: [{ tenantNamespace: 'peerlog-tenant-alpha', providerReached: true }, { tenantNamespace: 'peerlog-tenant-alpha', providerReached: false }] },
   PodStatusReflected: {
     1: [
       {

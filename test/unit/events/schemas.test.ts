@@ -82,7 +82,7 @@ describe('event catalogue', () => {
   });
 
   it('nine types are at schema version 2, every other type at version 1', () => {
-    const v2 = ['AuthenticationFailed', 'CertIssued', 'CertRenewed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected', 'UnpeeringRequested'];
+    const v2 = ['AuthenticationFailed', 'CertIssued', 'CertRenewed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected', 'ResourceRequestWithdrawn', 'UnpeeringRequested'];
     assert.deepEqual(EVENT_TYPES.filter((t) => currentSchemaVersion(t) === 2).sort(), v2);
     for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), v2.includes(type) ? 2 : 1, type);
     // A v2 type still reads its v1 events.

@@ -83,10 +83,34 @@ describe('forgeForeignClusterStatus', () => {
     const status = forgeForeignClusterStatus({ outgoing: forced }, KEEP);
     assert.deepEqual(status.conditions.find((c) => c.type === 'OutgoingPeering'), {
       type: 'OutgoingPeering', status: 'False', reason: 'ProviderNotReached',
-      message: 'unpeered by force without reaching the provider: what it made for this cluster (request, offer, namespaces, RBAC) stays there until the provider is reached again',
+      message: 'unpeered by force without reaching the provider: what it made for this cluster (request, offer, namespaces, RBAC) stays there; no withdrawal notice could be signed',
       lastTransitionTime: t(14),
     });
     assert.deepEqual(status.outgoing, { phase: 'Terminated', authFingerprint: PIN });
+  });
+
+  it('forced with a signed notice: ProviderNotReached names the endpoint it is retried at, then the provider\'s answer', () => {
+    const notice = { certFingerprint: 'c'.repeat(64), signedAt: '2025-03-01T12:13:30.000Z', signature: 'c2lnbmVk' };
+    const steps = [
+      ...OUTGOING_STEPS,
+      ['UnpeeringRequested', { force: true, drain: true }],
+      ['VirtualNodeDeleted', { nodeName: 'peerlog-beta-7f3c' }],
+      ['ResourceRequestWithdrawn', { tenantNamespace: 'peerlog-tenant-alpha-01', providerReached: false, notice }],
+      ['PeeringTerminated', { force: true }],
+    ];
+    const owed = forgeForeignClusterStatus({ outgoing: fold(envelopes(OUT, steps as never)) as OutgoingView }, KEEP);
+    assert.deepEqual(owed.conditions.find((c) => c.type === 'OutgoingPeering'), {
+      type: 'OutgoingPeering', status: 'False', reason: 'ProviderNotReached',
+      message: 'unpeered by force without reaching the provider: what it made for this cluster (request, offer, namespaces, RBAC) stays there until its endpoint https://127.0.0.1:7443 takes the signed withdrawal notice, which is retried',
+      lastTransitionTime: t(14),
+    });
+    const delivered = forgeForeignClusterStatus({ outgoing: fold(envelopes(OUT, [...steps, ['WithdrawalDelivered', { outcome: 'Revoked', message: 'https://127.0.0.1:7443 revoked the identity' }]] as never)) as OutgoingView }, KEEP);
+    assert.deepEqual(delivered.conditions.find((c) => c.type === 'OutgoingPeering'), {
+      type: 'OutgoingPeering', status: 'False', reason: 'Terminated',
+      message: 'unpeered by force; at a later contact the provider ended its half: https://127.0.0.1:7443 revoked the identity',
+      // Still False: the transition time stays that of the termination.
+      lastTransitionTime: t(14),
+    });
   });
 
   it('no views at all: no conditions', () => {
