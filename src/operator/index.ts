@@ -124,7 +124,8 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const providerSide = createProviderSide({
     config, send: sendIncoming, load: (remote) => rt.bus.loadIncoming(remote),
     nodes: () => nodes.list(), pods: () => pods.list(), request: (namespace, name) => rrs.get(name, namespace),
-    requestsListed: () => watches.synced(rrs as never),
+    requestsListed: () => rrs.listed(),
+    capacityListed: () => nodes.listed() && pods.listed(),
   });
   const processes: EffectProjection = createEffectProjection({
     name: PROCESS, store: d.views, logger: d.logger,

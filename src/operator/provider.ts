@@ -29,6 +29,8 @@ export interface ProviderSideDeps {
   request(namespace: string, name: string): (KubeObject & { spec?: { clusterId?: string; namespaces?: string[] } }) | undefined;
   /** Whether the ResourceRequests' cache has had its first list (before it, a request missing from it is unknown, not withdrawn). */
   requestsListed(): boolean;
+  /** Whether the nodes' and pods' caches have had theirs (before it, free capacity would read as none). */
+  capacityListed(): boolean;
 }
 
 export interface ProviderSide {
@@ -58,6 +60,7 @@ export function createProviderSide(d: ProviderSideDeps): ProviderSide {
 
   /** A requested peering gets an offer from the free capacity; an offer in force follows it. */
   async function offer(remote: string, s: IncomingState): Promise<void> {
+    if ((s.status === 'resourcesRequested' || s.status === 'offered') && !d.capacityListed()) throw new RetryLater('the nodes and pods are not listed yet');
     if (s.status === 'resourcesRequested') {
       await d.send(remote, { type: 'IssueOffer', data: { offerName: offerNameFor(d.config.clusterId), resources: freeCapacity(remote) } });
     } else if (s.status === 'offered') {

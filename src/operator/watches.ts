@@ -14,8 +14,6 @@ export interface Watches {
   watch<T extends KubeObject>(name: string, informer: k8s.Informer<T>, onChange: (o: T, verb: 'add' | 'update' | 'delete') => void, wanted?: () => boolean, fields?: Record<string, unknown>): void;
   /** Starts an informer; one that cannot start yet is retried in the background (first list awaited when it works at once). */
   start(name: string, informer: k8s.Informer<KubeObject>, wanted?: () => boolean): Promise<void>;
-  /** Whether the informer's first list has come in: before it, its cache knows nothing, not "none". */
-  synced(informer: k8s.Informer<never> | k8s.Informer<KubeObject>): boolean;
   readonly stopping: boolean;
   stop(): Promise<void>;
 }
@@ -25,7 +23,6 @@ export function createWatches(log: Logger): Watches {
   /** Pending restarts, cleared on stop so that none holds the process open. */
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
-  const listed = new WeakSet<object>();
 
   /**
    * Starts an informer; if it is no longer wanted once started (the operator stopped, or a new
@@ -34,7 +31,6 @@ export function createWatches(log: Logger): Watches {
    */
   const startInformer = async (informer: AnyInformer, wanted: () => boolean): Promise<void> => {
     await informer.start();
-    listed.add(informer);
     if (!wanted()) await informer.stop();
   };
 
@@ -89,7 +85,6 @@ export function createWatches(log: Logger): Watches {
       stoppers.push(() => informer.stop());
     },
     start: (name, informer, wanted = () => true) => startRetrying(name, informer as unknown as AnyInformer, () => !stopping && wanted(), 500),
-    synced: (informer) => listed.has(informer),
     async stop() {
       stopping = true;
       for (const t of timers) clearTimeout(t);

@@ -61,8 +61,15 @@ export interface KubeClient {
    * List + watch of `path` (relisting on 410), with a local cache. Once stopped it stays stopped: a
    * watch that client-node reopens by itself while stop() runs is closed as soon as it opens.
    */
-  informer<T extends KubeObject>(path: string, selectors?: string | { labelSelector?: string; fieldSelector?: string }): k8s.Informer<T> & k8s.ObjectCache<T>;
+  informer<T extends KubeObject>(path: string, selectors?: string | { labelSelector?: string; fieldSelector?: string }): ListedInformer<T>;
 }
+
+/**
+ * An informer that says whether its cache has been filled by a list. client-node's start()
+ * resolves even when its list fails (the error goes to the error callbacks), so an empty cache
+ * after start() may mean "not known yet": read as "none", it would end every peering at a restart.
+ */
+export type ListedInformer<T extends KubeObject> = k8s.Informer<T> & k8s.ObjectCache<T> & { listed(): boolean };
 
 /** The REST path of an object (kinds peerlog handles: the core ones it touches and its own CRDs). */
 export function objectPath(apiVersion: string, kind: string, name?: string, namespace?: string): string {
@@ -197,7 +204,12 @@ export function createKubeClient(config: k8s.KubeConfig, options: KubeClientOpti
     informer<T extends KubeObject>(path: string, selectors?: string | { labelSelector?: string; fieldSelector?: string }) {
       const { labelSelector, fieldSelector } = typeof selectors === 'string' ? { labelSelector: selectors, fieldSelector: undefined } : selectors ?? {};
       const query = new URLSearchParams({ ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }).toString();
-      const list = () => raw<k8s.KubernetesListObject<T>>('GET', `${path}${query ? `?${query}` : ''}`, undefined, 'application/json', `list ${path}`);
+      let listed = false;
+      const list = async () => {
+        const answer = await raw<k8s.KubernetesListObject<T>>('GET', `${path}${query ? `?${query}` : ''}`, undefined, 'application/json', `list ${path}`);
+        listed = true;
+        return answer;
+      };
       // client-node reopens a watch that ended by itself without looking again at stop(): a stop
       // that lands while it lists or connects would leak that watch. Closed here as it opens.
       let stopped = true;
@@ -215,7 +227,7 @@ export function createKubeClient(config: k8s.KubeConfig, options: KubeClientOpti
       const stop = informer.stop.bind(informer);
       informer.start = () => { stopped = false; return start(); };
       informer.stop = () => { stopped = true; return stop(); };
-      return informer;
+      return Object.assign(informer, { listed: () => listed }) as ListedInformer<T>;
     },
   };
 }
