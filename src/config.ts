@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ValidationError } from './errors.js';
-import { loadLayout, stackEnv, CLUSTERS } from './stack/config.js';
+import { join } from 'node:path';
+import { clusterDir, loadLayout, stackEnv, CLUSTERS, type ClusterName } from './stack/config.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources/constants.js';
 import { parseDurationSeconds } from './duration.js';
 import { DNS_LABEL_PATTERN as DNS_LABEL } from './events/constants.js';
@@ -55,6 +56,10 @@ export interface PeerlogConfig {
   readonly kubeletHost: string;
   /** The InternalIP the virtual nodes announce: where kube-apiserver dials their kubelet API. */
   readonly kubeletAddress: string;
+  /** The control plane's checkpoint signing key (Ed25519 PKCS#8 PEM); unset: no checkpoints are signed. */
+  readonly auditKey: string | undefined;
+  /** Every this many seconds the chain head is signed, when events were sealed since the last checkpoint. */
+  readonly checkpointSeconds: number;
 }
 
 export interface ConfigSource {
@@ -78,6 +83,8 @@ export interface ConfigSource {
   readonly offerThresholdPercent?: number;
   readonly offerAcceptance?: string;
   readonly foreignClusterSelector?: string;
+  readonly auditKey?: string;
+  readonly checkpointSeconds?: number;
   readonly kafkaReplicationFactor?: number;
   readonly kafkaMinInsyncReplicas?: number;
   readonly resyncSeconds?: number;
@@ -121,6 +128,8 @@ export const CONFIG_FLAGS = [
   { name: 'resync-seconds', env: 'PEERLOG_RESYNC_SECONDS', description: 'time between two reconciles of every peering, which retry what failed: seconds or a duration like 90s, 5m (default 5m)' },
   { name: 'kubelet-port', env: 'PEERLOG_KUBELET_PORT', description: `port of the virtual nodes' kubelet API, which kube-apiserver calls for \`kubectl logs\` (default ${DEFAULT_KUBELET_PORT})` },
   { name: 'kubelet-host', env: 'PEERLOG_KUBELET_HOST', description: 'address the kubelet API listens on (default 127.0.0.1)' },
+  { name: 'audit-key', env: 'PEERLOG_AUDIT_KEY', description: 'Ed25519 private key (PKCS#8 PEM) that signs the log\'s checkpoints, made there when missing (default with --stack: the cluster\'s audit/checkpoint.key in the stack dir; otherwise none is signed)' },
+  { name: 'checkpoint-seconds', env: 'PEERLOG_CHECKPOINT_SECONDS', description: 'time between two signed checkpoints of the log\'s head: seconds or a duration like 30s, 5m (default 30s)' },
   { name: 'kubelet-address', env: 'PEERLOG_KUBELET_ADDRESS', description: 'IP address the virtual nodes announce as their InternalIP, where kube-apiserver reaches the kubelet API (default the kubelet host)' },
 ] as const;
 
@@ -135,7 +144,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   const port = get('auth-port');
   const kubeletPort = get('kubelet-port');
   const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent' | 'kafka-replication-factor' | 'kafka-min-insync-replicas') => { const v = get(n); return v === undefined ? undefined : Number(v); };
-  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds') => {
+  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds' | 'checkpoint-seconds') => {
     const v = get(n);
     return v === undefined ? undefined : parseDurationSeconds(v, `setting ${n}`, (m) => new ValidationError(m, { field: n, code: 'InvalidSetting' }));
   };
@@ -150,6 +159,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
     kubeletPort, kubeletHost: get('kubelet-host'), kubeletAddress: get('kubelet-address'),
+    auditKey: get('audit-key'), checkpointSeconds: duration('checkpoint-seconds'),
   };
 }
 
@@ -168,6 +178,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
       clusterId: env[`${P}_CLUSTER_ID`], clusterName: src.stack, kubeconfig: env[`${P}_KUBECONFIG`],
       kafkaBrokers: env.KAFKA_BROKERS, databaseUrl: env.DATABASE_URL, authPort: Number(env[`${P}_AUTH_PORT`]),
       caCert: env[`${P}_CA_CERT`], caKey: env[`${P}_CA_KEY`], kubeletPort: Number(env[`${P}_KUBELET_PORT`]),
+      auditKey: join(clusterDir(layout, src.stack as ClusterName), 'audit', 'checkpoint.key'),
     };
   }
   const s: ConfigSource = { ...base, ...Object.fromEntries(Object.entries(src).filter(([, v]) => v !== undefined)) };
@@ -264,6 +275,8 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     kafkaReplicationFactor, kafkaMinInsyncReplicas,
     resyncSeconds: positive('resync-seconds', s.resyncSeconds, 300),
     kubeletPort, kubeletHost, kubeletAddress,
+    auditKey: s.auditKey,
+    checkpointSeconds: positive('checkpoint-seconds', s.checkpointSeconds, 30),
   });
 }
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { PeerlogConfig } from './config.js';
 import { StartError } from './errors.js';
 import type { Logger } from './adapters/log/index.js';
-import { openRuntime, type Runtime } from './runtime.js';
+import { driversOf, openRuntime, type Runtime } from './runtime.js';
 import { createKubeClient, type KubeClient } from './adapters/kubernetes/client.js';
 import { kubeConfigFromFile } from './adapters/kubernetes/kubeconfig.js';
 import { installCrds } from './adapters/kubernetes/crds.js';
@@ -21,6 +21,8 @@ import { consumerPorts, providerPorts } from './wiring/auth.js';
 import { startOperator, type Operator } from './operator/index.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from './auth/policy.js';
 import type { Relay } from './adapters/kafka/relay.js';
+import { loadCheckpointKey } from './adapters/crypto/checkpoint-key.js';
+import { createCheckpointer } from './adapters/postgres/checkpoints.js';
 import type { ProjectionRunner } from './adapters/kafka/projection-runner.js';
 import { isKafkaError } from './adapters/kafka/client.js';
 
@@ -105,6 +107,13 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     const relay: Relay = runtime.relay();
     await relay.start();
     undo.push(() => relay.stop());
+    // The log's signed checkpoints (issue: audit), with a key of this control plane's own.
+    const auditKey = config.auditKey ? loadCheckpointKey(config.auditKey, { create: true }) : undefined;
+    if (auditKey) {
+      const checkpointer = createCheckpointer({ ds: driversOf(runtime).ds, ports: runtime.ports, clusterId: config.clusterId, key: auditKey, logger, intervalMs: config.checkpointSeconds * 1000 });
+      checkpointer.start();
+      undo.push(() => checkpointer.stop());
+    } else log.warn('no --audit-key: the log\'s chain head is not signed, so a rewrite that recomputes every hash would not be caught');
     // Kafka may be away at start: commands still land in the outbox, and the projections start
     // (and catch up) as soon as it is back, so this one is not awaited.
     const readModels: ProjectionRunner = runtime.readModels();
@@ -176,6 +185,7 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       issueIdentity: (req) => issueIdentity(ports, req),
       acceptWithdrawal: (req) => acceptWithdrawal(ports, req),
       limiter: createFailureLimiter({ burst: config.authFailureBurst, refillSeconds: config.authFailureRefillSeconds }),
+      auditKey,
     });
     const addr = await step('listen', `${config.authHost}:${config.authPort}`, () => server.listen());
     undo.push(() => server.close());

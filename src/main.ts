@@ -9,6 +9,7 @@ import { peerVerb } from './cli/peer.js';
 import { unpeerVerb } from './cli/unpeer.js';
 import { statusVerb } from './cli/status.js';
 import { offerVerb } from './cli/offer.js';
+import { auditVerb } from './cli/audit.js';
 
 // Process warnings become JSON log lines like everything else on stderr. kafkajs 2.2.4 asks for a
 // negative timeout when a broker response carries no throttle time, which Node 24 reports as a
@@ -19,7 +20,7 @@ process.on('warning', (w) => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'node warning', name: w.name, warning: w.message })}\n`);
 });
 
-const verbs: readonly Verb[] = [serveVerb, tokenVerb, peerVerb, unpeerVerb, statusVerb, offerVerb, historyVerb, replayVerb, versionVerb];
+const verbs: readonly Verb[] = [serveVerb, tokenVerb, peerVerb, unpeerVerb, statusVerb, offerVerb, historyVerb, replayVerb, auditVerb, versionVerb];
 
 // A verb that has returned is done: whatever a client library left running (a retry timer, a
 // socket) must not keep the process alive, but stdout gets a moment to drain into a pipe.

@@ -6,7 +6,10 @@
 //   2. rebuild: the read-model projection from offset 0 over E events, versus a raw kafkajs consumer
 //      that bulk-loads every message into one table (one COPY per batch, each of the partitions
 //      consumed concurrently on a connection of its own, as the projection does).
-// Usage: npm run bench:events -- [--streams 500] [--concurrency 16] [--rebuild-events 1000000] [--rounds 5] [--only write|rebuild]
+//   3. audit verify: `peerlog audit verify`'s walk (its Kafka reader and verifier) over A events of a
+//      topic from offset 0, versus the same reader computing a raw SHA-256 of each record's bytes; and
+//      the same two over records already in memory (the verifier's own cost against hashing alone).
+// Usage: npm run bench:events -- [--streams 500] [--concurrency 16] [--rebuild-events 1000000] [--audit-events 1000000] [--rounds 5] [--only write|rebuild|audit]
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { finished } from 'node:stream/promises';
@@ -27,6 +30,10 @@ import { stackEnv } from '../../src/stack/config.js';
 import { uuidv7 } from '../../src/adapters/ids/index.js';
 import { loadLayout } from '../../src/stack/config.js';
 import { driversOf } from '../../src/runtime.js';
+import { hash as nodeHash } from 'node:crypto';
+import { createLogVerifier, type LogRecord } from '../../src/audit/verify.js';
+import { readTopic as readWholeTopic, topicPartitions } from '../../src/adapters/kafka/log-reader.js';
+import { createKafka } from '../../src/adapters/kafka/client.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,6 +42,7 @@ function arg(name: string, fallback: number): number {
 const STREAMS = arg('streams', 500);
 const CONCURRENCY = arg('concurrency', 16);
 const REBUILD_EVENTS = arg('rebuild-events', 1_000_000);
+const AUDIT_EVENTS = arg('audit-events', 1_000_000);
 /**
  * Each measure is taken this many times, ours and raw back to back. The ratio printed is the median
  * of the rounds' own ratios: the machine's speed drifts between rounds (by a third on the 2-core
@@ -44,7 +52,7 @@ const REBUILD_EVENTS = arg('rebuild-events', 1_000_000);
 const ROUNDS = arg('rounds', 5);
 const onlyAt = process.argv.indexOf('--only');
 const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'write' && ONLY !== 'rebuild') throw new Error(`--only ${ONLY}: expected write or rebuild`);
+if (ONLY !== undefined && ONLY !== 'write' && ONLY !== 'rebuild' && ONLY !== 'audit') throw new Error(`--only ${ONLY}: expected write, rebuild or audit`);
 const env = stackEnv(loadLayout());
 const brokers = (process.env.KAFKA_BROKERS ?? env.KAFKA_BROKERS!).split(',');
 const databaseUrl = process.env.DATABASE_URL ?? env.DATABASE_URL!;
@@ -247,7 +255,84 @@ const pct = (r: { readonly ours: number; readonly raw: number }) => `${(r.ours /
 function summary(rounds: readonly { readonly ours: number; readonly raw: number }[]): { ours: number; raw: number; ratio: number } {
   return { ours: median(rounds.map((r) => r.ours)), raw: median(rounds.map((r) => r.raw)), ratio: median(rounds.map((r) => r.ours / r.raw)) };
 }
-if (ONLY !== 'rebuild') {
+/** A topic of `events` sealed events, produced as the relay would (key = stream id). */
+async function produceLog(clusterId: string, events: number): Promise<{ topic: string; produced: number; kafka: Kafka }> {
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = topicFor(clusterId);
+  await ensureEventTopic(admin, topic);
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  let chunk: { key: string; value: string }[] = [];
+  let produced = 0;
+  for (const batch of forgeLog(clusterId, Math.ceil(events / 8), 'a')) {
+    for (const e of batch) chunk.push({ key: e.streamId, value: serializeEvent(e) });
+    if (chunk.length >= 1_000) { await producer.send({ topic, acks: -1, messages: chunk }); produced += chunk.length; chunk = []; }
+  }
+  if (chunk.length) { await producer.send({ topic, acks: -1, messages: chunk }); produced += chunk.length; }
+  await producer.disconnect();
+  return { topic, produced, kafka };
+}
+
+async function benchAudit(): Promise<{ ours: number; raw: number; ratio: number; memOurs: number; memRaw: number; memRatio: number; events: number }> {
+  const clusterId = `bench-a-${Date.now().toString(36)}`;
+  process.stderr.write(`  producing ${Math.ceil(AUDIT_EVENTS / 8) * 8} events to ${topicFor(clusterId)}...\n`);
+  const { topic, produced, kafka } = await produceLog(clusterId, AUDIT_EVENTS);
+  const reader = createKafka(brokers, 'bench-audit');
+  const rounds: { ours: number; raw: number }[] = [];
+  const mem: { ours: number; raw: number }[] = [];
+  // Records kept for the in-memory pair, at most 200k (the values of a million would not fit beside the rest).
+  const kept: LogRecord[] = [];
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const ends = await topicPartitions(reader, topic);
+      // Ours: the walk `peerlog audit verify` makes (no checkpoints in this log: the hash and link checks).
+      const t0 = performance.now();
+      const v = createLogVerifier(ends.map((e) => e.partition), { clusterId });
+      let stuck = false;
+      await readWholeTopic(reader, topic, ends, {
+        onRecord: (r) => v.add(r), afterBatch: () => { if (v.advance() !== 'more') stuck = true; },
+        pauseWhen: (p) => !stuck && v.queued(p) > 100_000, resumeWhen: (p) => stuck || v.queued(p) < 50_000,
+      });
+      const verdict = v.finish();
+      const ours = produced / ((performance.now() - t0) / 1000);
+      if (!verdict.ok || verdict.events !== produced) throw new Error(`audit verify of the bench log: ${JSON.stringify(verdict)}`);
+      // Raw: the same reader, one SHA-256 per record's bytes.
+      let n = 0;
+      let sink = 0;
+      const t1 = performance.now();
+      await readWholeTopic(reader, topic, ends, {
+        onRecord: (r) => { sink ^= nodeHash('sha256', r.value!, 'hex').charCodeAt(0); n += 1; if (round === 1 && kept.length < 200_000) kept.push(r); },
+      });
+      const raw = produced / ((performance.now() - t1) / 1000);
+      if (n !== produced || sink < 0) throw new Error(`raw read ${n} of ${produced}`);
+      rounds.push({ ours, raw });
+      // In memory: the verifier alone over the kept records, and SHA-256 alone over the same bytes.
+      const t2 = performance.now();
+      const w = createLogVerifier([0, 1, 2], { clusterId });
+      for (const r of kept) w.add(r);
+      w.advance();
+      const memOursRate = kept.length / ((performance.now() - t2) / 1000);
+      const t3 = performance.now();
+      for (const r of kept) sink ^= nodeHash('sha256', r.value!, 'hex').charCodeAt(0);
+      const memRawRate = kept.length / ((performance.now() - t3) / 1000);
+      mem.push({ ours: memOursRate, raw: memRawRate });
+      process.stderr.write(`  round ${round}: audit verify ${fmt(ours)} events/s, raw read + SHA-256 ${fmt(raw)} events/s, ratio ${pct(rounds.at(-1)!)}; in memory (${kept.length}) ${fmt(memOursRate)} vs ${fmt(memRawRate)} events/s, ratio ${pct(mem.at(-1)!)}\n`);
+    }
+    const k = summary(rounds);
+    const m = summary(mem);
+    return { ...k, memOurs: m.ours, memRaw: m.raw, memRatio: m.ratio, events: produced };
+  } finally {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+if (ONLY === undefined || ONLY === 'write') {
   process.stderr.write(`bench/events: write path (${STREAMS * 8} commands, concurrency ${CONCURRENCY}, ${ROUNDS} rounds)...\n`);
   const rounds: { ours: number; raw: number }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -257,9 +342,15 @@ if (ONLY !== 'rebuild') {
   const w = summary(rounds);
   process.stdout.write(`write path   peerlog ${fmt(w.ours)} commands/s   raw kafkajs produce ${fmt(w.raw)} msgs/s   ratio ${(w.ratio * 100).toFixed(0)}% (target >= 50%)\n`);
 }
-if (ONLY !== 'write') {
+if (ONLY === undefined || ONLY === 'rebuild') {
   process.stderr.write(`bench/events: rebuild (${REBUILD_EVENTS} events, ${ROUNDS} rounds)...\n`);
   const r = await benchRebuild();
   process.stdout.write(`rebuild      peerlog ${fmt(r.ours)} events/s   raw consume + bulk insert ${fmt(r.raw)} events/s   ratio ${(r.ratio * 100).toFixed(0)}% (target >= 50%, and >= 50,000 events/s)\n`);
+}
+if (ONLY === undefined || ONLY === 'audit') {
+  process.stderr.write(`bench/events: audit verify (${AUDIT_EVENTS} events, ${ROUNDS} rounds)...\n`);
+  const a = await benchAudit();
+  process.stdout.write(`audit verify peerlog ${fmt(a.ours)} events/s   raw read + SHA-256 ${fmt(a.raw)} events/s   ratio ${(a.ratio * 100).toFixed(0)}% (target >= 50%)\n`);
+  process.stdout.write(`  in memory  peerlog ${fmt(a.memOurs)} events/s   raw SHA-256 ${fmt(a.memRaw)} events/s   ratio ${(a.memRatio * 100).toFixed(0)}%\n`);
 }
 process.exit(0);

@@ -368,6 +368,24 @@ export interface NamespaceRefusedData extends NamespaceOffloadData {
   readonly message: string;
 }
 
+// ---- the audit stream -------------------------------------------------------------------------------
+
+/**
+ * A signed tree head, as Certificate Transparency signs its trees: the control plane's own key
+ * (Ed25519) signs `checkpointMessage(clusterId, chainLength, head)`, so that one who rewrites the log
+ * and recomputes every hash after an edit still cannot make the heads this cluster signed.
+ */
+export interface CheckpointSignedData {
+  /** How many events of the cluster log the head covers (its 1-based chain position). */
+  readonly chainLength: number;
+  /** The hash of event number `chainLength` of the chain. */
+  readonly head: string;
+  /** SHA-256 hex of the signing key's SubjectPublicKeyInfo (DER): which published key verifies it. */
+  readonly keyId: string;
+  /** Ed25519 signature, base64url without padding. */
+  readonly signature: string;
+}
+
 // ---- the map from type name to data -----------------------------------------------------------------
 
 export interface EventDataMap {
@@ -416,6 +434,8 @@ export interface EventDataMap {
   readonly NamespaceOffloadReceived: NamespaceOffloadData;
   readonly RemoteNamespaceCreated: NamespaceOffloadData;
   readonly RemoteNamespaceRefused: NamespaceRefusedData;
+  // audit
+  readonly CheckpointSigned: CheckpointSignedData;
 }
 
 export type EventType = keyof EventDataMap;
@@ -490,6 +510,8 @@ export type PodsEvent = DomainEvent<
   | 'NamespaceOffloadGranted'
   | 'NamespaceOffloadRefused'
 >;
+
+export type AuditEvent = DomainEvent<'CheckpointSigned'>;
 
 export interface Actor {
   readonly kind: ActorKind;

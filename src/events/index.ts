@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './hash.js';
 export * from './quantity.js';
 export * from './cloudevents.js';
+export * from './checkpoint.js';
 export {
   EVENT_SCHEMAS,
   EVENT_TYPES,

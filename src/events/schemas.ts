@@ -269,6 +269,13 @@ export const EVENT_SCHEMAS: SchemaTable = {
   NamespaceOffloadReceived: { 1: namespaceOffload },
   RemoteNamespaceCreated: { 1: namespaceOffload },
   RemoteNamespaceRefused: { 1: namespaceRefused },
+  CheckpointSigned: {
+    1: object({
+      chainLength: integer({ min: 1 }), head: fingerprint, keyId: fingerprint,
+      // 64 bytes of Ed25519 signature in base64url without padding are 86 characters.
+      signature: string({ min: 86, max: 86, pattern: /^[A-Za-z0-9_-]{86}$/, format: 'an Ed25519 signature in base64url' }),
+    }),
+  },
 };
 
 export const EVENT_TYPES: readonly EventType[] = Object.freeze(Object.keys(EVENT_SCHEMAS) as EventType[]);

@@ -36,7 +36,11 @@ export interface AuthServerOptions {
   readonly proxyProtocol?: boolean;
   /** How long a connection may take to send its PROXY header (default 5 s). */
   readonly proxyHeaderTimeoutMs?: number;
+  /** The public key that verifies this cluster's signed log checkpoints, for peers and auditors (GET /audit/key). */
+  readonly auditKey?: { readonly keyId: string; readonly publicKeyPem: string };
 }
+
+export const AUDIT_KEY_PATH = '/audit/key';
 
 export interface AuthServer {
   readonly server: Server;
@@ -121,6 +125,14 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
       case WITHDRAWAL_PATH:
         if (!only('POST')) return 405;
         return post(req, res, source, (body) => opts.acceptWithdrawal(parseWithdrawalRequest(body)));
+      case AUDIT_KEY_PATH:
+        if (!only('GET')) return 405;
+        if (!opts.auditKey) {
+          send(res, 404, { error: { code: 'NotFound', reason: 'auditKey', message: 'this control plane signs no checkpoints (no --audit-key)' } });
+          return 404;
+        }
+        send(res, 200, { clusterId: opts.ids.clusterId, algorithm: 'Ed25519', keyId: opts.auditKey.keyId, publicKey: opts.auditKey.publicKeyPem });
+        return 200;
       case '/healthz':
         if (!only('GET')) return 405;
         send(res, 200, { status: 'ok' });

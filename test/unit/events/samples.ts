@@ -86,6 +86,7 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
   OfferIssued: [{ offerName: 'alpha-offer', resources: RESOURCES }],
   OfferUpdated: [{ offerName: 'alpha-offer', resources: { cpu: '5', memory: '8Gi', pods: '110' } }],
   OfferWithdrawn: [{ offerName: 'alpha-offer', reason: 'IncomingDisabled' }],
+  CheckpointSigned: [{ chainLength: 1000, head: FP, keyId: 'f'.repeat(64), signature: 'A'.repeat(85) + 'w' }],
   IdentityRevoked: [
     { reason: 'ConsumerUnpeered', certSerialNumber: '7e' },
     { reason: 'IncomingDisabled', certSerialNumber: null },
