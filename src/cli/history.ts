@@ -58,7 +58,7 @@ export const historyVerb: Verb = {
   summary: 'the timeline of a peering from the log: steps, actors, outcomes, phase durations per cycle; --as-of: its status at an instant; -o html: a page',
   usage: 'peerlog history [name] [--as-of TIME] [--direction outgoing|incoming] [-o table|json|yaml|html] [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL [--kubeconfig F]]',
   flags: [
-    ...configFlags([...LOG_SETTINGS, 'kubeconfig']),
+    ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace']),
     { name: 'as-of', type: 'string', description: `the peering as of this instant: ${AS_OF_FORMS}; the status then equals what \`peerlog status -o json\` printed at that instant` },
     { name: 'direction', type: 'string', description: 'only this side of the peering: outgoing (this cluster consumes) or incoming (it provides)' },
     { name: 'output', short: 'o', type: 'string', description: 'table, json, yaml, or html (one self-contained page drawing the phases; redirect it to a file)', default: 'table' },

@@ -23,7 +23,7 @@ export const statusVerb: Verb = {
   name: 'status',
   summary: 'show the peerings of this cluster (ForeignClusters) as the log has them: phase per direction, virtual node and its pods, and why a step is stuck',
   usage: 'peerlog status [name] [-o table|json|yaml] [--stack alpha|beta | --cluster-id ID --kubeconfig F --kafka-brokers B --database-url URL]',
-  flags: [...configFlags([...LOG_SETTINGS, 'kubeconfig']), OUTPUT_FLAG],
+  flags: [...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace']), OUTPUT_FLAG],
   async run({ flags, positionals }) {
     const format = outputFormat(flags.output);
     const config = loadConfig(sourceFrom(flags), { kubernetes: true });
