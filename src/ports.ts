@@ -70,6 +70,12 @@ export interface ReadModelQueries {
   lastVersion(streamId: string): Promise<number>;
   /** A stream's events after `version`, in order, from the outbox (so before Kafka has them). */
   eventsAfter(streamId: string, version: number): Promise<readonly EventEnvelope[]>;
+  /**
+   * The events of the peerings with these remote clusters (their outgoing-, incoming- and pods-
+   * streams) that are in the log: those the relay sealed into its hash chain, from the outbox, by
+   * stream and version.
+   */
+  peeringEvents(remoteClusterIds: readonly string[]): Promise<readonly EventEnvelope[]>;
   /** The log's hash chain over the audit index, verified whole. */
   verifyChain(): Promise<AuditChain>;
   /** Resolves when the database answers. */

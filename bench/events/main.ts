@@ -9,7 +9,11 @@
 //   3. audit verify: `peerlog audit verify`'s walk (its Kafka reader and verifier) over A events of a
 //      topic from offset 0, versus the same reader computing a raw SHA-256 of each record's bytes; and
 //      the same two over records already in memory (the verifier's own cost against hashing alone).
-// Usage: npm run bench:events -- [--streams 500] [--concurrency 16] [--rebuild-events 1000000] [--audit-events 1000000] [--rounds 5] [--only write|rebuild|audit]
+//   4. history: `peerlog history <name>`'s read of one peering among P (default 100,000) whose whole
+//      events (8 each) are in the log: the outbox query, the fold into status, timeline and phases,
+//      and the JSON printed, for S random peerings one at a time (p50, p99; target p99 <= 100 ms).
+// Usage: npm run bench:events -- [--streams 500] [--concurrency 16] [--rebuild-events 1000000] [--audit-events 1000000] [--rounds 5]
+//        [--history-peerings 100000] [--history-samples 300] [--only write|rebuild|audit|history]
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { finished } from 'node:stream/promises';
@@ -34,6 +38,7 @@ import { hash as nodeHash } from 'node:crypto';
 import { createLogVerifier, type LogRecord } from '../../src/audit/verify.js';
 import { readTopic as readWholeTopic, topicPartitions } from '../../src/adapters/kafka/log-reader.js';
 import { createKafka } from '../../src/adapters/kafka/client.js';
+import { peeringHistoryOf } from '../../src/cli/history.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,9 +55,11 @@ const AUDIT_EVENTS = arg('audit-events', 1_000_000);
  * different rounds. The medians of each side are printed as the rates.
  */
 const ROUNDS = arg('rounds', 5);
+const HISTORY_PEERINGS = arg('history-peerings', 100_000);
+const HISTORY_SAMPLES = arg('history-samples', 300);
 const onlyAt = process.argv.indexOf('--only');
 const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'write' && ONLY !== 'rebuild' && ONLY !== 'audit') throw new Error(`--only ${ONLY}: expected write, rebuild or audit`);
+if (ONLY !== undefined && !['write', 'rebuild', 'audit', 'history'].includes(ONLY)) throw new Error(`--only ${ONLY}: expected write, rebuild, audit or history`);
 const env = stackEnv(loadLayout());
 const brokers = (process.env.KAFKA_BROKERS ?? env.KAFKA_BROKERS!).split(',');
 const databaseUrl = process.env.DATABASE_URL ?? env.DATABASE_URL!;
@@ -332,6 +339,58 @@ async function benchAudit(): Promise<{ ours: number; raw: number; ratio: number;
   }
 }
 
+/**
+ * The log of P peerings written straight into a fresh schema's outbox (sealed, published: as the
+ * relay leaves it), then `peerlog history`'s read of random ones, each timed alone.
+ */
+async function benchHistory(): Promise<{ p50: number; p99: number; max: number; events: number }> {
+  const clusterId = `bench-h-${Date.now().toString(36)}`;
+  const config = loadConfig({ clusterId, kafkaBrokers: brokers.join(','), databaseUrl, dbSchema: clusterId.replace(/-/g, '_') });
+  const rt = await openRuntime(config, silentLogger);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, options: `-c search_path=${config.dbSchema}` });
+  try {
+    process.stderr.write(`  writing ${HISTORY_PEERINGS * 8} events (${HISTORY_PEERINGS} peerings) into ${config.dbSchema}.peerlog_outbox...\n`);
+    let text = '';
+    let events = 0;
+    const client = await pool.connect();
+    try {
+      const flush = async () => {
+        const copy = client.query(copyFrom('copy peerlog_outbox (cluster_id, stream_id, stream_version, event_id, type, envelope, hash, published_at) from stdin'));
+        copy.end(text);
+        await finished(copy);
+        text = '';
+      };
+      for (const stream of forgeLog(clusterId, HISTORY_PEERINGS, 'h')) {
+        for (const e of stream) {
+          text += `${clusterId}\t${e.streamId}\t${e.streamVersion}\t${e.id}\t${e.type}\t${JSON.stringify(e).replace(/\\/g, '\\\\')}\t${e.hash}\t${e.occurredAt}\n`;
+          events++;
+        }
+        if (text.length > 8_000_000) await flush();
+      }
+      if (text) await flush();
+      await client.query('analyze peerlog_outbox');
+    } finally {
+      client.release();
+    }
+    const times: number[] = [];
+    for (let i = 0; i < HISTORY_SAMPLES; i++) {
+      const remote = `h${Math.floor(Math.random() * HISTORY_PEERINGS)}`;
+      const t0 = performance.now();
+      const view = await peeringHistoryOf(rt.queries, remote, remote);
+      const out = JSON.stringify(view, null, 2);
+      times.push(performance.now() - t0);
+      if (!view || view.events.length !== 8 || view.status.outgoing.phase !== 'Established' || out.length === 0) throw new Error(`history of ${remote}: ${view ? `${view.events.length} events, ${view.status.outgoing.phase}` : 'none'}`);
+    }
+    const sorted = [...times].sort((a, b) => a - b);
+    const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+    return { p50: q(0.5), p99: q(0.99), max: sorted[sorted.length - 1]!, events };
+  } finally {
+    await pool.end();
+    await rt.close();
+    await dropSchema(databaseUrl, config.dbSchema);
+  }
+}
+
 if (ONLY === undefined || ONLY === 'write') {
   process.stderr.write(`bench/events: write path (${STREAMS * 8} commands, concurrency ${CONCURRENCY}, ${ROUNDS} rounds)...\n`);
   const rounds: { ours: number; raw: number }[] = [];
@@ -341,6 +400,11 @@ if (ONLY === undefined || ONLY === 'write') {
   }
   const w = summary(rounds);
   process.stdout.write(`write path   peerlog ${fmt(w.ours)} commands/s   raw kafkajs produce ${fmt(w.raw)} msgs/s   ratio ${(w.ratio * 100).toFixed(0)}% (target >= 50%)\n`);
+}
+if (ONLY === undefined || ONLY === 'history') {
+  process.stderr.write(`bench/events: history of one peering among ${HISTORY_PEERINGS} (${HISTORY_SAMPLES} samples)...\n`);
+  const h = await benchHistory();
+  process.stdout.write(`history      one peering among ${fmt(HISTORY_PEERINGS)} (${fmt(h.events)} events)   p50 ${h.p50.toFixed(1)} ms   p99 ${h.p99.toFixed(1)} ms   max ${h.max.toFixed(1)} ms (target p99 <= 100 ms)\n`);
 }
 if (ONLY === undefined || ONLY === 'rebuild') {
   process.stderr.write(`bench/events: rebuild (${REBUILD_EVENTS} events, ${ROUNDS} rounds)...\n`);

@@ -7,6 +7,7 @@ import { binary, loadLayout, stackEnv, type StackLayout } from './config.js';
 import { components, controlPlanes, type Component } from './components.js';
 import { adoptPorts, forgetPorts, stopRecorded } from './state.js';
 import { BASE_SETTING } from './ports.js';
+import { aptInstall, commandExists } from './packages.js';
 import { argsDiff, bindable, commandLineOf, describePortHolder, isOurProcess, portOpen, readPid, removePidFile, sleep, startDetached, stopProcess, waitFor } from './proc.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -18,25 +19,13 @@ function say(msg: string): void {
   process.stderr.write(`[stack ${s}s] ${msg}\n`);
 }
 
-function commandExists(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 function ensureSystemPackages(): void {
   const missing: string[] = [];
   if (!existsSync('/usr/lib/postgresql/15/bin/postgres')) missing.push('postgresql-15');
   if (!commandExists('java')) missing.push('openjdk-17-jre-headless');
   if (!commandExists('mvn')) missing.push('maven');
   if (!commandExists('setpriv')) missing.push('util-linux');
-  if (missing.length > 0) {
-    say(`installing system packages: ${missing.join(' ')}`);
-    const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    for (const args of [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', ...missing]]) {
-      const r = spawnSync(sudo[0] ?? args[0]!, [...sudo.slice(1), ...(sudo.length ? args : args.slice(1))], { stdio: 'inherit', env });
-      if (r.status !== 0) throw new Error(`installing ${missing.join(' ')} with apt-get failed (exit ${r.status})`);
-    }
-  }
+  aptInstall(missing, say);
   if (!commandExists('go')) throw new Error('go is not on PATH: the Kubernetes components, etcd and kwok are built from Go modules (Go 1.26)');
 }
 

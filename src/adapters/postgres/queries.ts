@@ -2,10 +2,12 @@
 // stream rows, read and never written.
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../../events/envelope.js';
-import { parseStreamId } from '../../commands/registry.js';
+import { parseStreamId, streamIdOf } from '../../commands/registry.js';
 import type { ReadModelQueries, ReceivedOffer } from '../../ports.js';
 import { verifyAuditChain } from './chain.js';
 import { AuditEntity, PeeringEntity } from './entities.js';
+
+const PEERING_EVENTS = `select envelope from peerlog_outbox where stream_id = any($1::text[]) and hash is not null order by stream_id, stream_version`;
 
 export function createReadModelQueries(ds: DataSource): ReadModelQueries {
   return {
@@ -34,6 +36,13 @@ export function createReadModelQueries(ds: DataSource): ReadModelQueries {
     },
     async eventsAfter(streamId, version) {
       const rows = await ds.query('select envelope from peerlog_outbox where stream_id = $1 and stream_version > $2 order by stream_version', [streamId, version]) as { envelope: EventEnvelope }[];
+      return rows.map((r) => r.envelope);
+    },
+    async peeringEvents(remotes) {
+      if (remotes.length === 0) return [];
+      const streamIds = remotes.flatMap((r) => (['outgoing', 'incoming', 'pods'] as const).map((k) => streamIdOf(k, r)));
+      // The (stream_id, stream_version) key's index: a peering's events cost the same among millions.
+      const rows = await ds.query(PEERING_EVENTS, [streamIds]) as { envelope: EventEnvelope }[];
       return rows.map((r) => r.envelope);
     },
     verifyChain: () => verifyAuditChain(ds),

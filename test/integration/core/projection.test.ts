@@ -278,8 +278,8 @@ test('`peerlog replay` rebuilds the read models to the same rows and reports wha
 
     const h = spawnSync(PEERLOG, ['history', 'two', '-o', 'json', ...cliFlags(rt.config)], { encoding: 'utf8' });
     assert.equal(h.status, 0, h.stderr);
-    const history = JSON.parse(h.stdout) as { peerings: { remoteClusterId: string; phase: string }[]; events: { type: string; streamVersion: number }[] };
-    assert.deepEqual(history.peerings.map((p) => [p.remoteClusterId, p.phase]), [['two', 'virtualNodeReady']]);
+    const history = JSON.parse(h.stdout) as { clusterId: string; status: { outgoing: { phase: string } }; events: { type: string; version: number }[] };
+    assert.deepEqual([history.clusterId, history.status.outgoing.phase], ['two', 'Established']);
     assert.deepEqual(history.events.map((e) => e.type), ['PeeringRequested', 'IdentityRequested', 'CertIssued', 'ResourceRequested',
       'OfferReceived', 'OfferAccepted', 'VirtualNodeCreated', 'VirtualNodeReady']);
   } finally {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
 import { offloadedDeployment, removeNamespaces } from '../../support/offloading.js';
-import { cleanupPlanes, foreignClusterManifest, peerlog, startPlane, type Plane } from '../../support/peering.js';
+import { cleanupPlanes, foreignClusterManifest, peerlog, planeFlags, startPlane, type Plane } from '../../support/peering.js';
 import { driversOf } from '../../../src/runtime.js';
 
 interface Pod {
@@ -134,10 +134,10 @@ test('a Deployment offloaded to beta: 3 Running pods on both sides with their Co
     return r.length === 3 && r.every((x) => x.phase === 'Running') ? r : undefined;
   }, 20_000);
   assert.deepEqual(rows.map((r) => [r.namespace, r.name, r.remote_namespace, r.node_name]), local.map((p) => [ns, p.metadata.name, remoteNs, nodeName]).sort((a, b) => a[1]!.localeCompare(b[1]!)));
-  const status = await peerlog(['status', provider.config.clusterId, '-o', 'json', '--cluster-id', consumer.config.clusterId, '--kubeconfig', consumer.config.kubeconfig!]);
+  const status = await peerlog(['status', provider.config.clusterId, '-o', 'json', ...planeFlags(consumer)]);
   assert.equal(status.status, 0, status.stderr);
   assert.deepEqual((JSON.parse(status.stdout) as { outgoing: { offloadedPods: unknown } }).outgoing.offloadedPods, { total: 3, running: 3, pending: 0, succeeded: 0, failed: 0, keptBack: 0 });
-  const table = await peerlog(['status', '--cluster-id', consumer.config.clusterId, '--kubeconfig', consumer.config.kubeconfig!]);
+  const table = await peerlog(['status', ...planeFlags(consumer)]);
   assert.match(table.stdout, /PODS/);
   assert.match(table.stdout.split('\n').find((l) => l.startsWith(provider.config.clusterId)) ?? '', new RegExp(`${nodeName}\\s+3/3`));
 

@@ -54,7 +54,7 @@ test('peerlog peer, both ways at once: a virtual node on each side, live progres
   }, 10_000);
 
   // status tells the same, as JSON.
-  const status = await peerlog(['status', b.config.clusterId, '-o', 'json', '--cluster-id', a.config.clusterId, '--kubeconfig', a.config.kubeconfig!]);
+  const status = await peerlog(['status', b.config.clusterId, '-o', 'json', ...planeFlags(a)]);
   assert.equal(status.status, 0, status.stderr);
   const s = JSON.parse(status.stdout) as { outgoing: { phase: string; virtualNode: string }; incoming: { phase: string } };
   assert.equal(s.outgoing.phase, 'Established');
