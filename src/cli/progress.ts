@@ -28,6 +28,7 @@ export function describeEvent(e: EventEnvelope): string {
       case 'VirtualNodeDeleted': return `virtual node ${String(d.nodeName)} and its Lease deleted`;
       case 'ResourceRequestWithdrawn': return d.providerReached ? `ResourceRequest withdrawn from ${String(d.tenantNamespace)}` : `the provider was not reached: its request and objects stay there${d.notice ? '; a signed withdrawal notice is kept for the next contact' : ''}`;
       case 'PeeringTerminated': return `peering terminated; identity removed${d.force ? ' (forced)' : ''}`;
+      case 'ProviderEndedPeering': return `the provider ended the peering (${String(d.reason)}): ${String(d.message)}`;
       case 'WithdrawalDelivered': return `the provider answered the withdrawal notice: ${String(d.outcome)} (${String(d.message)})`;
       default: return JSON.stringify(d).slice(0, 200);
     }

@@ -84,6 +84,7 @@ const COMMAND_KINDS: { readonly [C in AnyCommand['type']]: StreamKind } = {
   WithdrawResourceRequest: 'outgoing',
   TerminatePeering: 'outgoing',
   RecordWithdrawalDelivered: 'outgoing',
+  RecordProviderEnded: 'outgoing',
   ValidateToken: 'incoming',
   IssueCertificate: 'incoming',
   RenewCertificate: 'incoming',

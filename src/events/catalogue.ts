@@ -237,6 +237,16 @@ export interface WithdrawalNoticeData {
   readonly signature: string;
 }
 
+/**
+ * The provider ended the peering (its incoming direction disabled for this cluster), as its
+ * answer on this cluster's ResourceRequest said: the teardown runs here as if asked, and this
+ * cluster does not peer again until its intent changes.
+ */
+export interface ProviderEndedPeeringData {
+  readonly reason: OfferWithdrawalReason;
+  readonly message: string;
+}
+
 /** The provider answered a withdrawal notice (a forced unpeering's later contact). */
 export interface WithdrawalDeliveredData {
   readonly outcome: WithdrawalOutcome;
@@ -413,6 +423,7 @@ export interface EventDataMap {
   readonly ResourceRequestWithdrawn: ResourceRequestWithdrawnData;
   readonly PeeringTerminated: PeeringTerminatedData;
   readonly WithdrawalDelivered: WithdrawalDeliveredData;
+  readonly ProviderEndedPeering: ProviderEndedPeeringData;
   // provider
   readonly TokenValidated: TokenValidatedData;
   readonly TokenRejected: TokenRejectedData;
@@ -480,6 +491,7 @@ export type OutgoingEvent =
       | 'ResourceRequestWithdrawn'
       | 'PeeringTerminated'
       | 'WithdrawalDelivered'
+      | 'ProviderEndedPeering'
     >
   | CertIssuedOn<'consumer'>
   | CertRenewedOn<'consumer'>;

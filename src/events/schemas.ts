@@ -244,6 +244,7 @@ export const EVENT_SCHEMAS: SchemaTable = {
   },
   PeeringTerminated: { 1: object({ force: boolean() }) },
   WithdrawalDelivered: { 1: object({ outcome: enumOf(WITHDRAWAL_OUTCOMES), message: string({ min: 0, max: LIMITS.message }) }) },
+  ProviderEndedPeering: { 1: object({ reason: enumOf(OFFER_WITHDRAWAL_REASONS), message: string({ min: 0, max: LIMITS.message }) }) },
   TokenValidated: { 1: object({ remoteClusterId: clusterId, remoteClusterName: clusterName }) },
   TokenRejected: { 1: object({ reason: enumOf(TOKEN_REJECTION_REASONS) }) },
   ResourceRequestReceived: { 1: object({ requestName: objectName, tenantNamespace: namespace }) },

@@ -7,10 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { PeerlogConfig } from '../config.js';
 import type { Logger } from '../adapters/log/index.js';
-import type { KubeClient, KubeObject, k8s } from '../adapters/kubernetes/client.js';
+import type { KubeClient, KubeObject, ListedInformer, k8s } from '../adapters/kubernetes/client.js';
 import { readPeeringToken } from '../adapters/kubernetes/secrets.js';
 import type { HandledCommand } from '../commands/handle.js';
-import type { Actor, PeeringBlockReason, Resources } from '../events/catalogue.js';
+import type { Actor, OfferWithdrawalReason, PeeringBlockReason, Resources } from '../events/catalogue.js';
+import { OFFER_WITHDRAWAL_REASONS } from '../events/constants.js';
+import { REQUEST_NAME } from '../resources/objects.js';
 import type { OutgoingCommand } from '../commands/outgoing/commands.js';
 import type { OutgoingState } from '../commands/outgoing/state.js';
 import { deliverWithdrawal, obtainIdentity, pinOf, renewIdentityIfDue, type ConsumerPorts, type WithdrawalDelivery } from '../auth/consumer.js';
@@ -86,7 +88,7 @@ export interface ConsumerSide {
 export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
   const { config, kube, log } = d;
   /** One watch of the provider's offers per remote, tied to the client (identity) it was opened with. */
-  const offerWatches = new Map<string, { client: KubeClient; informer: k8s.Informer<Offer> & k8s.ObjectCache<Offer> }>();
+  const offerWatches = new Map<string, { client: KubeClient; informer: ListedInformer<Offer> }>();
   /** When each remote's current certificate is due for renewal, and the timer that wakes it then. */
   const renewals = new Map<string, { certFingerprint: string; dueAt: number; timer: NodeJS.Timeout }>();
   const logChecks = new Set<NodeJS.Timeout>();
@@ -195,6 +197,9 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     d.wakeStatus(remote);
     if (granted) { d.wakeProcess(remote); return; }
     const intent = await intentOf(fc);
+    // The provider ended the last peering: this cluster does not knock again on its own, only
+    // once its intent changes (the ForeignCluster edited, or its token Secret replaced).
+    if (state.status === 'terminated' && state.remote.endedByProvider && !('blocked' in intent) && intent.attempt === state.remote.attempt) return;
     const handled = 'blocked' in intent
       ? await d.send(remote, { type: 'BlockPeering', data: { reason: intent.blocked, message: intent.message } }, actorOf(fc))
       : await d.send(remote, { type: 'RequestPeering', data: { remoteClusterId: remote, remoteClusterName: fc.spec.clusterName ?? remote, authUrl: fc.spec.authUrl!, attempt: intent.attempt } }, actorOf(fc));
@@ -238,9 +243,28 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     // An observation: the offer seen becomes ReceiveOffer (the decider keeps only news).
     d.watches.watch('resourceoffers', informer, (o, verb) => {
       if (verb !== 'delete') receiveOffer(remote, o).catch((e: unknown) => { log.warn('recording an offer failed; the resync tries again', { remoteClusterId: remote, error: e }); });
+      // An offer gone: the provider may have ended the peering (its answer on the request says).
+      else checkEnded(remote).catch((e: unknown) => { log.warn('reading the request\'s answer failed; the resync tries again', { remoteClusterId: remote, error: e }); });
     }, wanted, { remoteClusterId: remote });
     offerWatches.set(remote, { client, informer });
     d.watches.start('resourceoffers', informer as unknown as k8s.Informer<KubeObject>, wanted).catch(() => undefined);
+  }
+
+  /**
+   * Whether the provider ended the peering: its answer on this cluster's request says Withdrawn
+   * (incoming disabled there). Recorded as ProviderEndedPeering, which starts the teardown here.
+   */
+  async function checkEnded(remote: string): Promise<void> {
+    const s = await d.load(remote);
+    if (!('identity' in s) || !s.identity || !TAKES_OFFERS.has(s.status) || s.status === 'resourcesRequested') return;
+    const client = await d.identities.client(remote, s as Peered);
+    const rr = await client.get<KubeObject & { status?: { phase?: string; reason?: string; message?: string } }>(GROUP_VERSION, 'ResourceRequest', REQUEST_NAME, s.identity.tenantNamespace);
+    if (rr?.status?.phase !== 'Withdrawn') return;
+    const reason = (OFFER_WITHDRAWAL_REASONS as readonly string[]).includes(rr.status.reason ?? '') ? rr.status.reason as OfferWithdrawalReason : 'IncomingDisabled';
+    const message = typeof rr.status.message === 'string' ? rr.status.message : 'the provider withdrew its offer';
+    await d.send(remote, { type: 'RecordProviderEnded', data: { reason, message } }, { kind: 'remote-cluster', name: remote });
+    log.info('the provider ended the peering', { remoteClusterId: remote, reason });
+    d.wakeProcess(remote);
   }
 
   async function receiveOffer(remote: string, offer: Offer): Promise<void> {
@@ -353,6 +377,9 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     watchOffers(remote, client, s.identity.tenantNamespace);
     // What the watch's cache holds is recorded too (a resync, or an offer seen before this state).
     for (const o of offerWatches.get(remote)?.informer.list() ?? []) await receiveOffer(remote, o);
+    // No offer where one was accepted (a deletion missed while this process was away): ask why.
+    const offers = offerWatches.get(remote)?.informer;
+    if (offers?.listed() && offers.list().length === 0) await checkEnded(remote);
   }
 
   /** What the user wants once a teardown is over: the object gone, nothing, or a new peering. */

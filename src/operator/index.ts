@@ -126,6 +126,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     nodes: () => nodes.list(), pods: () => pods.list(), request: (namespace, name) => rrs.get(name, namespace),
     requestsListed: () => rrs.listed(),
     capacityListed: () => nodes.listed() && pods.listed(),
+    incomingDisabled: (remote) => fcFor(remote)?.spec.incoming === 'Disabled',
   });
   const processes: EffectProjection = createEffectProjection({
     name: PROCESS, store: d.views, logger: d.logger,
@@ -152,7 +153,11 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   }, log);
   const enqueue = (k: WorkKey) => queue.enqueue(encodeKey(k));
 
-  watches.watch('foreignclusters', fcs, (fc) => { if (fc.metadata?.name) enqueue({ kind: 'foreignCluster', name: fc.metadata.name }); });
+  watches.watch('foreignclusters', fcs, (fc) => {
+    if (fc.metadata?.name) enqueue({ kind: 'foreignCluster', name: fc.metadata.name });
+    // Its incoming direction may have been disabled: the provider's half looks again.
+    if (fc.spec?.clusterId) processes.wake(fc.spec.clusterId);
+  });
   watches.watch('resourcerequests', rrs, (rr, verb) => {
     if (rr.metadata?.name !== REQUEST_NAME || !rr.metadata.namespace) return;
     // A request withdrawn (unpeering): the process step sees it gone from the cache and withdraws the offer.

@@ -17,6 +17,12 @@ import { remoteNamespaceFor } from '../resources/names.js';
 import { own } from '../commands/pods/state.js';
 import { DNS_LABEL_PATTERN } from '../events/constants.js';
 
+/**
+ * A consumer whose peering this provider ended (incoming Disabled) has this long to drain and
+ * delete its virtual node and withdraw its request before its identity is revoked regardless.
+ */
+export const PROVIDER_END_GRACE_MS = 120_000;
+
 /** Provider-side states whose offer follows this cluster's capacity. */
 export const OFFERING: readonly string[] = ['resourcesRequested', 'offered'];
 
@@ -31,6 +37,10 @@ export interface ProviderSideDeps {
   requestsListed(): boolean;
   /** Whether the nodes' and pods' caches have had theirs (before it, free capacity would read as none). */
   capacityListed(): boolean;
+  /** Whether this cluster's ForeignCluster for that consumer says incoming: Disabled. */
+  incomingDisabled(remote: string): boolean;
+  /** How long a consumer whose peering this side ended has to tear its side down (default PROVIDER_END_GRACE_MS). */
+  readonly endGraceMs?: number;
 }
 
 export interface ProviderSide {
@@ -102,8 +112,26 @@ export function createProviderSide(d: ProviderSideDeps): ProviderSide {
         await d.send(remote, { type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' } }, consumer);
         return;
       }
+      // Incoming disabled for a consumer that holds an identity: this side's half of unpeering.
+      // With an offer, it is withdrawn first and the consumer, told by its request's status, tears
+      // its side down while its identity still works; without one there is nothing to drain.
+      if (d.incomingDisabled(remote)) {
+        if (s.status === 'offered') { await d.send(remote, { type: 'WithdrawOffer', data: { reason: 'IncomingDisabled' } }); return; }
+        if (s.status === 'authenticated' || s.status === 'resourcesRequested') { await d.send(remote, { type: 'RevokeIdentity', data: { reason: 'IncomingDisabled' } }); return; }
+      }
       if (s.status === 'offerWithdrawn') {
-        await d.send(remote, { type: 'RevokeIdentity', data: { reason: s.reason === 'IncomingDisabled' ? 'IncomingDisabled' : 'ConsumerUnpeered' } });
+        if (s.reason === 'IncomingDisabled') {
+          // Revoked once the consumer has withdrawn its request (its teardown is over), or at the
+          // deadline: a consumer that never answers does not keep its identity.
+          const withdrawn = d.requestsListed() && !d.request(s.identity.tenantNamespace, REQUEST_NAME);
+          const deadline = Date.parse(view.updatedAt) + (d.endGraceMs ?? PROVIDER_END_GRACE_MS);
+          if (!withdrawn && Date.now() < deadline) {
+            throw new RetryLater(`waiting until ${new Date(deadline).toISOString()} for ${remote} to tear its side down and withdraw its request`);
+          }
+          await d.send(remote, { type: 'RevokeIdentity', data: { reason: 'IncomingDisabled' } }, withdrawn ? { kind: 'remote-cluster', name: remote } : undefined);
+          return;
+        }
+        await d.send(remote, { type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' } });
         return;
       }
       await offer(remote, s);

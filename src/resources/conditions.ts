@@ -43,6 +43,8 @@ export const REASONS = {
   providerNotReached: 'ProviderNotReached',
   /** A forced unpeering's notice, delivered later, was refused by the provider (its words in the message). */
   withdrawalRefused: 'WithdrawalRefused',
+  /** The provider ended the peering (its incoming direction disabled for this cluster). */
+  providerEnded: 'ProviderEnded',
   // virtual node
   noVirtualNode: 'NoVirtualNode',
   nodeStarting: 'NodeStarting',

@@ -139,6 +139,8 @@ export const RESOURCE_REQUEST_CRD = forgeCrd({
     type: 'object',
     properties: {
       conditions: CONDITIONS, offerName: str(), phase: str(),
+      // Withdrawn by the provider (phase Withdrawn): why, for the consumer to read.
+      reason: str(), message: str({ maxLength: 1024 }),
       namespaces: {
         type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['namespace'],
         description: 'the provider\'s answer for each requested namespace',

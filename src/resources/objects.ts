@@ -46,6 +46,15 @@ export function forgeRequestStatus(p: { namespace: string; requestName: string; 
   };
 }
 
+/** The provider ended the peering: the request's status says so, and why, for the consumer to read. */
+export function forgeWithdrawnRequestStatus(p: { namespace: string; requestName: string; offerName: string; reason: string; consumerId: string }): Obj {
+  const message = `the provider no longer accepts incoming peerings from ${p.consumerId} (its ForeignCluster for it has incoming: Disabled)`;
+  return {
+    apiVersion: GROUP_VERSION, kind: 'ResourceRequest', metadata: { name: p.requestName, namespace: p.namespace },
+    status: { phase: 'Withdrawn', offerName: p.offerName, reason: p.reason, message },
+  };
+}
+
 /** The consumer's answer, written on the offer's status subresource in the provider's cluster. */
 export function forgeOfferStatus(p: { namespace: string; offerName: string; phase: 'Accepted' | 'Refused'; generation: number; virtualNode?: string }): Obj {
   return {

@@ -1,5 +1,5 @@
 // Commands of the consumer-side aggregate (stream outgoing-<remoteId>).
-import type { AuthenticationFailureReason, DrainWaitReason, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason, Resources, WithdrawalNoticeData, WithdrawalOutcome } from '../../events/catalogue.js';
+import type { AuthenticationFailureReason, DrainWaitReason, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason, Resources, OfferWithdrawalReason, WithdrawalNoticeData, WithdrawalOutcome } from '../../events/catalogue.js';
 import type { Command, NoData } from '../command.js';
 
 export type RequestPeering = Command<
@@ -130,6 +130,9 @@ export type WithdrawResourceRequest = Command<
   }
 >;
 
+/** The provider's answer on this cluster's request says it ended the peering. */
+export type RecordProviderEnded = Command<'RecordProviderEnded', { readonly reason: OfferWithdrawalReason; readonly message: string }>;
+
 /** The provider answered the withdrawal notice of a forced unpeering (or refused it). */
 export type RecordWithdrawalDelivered = Command<'RecordWithdrawalDelivered', { readonly outcome: WithdrawalOutcome; readonly message: string }>;
 
@@ -160,4 +163,5 @@ export type OutgoingCommand =
   | DeleteVirtualNode
   | WithdrawResourceRequest
   | TerminatePeering
-  | RecordWithdrawalDelivered;
+  | RecordWithdrawalDelivered
+  | RecordProviderEnded;

@@ -187,6 +187,12 @@ export function decide(command: OutgoingCommand, state: OutgoingState): Events {
       }
     case 'WithdrawResourceRequest':
       return withdrawResourceRequest(command, state);
+    case 'RecordProviderEnded': {
+      // Only a live peering can be ended by the other side; one already unpeering goes on as it is.
+      const phase = phaseOf(state);
+      if (phase !== 'peered' && phase !== 'authenticating') return [];
+      return [{ type: 'ProviderEndedPeering', data: { reason: command.data.reason, message: command.data.message.slice(0, LIMITS.message) } }];
+    }
     case 'RecordWithdrawalDelivered': {
       // Only a notice still owed is answered; a repeat (the answer already in the log) is nothing.
       if (!('remote' in state) || !state.remote?.pendingWithdrawal) return [];
@@ -679,6 +685,13 @@ export function evolve(state: OutgoingState, event: OutgoingEvent): OutgoingStat
         };
       }
       return state;
+    case 'ProviderEndedPeering': {
+      // The same teardown as one asked for here (drained, not forced), its cause kept with the remote.
+      const phase = phaseOf(state);
+      if (phase !== 'peered' && phase !== 'authenticating') return state;
+      const ended = evolve(state, { type: 'UnpeeringRequested', data: { force: false, drain: true } });
+      return 'remote' in ended && ended.remote ? { ...ended, remote: { ...ended.remote, endedByProvider: event.data } } as OutgoingState : ended;
+    }
     case 'UnpeeringRequested': {
       const drain = event.data.drain ?? true;
       switch (phaseOf(state)) {

@@ -1,5 +1,5 @@
 // State of the consumer-side aggregate, one status per step of the peering's life.
-import type { WithdrawalDeliveredData, WithdrawalNoticeData, AuthenticationFailedData, VirtualNodeDrainWaitingData, AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
+import type { ProviderEndedPeeringData, WithdrawalDeliveredData, WithdrawalNoticeData, AuthenticationFailedData, VirtualNodeDrainWaitingData, AuthenticationFailureReason, OfferData, OfferRefusalReason, PeeringBlockReason, ProviderHealthReason } from '../../events/catalogue.js';
 
 export interface RemoteCluster {
   readonly clusterId: string;
@@ -14,6 +14,8 @@ export interface RemoteCluster {
    * next contact (the terminated peering keeps trying; a new peering delivers it before anything).
    */
   readonly pendingWithdrawal?: WithdrawalNoticeData;
+  /** The provider ended this peering (its answer on the request said so): why, in its words. */
+  readonly endedByProvider?: ProviderEndedPeeringData;
 }
 
 /** A failure as the log tells it: the recorded reason, the HTTP status, the address and the words. */

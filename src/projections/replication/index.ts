@@ -18,7 +18,7 @@ import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
 import type { WithdrawalNoticeData } from '../../events/catalogue.js';
-import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, REQUEST_NAME } from '../../resources/objects.js';
+import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, forgeWithdrawnRequestStatus, REQUEST_NAME } from '../../resources/objects.js';
 import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import { nodeOf, type RemoteViews } from '../views/view.js';
 
@@ -195,12 +195,20 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
     const marker = { what, tenantNeeded, version: views.incoming?.version };
     if (!memo.changed(key, marker, forced)) return;
     const tenant = tenantNamespaceFor(consumer);
+    const inc = views.incoming?.state;
+    if (inc?.status === 'offerWithdrawn' && inc.reason === 'IncomingDisabled') {
+      // The consumer reads why its offer went on its request: said before the offer goes.
+      await d.kube.applyStatus(forgeWithdrawnRequestStatus({
+        namespace: inc.identity.tenantNamespace, requestName: inc.requestName, offerName: inc.offer.offerName, reason: inc.reason, consumerId: consumer,
+      }) as KubeObject).catch((e: unknown) => { if ((e as { status?: number }).status !== 404) throw e; });
+    }
     const offers = await d.kube.request<{ items?: KubeObject[] }>('GET', `/apis/${GROUP_VERSION}/namespaces/${tenant}/resourceoffers`).catch((e: unknown) => {
       if ((e as { status?: number }).status === 404) return { items: [] };
       throw e;
     });
     for (const o of offers.items ?? []) {
-      if ((o as { spec?: { clusterId?: string } }).spec?.clusterId === consumer && o.metadata?.name) await d.kube.delete(GROUP_VERSION, 'ResourceOffer', o.metadata.name, tenant);
+      // The offer is labelled for the consumer (its spec names this cluster, the provider).
+      if (o.metadata?.labels?.[LABELS.remoteClusterId] === consumer && o.metadata.name) await d.kube.delete(GROUP_VERSION, 'ResourceOffer', o.metadata.name, tenant);
     }
     const selector = encodeURIComponent(`${LABELS.remoteClusterId}=${consumer},${OFFLOAD_LABELS.offloadedNamespace}=true`);
     const namespaces = await d.kube.request<{ items?: KubeObject[] }>('GET', `/api/v1/namespaces?labelSelector=${selector}`);

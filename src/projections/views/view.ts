@@ -225,10 +225,15 @@ export function outgoingConditions(s: OutgoingState): Draft[] {
       type: T.outgoingPeering, status: 'False', reason: s.delivered.outcome === 'Refused' ? R.withdrawalRefused : R.terminated,
       message: `unpeered by force; at a later contact the provider ${s.delivered.outcome === 'Revoked' ? 'ended its half' : s.delivered.outcome === 'AlreadyEnded' ? 'had ended its half already' : 'refused the withdrawal notice'}: ${s.delivered.message}`,
     });
+  } else if (s.status === 'terminated' && s.remote.endedByProvider) {
+    const ended = s.remote.endedByProvider;
+    out.push({ type: T.outgoingPeering, status: 'False', reason: R.providerEnded, message: `the provider ended the peering (${ended.reason}): ${ended.message}; peering again waits for a change of this ForeignCluster or its token` });
   } else if (s.status === 'terminated' || s.status === 'empty') {
     out.push({ type: T.outgoingPeering, status: 'False', reason: s.status === 'empty' ? R.notPeered : R.terminated, message: 'no outgoing peering' });
   } else if (phaseOfUnpeering(s)) {
-    out.push({ type: T.outgoingPeering, status: 'Unknown', ...phaseOfUnpeering(s)! });
+    const step = phaseOfUnpeering(s)!;
+    const ended = 'remote' in s ? s.remote?.endedByProvider : undefined;
+    out.push({ type: T.outgoingPeering, status: 'Unknown', reason: step.reason, message: ended ? `the provider ended the peering (${ended.reason}): ${step.message}` : step.message });
   } else if (s.status !== 'authenticationFailed' && s.status !== 'blocked') {
     out.push({ type: T.outgoingPeering, status: 'Unknown', reason: phase, message: `peering in progress: ${phase}` });
   }

@@ -100,6 +100,7 @@ const cmd = {
     metadata,
   }),
   withdrawResourceRequest: (providerReached = true, notice?: typeof NOTICE): OutgoingCommand => ({ type: 'WithdrawResourceRequest', data: { providerReached, ...(notice ? { notice } : {}) }, metadata }),
+  recordProviderEnded: (message = 'cluster beta no longer accepts incoming peerings from alpha'): OutgoingCommand => ({ type: 'RecordProviderEnded', data: { reason: 'IncomingDisabled', message }, metadata }),
   recordWithdrawalDelivered: (outcome: 'Revoked' | 'AlreadyEnded' | 'Refused' = 'Revoked', message = 'the provider revoked the identity'): OutgoingCommand => ({ type: 'RecordWithdrawalDelivered', data: { outcome, message }, metadata }),
   markVirtualNodeDrained: (): OutgoingCommand => ({ type: 'MarkVirtualNodeDrained', data: {}, metadata }),
   deleteVirtualNode: (): OutgoingCommand => ({ type: 'DeleteVirtualNode', data: {}, metadata }),
@@ -169,6 +170,7 @@ const ev = {
     },
   }),
   resourceRequestWithdrawn: (providerReached = true, notice: typeof NOTICE | null = null): OutgoingEvent => ({ type: 'ResourceRequestWithdrawn', data: { tenantNamespace: TENANT, providerReached, notice } }),
+  providerEndedPeering: (message = 'cluster beta no longer accepts incoming peerings from alpha'): OutgoingEvent => ({ type: 'ProviderEndedPeering', data: { reason: 'IncomingDisabled', message } }),
   withdrawalDelivered: (outcome: 'Revoked' | 'AlreadyEnded' | 'Refused' = 'Revoked', message = 'the provider revoked the identity'): OutgoingEvent => ({ type: 'WithdrawalDelivered', data: { outcome, message } }),
   virtualNodeDrained: (): OutgoingEvent => ({ type: 'VirtualNodeDrained', data: { nodeName: NODE } }),
   virtualNodeDeleted: (): OutgoingEvent => ({ type: 'VirtualNodeDeleted', data: { nodeName: NODE } }),
@@ -357,6 +359,7 @@ const peeredIdentityCells = {
   WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(INVALID),
   TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
   RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'no notice owed').then(nothing),
+  RecordProviderEnded: when(cmd.recordProviderEnded()).then(emits(ev.providerEndedPeering())),
 } as const;
 
 /** Rows shared by the authenticating statuses for commands that need an identity. */
@@ -386,6 +389,7 @@ const notYetPeeredCells = {
   WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(INVALID),
   TerminatePeering: when(cmd.terminatePeering()).then(INVALID),
   RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'no notice owed').then(nothing),
+  RecordProviderEnded: when(cmd.recordProviderEnded()).then(emits(ev.providerEndedPeering())),
 } as const;
 
 /** Rows shared by the unpeering statuses for commands of the peering's live phase. */
@@ -406,6 +410,7 @@ const unpeeringCells = {
   CreateVirtualNode: when(cmd.createVirtualNode()).then(INVALID),
   MarkVirtualNodeReady: when(cmd.markVirtualNodeReady()).then(INVALID),
   RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'no notice owed').then(nothing),
+  RecordProviderEnded: when(cmd.recordProviderEnded(), 'nothing live to end').then(nothing),
 } as const;
 
 /** Rows for statuses where nothing of a peering exists. */
@@ -437,6 +442,7 @@ const idleCells = {
   WithdrawResourceRequest: when(cmd.withdrawResourceRequest()).then(nothing),
   TerminatePeering: when(cmd.terminatePeering()).then(nothing),
   RecordWithdrawalDelivered: when(cmd.recordWithdrawalDelivered(), 'no notice owed').then(nothing),
+  RecordProviderEnded: when(cmd.recordProviderEnded(), 'nothing live to end').then(nothing),
 } as const;
 
 /** The offer-related rows of statuses that run a virtual node on OFFER_1. */
@@ -833,6 +839,22 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
 });
 
 // ---- evolve: the states that matter to others ------------------------------------------------------------
+
+describe('outgoing: the provider ends the peering', () => {
+  it('ProviderEndedPeering starts the same teardown as one asked here (drained, not forced) and keeps its cause with the remote, through to Terminated', () => {
+    const ended = foldEvents(outgoingDecider, [...nodeReady, ev.providerEndedPeering()]);
+    assert.equal(ended.status, 'unpeeringRequested');
+    const u = ended as Extract<OutgoingState, { status: 'unpeeringRequested' }>;
+    assert.deepEqual([u.force, u.drain, u.cordoned, u.virtualNode?.nodeName], [false, true, false, NODE]);
+    assert.deepEqual(u.remote.endedByProvider, { reason: 'IncomingDisabled', message: 'cluster beta no longer accepts incoming peerings from alpha' });
+    const done = foldEvents(outgoingDecider, [...nodeReady, ev.providerEndedPeering(), ev.virtualNodeCordoned(), ev.virtualNodeDrained(), ev.virtualNodeDeleted(), ev.resourceRequestWithdrawn(), ev.peeringTerminated()]);
+    assert.equal(done.status, 'terminated');
+    assert.deepEqual((done as Extract<OutgoingState, { status: 'terminated' }>).remote.endedByProvider?.reason, 'IncomingDisabled');
+    // Peering again starts with a clean slate: the cause is not carried into the next attempt.
+    const again = foldEvents(outgoingDecider, [...nodeReady, ev.providerEndedPeering(), ev.virtualNodeCordoned(), ev.virtualNodeDrained(), ev.virtualNodeDeleted(), ev.resourceRequestWithdrawn(), ev.peeringTerminated(), ev.peeringRequested()]);
+    assert.equal((again as Extract<OutgoingState, { status: 'peeringRequested' }>).remote.endedByProvider, undefined);
+  });
+});
 
 describe('outgoing renewal', () => {
   const pending = [...nodeReady, ev.identityRenewalRequested()];

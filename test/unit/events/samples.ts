@@ -79,6 +79,7 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
     { tenantNamespace: 'peerlog-tenant-alpha', providerReached: false, notice: { certFingerprint: 'c'.repeat(64), signedAt: '2026-12-03T09:00:00.000Z', signature: 'MEUCIQDx+/w==' } },
   ],
   PeeringTerminated: [{ force: false }],
+  ProviderEndedPeering: [{ reason: 'IncomingDisabled', message: 'cluster beta no longer accepts incoming peerings from alpha' }],
   WithdrawalDelivered: [{ outcome: 'Revoked', message: 'the provider revoked the identity' }, { outcome: 'Refused', message: '' }],
   TokenValidated: [{ remoteClusterId: 'alpha-01', remoteClusterName: 'alpha' }],
   TokenRejected: [{ reason: 'TokenMismatch' }],
