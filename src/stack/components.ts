@@ -316,7 +316,9 @@ export function controlPlanes(layout: StackLayout): readonly Component[] {
       startTimeoutMs: 60_000, stopSignal: 'SIGTERM',
       async prepare() { /* the control plane prepares its own schema, topic and CRDs */ },
       spec() {
-        return { name, command: process.execPath, args: [bin, 'serve', '--stack', cluster], logFile: this.logFile, pidFile: this.pidFile };
+        // Integration tests label their ForeignClusters (peerlog.dev/test=<their id>) for their own
+        // control planes; the stack's planes, which may run beside them (the demo's test), leave those alone.
+        return { name, command: process.execPath, args: [bin, 'serve', '--stack', cluster, '--foreign-cluster-selector', '!peerlog.dev/test'], logFile: this.logFile, pidFile: this.pidFile };
       },
       async healthy() {
         const r = await httpGet(`https://127.0.0.1:${layout.clusters[cluster].authPort}/readyz`, { insecure: true }).catch(() => ({ status: 0 }));
