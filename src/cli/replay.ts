@@ -1,8 +1,11 @@
 // `peerlog replay`: rebuilds this cluster's projections from offset 0 of its Kafka log while the
 // control plane is stopped — the read models, and the views of the projections that make effects —
 // then applies what the rebuilt views say once: ForeignCluster and request statuses (kubernetes),
-// the objects written for the remote cluster (replication), virtual nodes and their Leases
-// (virtual-kubelet). The process projection's view is rebuilt but calls nothing out.
+// the objects written for the remote cluster (replication), virtual nodes, their Leases and the
+// pods offloaded through them (virtual-kubelet: the twins in the provider, the ConfigMaps and
+// Secrets copied with them, the status reflected onto the local pods). The process projection's
+// view is rebuilt but calls nothing out. Nothing is watched and nothing recorded: both clusters are
+// listed once (the provider through the identity the log names), and no heartbeat is started.
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { createLogger, type Logger } from '../adapters/log/index.js';
@@ -14,8 +17,9 @@ import { streamFolder } from '../projections/read-models/folder.js';
 import { createEffectProjection, type EffectProjection } from '../projections/views/effects.js';
 import { createKubernetesProjection, type ForeignClusterObject } from '../projections/kubernetes/index.js';
 import { createReplicationProjection } from '../projections/replication/index.js';
-import { createVirtualKubeletProjection } from '../projections/virtual-kubelet/index.js';
+import { createVirtualKubeletProjection, VIRTUAL_KUBELET } from '../projections/virtual-kubelet/index.js';
 import { createIdentityKeeper } from '../operator/identity.js';
+import { createOffloadSnapshot, type OffloadSnapshot } from '../operator/offload-snapshot.js';
 import { PROCESS } from '../operator/index.js';
 import { GROUP_VERSION } from '../resources/constants.js';
 import { UsageError } from './args.js';
@@ -27,18 +31,30 @@ const EFFECT_NAMES = ['kubernetes', 'replication', 'virtual-kubelet', PROCESS] a
 export const PROJECTION_NAMES = [READ_MODELS, ...EFFECT_NAMES] as const;
 
 /** The effect projections as replay runs them: folding only until caught up, effects applied once after. */
-async function effectProjections(rt: Runtime, kube: KubeClient, logger: Logger, clusterId: string, clusterName: string): Promise<EffectProjection[]> {
+async function effectProjections(rt: Runtime, kube: KubeClient, logger: Logger, clusterId: string, clusterName: string): Promise<{ projections: EffectProjection[]; pods: OffloadSnapshot }> {
   const list = await kube.request<{ items?: ForeignClusterObject[] }>('GET', `/apis/${GROUP_VERSION}/foreignclusters`);
   const fcs = list.items ?? [];
   const identities = createIdentityKeeper({ kube, clusterId });
-  return [
+  // The pod half, as `serve` wires it but over lists instead of watches (see offload-snapshot.ts).
+  const pods = createOffloadSnapshot({ kube, clusterId, client: (remote, state) => identities.client(remote, state) });
+  return { pods, projections: [
     createKubernetesProjection({ kube, store: rt.views, logger, live: false, foreignClusterOf: (id) => fcs.find((f) => f.spec?.clusterId === id) }),
     createReplicationProjection({ kube, store: rt.views, logger, live: false, clusterId, clusterName, providerClient: (remote, state) => identities.client(remote, state),
       // Replay records nothing: a namespace the log has not settled is settled by the next `serve`.
       recordNamespace: async () => undefined, recordWithdrawal: async () => undefined }),
-    createVirtualKubeletProjection({ kube, store: rt.views, logger, live: false, kubelet: { address: rt.config.kubeletAddress, port: rt.config.kubeletPort }, heartbeat: false, check: async () => ({ ready: true }), report: async () => undefined }),
+    createVirtualKubeletProjection({ kube, store: rt.views, logger, live: false, kubelet: { address: rt.config.kubeletAddress, port: rt.config.kubeletPort }, heartbeat: false, check: async () => ({ ready: true }), report: async () => undefined, offload: pods.ports }),
     createEffectProjection({ name: PROCESS, store: rt.views, logger, live: false, effect: async () => undefined }),
-  ];
+  ] };
+}
+
+/** The local namespaces whose pods the rebuilt pods views say are offloaded (their ConfigMaps and Secrets go with them). */
+async function offloadedNamespaces(rt: Runtime, vk: EffectProjection): Promise<string[]> {
+  const out = new Set<string>();
+  for (const remote of await rt.views.remotes(VIRTUAL_KUBELET)) {
+    const pods = (await vk.views(remote)).pods?.state;
+    for (const n of Object.values(pods?.namespaces ?? {})) if (n.phase === 'Granted') out.add(n.namespace);
+  }
+  return [...out].sort();
 }
 
 async function rebuild(rt: Runtime, projection: Projection, timeoutMs: number): Promise<ProjectionRunner> {
@@ -58,7 +74,7 @@ async function rebuild(rt: Runtime, projection: Projection, timeoutMs: number): 
 
 export const replayVerb: Verb = {
   name: 'replay',
-  summary: 'rebuild every projection (read models, statuses, replicated objects, virtual nodes) from offset 0 of the log',
+  summary: 'rebuild every projection (read models, statuses, replicated objects, virtual nodes, offloaded pods) from offset 0 of the log',
   usage: 'peerlog replay [--projection NAME] [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL --kubeconfig F] [--timeout DURATION]',
   flags: [
     ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace', 'kubelet-port', 'kubelet-host', 'kubelet-address']),
@@ -88,14 +104,16 @@ export const replayVerb: Verb = {
         // With the cluster at hand the rebuilt views are applied now; without it (no --kubeconfig)
         // they are rebuilt only, and the control plane applies them all when it next starts.
         const kube = config.kubeconfig ? createKubeClient(kubeConfigFromFile(config.kubeconfig)) : undefined;
-        const all = kube
-          ? await effectProjections(rt, kube, logger, config.clusterId, config.clusterName)
-          : EFFECT_NAMES.map((name) => createEffectProjection({ name, store: rt.views, logger, live: false, effect: async () => undefined }));
+        const effects = kube ? await effectProjections(rt, kube, logger, config.clusterId, config.clusterName) : undefined;
+        const all = effects?.projections
+          ?? EFFECT_NAMES.map((name) => createEffectProjection({ name, store: rt.views, logger, live: false, effect: async () => undefined }));
         const chosen = all.filter((p) => only === undefined || p.name === only);
         for (const p of chosen) add(await rebuild(rt, p.projection, timeoutMs));
         if (!kube) process.stderr.write('no kubeconfig: the views are rebuilt; the control plane applies them when it starts\n');
         // The rebuilt views applied once, each effect retried with backoff until done or the deadline.
         for (const p of kube ? chosen : []) {
+          // The pod half reads both clusters as they are now, once the log says which namespaces.
+          if (p.name === VIRTUAL_KUBELET) await effects!.pods.load(await offloadedNamespaces(rt, p));
           await p.resync();
           const left = Math.max(timeoutMs - (Date.now() - started), 1000);
           let timer: NodeJS.Timeout | undefined;

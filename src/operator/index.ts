@@ -147,7 +147,12 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
       case 'foreignCluster': return consumerSide.observeForeignCluster(key.name);
       case 'resourceRequest': return providerSide.observeRequest(key.namespace, key.name);
       case 'virtualNode': return consumerSide.observeVirtualNode(key.remoteClusterId, nodes.list().find((n) => n.metadata?.labels?.[LABELS.remoteClusterId] === key.remoteClusterId && isVirtualNode({ labels: n.metadata.labels })));
-      case 'virtualNodePods': return offloading.observePods(key.remoteClusterId, virtualNodeNameFor(key.remoteClusterId));
+      case 'virtualNodePods': {
+        // A node that only looks like one of this cluster's (another control plane's on a shared
+        // cluster, or labels anyone may set): with no peering in the log, its pods are not this one's.
+        if ((await rt.bus.loadOutgoing(key.remoteClusterId)).status === 'empty') return;
+        return offloading.observePods(key.remoteClusterId, virtualNodeNameFor(key.remoteClusterId));
+      }
       case 'remotePods': return offloading.reflectStatus(key.remoteClusterId);
     }
   }, log);
