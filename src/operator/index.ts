@@ -89,7 +89,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     kube, store: d.views, logger: d.logger, clusterId: config.clusterId, clusterName: config.clusterName,
     providerClient: (remote, state) => identities.client(remote, state),
     recordNamespace: async (remote, outcome) => { await sendIncoming(remote, { type: 'RecordRemoteNamespace', data: outcome }); },
-    recordWithdrawal: async (remote, providerReached, notice) => { await sendOutgoing(remote, { type: 'WithdrawResourceRequest', data: { providerReached, ...(notice ? { notice } : {}) } }); },
+    recordWithdrawal: async (remote, providerReached, notice, overdue) => {
+      await sendOutgoing(remote, { type: 'WithdrawResourceRequest', data: { providerReached, ...(notice ? { notice } : {}), ...(overdue ? { overdue } : {}) } });
+    },
     signWithdrawal: (remote, certFingerprint) => signWithdrawalNotice(d.consumer, remote, certFingerprint),
   });
   const offloading = createOffloading({

@@ -127,6 +127,8 @@ export type WithdrawResourceRequest = Command<
     readonly providerReached: boolean;
     /** Forced and not reached: the notice the identity's key signed, for a later contact to deliver. */
     readonly notice?: WithdrawalNoticeData;
+    /** Not forced, but the provider did not answer within the step's deadline. */
+    readonly overdue?: boolean;
   }
 >;
 

@@ -258,7 +258,7 @@ function withdrawResourceRequest(command: WithdrawResourceRequest, state: Outgoi
     case 'unpeeringRequested':
       if (state.status === 'unpeeringRequested' && state.virtualNode !== null) return invalid(command, state, 'the virtual node still exists');
       if (identity === null) return [];
-      if (!command.data.providerReached && !state.force) return invalid(command, state, 'only a forced unpeering may leave the request at the provider');
+      if (!command.data.providerReached && !state.force && !command.data.overdue) return invalid(command, state, 'only a forced or overdue unpeering may leave the request at the provider');
       if (command.data.providerReached && command.data.notice) return invalid(command, state, 'a withdrawal notice is for a provider that was not reached');
       if (command.data.notice && command.data.notice.certFingerprint !== identity.certFingerprint) {
         return invalid(command, state, `the withdrawal notice is signed for certificate ${command.data.notice.certFingerprint}, not the identity's ${identity.certFingerprint}`);

@@ -51,7 +51,9 @@ export interface ReplicationProjectionDeps {
    * Reports that the request is gone from the provider (WithdrawResourceRequest), or was left there
    * when forced, with the notice that a later contact delivers.
    */
-  recordWithdrawal(remoteClusterId: string, providerReached: boolean, notice?: WithdrawalNoticeData): Promise<void>;
+  recordWithdrawal(remoteClusterId: string, providerReached: boolean, notice?: WithdrawalNoticeData, overdue?: boolean): Promise<void>;
+  /** How long the request's withdrawal is tried before the provider counts as not reached (default WITHDRAW_DEADLINE_MS). */
+  readonly withdrawDeadlineMs?: number;
   /** Signs a withdrawal notice with the identity's key (undefined when the Secret no longer holds that certificate). */
   signWithdrawal?(remoteClusterId: string, certFingerprint: string): Promise<WithdrawalNoticeData | undefined>;
   readonly live?: boolean;
@@ -76,6 +78,12 @@ export function forgeConsumerReplicas(consumer: { clusterId: string; clusterName
   }
   return out;
 }
+
+/**
+ * An unpeering whose provider does not answer for this long after its virtual node was deleted
+ * goes on as if forced: the local side is cleaned up and the signed notice waits for the provider.
+ */
+export const WITHDRAW_DEADLINE_MS = 5 * 60_000;
 
 /** Consumer-side states whose request must be gone from the provider: unpeering, once the node is gone. */
 export function withdrawsRequest(s: OutgoingState): boolean {
@@ -125,7 +133,7 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
   const keyOf = (where: string, obj: KubeObject) => `${where}/${obj.kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}/${(obj as { status?: unknown }).status ? 'status' : 'spec'}`;
   async function effect(remote: string, views: RemoteViews, forced: boolean): Promise<void> {
     const out = views.outgoing?.state;
-    if (out && withdrawsRequest(out)) await withdraw(remote, out as Peered, forced);
+    if (out && withdrawsRequest(out)) await withdraw(remote, out as Peered, forced, views.outgoing!.updatedAt);
     else if (out && 'identity' in out && out.identity) {
       const where = `${remote}@${out.identity.certFingerprint}`;
       const namespaces = Object.keys(views.pods?.state.namespaces ?? {});
@@ -165,21 +173,25 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
    * the provider answers by withdrawing its offer). A forced unpeering whose provider does not
    * answer records that the request was left there.
    */
-  async function withdraw(remote: string, out: Peered, forced: boolean): Promise<void> {
+  async function withdraw(remote: string, out: Peered, forced: boolean, since: string): Promise<void> {
     const key = `withdraw/${remote}@${out.identity!.certFingerprint}`;
     if (!memo.changed(key, out.status, forced)) return;
     let reached = true;
+    let overdue = false;
     try {
       const client = await d.providerClient(remote, out);
       await client.delete(GROUP_VERSION, 'ResourceRequest', REQUEST_NAME, out.identity!.tenantNamespace);
     } catch (e) {
-      if (!((out as { force?: boolean }).force && (gone(e) || e instanceof IdentitySecretInvalidError))) throw e;
-      d.logger.warn('the provider could not be reached: its half of the peering is left to a later contact', { remoteClusterId: remote, error: e });
+      // Forced, or past the step's deadline (the node and its pods are gone already: only what the
+      // provider holds is left, which the signed notice ends at a later contact).
+      overdue = !(out as { force?: boolean }).force && Date.now() - Date.parse(since) > (d.withdrawDeadlineMs ?? WITHDRAW_DEADLINE_MS);
+      if (!(((out as { force?: boolean }).force || overdue) && (gone(e) || e instanceof IdentitySecretInvalidError))) throw e;
+      d.logger.warn('the provider could not be reached: its half of the peering is left to a later contact', { remoteClusterId: remote, overdue, error: e });
       reached = false;
     }
     // The key is about to be deleted: what it signs now is how the provider learns of it later.
     const notice = reached ? undefined : await d.signWithdrawal?.(remote, out.identity!.certFingerprint);
-    await d.recordWithdrawal(remote, reached, notice);
+    await d.recordWithdrawal(remote, reached, notice, overdue);
     memo.record(key, out.status);
   }
 

@@ -99,7 +99,7 @@ const cmd = {
     },
     metadata,
   }),
-  withdrawResourceRequest: (providerReached = true, notice?: typeof NOTICE): OutgoingCommand => ({ type: 'WithdrawResourceRequest', data: { providerReached, ...(notice ? { notice } : {}) }, metadata }),
+  withdrawResourceRequest: (providerReached = true, notice?: typeof NOTICE, overdue?: boolean): OutgoingCommand => ({ type: 'WithdrawResourceRequest', data: { providerReached, ...(notice ? { notice } : {}), ...(overdue ? { overdue } : {}) }, metadata }),
   recordProviderEnded: (message = 'cluster beta no longer accepts incoming peerings from alpha'): OutgoingCommand => ({ type: 'RecordProviderEnded', data: { reason: 'IncomingDisabled', message }, metadata }),
   recordWithdrawalDelivered: (outcome: 'Revoked' | 'AlreadyEnded' | 'Refused' = 'Revoked', message = 'the provider revoked the identity'): OutgoingCommand => ({ type: 'RecordWithdrawalDelivered', data: { outcome, message }, metadata }),
   markVirtualNodeDrained: (): OutgoingCommand => ({ type: 'MarkVirtualNodeDrained', data: {}, metadata }),
@@ -783,6 +783,8 @@ decideMatrix('outgoing decider', outgoingDecider, statuses, givens, {
     WithdrawResourceRequest: [
       when(cmd.withdrawResourceRequest(), 'the request is gone').then(emits(ev.resourceRequestWithdrawn())),
       when(cmd.withdrawResourceRequest(false), 'the provider not reached, not forced').then(INVALID),
+      when(cmd.withdrawResourceRequest(false, NOTICE, true), 'not reached within the deadline, with a notice').then(emits(ev.resourceRequestWithdrawn(false, NOTICE))),
+      when(cmd.withdrawResourceRequest(true, NOTICE), 'reached, yet with a notice').then(INVALID),
     ],
     TerminatePeering: when(cmd.terminatePeering(), 'before the request is withdrawn').then(INVALID),
   },
