@@ -1,0 +1,143 @@
+// Issue 14: the two directions of a peering are independent. alpha → beta and beta → alpha are
+// peered at once (each cluster is consumer and provider for the other, each offloads pods to the
+// other), then alpha → beta is unpeered: nothing of it is left, but beta → alpha keeps working —
+// its virtual node on beta, its identity (the Secret on beta, its certificate still accepted by
+// alpha's kube-apiserver), everything alpha made for it and the pods beta offloaded to alpha are the
+// very same objects (same uids), still Running, and a new pod still offloads. The tenant namespace
+// `peerlog-tenant-<id>`, which both directions use on each cluster, stays while the other direction
+// uses it; once beta → alpha is unpeered too, both sides are empty. Expected values are written out
+// here or read with kubectl before the unpeering.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { outboxEvents } from '../../support/core.js';
+import { eventually, uniqueName } from '../../support/env.js';
+import { clusterEndpoint, statusAs } from '../../support/identity.js';
+import { offloadedDeployment, pinnedTo, removeNamespaces } from '../../support/offloading.js';
+import { cleanupPlanes, peerlog, planeFlags, startPlane, type Plane } from '../../support/peering.js';
+import { assertConsumerClean, assertProviderClean, get, identityOf, nodeReady, peered, running, type Kubectl, type Obj } from '../../support/unpeering.js';
+
+/** `Kind/namespace/name` → uid of every object of `kinds` labelled for `remoteId`, in all namespaces. */
+function uidsFor(p: Kubectl, kinds: string, remoteId: string): Record<string, string> {
+  const r = p.kubectl(['get', kinds, '-A', '-l', `peerlog.dev/remote-cluster-id=${remoteId}`, '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}={.metadata.uid}{"\\n"}{end}']);
+  assert.equal(r.status, 0, r.stderr);
+  return Object.fromEntries(r.stdout.split('\n').filter(Boolean).map((l) => l.split('=') as [string, string]));
+}
+
+const uidsOf = (items: readonly Obj[]) => items.map((x) => x.metadata.uid!).sort();
+
+const OBJECTS = 'resourcerequests,resourceoffers,roles,rolebindings,resourcequotas,limitranges,pods,configmaps,secrets';
+
+async function unpeer(consumer: Plane, providerId: string): Promise<number> {
+  const r = await peerlog(['unpeer', providerId, '--timeout', '90s', ...planeFlags(consumer)]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^unpeered from ${providerId} in \\d+\\.\\ds\\n$`));
+  return Date.now();
+}
+
+test('alpha → beta and beta → alpha peered, alpha → beta unpeered: beta → alpha keeps working untouched, the shared tenant namespaces stay until it ends too', async (t) => {
+  const alpha = await startPlane('alpha', 'bdia');
+  const beta = await startPlane('beta', 'bdib');
+  const alphaId = alpha.config.clusterId;
+  const betaId = beta.config.clusterId;
+  const nsA = uniqueName('bdiw');       // on alpha, offloaded to beta (alpha → beta)
+  const nsB = uniqueName('bdiw');       // on beta, offloaded to alpha (beta → alpha)
+  const remoteA = `${nsA}-${alphaId}`;  // on beta
+  const remoteB = `${nsB}-${betaId}`;   // on alpha
+  const nodeA = `peerlog-${betaId}`;    // on alpha
+  const nodeB = `peerlog-${alphaId}`;   // on beta
+  const tenantOnAlpha = `peerlog-tenant-${betaId}`;
+  const tenantOnBeta = `peerlog-tenant-${alphaId}`;
+  t.after(async () => {
+    await cleanupPlanes([alpha, beta]);
+    await removeNamespaces(beta, [remoteA, nsB]);
+    await removeNamespaces(alpha, [remoteB, nsA]);
+  });
+
+  // 1. Both directions, each with pods offloaded (pinned to this test's virtual nodes).
+  await Promise.all([peered(alpha, beta, nodeA, 60_000), peered(beta, alpha, nodeB, 60_000)]);
+  assert.equal(alpha.kubectl(['create', 'namespace', nsA]).status, 0);
+  assert.equal(alpha.kubectl(['create', 'configmap', 'settings', '-n', nsA, '--from-literal=MODE=a']).status, 0);
+  assert.equal(alpha.kubectl(['apply', '-f', '-'], offloadedDeployment(nsA, 'a', 2, { envFrom: [{ configMapRef: { name: 'settings' } }] }, pinnedTo(betaId))).status, 0);
+  assert.equal(beta.kubectl(['create', 'namespace', nsB]).status, 0);
+  assert.equal(beta.kubectl(['create', 'configmap', 'settings', '-n', nsB, '--from-literal=MODE=b']).status, 0);
+  assert.equal(beta.kubectl(['create', 'secret', 'generic', 'creds', '-n', nsB, '--from-literal=PASSWORD=b']).status, 0);
+  assert.equal(beta.kubectl(['apply', '-f', '-'], offloadedDeployment(nsB, 'b', 2, { envFrom: [{ configMapRef: { name: 'settings' } }, { secretRef: { name: 'creds' } }] }, pinnedTo(alphaId))).status, 0);
+  await eventually('alpha\'s 2 pods Running', running(alpha, nsA, 'app=a', 2), 60_000);
+  await eventually('their twins Running on beta', running(beta, remoteA, 'app=a', 2), 60_000);
+  const podsB = await eventually('beta\'s 2 pods Running', running(beta, nsB, 'app=b', 2), 60_000);
+  const twinsB = await eventually('their twins Running on alpha', running(alpha, remoteB, 'app=b', 2), 60_000);
+  assert.ok(get(alpha, ['get', 'secret', '-n', remoteB, 'creds']), 'beta\'s Secret followed its pods to alpha');
+
+  // 2. What beta → alpha is before alpha → beta ends, read with kubectl.
+  const alphaEndpoint = clusterEndpoint('alpha');
+  const betaEndpoint = clusterEndpoint('beta');
+  const idA = identityOf(alpha, betaId);
+  const idB = identityOf(beta, alphaId);
+  const asA = { server: betaEndpoint.server, caPem: betaEndpoint.caPem, certPem: idA.certPem, keyPem: idA.keyPem };
+  const asB = { server: alphaEndpoint.server, caPem: alphaEndpoint.caPem, certPem: idB.certPem, keyPem: idB.keyPem };
+  const pathsA = [`/apis/peering.peerlog.dev/v1alpha1/namespaces/${tenantOnBeta}/resourcerequests`, `/api/v1/namespaces/${remoteA}/pods`];
+  const pathsB = [`/apis/peering.peerlog.dev/v1alpha1/namespaces/${tenantOnAlpha}/resourcerequests`, `/api/v1/namespaces/${remoteB}/pods`];
+  for (const path of pathsA) assert.equal(await statusAs(asA, path), 200, `alpha's identity at beta: ${path}`);
+  for (const path of pathsB) assert.equal(await statusAs(asB, path), 200, `beta's identity at alpha: ${path}`);
+  const nodeBUid = get(beta, ['get', 'node', nodeB])!.metadata.uid;
+  const forBOnAlpha = uidsFor(alpha, OBJECTS, betaId);
+  const namespacesForBOnAlpha = uidsFor(alpha, 'namespaces', betaId);
+  const tenantOnBetaUid = get(beta, ['get', 'namespace', tenantOnBeta])!.metadata.uid;
+  const identityKey = `Secret/${tenantOnAlpha}/peerlog-identity`;
+  assert.ok(forBOnAlpha[identityKey], 'alpha\'s identity Secret is among the objects labelled for beta');
+  assert.ok(forBOnAlpha[`ResourceRequest/${tenantOnAlpha}/peerlog-request`], 'beta\'s request is on alpha');
+  assert.deepEqual(Object.keys(namespacesForBOnAlpha).sort(), [`Namespace//${remoteB}`, `Namespace//${tenantOnAlpha}`]);
+
+  // 3. alpha → beta unpeered.
+  const unpeeredAt = await unpeer(alpha, betaId);
+  const providerSteps = (await outboxEvents(beta.cp.runtime)).filter((e) => e.streamId === `incoming-${alphaId}`).map((e) => e.type);
+  assert.deepEqual(providerSteps.slice(-2), ['OfferWithdrawn', 'IdentityRevoked']);
+
+  // 4. Nothing of it is left: on beta all but the tenant namespace, which holds beta's own identity
+  //    towards alpha (and its token Secret, labelled for alpha too); on alpha all but the tenant
+  //    namespace, which holds beta's request, alpha's offer and the RBAC of beta's identity.
+  await assertProviderClean(beta, alphaId, [remoteA], { tenant: true, secrets: [`Secret/${tenantOnBeta}/peerlog-identity`, `Secret/${beta.config.systemNamespace}/token-${alphaId}`] });
+  assert.equal(get(beta, ['get', 'namespace', tenantOnBeta])!.metadata.uid, tenantOnBetaUid, 'beta\'s tenant namespace is the same object');
+  await assertConsumerClean(alpha, betaId, true);
+  for (const path of pathsA) assert.equal(await statusAs(asA, path), 403, `alpha's old certificate at beta: ${path}`);
+
+  // 5. beta → alpha untouched: the same node, Secret, certificate, objects on alpha and pods.
+  const untouched = async () => {
+    const node = get<Obj & { spec: { unschedulable?: boolean } }>(beta, ['get', 'node', nodeB]);
+    assert.equal(node?.metadata.uid, nodeBUid, 'beta\'s virtual node is the same object');
+    assert.notEqual(node?.spec.unschedulable, true, 'beta\'s virtual node is not cordoned');
+    const now = identityOf(beta, alphaId);
+    assert.deepEqual({ uid: now.uid, resourceVersion: now.resourceVersion, certPem: now.certPem }, { uid: idB.uid, resourceVersion: idB.resourceVersion, certPem: idB.certPem }, 'beta\'s identity Secret is untouched');
+    for (const path of pathsB) assert.equal(await statusAs(asB, path), 200, `beta's certificate at alpha: ${path}`);
+    const { [identityKey]: _gone, ...expected } = forBOnAlpha;
+    assert.deepEqual(uidsFor(alpha, OBJECTS, betaId), expected, 'what alpha holds for beta → alpha: the same objects, and only alpha\'s identity Secret gone');
+    assert.deepEqual(uidsFor(alpha, 'namespaces', betaId), namespacesForBOnAlpha, 'alpha\'s namespaces for beta are the same objects');
+    assert.deepEqual(uidsOf(await eventually('beta\'s 2 pods Running', running(beta, nsB, 'app=b', 2), 5_000)), uidsOf(podsB));
+    assert.deepEqual(uidsOf(await eventually('their twins Running on alpha', running(alpha, remoteB, 'app=b', 2), 5_000)), uidsOf(twinsB));
+  };
+  await untouched();
+  // Still so once beta's virtual kubelet has renewed its Lease after the unpeering (each renewal also
+  // reads its request at alpha with its identity, so a broken identity would show by now).
+  await eventually('beta\'s Lease renewed after the unpeering', async () => {
+    const renew = beta.kubectl(['get', 'lease', '-n', 'kube-node-lease', nodeB, '-o', 'jsonpath={.spec.renewTime}']).stdout;
+    return Date.parse(renew) > unpeeredAt ? true : undefined;
+  }, 30_000);
+  await eventually('beta\'s virtual node Ready', nodeReady(beta, nodeB), 1_000);
+  await untouched();
+  const outgoingOnBeta = (await outboxEvents(beta.cp.runtime)).filter((e) => e.streamId === `outgoing-${alphaId}`).map((e) => e.type);
+  assert.ok(!outgoingOnBeta.includes('UnpeeringRequested') && !outgoingOnBeta.includes('ProviderHealthChanged'), outgoingOnBeta.join(' '));
+  const incomingOnAlpha = (await outboxEvents(alpha.cp.runtime)).filter((e) => e.streamId === `incoming-${betaId}`).map((e) => e.type);
+  assert.ok(!incomingOnAlpha.includes('OfferWithdrawn') && !incomingOnAlpha.includes('IdentityRevoked'), incomingOnAlpha.join(' '));
+
+  // 6. And it keeps offloading: a third pod of beta's lands on alpha.
+  assert.equal(beta.kubectl(['scale', 'deployment', 'b', '-n', nsB, '--replicas=3']).status, 0);
+  await eventually('beta\'s 3 pods Running', running(beta, nsB, 'app=b', 3), 60_000);
+  await eventually('3 twins Running on alpha', running(alpha, remoteB, 'app=b', 3), 60_000);
+
+  // 7. beta → alpha unpeered too: now the tenant namespaces go on both sides.
+  await unpeer(beta, alphaId);
+  // (alpha keeps the token Secret a user gave it for beta: the ForeignCluster's, not the peering's.)
+  await assertProviderClean(alpha, betaId, [remoteB], { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
+  await assertConsumerClean(beta, alphaId);
+  for (const path of pathsB) assert.equal(await statusAs(asB, path), 403, `beta's old certificate at alpha: ${path}`);
+});
