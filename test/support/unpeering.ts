@@ -173,13 +173,18 @@ export function servedPlane(cluster: 'alpha' | 'beta', prefix: string, lend: { c
       assert.ok(!child || ended(child), 'the previous run has ended');
       const c = startServe(config, opts);
       child = c;
-      // A run meant to die may die before it says it is ready: that is as good.
-      await eventually(`${cluster}'s control plane ${config.clusterId} ready`, async () => {
-        if (c.lines.some((l) => l.includes('"control plane ready"'))) return true;
-        if (opts.killOn && killedOnRequest(c)) return true;
-        if (ended(c)) throw new Error(`peerlog serve ended: ${c.lines.slice(-5).join('\n')}`);
-        return undefined;
-      }, 60_000);
+      // A run meant to die may die before it says it is ready: that is as good. One that ends
+      // otherwise (an apiserver away at its start) fails at once, with its last words.
+      const deadline = Date.now() + 60_000;
+      while (!c.lines.some((l) => l.includes('"control plane ready"')) && !(opts.killOn && killedOnRequest(c))) {
+        if (ended(c)) {
+          await endOf(c, 5_000);
+          if (opts.killOn && killedOnRequest(c)) break;
+          throw new Error(`peerlog serve for ${config.clusterId} ended (${String(c.child.signalCode ?? c.child.exitCode)}): ${c.lines.slice(-3).join('\n')}`);
+        }
+        if (Date.now() > deadline) throw new Error(`peerlog serve for ${config.clusterId} not ready after 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const r = kubectl(['get', 'secret', '-n', config.systemNamespace, 'peerlog-token', '-o', 'jsonpath={.data.token}']);
       assert.equal(r.status, 0, r.stderr);
       token = Buffer.from(r.stdout, 'base64').toString('utf8');
