@@ -9,6 +9,7 @@
 // here or read with kubectl before the unpeering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
 import { clusterEndpoint, statusAs } from '../../support/identity.js';
@@ -128,6 +129,21 @@ test('alpha → beta and beta → alpha peered, alpha → beta unpeered: beta �
   assert.ok(!outgoingOnBeta.includes('UnpeeringRequested') && !outgoingOnBeta.includes('ProviderHealthChanged'), outgoingOnBeta.join(' '));
   const incomingOnAlpha = (await outboxEvents(alpha.cp.runtime)).filter((e) => e.streamId === `incoming-${betaId}`).map((e) => e.type);
   assert.ok(!incomingOnAlpha.includes('OfferWithdrawn') && !incomingOnAlpha.includes('IdentityRevoked'), incomingOnAlpha.join(' '));
+
+  // Both ForeignClusters say so: on alpha, outgoing Terminated and incoming Established; on beta,
+  // outgoing Established with its node Ready, incoming Revoked.
+  type Fc = Obj & { status?: { outgoing?: { phase?: string }; incoming?: { phase?: string }; conditions?: { type: string; status: string }[] } };
+  const summary = (p: Plane, name: string) => {
+    const st = get<Fc>(p, ['get', 'foreigncluster', name])?.status;
+    const cond = (type: string) => st?.conditions?.find((c) => c.type === type)?.status;
+    return { outgoing: st?.outgoing?.phase, incoming: st?.incoming?.phase, OutgoingPeering: cond('OutgoingPeering'), IncomingPeering: cond('IncomingPeering'), VirtualNodeReady: cond('VirtualNodeReady') };
+  };
+  const wantAlpha = { outgoing: 'Terminated', incoming: 'Established', IncomingPeering: 'True' };
+  const wantBeta = { outgoing: 'Established', incoming: 'Revoked', OutgoingPeering: 'True', VirtualNodeReady: 'True' };
+  const pick = (o: Record<string, unknown>, want: Record<string, string>) => Object.fromEntries(Object.keys(want).map((k) => [k, o[k]]));
+  await eventually('the ForeignClusters\' status', async () => (
+    isDeepStrictEqual(pick(summary(alpha, betaId), wantAlpha), wantAlpha) && isDeepStrictEqual(pick(summary(beta, alphaId), wantBeta), wantBeta) ? true : undefined), 15_000)
+    .catch((e: unknown) => { throw new Error(`${(e as Error).message}: alpha ${JSON.stringify(summary(alpha, betaId))}, beta ${JSON.stringify(summary(beta, alphaId))}`); });
 
   // 6. And it keeps offloading: a third pod of beta's lands on alpha.
   assert.equal(beta.kubectl(['scale', 'deployment', 'b', '-n', nsB, '--replicas=3']).status, 0);
