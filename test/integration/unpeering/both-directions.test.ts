@@ -5,8 +5,9 @@
 // alpha's kube-apiserver), everything alpha made for it and the pods beta offloaded to alpha are the
 // very same objects (same uids), still Running, and a new pod still offloads. The tenant namespace
 // `peerlog-tenant-<id>`, which both directions use on each cluster, stays while the other direction
-// uses it; once beta → alpha is unpeered too, both sides are empty. Expected values are written out
-// here or read with kubectl before the unpeering.
+// uses it. Then alpha → beta peers again (into the namespaces that stayed), beta → alpha ends while it
+// runs (the mirror image), and alpha → beta ends again: both sides are empty. Expected values are
+// written out here or read with kubectl before the unpeering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
@@ -15,7 +16,7 @@ import { eventually, uniqueName } from '../../support/env.js';
 import { clusterEndpoint, statusAs } from '../../support/identity.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from '../../support/offloading.js';
 import { cleanupPlanes, peerlog, planeFlags, startPlane, type Plane } from '../../support/peering.js';
-import { assertConsumerClean, assertProviderClean, get, identityOf, nodeReady, peered, running, type Kubectl, type Obj } from '../../support/unpeering.js';
+import { assertConsumerClean, assertProviderClean, get, identityOf, nodeReady, peered, running, subjectOf, type Kubectl, type Obj } from '../../support/unpeering.js';
 
 /** `Kind/namespace/name` → uid of every object of `kinds` labelled for `remoteId`, in all namespaces. */
 function uidsFor(p: Kubectl, kinds: string, remoteId: string): Record<string, string> {
@@ -35,7 +36,7 @@ async function unpeer(consumer: Plane, providerId: string): Promise<number> {
   return Date.now();
 }
 
-test('alpha → beta and beta → alpha peered, alpha → beta unpeered: beta → alpha keeps working untouched, the shared tenant namespaces stay until it ends too', async (t) => {
+test('alpha → beta and beta → alpha peered, alpha → beta unpeered: beta → alpha keeps working untouched, the shared tenant namespaces stay; re-peered, then beta → alpha unpeered the other way round; all clean at the end', async (t) => {
   const alpha = await startPlane('alpha', 'bdia');
   const beta = await startPlane('beta', 'bdib');
   const alphaId = alpha.config.clusterId;
@@ -150,10 +151,33 @@ test('alpha → beta and beta → alpha peered, alpha → beta unpeered: beta �
   await eventually('beta\'s 3 pods Running', running(beta, nsB, 'app=b', 3), 60_000);
   await eventually('3 twins Running on alpha', running(alpha, remoteB, 'app=b', 3), 60_000);
 
-  // 7. beta → alpha unpeered too: now the tenant namespaces go on both sides.
+  // 7. alpha → beta peered again into the tenant namespaces that stayed: a new identity (the next
+  //    lifetime), its node Ready, alpha's pods back on it; the old certificate still 403.
+  assert.equal(alpha.kubectl(['patch', 'foreigncluster', betaId, '--type=merge', '-p', '{"spec":{"outgoing":"Enabled"}}']).status, 0);
+  await eventually('alpha\'s virtual node Ready again', nodeReady(alpha, nodeA), 60_000);
+  const idA2 = identityOf(alpha, betaId);
+  assert.deepEqual(subjectOf(idA2.certPem), { CN: [`peerlog:cluster:${alphaId}:2`], O: ['peerlog:peers'] });
+  const asA2 = { ...asA, certPem: idA2.certPem, keyPem: idA2.keyPem };
+  await eventually('alpha\'s 2 pods Running again', running(alpha, nsA, 'app=a', 2), 60_000);
+  await eventually('their twins Running on beta again', running(beta, remoteA, 'app=a', 2), 60_000);
+  for (const path of pathsA) assert.equal(await statusAs(asA2, path), 200, `alpha's new certificate at beta: ${path}`);
+  for (const path of pathsA) assert.equal(await statusAs(asA, path), 403, `alpha's first certificate at beta: ${path}`);
+
+  // 8. Now beta → alpha ends while alpha → beta runs: the mirror image of 4 and 5.
   await unpeer(beta, alphaId);
-  // (alpha keeps the token Secret a user gave it for beta: the ForeignCluster's, not the peering's.)
+  await assertProviderClean(alpha, betaId, [remoteB], { tenant: true, secrets: [`Secret/${tenantOnAlpha}/peerlog-identity`, `Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
+  await assertConsumerClean(beta, alphaId, true);
+  for (const path of pathsB) assert.equal(await statusAs(asB, path), 403, `beta's old certificate at alpha: ${path}`);
+  assert.equal(await eventually('alpha\'s virtual node Ready', nodeReady(alpha, nodeA), 1_000), true);
+  for (const path of pathsA) assert.equal(await statusAs(asA2, path), 200, `alpha's certificate at beta, after beta → alpha ended: ${path}`);
+  await eventually('alpha\'s twins still Running on beta', running(beta, remoteA, 'app=a', 2), 5_000);
+
+  // 9. And alpha → beta ends again: the tenant namespaces go on both sides, nothing is left.
+  //    (Each cluster keeps the token Secret a user gave it: the ForeignCluster's, not the peering's.)
+  await unpeer(alpha, betaId);
+  await assertProviderClean(beta, alphaId, [remoteA], { secrets: [`Secret/${beta.config.systemNamespace}/token-${alphaId}`] });
+  await assertConsumerClean(alpha, betaId);
   await assertProviderClean(alpha, betaId, [remoteB], { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
   await assertConsumerClean(beta, alphaId);
-  for (const path of pathsB) assert.equal(await statusAs(asB, path), 403, `beta's old certificate at alpha: ${path}`);
+  for (const path of pathsA) assert.equal(await statusAs(asA2, path), 403, `alpha's second certificate at beta: ${path}`);
 });
