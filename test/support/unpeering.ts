@@ -104,22 +104,27 @@ export async function assertProviderClean(provider: Kubectl, consumerId: string,
 
 /**
  * Nothing of the outgoing peering towards `providerId` is left on the consumer's cluster: the
- * virtual node (by label and by name) and its Lease, the identity Secret, and the tenant namespace
- * unless `keepTenant` (the incoming direction from that cluster still uses it). Waits for the
+ * virtual node (by label and by name) and its Lease, the identity Secret (by name, and by label:
+ * only `secrets` may be labelled for the provider, such as a user's token Secret), and the tenant
+ * namespace with any request or offer labelled for the provider, unless `keepTenant` (the incoming
+ * direction from that cluster still uses it, with its own request and offer). Waits for the
  * namespace to go, then asserts.
  */
-export async function assertConsumerClean(consumer: Kubectl, providerId: string, keepTenant = false): Promise<void> {
+export async function assertConsumerClean(consumer: Kubectl, providerId: string, opts: { keepTenant?: boolean; secrets?: readonly string[] } = {}): Promise<void> {
   const nodeName = `peerlog-${providerId}`;
   const tenant = `peerlog-tenant-${providerId}`;
-  assert.deepEqual(names(consumer, ['get', 'nodes', '-l', `peerlog.dev/remote-cluster-id=${providerId}`]), [], 'virtual nodes');
+  const label = `peerlog.dev/remote-cluster-id=${providerId}`;
+  assert.deepEqual(names(consumer, ['get', 'nodes', '-l', label]), [], 'virtual nodes');
   assert.notEqual(consumer.kubectl(['get', 'node', nodeName]).status, 0, `node ${nodeName}`);
   assert.notEqual(consumer.kubectl(['get', 'lease', '-n', 'kube-node-lease', nodeName]).status, 0, `Lease ${nodeName}`);
   assert.notEqual(consumer.kubectl(['get', 'secret', '-n', tenant, 'peerlog-identity']).status, 0, 'the identity Secret');
-  if (keepTenant) {
+  if (opts.keepTenant) {
     assert.ok(exists(consumer, ['namespace', tenant]), `the tenant namespace ${tenant} is kept for the incoming direction`);
   } else {
     await eventually(`the tenant namespace ${tenant} gone`, async () => (consumer.kubectl(['get', 'namespace', tenant]).status !== 0 ? true : undefined), 60_000);
+    assert.deepEqual(listed(consumer, 'resourcerequests,resourceoffers', label), [], 'requests and offers');
   }
+  if (opts.secrets) assert.deepEqual(listed(consumer, 'secrets', label), [...opts.secrets].sort(), 'Secrets labelled for the provider');
 }
 
 function isDeepEqual(a: readonly string[], b: readonly string[]): boolean {

@@ -100,7 +100,7 @@ test('alpha → beta and beta → alpha peered, alpha → beta unpeered: beta �
   //    namespace, which holds beta's request, alpha's offer and the RBAC of beta's identity.
   await assertProviderClean(beta, alphaId, [remoteA], { tenant: true, secrets: [`Secret/${tenantOnBeta}/peerlog-identity`, `Secret/${beta.config.systemNamespace}/token-${alphaId}`] });
   assert.equal(get(beta, ['get', 'namespace', tenantOnBeta])!.metadata.uid, tenantOnBetaUid, 'beta\'s tenant namespace is the same object');
-  await assertConsumerClean(alpha, betaId, true);
+  await assertConsumerClean(alpha, betaId, { keepTenant: true, secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`, `Secret/${remoteB}/creds`] });
   for (const path of pathsA) assert.equal(await statusAs(asA, path), 403, `alpha's old certificate at beta: ${path}`);
 
   // 5. beta → alpha untouched: the same node, Secret, certificate, objects on alpha and pods.
@@ -166,7 +166,7 @@ test('alpha → beta and beta → alpha peered, alpha → beta unpeered: beta �
   // 8. Now beta → alpha ends while alpha → beta runs: the mirror image of 4 and 5.
   await unpeer(beta, alphaId);
   await assertProviderClean(alpha, betaId, [remoteB], { tenant: true, secrets: [`Secret/${tenantOnAlpha}/peerlog-identity`, `Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
-  await assertConsumerClean(beta, alphaId, true);
+  await assertConsumerClean(beta, alphaId, { keepTenant: true, secrets: [`Secret/${beta.config.systemNamespace}/token-${alphaId}`] });
   for (const path of pathsB) assert.equal(await statusAs(asB, path), 403, `beta's old certificate at alpha: ${path}`);
   assert.equal(await eventually('alpha\'s virtual node Ready', nodeReady(alpha, nodeA), 1_000), true);
   for (const path of pathsA) assert.equal(await statusAs(asA2, path), 200, `alpha's certificate at beta, after beta → alpha ended: ${path}`);
@@ -176,8 +176,8 @@ test('alpha → beta and beta → alpha peered, alpha → beta unpeered: beta �
   //    (Each cluster keeps the token Secret a user gave it: the ForeignCluster's, not the peering's.)
   await unpeer(alpha, betaId);
   await assertProviderClean(beta, alphaId, [remoteA], { secrets: [`Secret/${beta.config.systemNamespace}/token-${alphaId}`] });
-  await assertConsumerClean(alpha, betaId);
+  await assertConsumerClean(alpha, betaId, { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
   await assertProviderClean(alpha, betaId, [remoteB], { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
-  await assertConsumerClean(beta, alphaId);
+  await assertConsumerClean(beta, alphaId, { secrets: [`Secret/${beta.config.systemNamespace}/token-${alphaId}`] });
   for (const path of pathsA) assert.equal(await statusAs(asA2, path), 403, `alpha's second certificate at beta: ${path}`);
 });

@@ -99,7 +99,7 @@ test('the consumer\'s control plane SIGKILLed twice in a teardown (while a PodDi
   await eventually('PeeringTerminated in alpha\'s log', async () => (types(await outboxRows(db, stream)).includes('PeeringTerminated') ? true : undefined), 60_000);
   await eventually('the ForeignCluster says Terminated', async () => (
     get<Obj & { status?: { outgoing?: { phase?: string } } }>(alpha, ['get', 'foreigncluster', betaId])?.status?.outgoing?.phase === 'Terminated' ? true : undefined), 30_000);
-  await assertConsumerClean(alpha, betaId);
+  await assertConsumerClean(alpha, betaId, { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
   await assertProviderClean(beta, alphaId, [remoteNs]);
   assert.equal(await statusAs(asOld, requests), 403, 'the old certificate');
   at('terminated, both sides clean');
@@ -165,7 +165,7 @@ test('the provider\'s control plane SIGKILLed while it deletes what it made for 
   // 3. Started again: beta finishes its half; both sides are clean and the old certificate gets 403.
   await beta.start();
   await assertProviderClean(beta, alphaId, [remoteNs]);
-  await assertConsumerClean(alpha, betaId);
+  await assertConsumerClean(alpha, betaId, { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
   assert.equal(await statusAs(asOld, requests), 403, 'the old certificate');
   const rows = await outboxRows(db, stream);
   contiguous(rows);

@@ -90,7 +90,7 @@ test('five peer/unpeer cycles in a row: each a new identity, each ending clean o
 
     // 4. Clean on both sides; the workload stays on alpha, its pod waiting for a node.
     await assertProviderClean(provider, alphaId, [remoteNs]);
-    await assertConsumerClean(consumer, betaId);
+    await assertConsumerClean(consumer, betaId, { secrets: [`Secret/${consumer.config.systemNamespace}/token-${betaId}`] });
     assert.equal(get<{ spec: { replicas: number } }>(consumer, ['get', 'deployment', '-n', ns, 'app'])?.spec.replicas, 1);
 
     // 5. This cycle's certificate, still unexpired: 403 now.

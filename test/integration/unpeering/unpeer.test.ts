@@ -75,7 +75,7 @@ test('peerlog unpeer with three offloaded pods: nothing of the peering is left o
   assert.deepEqual(names(provider, ['get', 'pods,configmaps,secrets', '-A', '-l', 'app=web']).filter((n) => n.includes(remoteNs)), []);
 
   // Nothing on alpha: node, Lease, identity Secret, tenant namespace; the ForeignCluster says Terminated.
-  await assertConsumerClean(consumer, betaId);
+  await assertConsumerClean(consumer, betaId, { secrets: [`Secret/${consumer.config.systemNamespace}/token-${betaId}`] });
   const fc = get<Obj & { status: { outgoing?: { phase?: string } } }>(consumer, ['get', 'foreigncluster', betaId])!;
   assert.equal(fc.status.outgoing?.phase, 'Terminated');
   // The workload stays on alpha, waiting for a node: unpeering never deletes a user's objects.
