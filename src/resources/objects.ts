@@ -35,6 +35,15 @@ export function forgeResourceOffer(p: { providerId: string; providerName: string
   };
 }
 
+/**
+ * An offer this provider made for that consumer, as forgeResourceOffer made it: its spec names the
+ * provider (its creator), its label the consumer. The one an unpeering deletes from the tenant
+ * namespace, which may stay (the provider's own peering towards that consumer uses it too) (pure).
+ */
+export function isOwnOffer(o: { metadata?: { labels?: Record<string, string> }; spec?: { clusterId?: string } }, providerId: string, consumerId: string): boolean {
+  return o.spec?.clusterId === providerId && o.metadata?.labels?.[LABELS.remoteClusterId] === consumerId;
+}
+
 /** The provider's answer to a request, on its status subresource: the offer that serves it. */
 export function forgeRequestStatus(p: { namespace: string; requestName: string; offerName: string; namespaces?: readonly NamespaceAnswer[] }): Obj {
   const namespaces = [...(p.namespaces ?? [])].sort((a, b) => a.namespace.localeCompare(b.namespace)).map((n) => ({

@@ -8,6 +8,14 @@ export const ON_VIRTUAL_NODE = {
   tolerations: [{ key: 'virtual-node.peerlog.dev/not-allowed', operator: 'Exists', effect: 'NoExecute' }],
 } as const;
 
+/**
+ * The node selector of pods meant for one provider's virtual node alone (a Deployment's `spec`
+ * argument below): on the shared stack other tests' virtual nodes match the type label too.
+ */
+export function pinnedTo(providerId: string): { nodeSelector: Record<string, string> } {
+  return { nodeSelector: { ...ON_VIRTUAL_NODE.nodeSelector, 'peerlog.dev/remote-cluster-id': providerId } };
+}
+
 /** A Deployment of `replicas` pods labelled app=<name> on the virtual node; `container` and `spec` add fields. */
 export function offloadedDeployment(ns: string, name: string, replicas: number, container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): string {
   return JSON.stringify({

@@ -56,8 +56,11 @@ async function planeOn(cluster: 'alpha' | 'beta', config: PeerlogConfig, opts: C
   };
 }
 
+/** What cleanupPlanes needs of a plane: a test plane, or one run as a `peerlog serve` child. */
+export type CleanablePlane = Pick<Plane, 'config' | 'kubectl' | 'stop'> & { readonly cp: Pick<ControlPlane, 'runtime'> };
+
 /** Stops both planes and removes everything they created in both clusters, the log and the schema. */
-export async function cleanupPlanes(planes: readonly Plane[]): Promise<void> {
+export async function cleanupPlanes(planes: readonly CleanablePlane[]): Promise<void> {
   for (const p of planes) await p.stop();
   for (const p of planes) {
     const others = planes.filter((o) => o !== p);
@@ -111,11 +114,14 @@ export function peerlog(args: readonly string[]): Promise<{ status: number | nul
   });
 }
 
+/** What a consumer's ForeignCluster names of its provider: its id and name, its endpoint and its token. */
+export type ProviderRef = Pick<Plane, 'config' | 'token'> & { readonly cp: Pick<ControlPlane, 'url'> };
+
 /**
  * A ForeignCluster manifest (and its token Secret) as a user would write it for `kubectl apply -f -`.
  * The Secret is bound to the provider (label) and its endpoint (authUrl), as the operator requires.
  */
-export function foreignClusterManifest(consumer: Pick<Plane, 'config' | 'fcLabel'>, provider: Plane, opts: { name?: string; token?: string; authUrl?: string; incoming?: 'Enabled' | 'Disabled'; outgoing?: 'Enabled' | 'Disabled' } = {}): string {
+export function foreignClusterManifest(consumer: Pick<Plane, 'config' | 'fcLabel'>, provider: ProviderRef, opts: { name?: string; token?: string; authUrl?: string; incoming?: 'Enabled' | 'Disabled'; outgoing?: 'Enabled' | 'Disabled' } = {}): string {
   const name = opts.name ?? provider.config.clusterId;
   const labels = Object.entries(consumer.fcLabel).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
   return `apiVersion: v1

@@ -31,8 +31,17 @@ export interface ServeChild {
   stop(graceMs?: number): Promise<NodeJS.Signals | number | null>;
 }
 
-export function startServe(config: PeerlogConfig): ServeChild {
-  const child = spawn(process.execPath, [PEERLOG, 'serve', ...serveFlags(config), '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** The preload that makes a child SIGKILL itself before one request (test/fixtures/kill-on-request.ts). */
+const KILL_ON_REQUEST = new URL('../fixtures/kill-on-request.js', import.meta.url).href;
+
+/**
+ * `peerlog serve` with `config`'s settings. `killOn` ("METHOD /path") makes the process SIGKILL
+ * itself the moment it is about to send that request to a kube-apiserver, before it is sent.
+ */
+export function startServe(config: PeerlogConfig, opts: { killOn?: string } = {}): ServeChild {
+  const preload = opts.killOn ? ['--import', KILL_ON_REQUEST] : [];
+  const env = opts.killOn ? { ...process.env, PEERLOG_KILL_ON: opts.killOn } : process.env;
+  const child = spawn(process.execPath, [...preload, PEERLOG, 'serve', ...serveFlags(config), '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const lines: string[] = [];
   let partial = '';
   const echo = Boolean(process.env.PEERLOG_TEST_LOGS);

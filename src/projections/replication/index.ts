@@ -18,7 +18,7 @@ import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import type { OutgoingState } from '../../commands/outgoing/state.js';
 import type { WithdrawalNoticeData } from '../../events/catalogue.js';
-import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, forgeWithdrawnRequestStatus, REQUEST_NAME } from '../../resources/objects.js';
+import { forgeOfferStatus, forgeResourceOffer, forgeResourceRequest, forgeWithdrawnRequestStatus, isOwnOffer, REQUEST_NAME } from '../../resources/objects.js';
 import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import { nodeOf, type RemoteViews } from '../views/view.js';
 
@@ -219,8 +219,7 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
       throw e;
     });
     for (const o of offers.items ?? []) {
-      // The offer is labelled for the consumer (its spec names this cluster, the provider).
-      if (o.metadata?.labels?.[LABELS.remoteClusterId] === consumer && o.metadata.name) await d.kube.delete(GROUP_VERSION, 'ResourceOffer', o.metadata.name, tenant);
+      if (isOwnOffer(o as never, d.clusterId, consumer) && o.metadata?.name) await d.kube.delete(GROUP_VERSION, 'ResourceOffer', o.metadata.name, tenant);
     }
     const selector = encodeURIComponent(`${LABELS.remoteClusterId}=${consumer},${OFFLOAD_LABELS.offloadedNamespace}=true`);
     const namespaces = await d.kube.request<{ items?: KubeObject[] }>('GET', `/api/v1/namespaces?labelSelector=${selector}`);

@@ -9,31 +9,9 @@ import assert from 'node:assert/strict';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
 import { clusterEndpoint, kubectlAs } from '../../support/identity.js';
-import { offloadedDeployment, removeNamespaces } from '../../support/offloading.js';
-import { cleanupPlanes, foreignClusterManifest, peerlog, planeFlags, startPlane, type Plane } from '../../support/peering.js';
-
-interface Obj { metadata: { name: string; uid?: string; deletionTimestamp?: string; finalizers?: string[] }; status?: Record<string, unknown>; spec?: Record<string, unknown> }
-
-function get<T = Obj>(p: Plane, args: string[]): T | undefined {
-  const r = p.kubectl([...args, '-o', 'json']);
-  return r.status === 0 ? JSON.parse(r.stdout) as T : undefined;
-}
-
-function names(p: Plane, args: string[]): string[] {
-  const r = p.kubectl([...args, '-o', 'name']);
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split('\n').filter(Boolean).sort();
-}
-
-const running = (p: Plane, ns: string, selector: string, n: number) => async () => {
-  const items = get<{ items: (Obj & { spec: { nodeName?: string } })[] }>(p, ['get', 'pods', '-n', ns, '-l', selector])?.items ?? [];
-  return items.filter((x) => (x.status as { phase?: string } | undefined)?.phase === 'Running' && !x.metadata.deletionTimestamp).length === n ? items : undefined;
-};
-
-async function peered(consumer: Plane, provider: Plane, nodeName: string): Promise<void> {
-  assert.equal(consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider)).status, 0);
-  await eventually('the virtual node Ready', async () => (consumer.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout === 'True' ? true : undefined), 30_000);
-}
+import { offloadedDeployment, pinnedTo, removeNamespaces } from '../../support/offloading.js';
+import { cleanupPlanes, peerlog, planeFlags, startPlane } from '../../support/peering.js';
+import { assertConsumerClean, assertProviderClean, get, identityOf, names, peered, running, type Obj } from '../../support/unpeering.js';
 
 /** Two control planes, alpha peered to beta, a namespace for the test's pods; all removed after the test. */
 async function peeredPair(t: TestContext, prefixes: [string, string], nsPrefix: string) {
@@ -53,23 +31,17 @@ async function peeredPair(t: TestContext, prefixes: [string, string], nsPrefix: 
   return { consumer, provider, ns, alphaId, betaId, remoteNs, nodeName };
 }
 
-function identityOf(consumer: Plane, provider: Plane): { certPem: string; keyPem: string } {
-  const secret = get<{ data: Record<string, string> }>(consumer, ['get', 'secret', '-n', `peerlog-tenant-${provider.config.clusterId}`, 'peerlog-identity'])!;
-  const d = (k: string) => Buffer.from(secret.data[k]!, 'base64').toString('utf8');
-  return { certPem: d('tls.crt'), keyPem: d('tls.key') };
-}
-
 test('peerlog unpeer with three offloaded pods: nothing of the peering is left on beta or alpha, the old certificate gets 403, and a re-peer works with a new identity', async (t) => {
   const { consumer, provider, ns, alphaId, betaId, remoteNs, nodeName } = await peeredPair(t, ['upc', 'upp'], 'unpeer');
 
   assert.equal(consumer.kubectl(['create', 'namespace', ns]).status, 0);
   assert.equal(consumer.kubectl(['create', 'configmap', 'settings', '-n', ns, '--from-literal=MODE=blue']).status, 0);
-  assert.equal(consumer.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'web', 3, { envFrom: [{ configMapRef: { name: 'settings' } }] })).status, 0);
+  assert.equal(consumer.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'web', 3, { envFrom: [{ configMapRef: { name: 'settings' } }] }, pinnedTo(betaId))).status, 0);
   await eventually('3 pods Running on alpha', running(consumer, ns, 'app=web', 3), 60_000);
   await eventually('3 twins Running in beta', running(provider, remoteNs, 'app=web', 3), 60_000);
   assert.ok(get(provider, ['get', 'configmap', '-n', remoteNs, 'settings']), 'the ConfigMap followed its pods');
 
-  const old = identityOf(consumer, provider);
+  const old = identityOf(consumer, betaId);
   const beta = clusterEndpoint('beta');
   const asOld = kubectlAs({ server: beta.server, caPem: beta.caPem, ...old });
   const tenantAtBeta = `peerlog-tenant-${alphaId}`;
@@ -99,19 +71,11 @@ test('peerlog unpeer with three offloaded pods: nothing of the peering is left o
   assert.ok((await outboxEvents(consumer.cp.runtime)).some((e) => e.type === 'OffloadingEnded'));
 
   // Nothing of the peering on beta, by label and by name (the provider's half runs after the consumer's).
-  await eventually('beta clean', async () => (
-    names(provider, ['get', 'namespaces', '-l', `peerlog.dev/remote-cluster-id=${alphaId}`]).length === 0
-    && provider.kubectl(['get', 'namespace', remoteNs]).status !== 0
-    && provider.kubectl(['get', 'namespace', tenantAtBeta]).status !== 0 ? true : undefined), 60_000);
-  assert.deepEqual(names(provider, ['get', 'resourcerequests,resourceoffers', '-A', '-l', `peerlog.dev/remote-cluster-id=${alphaId}`]), []);
-  assert.deepEqual(names(provider, ['get', 'roles,rolebindings', '-A', '-l', `peerlog.dev/remote-cluster-id=${alphaId}`]), []);
+  await assertProviderClean(provider, alphaId, [remoteNs]);
   assert.deepEqual(names(provider, ['get', 'pods,configmaps,secrets', '-A', '-l', 'app=web']).filter((n) => n.includes(remoteNs)), []);
 
   // Nothing on alpha: node, Lease, identity Secret, tenant namespace; the ForeignCluster says Terminated.
-  assert.notEqual(consumer.kubectl(['get', 'node', nodeName]).status, 0);
-  assert.notEqual(consumer.kubectl(['get', 'lease', '-n', 'kube-node-lease', nodeName]).status, 0);
-  assert.deepEqual(names(consumer, ['get', 'nodes', '-l', `peerlog.dev/remote-cluster-id=${betaId}`]), []);
-  await eventually('alpha\'s tenant namespace gone', async () => (consumer.kubectl(['get', 'namespace', `peerlog-tenant-${betaId}`]).status !== 0 ? true : undefined), 60_000);
+  await assertConsumerClean(consumer, betaId, { secrets: [`Secret/${consumer.config.systemNamespace}/token-${betaId}`] });
   const fc = get<Obj & { status: { outgoing?: { phase?: string } } }>(consumer, ['get', 'foreigncluster', betaId])!;
   assert.equal(fc.status.outgoing?.phase, 'Terminated');
   // The workload stays on alpha, waiting for a node: unpeering never deletes a user's objects.
@@ -127,7 +91,7 @@ test('peerlog unpeer with three offloaded pods: nothing of the peering is left o
   // Peering again works at once, with a new identity.
   assert.equal(consumer.kubectl(['patch', 'foreigncluster', betaId, '--type=merge', '-p', '{"spec":{"outgoing":"Enabled"}}']).status, 0);
   await eventually('the virtual node Ready again', async () => (consumer.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout === 'True' ? true : undefined), 60_000);
-  const fresh = identityOf(consumer, provider);
+  const fresh = identityOf(consumer, betaId);
   assert.notEqual(fresh.certPem, old.certPem);
   assert.notEqual(fresh.keyPem, old.keyPem);
   await eventually('the Deployment\'s pods Running again on the new node', running(consumer, ns, 'app=web', 3), 60_000);
@@ -136,7 +100,7 @@ test('peerlog unpeer with three offloaded pods: nothing of the peering is left o
 test('a PodDisruptionBudget holds the drain, named in unpeer\'s output and the status, until it is removed; kubectl delete foreignclusters then lets the object go', async (t) => {
   const { consumer, provider, ns, alphaId, betaId, remoteNs, nodeName } = await peeredPair(t, ['upb', 'upq'], 'pdb');
   assert.equal(consumer.kubectl(['create', 'namespace', ns]).status, 0);
-  assert.equal(consumer.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'db', 2)).status, 0);
+  assert.equal(consumer.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'db', 2, {}, pinnedTo(betaId))).status, 0);
   assert.equal(consumer.kubectl(['create', 'poddisruptionbudget', 'db-pdb', '-n', ns, '--selector=app=db', '--min-available=2']).status, 0);
   await eventually('2 pods Running on alpha', running(consumer, ns, 'app=db', 2), 60_000);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REQUEST_NAME, forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResourceRequest } from '../../../src/resources/objects.js';
+import { REQUEST_NAME, forgeOfferStatus, forgeRequestStatus, forgeResourceOffer, forgeResourceRequest, isOwnOffer } from '../../../src/resources/objects.js';
 import { LEASE_DURATION_SECONDS, forgeLease, forgeVirtualNode, forgeVirtualNodeStatus, microTime } from '../../../src/projections/virtual-kubelet/forge.js';
 
 const NOW = '2024-05-01T10:00:00.123Z';
@@ -75,6 +75,23 @@ describe('forgeRequestStatus', () => {
         ],
       },
     });
+  });
+});
+
+describe('isOwnOffer', () => {
+  const offer = (clusterId: string, consumer: string) => ({ metadata: { labels: { 'peerlog.dev/remote-cluster-id': consumer } }, spec: { clusterId } });
+
+  it('is the offer whose spec names this provider and whose label names the consumer', () => {
+    assert.equal(isOwnOffer(offer('beta-7f3c', 'alpha-1a2b'), 'beta-7f3c', 'alpha-1a2b'), true);
+    const forged = forgeResourceOffer({ providerId: 'beta-7f3c', providerName: 'beta', namespace: NS, offerName: 'offer-beta-7f3c', requestName: 'peerlog-request', consumerId: 'alpha-1a2b', resources: RESOURCES });
+    assert.equal(isOwnOffer(forged as never, 'beta-7f3c', 'alpha-1a2b'), true, 'what forgeResourceOffer makes');
+  });
+
+  it('is not an offer of another provider, for another consumer, or unlabelled', () => {
+    // The spec names the provider, not the consumer: an offer whose spec names the consumer is not this provider's.
+    assert.equal(isOwnOffer(offer('alpha-1a2b', 'alpha-1a2b'), 'beta-7f3c', 'alpha-1a2b'), false);
+    assert.equal(isOwnOffer(offer('beta-7f3c', 'gamma-9e9e'), 'beta-7f3c', 'alpha-1a2b'), false);
+    assert.equal(isOwnOffer({ spec: { clusterId: 'beta-7f3c' } }, 'beta-7f3c', 'alpha-1a2b'), false);
   });
 });
 
