@@ -127,5 +127,7 @@ test('a PodDisruptionBudget holds the drain, named in unpeer\'s output and the s
   assert.notEqual(consumer.kubectl(['get', 'node', nodeName]).status, 0);
   const steps = (await outboxEvents(consumer.cp.runtime)).filter((e) => e.streamId === `outgoing-${betaId}`).map((e) => e.type);
   assert.equal(steps.at(-1), 'PeeringTerminated');
-  await eventually('beta clean', async () => (names(provider, ['get', 'namespaces', '-l', `peerlog.dev/remote-cluster-id=${alphaId}`]).length === 0 ? true : undefined), 60_000);
+  // Both sides as clean as after `peerlog unpeer`, by label and by name.
+  await assertProviderClean(provider, alphaId, [remoteNs]);
+  await assertConsumerClean(consumer, betaId, { secrets: [`Secret/${consumer.config.systemNamespace}/token-${betaId}`] });
 });
