@@ -8,15 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
-import { offloadedDeployment, removeNamespaces } from '../../support/offloading.js';
-import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
+import { offloadedDeployment, pinnedTo, removeNamespaces } from '../../support/offloading.js';
+import { assertConsumerClean, assertProviderClean, peered } from '../../support/unpeering.js';
+import { cleanupPlanes, foreignClusterManifest, startPlane } from '../../support/peering.js';
 
-const names = (p: Plane, args: string[]): string[] => {
-  const r = p.kubectl([...args, '-o', 'name']);
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split('\n').filter(Boolean).sort();
-};
-const gone = (p: Plane, args: string[]) => p.kubectl(args).status !== 0;
 
 test('incoming Disabled on beta for a peered alpha: beta ends it, alpha tears its side down, nothing is left, and alpha says the provider ended it', async (t) => {
   const consumer = await startPlane('alpha', 'uid');
@@ -38,10 +33,9 @@ test('incoming Disabled on beta for a peered alpha: beta ends it, alpha tears it
     await removeNamespaces(consumer, [ns]);
   });
 
-  assert.equal(consumer.kubectl(['apply', '-f', '-'], foreignClusterManifest(consumer, provider)).status, 0);
-  await eventually('the virtual node Ready', async () => (consumer.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout === 'True' ? true : undefined), 30_000);
+  await peered(consumer, provider, nodeName);
   assert.equal(consumer.kubectl(['create', 'namespace', ns]).status, 0);
-  assert.equal(consumer.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'web', 1, {}, { nodeSelector: { 'peerlog.dev/remote-cluster-id': betaId } })).status, 0);
+  assert.equal(consumer.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'web', 1, {}, pinnedTo(betaId))).status, 0);
   await eventually('the twin Running in beta', async () => (provider.kubectl(['get', 'pods', '-n', remoteNs, '-l', 'app=web', '-o', 'jsonpath={.items[*].status.phase}']).stdout === 'Running' ? true : undefined), 60_000);
 
   // Beta's administrator disables incoming peerings from alpha on beta's ForeignCluster for it.
@@ -66,13 +60,8 @@ test('incoming Disabled on beta for a peered alpha: beta ends it, alpha tears it
   });
 
   // Nothing of the peering on either side.
-  await eventually('beta clean', async () => (
-    names(provider, ['get', 'namespaces', '-l', `peerlog.dev/remote-cluster-id=${alphaId}`]).length === 0
-    && gone(provider, ['get', 'namespace', remoteNs]) && gone(provider, ['get', 'namespace', `peerlog-tenant-${alphaId}`]) ? true : undefined), 60_000);
-  assert.deepEqual(names(provider, ['get', 'resourcerequests,resourceoffers,roles,rolebindings', '-A', '-l', `peerlog.dev/remote-cluster-id=${alphaId}`]), []);
-  assert.ok(gone(consumer, ['get', 'node', nodeName]));
-  assert.ok(gone(consumer, ['get', 'lease', '-n', 'kube-node-lease', nodeName]));
-  await eventually('alpha\'s tenant namespace gone', async () => (gone(consumer, ['get', 'namespace', `peerlog-tenant-${betaId}`]) ? true : undefined), 60_000);
+  await assertProviderClean(provider, alphaId, [remoteNs]);
+  await assertConsumerClean(consumer, betaId, { secrets: [`Secret/${consumer.config.systemNamespace}/token-${betaId}`] });
 
   // Alpha's ForeignCluster says who ended it, and alpha does not peer again by itself.
   const cond = (JSON.parse(consumer.kubectl(['get', 'foreigncluster', betaId, '-o', 'json']).stdout) as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } })
