@@ -14,7 +14,6 @@
 //      and the JSON printed, for S random peerings one at a time (p50, p99; target p99 <= 100 ms).
 // Usage: npm run bench:events -- [--streams 500] [--concurrency 16] [--rebuild-events 1000000] [--audit-events 1000000] [--rounds 5]
 //        [--history-peerings 100000] [--history-samples 300] [--only write|rebuild|audit|history]
-import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
@@ -26,12 +25,8 @@ import { dropSchema } from '../../src/adapters/postgres/datasource.js';
 import { ensureEventTopic, topicFor } from '../../src/adapters/kafka/client.js';
 import { handleCommand } from '../../src/commands/handle.js';
 import { outgoingDecider } from '../../src/commands/outgoing/decider.js';
-import type { OutgoingCommand } from '../../src/commands/outgoing/commands.js';
-import { forgeUnsealedEvents, serializeEvent, toCloudEventHeaders, type EventEnvelope } from '../../src/events/index.js';
-import { sealEvent } from '../../src/events/hash.js';
-import { GENESIS_HASH } from '../../src/events/constants.js';
+import { serializeEvent, toCloudEventHeaders, type EventEnvelope } from '../../src/events/index.js';
 import { stackEnv } from '../../src/stack/config.js';
-import { uuidv7 } from '../../src/adapters/ids/index.js';
 import { loadLayout } from '../../src/stack/config.js';
 import { driversOf } from '../../src/runtime.js';
 import { hash as nodeHash } from 'node:crypto';
@@ -39,6 +34,7 @@ import { createLogVerifier, type LogRecord } from '../../src/audit/verify.js';
 import { readTopic as readWholeTopic, topicPartitions } from '../../src/adapters/kafka/log-reader.js';
 import { createKafka } from '../../src/adapters/kafka/client.js';
 import { peeringHistoryOf } from '../../src/cli/history.js';
+import { forgeLog, script } from './log.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -64,49 +60,10 @@ const env = stackEnv(loadLayout());
 const brokers = (process.env.KAFKA_BROKERS ?? env.KAFKA_BROKERS!).split(',');
 const databaseUrl = process.env.DATABASE_URL ?? env.DATABASE_URL!;
 
-function meta(t: number) {
-  return { now: new Date(Date.UTC(2026, 10, 24) + t * 1000).toISOString(), actor: { kind: 'cli' as const, name: 'bench' }, correlationId: randomUUID(), commandId: randomUUID() };
-}
-function script(remote: string): OutgoingCommand[] {
-  return [
-    { type: 'RequestPeering', data: { remoteClusterId: remote, remoteClusterName: remote, authUrl: `https://127.0.0.1:1/${remote}` }, metadata: meta(1) },
-    { type: 'RequestIdentity', data: { publicKeyFingerprint: 'a'.repeat(64), csrFingerprint: 'b'.repeat(64) }, metadata: meta(2) },
-    { type: 'RecordCertificate', data: { certFingerprint: 'c'.repeat(64), notAfter: '2027-11-24T08:00:00.000Z', tenantNamespace: `peerlog-tenant-${remote}`, apiServerUrl: 'https://127.0.0.1:6443' }, metadata: meta(3) },
-    { type: 'RequestResources', data: {}, metadata: meta(4) },
-    { type: 'ReceiveOffer', data: { offerName: `offer-${remote}`, generation: 1, resources: { cpu: '4', memory: '8Gi', pods: '110' } }, metadata: meta(5) },
-    { type: 'AcceptOffer', data: { offerName: `offer-${remote}`, generation: 1 }, metadata: meta(6) },
-    { type: 'CreateVirtualNode', data: { nodeName: `peerlog-${remote}` }, metadata: meta(7) },
-    { type: 'MarkVirtualNodeReady', data: {}, metadata: meta(8) },
-  ] as OutgoingCommand[];
-}
-
 /** Runs `work(i)` for i in [0, n) with at most `c` in flight. */
 async function pool(n: number, c: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(c, n) }, async () => { while (next < n) await work(next++); }));
-}
-
-/** The events of `streams` whole peerings, decided, forged and sealed in memory (no I/O). */
-function* forgeLog(clusterId: string, streams: number, prefix: string): Generator<EventEnvelope[]> {
-  let prev = GENESIS_HASH;
-  for (let s = 0; s < streams; s++) {
-    const remote = `${prefix}${s}`;
-    let state = outgoingDecider.initialState;
-    let version = 0;
-    const out: EventEnvelope[] = [];
-    for (const c of script(remote)) {
-      const decided = outgoingDecider.decide(c, state);
-      const unsealed = forgeUnsealedEvents(decided, { streamId: `outgoing-${remote}`, expectedVersion: version, clusterId, occurredAt: c.metadata.now, actor: c.metadata.actor, correlationId: c.metadata.correlationId, causationId: c.metadata.commandId, eventIds: decided.map(() => uuidv7()) });
-      for (const u of unsealed) {
-        const sealed = sealEvent(u, prev) as EventEnvelope;
-        prev = sealed.hash;
-        out.push(sealed);
-        state = outgoingDecider.evolve(state, { type: u.type, data: u.data } as never);
-      }
-      version += unsealed.length;
-    }
-    yield out;
-  }
 }
 
 async function benchWritePath(): Promise<{ ours: number; raw: number; commands: number }> {

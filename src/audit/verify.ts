@@ -14,14 +14,15 @@
 // skipped and counted. Order across partitions is not recorded anywhere, so a "reordering" is within
 // one partition; moving a record to another partition changes no event and no link, and is not seen.
 //
-// Events are checked on their bytes (see readLink): the relay writes canonical JSON, so one SHA-256
-// of the value less its "hash" member proves it unchanged since sealing, without parsing it. Only
-// checkpoints and records that fail this are parsed.
+// Events are checked on their bytes (scanEnvelope, then readLink's hash): the relay writes canonical
+// JSON, so one SHA-256 of the value less its "hash" member proves it unchanged since sealing, without
+// parsing it. Only checkpoints and records laid out otherwise or failing that are parsed.
 import { checkpointMessage } from '../events/checkpoint.js';
-import { GENESIS_HASH } from '../events/constants.js';
+import { GENESIS_HASH, isSha256Hex } from '../events/constants.js';
 import { computeHash, sha256HexWithout } from '../events/hash.js';
 import { parseEventJson } from '../events/schemas.js';
 import type { CheckpointSignedData } from '../events/catalogue.js';
+import { HASH_MEMBER, scanEnvelope, SPOT, SPOTS } from './envelope-bytes.js';
 
 
 /** One Kafka record of the log: where it is, and its value as read. */
@@ -68,7 +69,7 @@ export interface VerifierOptions {
   /** Fail when more events than this follow the last checkpoint (a log whose checkpoints were stripped). */
   readonly maxUnsigned?: number;
   /** Called with each event once verified, in chain order. */
-  readonly onEvent?: (link: Link, record: LogRecord) => void;
+  readonly onEvent?: (record: LogRecord) => void;
 }
 
 /** What the walk needs of a record, read off its bytes. */
@@ -82,49 +83,38 @@ export interface Link {
   readonly problem: string | null;
 }
 
-const enc = (s: string) => Buffer.from(s, 'latin1');
-const HASH = enc(',"hash":"');
-const ID = enc(',"id":"');
-const PREV = enc(',"prevHash":"');
-const TYPE = enc(',"type":"');
-const CLUSTER = enc(',"clusterId":"');
-
 /**
- * The link of one record. In canonical JSON the top-level keys stand in order (actor, causationId,
- * clusterId, correlationId, data, hash, id, occurredAt, prevHash, schemaVersion, streamId,
- * streamVersion, type) and nothing after `data` holds an object, so the last `,"hash":"` is the
- * envelope's own (a quote inside a string is escaped, so no string can hold the pattern). Text
- * laid out otherwise is parsed and hashed the long way.
+ * The link of one record of cluster `clusterId`'s log. Bytes laid out as the relay writes an event
+ * (see scanEnvelope) are checked with one SHA-256 of the value less its "hash" member; anything else,
+ * and bytes that fail that, are parsed and hashed the long way, which says what is wrong.
  */
-export function readLink(value: Uint8Array | null): Link {
+export function readLink(value: Uint8Array | null, clusterId: string): Link {
   if (value === null) return { id: null, type: null, clusterId: null, hash: '', prevHash: '', problem: 'the record has no value' };
-  const b = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  const n = b.length;
-  // The checks below read fixed places of canonical text; any miss sends the record the long way.
-  if (n > 200 && b[0] === 0x7b && b[2] === 0x61 && b[n - 1] === 0x7d && b[n - 2] === 0x22) {
-    const h = b.lastIndexOf(HASH);
-    const i = h + HASH.length + 65; // `,"id":"` right after the hash's closing quote
-    if (h > 0 && b[h + HASH.length + 64] === 0x22 && b[i] === 0x2c && b[i + 2] === 0x69 && b[i + 3] === 0x64 && b[i + 4] === 0x22) {
-      const p = b.indexOf(PREV, i + ID.length);
-      const c = b.indexOf(CLUSTER);
-      let t = n - 3;
-      while (t > p && b[t] !== 0x22) t -= 1;
-      if (p > 0 && c > 0 && c < h && b[p + PREV.length + 64] === 0x22 && t - TYPE.length > p && b[t - TYPE.length + 3] === 0x74) {
-        const hash = b.toString('latin1', h + HASH.length, h + HASH.length + 64);
-        if (sha256HexWithout(b, h, i) === hash) {
-          return {
-            id: b.toString('latin1', i + ID.length, b.indexOf(0x22, i + ID.length)),
-            type: b.toString('latin1', t + 1, n - 2),
-            clusterId: b.toString('latin1', c + CLUSTER.length, b.indexOf(0x22, c + CLUSTER.length)),
-            hash,
-            prevHash: b.toString('latin1', p + PREV.length, p + PREV.length + 64),
-            problem: null,
-          };
-        }
-      }
+  const b = asBuffer(value);
+  const spots = new Int32Array(SPOTS);
+  if (scanEnvelope(b, Buffer.from(clusterId, 'latin1'), spots, 0) && hashHolds(b, spots[SPOT.hash]!)) {
+    const prevHash = b.toString('latin1', spots[SPOT.prevHash]!, spots[SPOT.prevHash]! + 64);
+    // The walk takes prevHash bytes only when they equal a hash it verified; a link read whole must hold a hash too.
+    if (isSha256Hex(prevHash)) {
+      return {
+        id: b.toString('latin1', spots[SPOT.id]!, spots[SPOT.idEnd]!),
+        type: b.toString('latin1', spots[SPOT.type]!, spots[SPOT.typeEnd]!),
+        clusterId, hash: b.toString('latin1', spots[SPOT.hash]! + HASH.length, spots[SPOT.hash]! + HASH.length + 64), prevHash, problem: null,
+      };
     }
   }
   return slowLink(b);
+}
+
+const HASH = Buffer.from(',"hash":"', 'latin1');
+const asBuffer = (v: Uint8Array) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+
+/** The SHA-256 of `b` less its hash member (from `h`) is the hash that member holds. */
+function hashHolds(b: Buffer, h: number): boolean {
+  const digest = sha256HexWithout(b, h, h + HASH_MEMBER);
+  const at = h + HASH.length;
+  for (let k = 0; k < 64; k++) if (digest.charCodeAt(k) !== b[at + k]) return false;
+  return true;
 }
 
 /** Parses the record and recomputes its hash from the canonical JSON of what it holds. */
@@ -156,53 +146,105 @@ export interface LogVerifier {
 }
 
 const RING = 1024;
+const GENESIS = Buffer.from(GENESIS_HASH, 'latin1');
+/** Value of each lowercase hex digit by its byte. */
+const HEX = new Uint8Array(256);
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
 
+/** 64 bytes of `a` from `i` are those of `b` from `j`. */
+function same64(a: Uint8Array, i: number, b: Uint8Array, j: number): boolean {
+  for (let k = 0; k < 64; k++) if (a[i + k] !== b[j + k]) return false;
+  return true;
+}
+
+// What the walk keeps is small on purpose: per verified event its hash (32 bytes) and where it stands
+// (partition, offset), no object. What a report needs of a record (its id, type, the link read whole)
+// is read again off its bytes when a report is written; the index from hash to position is built only
+// when something asks for one (a republished record, a break, a checkpoint's head).
 export function createLogVerifier(partitions: readonly number[], o: VerifierOptions): LogVerifier {
-  const queues = new Map<number, Pending[]>(partitions.map((p) => [p, []]));
-  const heads = new Map<number, number>(partitions.map((p) => [p, 0]));
-  let head = GENESIS_HASH;
+  const cluster = Buffer.from(o.clusterId, 'latin1');
+  const slots = partitions.length;
+  const slotOf = new Map(partitions.map((p, s) => [p, s]));
+  const queues: LogRecord[][] = partitions.map(() => []);
+  const heads = new Int32Array(slots);
+  // Each queue's next record once looked at: 0 not yet, 1 laid out as the relay writes (its places in
+  // `spots`, its hash not checked yet), 2 read whole (its link in `links`).
+  const state = new Uint8Array(slots);
+  const spots = new Int32Array(slots * SPOTS);
+  const links: (Link | undefined)[] = new Array<Link | undefined>(slots);
+  // The chain's head: where the 64 hex bytes of the hash verified last stand.
+  let headBytes: Uint8Array = GENESIS;
+  let headAt = 0;
+  let headText: string | null = GENESIS_HASH;
+  const head = () => (headText ??= asBuffer(headBytes).toString('latin1', headAt, headAt + 64));
   let count = 0;
   let duplicates = 0;
   let checkpoints = 0;
   let lastCheckpoint: CheckpointRef | null = null;
   let failed: Verdict | undefined;
-  // The chain so far: each position's hash (32 bytes) and where it is, and an index from a hash's
-  // first 48 bits to its position (confirmed against the full hash).
   let hashes = Buffer.alloc(32 * 1024);
   let where: { partition: Uint16Array; offset: Float64Array } = { partition: new Uint16Array(1024), offset: new Float64Array(1024) };
-  const index = new Map<number, number>();
-  const recent: (Pending | undefined)[] = new Array(RING);
+  const recent: (LogRecord | undefined)[] = new Array<LogRecord | undefined>(RING);
+  // Open addressing over the first 32 bits of each hash, positions 1-based (0: empty), confirmed on the whole hash.
+  let table = new Int32Array(0);
+  let indexed = 0;
 
-  const key = (hash: string) => parseInt(hash.slice(0, 12), 16);
   const hashAt = (n: number) => hashes.toString('hex', (n - 1) * 32, n * 32);
   const positionOf = (hash: string): number | undefined => {
-    if (hash.length !== 64) return undefined;
-    const n = index.get(key(hash));
-    return n !== undefined && hashAt(n) === hash ? n : undefined;
+    if (!isSha256Hex(hash)) return undefined;
+    if (table.length === 0 || table.length < count * 2) {
+      let size = 1024;
+      while (size < count * 4) size *= 2;
+      table = new Int32Array(size);
+      indexed = 0;
+    }
+    const mask = table.length - 1;
+    for (; indexed < count; indexed++) {
+      let i = hashes.readUInt32BE(indexed * 32) & mask;
+      while (table[i] !== 0) i = (i + 1) & mask;
+      table[i] = indexed + 1;
+    }
+    for (let i = parseInt(hash.slice(0, 8), 16) & mask; table[i] !== 0; i = (i + 1) & mask) {
+      if (hashAt(table[i]!) === hash) return table[i]!;
+    }
+    return undefined;
   };
-  const peek = (p: number): Pending | undefined => queues.get(p)![heads.get(p)!];
-  const shift = (p: number) => {
-    const q = queues.get(p)!;
-    const h = heads.get(p)! + 1;
+  const next = (s: number): LogRecord | undefined => queues[s]![heads[s]!];
+  const shift = (s: number) => {
+    state[s] = 0;
+    links[s] = undefined;
+    const h = heads[s]! + 1;
     // Consumed records are dropped in chunks, not one shift at a time.
-    if (h >= 4096) { q.splice(0, h); heads.set(p, 0); } else heads.set(p, h);
+    if (h >= 4096) { queues[s]!.splice(0, h); heads[s] = 0; } else heads[s] = h;
+  };
+  /** Slot s's next record looked at: 1 laid out as the relay writes, 2 read whole. */
+  const look = (s: number, r: LogRecord): number => {
+    if (state[s] === 0) {
+      if (r.value !== null && scanEnvelope(r.value, cluster, spots, s * SPOTS)) state[s] = 1;
+      else { links[s] = readLink(r.value, o.clusterId); state[s] = 2; }
+    }
+    return state[s]!;
+  };
+  /** Slot s's next record read whole (its hash checked). */
+  const linkOf = (s: number, r: LogRecord): Link => {
+    if (state[s] !== 2) { links[s] = readLink(r.value, o.clusterId); state[s] = 2; }
+    return links[s]!;
+  };
+  const pendingAt = (s: number): Pending | undefined => {
+    const r = next(s);
+    return r === undefined ? undefined : { record: r, link: linkOf(s, r) };
   };
   const at = (x: Pending) => `partition ${x.record.partition} offset ${x.record.offset}${x.link.id ? ` (event ${x.link.id}${x.link.type ? `, ${x.link.type}` : ''})` : ''}`;
   const fail = (failure: 'BrokenChain' | 'BadCheckpoint', reason: Finding['reason'], x: Pending | null, message: string): 'broken' => {
     failed = {
-      ok: false, failure, events: count, head,
+      ok: false, failure, events: count, head: head(),
       finding: { reason, partition: x?.record.partition ?? null, offset: x?.record.offset ?? null, eventId: x?.link.id ?? null, eventType: x?.link.type ?? null, verified: count, message },
     };
     return 'broken';
   };
 
-  function accept(x: Pending): 'more' | 'broken' {
-    if (x.link.problem !== null) return fail('BrokenChain', 'Altered', x, `${at(x)} was altered: ${x.link.problem}`);
-    if (x.link.clusterId !== o.clusterId) return fail('BrokenChain', 'Inserted', x, `${at(x)} belongs to cluster ${String(x.link.clusterId)}, not to ${o.clusterId}: it was inserted`);
-    if (x.link.type === 'CheckpointSigned' && o.verifySignature) {
-      const bad = checkCheckpoint(x);
-      if (bad) return bad;
-    }
+  /** Takes record r as the chain's next event, its hash (64 hex bytes, checked) at `bytes[hashAt]`. */
+  function push(r: LogRecord, bytes: Uint8Array, hashAt: number): void {
     count += 1;
     if (hashes.length < count * 32) {
       const grown = Buffer.alloc(hashes.length * 2); hashes.copy(grown); hashes = grown;
@@ -210,13 +252,28 @@ export function createLogVerifier(partitions: readonly number[], o: VerifierOpti
       const f = new Float64Array(where.offset.length * 2); f.set(where.offset);
       where = { partition: p, offset: f };
     }
-    hashes.write(x.link.hash, (count - 1) * 32, 'hex');
-    where.partition[count - 1] = x.record.partition;
-    where.offset[count - 1] = Number(x.record.offset);
-    index.set(key(x.link.hash), count);
-    recent[count % RING] = x;
-    head = x.link.hash;
-    o.onEvent?.(x.link, x.record);
+    const base = (count - 1) * 32;
+    for (let k = 0; k < 32; k++) hashes[base + k] = (HEX[bytes[hashAt + 2 * k]!]! << 4) | HEX[bytes[hashAt + 2 * k + 1]!]!;
+    where.partition[count - 1] = r.partition;
+    where.offset[count - 1] = Number(r.offset);
+    recent[count % RING] = r;
+    headBytes = bytes;
+    headAt = hashAt;
+    headText = null;
+    o.onEvent?.(r);
+  }
+
+  /** Slot s's next record r, read whole, follows the head: the checks of a link, then the chain takes it. */
+  function accept(s: number, r: LogRecord, link: Link): 'more' | 'broken' {
+    const x = { record: r, link };
+    if (link.problem !== null) return fail('BrokenChain', 'Altered', x, `${at(x)} was altered: ${link.problem}`);
+    if (link.clusterId !== o.clusterId) return fail('BrokenChain', 'Inserted', x, `${at(x)} belongs to cluster ${String(link.clusterId)}, not to ${o.clusterId}: it was inserted`);
+    if (link.type === 'CheckpointSigned' && o.verifySignature) {
+      const bad = checkCheckpoint(x);
+      if (bad) return bad;
+    }
+    push(r, Buffer.from(link.hash, 'latin1'), 0);
+    shift(s);
     return 'more';
   }
 
@@ -243,36 +300,65 @@ export function createLogVerifier(partitions: readonly number[], o: VerifierOpti
     return undefined;
   }
 
+  /** Slot s's next record, if it follows the head: 'more' or 'broken' once taken; undefined when it does not follow. */
+  function step(s: number, r: LogRecord): 'more' | 'broken' | undefined {
+    if (look(s, r) === 1) {
+      const b = r.value!;
+      const a = s * SPOTS;
+      if (!same64(b, spots[a + SPOT.prevHash]!, headBytes, headAt)) return undefined;
+      const h = spots[a + SPOT.hash]!;
+      // The usual event: one SHA-256 over its bytes less the hash member, and it is taken.
+      if (hashHolds(asBuffer(b), h)) {
+        if (spots[a + SPOT.checkpoint] === 1 && o.verifySignature) {
+          const bad = checkCheckpoint(pendingAt(s)!);
+          if (bad) return bad;
+        }
+        push(r, b, h + HASH.length);
+        shift(s);
+        return 'more';
+      }
+    }
+    const link = linkOf(s, r);
+    return link.prevHash === head() ? accept(s, r, link) : undefined;
+  }
+
   function advance(): 'more' | 'stuck' | 'broken' {
     if (failed) return 'broken';
     for (;;) {
       let moved = false;
       let waiting = false;
-      for (const p of partitions) {
-        const x = peek(p);
-        if (x === undefined) { waiting = true; continue; }
-        if (x.link.prevHash === head) {
-          shift(p);
-          if (accept(x) === 'broken') return 'broken';
-          moved = true;
-          break;
-        }
+      for (let s = 0; s < slots; s++) {
+        const r = next(s);
+        if (r === undefined) { waiting = true; continue; }
+        const taken = step(s, r);
+        if (taken === 'broken') return 'broken';
+        if (taken === 'more') { moved = true; break; }
       }
       // Only when no partition goes on: a head that repeats a verified event (the relay republishing).
       if (!moved) {
-        for (const p of partitions) {
-          const x = peek(p);
-          if (x !== undefined && x.link.problem === null && positionOf(x.link.hash) !== undefined) { shift(p); duplicates += 1; moved = true; break; }
+        for (let s = 0; s < slots; s++) {
+          const x = pendingAt(s);
+          if (x !== undefined && x.link.problem === null && positionOf(x.link.hash) !== undefined) { shift(s); duplicates += 1; moved = true; break; }
         }
       }
       if (!moved) return waiting ? 'more' : 'stuck';
     }
   }
 
-  /** The log cannot go on from `head`: says which record is wrong and how, with the whole rest in view. */
+  /** The log cannot go on from the head: says which record is wrong and how, with the whole rest in view. */
   function classify(): 'broken' {
+    const tops: Pending[] = [];
+    const topOf = new Map<number, Pending>();
     const rest: Pending[] = [];
-    for (const p of partitions) rest.push(...queues.get(p)!.slice(heads.get(p)!));
+    for (let s = 0; s < slots; s++) {
+      const top = pendingAt(s);
+      if (top === undefined) continue;
+      tops.push(top);
+      topOf.set(partitions[s]!, top);
+      rest.push(top);
+      const q = queues[s]!;
+      for (let i = heads[s]! + 1; i < q.length; i++) rest.push({ record: q[i]!, link: readLink(q[i]!.value, o.clusterId) });
+    }
     const byHash = new Map<string, Pending>();
     const byPrev = new Map<string, Pending[]>();
     for (const x of rest) {
@@ -280,7 +366,6 @@ export function createLogVerifier(partitions: readonly number[], o: VerifierOpti
       byHash.set(x.link.hash, x);
       byPrev.set(x.link.prevHash, [...(byPrev.get(x.link.prevHash) ?? []), x]);
     }
-    const tops = partitions.map(peek).filter((x): x is Pending => x !== undefined);
     // 1. A record that is not an intact event: a copy of another (its hash is another's) or an edit.
     for (const x of tops) {
       if (x.link.problem === null) continue;
@@ -290,9 +375,9 @@ export function createLogVerifier(partitions: readonly number[], o: VerifierOpti
         : fail('BrokenChain', 'Altered', x, `${at(x)} was altered: ${x.link.problem}`);
     }
     // 2. The next event is there, behind records of its partition that do not belong before it.
-    const next = byPrev.get(head)?.[0];
-    if (next !== undefined) {
-      const x = peek(next.record.partition)!;
+    const following = byPrev.get(head())?.[0];
+    if (following !== undefined) {
+      const x = topOf.get(following.record.partition)!;
       if (byHash.has(x.link.prevHash)) return fail('BrokenChain', 'Reordered', x, `${at(x)} was reordered: it stands before ${at(byHash.get(x.link.prevHash)!)}, the event it follows`);
       const k = positionOf(x.link.prevHash);
       if (k !== undefined) return fail('BrokenChain', 'Inserted', x, `${at(x)} was inserted: it claims to follow event ${k} of the chain, which another event follows`);
@@ -304,7 +389,8 @@ export function createLogVerifier(partitions: readonly number[], o: VerifierOpti
       const k = positionOf(x.link.prevHash);
       if (k !== undefined) {
         // Two events follow event k: one verified already (k + 1), and x. The one nothing follows was inserted.
-        const verified = recent[(k + 1) % RING];
+        const r = recent[(k + 1) % RING];
+        const verified = r !== undefined && k + 1 > count - RING ? { record: r, link: readLink(r.value, o.clusterId) } : undefined;
         if (k + 1 === count && verified !== undefined && byPrev.has(x.link.hash)) {
           return fail('BrokenChain', 'Inserted', verified, `${at(verified)} was inserted: it and ${at(x)} both follow event ${k} of the chain, and nothing follows it`);
         }
@@ -320,24 +406,25 @@ export function createLogVerifier(partitions: readonly number[], o: VerifierOpti
 
   return {
     add(record) {
-      const q = queues.get(record.partition);
-      if (q === undefined) throw new RangeError(`partition ${record.partition} is not one of ${partitions.join(', ')}`);
-      q.push({ record, link: readLink(record.value) });
+      const s = slotOf.get(record.partition);
+      if (s === undefined) throw new RangeError(`partition ${record.partition} is not one of ${partitions.join(', ')}`);
+      queues[s]!.push(record);
     },
     advance,
-    queued: (p) => queues.get(p)!.length - heads.get(p)!,
+    queued: (p) => { const s = slotOf.get(p)!; return queues[s]!.length - heads[s]!; },
     finish() {
       if (failed) return failed;
       const state = advance();
       if (state === 'broken') return failed!;
-      const left = partitions.some((p) => peek(p) !== undefined);
+      let left = false;
+      for (let s = 0; s < slots; s++) if (next(s) !== undefined) left = true;
       if (left) { classify(); return failed!; }
       const unsigned = count - (lastCheckpoint?.chainLength ?? 0);
       if (o.verifySignature && o.maxUnsigned !== undefined && unsigned > o.maxUnsigned) {
         fail('BadCheckpoint', 'Unsigned', null, `${unsigned} events follow the last signed checkpoint${lastCheckpoint ? ` (chain length ${lastCheckpoint.chainLength})` : ' (there is none)'}, more than the ${o.maxUnsigned} allowed: checkpoints may have been removed`);
         return failed!;
       }
-      return { ok: true, events: count, head, duplicates, checkpoints, lastCheckpoint, unsigned };
+      return { ok: true, events: count, head: head(), duplicates, checkpoints, lastCheckpoint, unsigned };
     },
   };
 }

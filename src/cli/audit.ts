@@ -88,7 +88,7 @@ async function walk(config: PeerlogConfig, topic: string, o: { verifySignature: 
   const ends = await topicPartitions(kafka, topic);
   const v = createLogVerifier(ends.map((e) => e.partition), {
     clusterId: config.clusterId, verifySignature: o.verifySignature, maxUnsigned: o.verifySignature ? o.maxUnsigned : undefined,
-    onEvent: onEvent ? (_link, record) => onEvent(record) : undefined,
+    onEvent,
   });
   // Once the walk is stuck the log is broken: the rest is read whole so the break can be named.
   let stuck = false;
