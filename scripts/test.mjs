@@ -4,6 +4,8 @@
 //   node scripts/test.mjs            unit + integration
 //   node scripts/test.mjs --unit     unit only
 //   node scripts/test.mjs --integration [name-filter]
+//   node scripts/test.mjs --full     the fault suite's long run (50 crash trials instead of 10)
+// The fault suite (dist/test/faults) runs with the integration tests, after them, one file at a time.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -12,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const only = args.find((a) => a === '--unit' || a === '--integration');
+const full = args.includes('--full') || process.env.PEERLOG_FAULTS === 'full';
 const filter = args.find((a) => !a.startsWith('--'));
 
 function testFiles(dir) {
@@ -55,6 +58,13 @@ if (only !== '--unit') {
   if (env.status !== 0) { console.error(env.stderr); process.exit(1); }
   // Integration files share one stack; running them one at a time keeps the 2-core machine responsive
   // and each file isolates itself with its own topic, schema or namespace.
-  status = run('integration', testFiles(join(root, 'dist/test/integration')), JSON.parse(env.stdout), 1);
+  const stack = JSON.parse(env.stdout);
+  status = run('integration', testFiles(join(root, 'dist/test/integration')), stack, 1);
+  // The fault suite kills and restarts control planes for minutes: after the integration tests, and
+  // each file on its own, so that one file's trials never share the machine with another's.
+  for (const file of testFiles(join(root, 'dist/test/faults'))) {
+    const s = run(`faults (${full ? 'full' : 'CI-sized'})`, [file], { ...stack, PEERLOG_FAULTS: full ? 'full' : 'ci' }, 1);
+    if (status === 0) status = s;
+  }
 }
 process.exit(status);
