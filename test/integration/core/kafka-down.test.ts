@@ -106,5 +106,8 @@ test('Kafka down at start: the control plane starts, /readyz says what it waits 
     await cp?.stop();
     if (cp) await dropLog(config, cp.runtime);
     if (cp) await cp.kube.delete('v1', 'Namespace', config.systemNamespace);
+    // The script's virtual node (and Lease): left behind, it would take other tests' pods.
+    if (cp) await cp.kube.delete('v1', 'Node', 'peerlog-waiting');
+    if (cp) await cp.kube.delete('coordination.k8s.io/v1', 'Lease', 'peerlog-waiting', 'kube-node-lease');
   }
 });
