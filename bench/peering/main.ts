@@ -39,6 +39,9 @@ function planeConfig(cluster: 'alpha' | 'beta', id: string): PeerlogConfig {
     clusterId: id, kubeconfig: env[`${P}_KUBECONFIG`], caCert: env[`${P}_CA_CERT`], caKey: env[`${P}_CA_KEY`],
     kafkaBrokers: env.KAFKA_BROKERS, databaseUrl: env.DATABASE_URL, dbSchema: id.replace(/-/g, '_'), authPort: 0,
     namespace: `${id}-system`, foreignClusterSelector: `peerlog.dev/bench=${id}`,
+    // The stack's port for the cluster's kubelet API: one plane per cluster runs at a time (the
+    // consumers one after another), and planes-down above freed it.
+    kubeletPort: Number(env[`${P}_KUBELET_PORT`]),
   }, { kubernetes: true, ca: true });
 }
 
