@@ -89,6 +89,11 @@ export interface ObtainedIdentity {
   readonly requested: boolean;
 }
 
+/** A promise's outcome, kept without an unhandled rejection while other steps run. */
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+const unsettle = <T>(s: Settled<T>): T => { if (s.ok) return s.value; throw s.error; };
+
 export async function obtainIdentity(
   ports: ConsumerPorts, target: PeeringTarget, token: string, context: { actor: Actor; correlationId: string },
 ): Promise<ObtainedIdentity> {
@@ -99,6 +104,11 @@ export async function obtainIdentity(
 
   // 1. The intent, recorded first: everything after it is an attempt to fulfil it.
   await handle({ type: 'RequestPeering', data: { remoteClusterId, remoteClusterName: target.remoteClusterName, authUrl: target.authUrl } });
+  // Who answers there (step 3) is asked meanwhile when no identity is held (step 2 cannot end it
+  // here): it sends nothing but the question, and its answer is looked at once steps 1-2 are done.
+  const known = await ports.loadOutgoing(remoteClusterId);
+  const ask = () => settle(ports.probe(target.authUrl, target.authFingerprint));
+  const probing = 'identity' in known && known.identity !== null ? undefined : ask();
   const localNamespace = await ports.ensureLocalTenant(remoteClusterId);
   const stored = await ports.readIdentity(localNamespace);
 
@@ -127,7 +137,7 @@ export async function obtainIdentity(
   };
   let pin = target.authFingerprint;
   try {
-    const ids = await ports.probe(target.authUrl, pin);
+    const ids = unsettle(await (probing ?? ask()));
     if (ids.clusterId !== remoteClusterId) {
       return fail(200, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 200, 'InvalidResponse', 'ClusterIdMismatch',
         `the endpoint belongs to cluster ${ids.clusterId}, not ${remoteClusterId}`));

@@ -168,12 +168,18 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
   //    certificate works the moment the consumer holds it (and no earlier certificate does).
   const lifetime = nextLifetime(state);
   const user = identityUserFor(req.clusterId, lifetime);
-  const tenantNamespace = await ports.ensureTenant(req.clusterId, [user]);
+  //    The certificate is signed meanwhile (nothing sees it before the tenant is there), and
+  //    dropped if the tenant cannot be made.
   const now = ports.now();
-  const cert = await ports.sign({
+  const signing = ports.sign({
     commonName: user, organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
     notBefore: new Date(now.getTime() - backdateMs(verdict.validitySeconds)), notAfter: new Date(now.getTime() + verdict.validitySeconds * 1000),
   });
+  const [tenant, signed] = await Promise.allSettled([ports.ensureTenant(req.clusterId, [user]), signing]);
+  if (tenant.status === 'rejected') throw tenant.reason;
+  if (signed.status === 'rejected') throw signed.reason;
+  const tenantNamespace = tenant.value;
+  const cert = signed.value;
   // 7. Stored before the log names it, so that every certificate in the log can be sent again.
   await ports.saveCertificate({
     certFingerprint: cert.fingerprint, remoteClusterId: req.clusterId, publicKeyFingerprint: csr.publicKeyFingerprint,

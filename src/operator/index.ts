@@ -30,6 +30,7 @@ import { createVirtualKubeletProjection } from '../projections/virtual-kubelet/i
 import { createWorkQueue, type WorkQueue } from '../projections/work.js';
 import { createIdentityKeeper } from './identity.js';
 import { createWatches } from './watches.js';
+import { observedOf } from './observed.js';
 import { decodeKey, encodeKey, type WorkKey } from './keys.js';
 import { createConsumerSide } from './consumer.js';
 import { createUnpeering } from './unpeering.js';
@@ -160,7 +161,20 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
   }, log);
   const enqueue = (k: WorkKey) => queue.enqueue(encodeKey(k));
 
-  watches.watch('foreignclusters', fcs, (fc) => {
+  /**
+   * What an observation reads of each ForeignCluster, by name. An update that changes none of it
+   * (the status this cluster writes at every step of a peering) has nothing new to observe: without
+   * this, each status written would load the aggregate and wake both the status and the process again.
+   */
+  const observedFcs = new Map<string, string>();
+  watches.watch('foreignclusters', fcs, (fc, verb) => {
+    const name = fc.metadata?.name;
+    if (name && verb === 'delete') observedFcs.delete(name);
+    else if (name) {
+      const mark = observedOf(fc);
+      if (verb === 'update' && observedFcs.get(name) === mark) return;
+      observedFcs.set(name, mark);
+    }
     if (fc.metadata?.name) enqueue({ kind: 'foreignCluster', name: fc.metadata.name });
     // Its incoming direction may have been disabled: the provider's half looks again.
     if (fc.spec?.clusterId) processes.wake(fc.spec.clusterId);

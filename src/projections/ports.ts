@@ -15,9 +15,10 @@ export interface Projection {
   readonly tables: readonly string[];
   /**
    * Applies a batch's new events inside the batch's transaction (see ProjectionBatch). When it
-   * throws an error that lies with an event (see isUnfoldable), the runner rolls its writes back and
-   * hands it the same events again, one per call, to dead-letter the ones that fail alone: what it
-   * does outside the transaction (the operator's enqueues) must bear being done twice.
+   * throws an error that lies with an event (see isUnfoldable), the runner rolls the transaction
+   * back and applies the batch again in a new one, handing it the same events, then one per call,
+   * to dead-letter the ones that fail alone: what it does outside the transaction (the operator's
+   * enqueues) must bear being done more than once.
    */
   apply(tx: ProjectionTx, batch: ProjectionBatch): Promise<void>;
   /**

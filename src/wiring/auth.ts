@@ -66,8 +66,8 @@ export async function providerPorts(
         try {
           await kube.apply(t.namespace as never);
           // The quota before the binding: no moment in which the identity could write without it.
-          await kube.apply(t.quota as never);
-          await kube.apply(t.role as never);
+          // The role beside the quota: it grants nothing until the binding names it.
+          await Promise.all([kube.apply(t.quota as never), kube.apply(t.role as never)]);
           await kube.apply(t.roleBinding as never);
           return name;
         } catch (e) {

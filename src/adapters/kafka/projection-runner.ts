@@ -231,6 +231,21 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
 
   /** Applies the batch's new events with its checkpoint; returns the next offset, if it moved. */
   async function applyBatch(partition: number, messages: readonly KafkaMessage[]): Promise<bigint | undefined> {
+    try {
+      return await applyBatchOnce(partition, messages, false);
+    } catch (e) {
+      if (!isUnfoldable(e)) throw e;
+      // An event of the batch cannot be folded: the batch again, in a transaction that sets it apart.
+      return applyBatchOnce(partition, messages, true);
+    }
+  }
+
+  /**
+   * One transaction of a batch. Unguarded (the usual case), an event that cannot be folded fails
+   * the whole transaction, which spares every batch two savepoint statements; guarded, such an
+   * event is retried alone and recorded as a dead letter (see applyMessages).
+   */
+  async function applyBatchOnce(partition: number, messages: readonly KafkaMessage[], guarded: boolean): Promise<bigint | undefined> {
     const counts = { applied: 0, duplicates: 0, deadLetters: 0 };
     const touched = new Set<string>();
     const next = await o.ds.transaction(async (tx) => {
@@ -239,7 +254,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       if (fresh.length === 0) return undefined;
       // The whole batch at once: applying it in slices measured slower (more statements), for
       // less than it saved in garbage collection.
-      const applied = await applyMessages(tx, partition, fresh, counts, touched);
+      const applied = await applyMessages(tx, partition, fresh, counts, guarded, touched);
       if (o.beforeCommit) await o.beforeCommit(applied);
       const after = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
       await runStatement(tx, MOVE_CHECKPOINT, [name, topic, partition, after.toString()]);
@@ -259,6 +274,7 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
   async function applyMessages(
     tx: EntityManager, partition: number, messages: readonly KafkaMessage[],
     counts: { applied: number; duplicates: number; deadLetters: number },
+    guarded: boolean,
     touched?: Set<string>,
   ): Promise<readonly EventEnvelope[]> {
     const dead: Decoded[] = [];
@@ -313,14 +329,15 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
       // Handed over without the generator's `return`, which a `break` would call and so end it.
       const once: Iterable<EventEnvelope> = { [Symbol.iterator]: () => ({ next: () => events.next() }) };
       const firstSeen = new Set(streamIds.filter((id) => known.get(id) === 0));
-      await tx.query('savepoint peerlog_round');
+      if (guarded) await tx.query('savepoint peerlog_round');
       try {
         await o.projection.apply(asTx(tx), { streamIds, firstSeen, events: once });
         // Whatever the projection left unread is still decoded, deduped and counted.
         for (const _ of events) { /* drained */ }
-        await tx.query('release savepoint peerlog_round');
+        if (guarded) await tx.query('release savepoint peerlog_round');
       } catch (e) {
-        if (!isUnfoldable(e)) throw e;
+        // Unguarded, the transaction is rolled back and the caller applies the batch again guarded.
+        if (!guarded || !isUnfoldable(e)) throw e;
         // An event the projection cannot fold (one that passed its schema but belongs to no stream
         // the projection knows, or not in that state): the round again, an event at a time, each
         // in a savepoint of its own, and those that fail alone become dead letters.

@@ -52,6 +52,27 @@ export interface Relay {
 
 const LOCK_BACKOFF_MS = { initial: 200, max: 10_000 } as const;
 
+/**
+ * The seal lock tried ($1); only if it is held, the cluster's ($2) chain head made at genesis ($3)
+ * if missing, row-locked and read (an upsert that changes nothing locks the row as FOR UPDATE would).
+ */
+const HEAD_UNDER_SEAL_LOCK = `with l as (select pg_try_advisory_xact_lock(hashtext($1)) as ok),
+  h as (
+    insert into peerlog_log_head (cluster_id, last_hash, events) select $2, $3, 0 from l where l.ok
+    on conflict (cluster_id) do update set last_hash = peerlog_log_head.last_hash
+    returning last_hash
+  )
+  select (select ok from l) as ok, (select last_hash from h) as last_hash`;
+
+/**
+ * The sealed rows ($1: one JSON document, as array parameters pg would escape every envelope and
+ * PostgreSQL parse it back) and the cluster's ($2) chain head moved to $3, $4 events on, in one statement.
+ */
+const SEAL_ROWS_AND_HEAD = `with sealed as (
+    update peerlog_outbox o set envelope = x.e, hash = x.h from json_to_recordset($1::json) as x(p bigint, e jsonb, h text) where o.position = x.p
+  )
+  update peerlog_log_head set last_hash = $3, events = events + $4 where cluster_id = $2`;
+
 export function createRelay(o: RelayOptions): Relay {
   const topic = topicFor(o.clusterId);
   const batchSize = o.batchSize ?? 500;
@@ -76,10 +97,34 @@ export function createRelay(o: RelayOptions): Relay {
     wake = () => { clearTimeout(t); wake = undefined; notified = false; resolve(); };
   });
 
+  /** Positions in Kafka whose marking is under way: not read again meanwhile (a failed mark gives them back). */
+  const marking = new Set<string>();
+  const marks = new Set<Promise<void>>();
+
+  /**
+   * Marks a batch published without holding up the next one: the next round reads the outbox while
+   * this runs, leaving these rows out. A mark that fails leaves them unpublished in the table, and
+   * a later round publishes them again, as after a crash between publishing and marking.
+   */
+  function markPublished(positions: readonly string[], count: number): void {
+    for (const p of positions) marking.add(p);
+    const done: Promise<void> = o.ds.query(`update peerlog_outbox set published_at = now() where position = any($1::bigint[])`, [positions]).then(
+      () => { stats.published += count; stats.batches += 1; },
+      (e: unknown) => {
+        stats.failures += 1;
+        log.warn('relay could not mark a published batch; its events will be published again (consumers dedupe)', { error: e, events: count });
+      },
+    ).finally(() => {
+      for (const p of positions) marking.delete(p);
+      marks.delete(done);
+    });
+    marks.add(done);
+  }
+
   async function publishOnce(): Promise<number> {
     const rows = await o.ds.query(
-      `select position, envelope, hash from peerlog_outbox where cluster_id = $1 and published_at is null order by position limit $2`,
-      [o.clusterId, batchSize]) as { position: string; envelope: EventEnvelope; hash: string | null }[];
+      `select position, envelope, hash from peerlog_outbox where cluster_id = $1 and published_at is null and position <> all($3::bigint[]) order by position limit $2`,
+      [o.clusterId, batchSize, [...marking]]) as { position: string; envelope: EventEnvelope; hash: string | null }[];
     if (rows.length === 0) return 0;
     const batch = await seal(rows);
     if (batch === undefined) {
@@ -98,9 +143,7 @@ export function createRelay(o: RelayOptions): Relay {
       messages: batch.map((e) => ({ key: e.streamId, value: serializeEvent(e), headers: { ...toCloudEventHeaders(e, source) }, timestamp: String(Date.parse(e.occurredAt)) })),
     });
     if (o.afterPublish) await o.afterPublish(batch);
-    await o.ds.query(`update peerlog_outbox set published_at = now() where position = any($1::bigint[])`, [rows.map((r) => r.position)]);
-    stats.published += rows.length;
-    stats.batches += 1;
+    markPublished(rows.map((r) => String(r.position)), rows.length);
     return rows.length;
   }
 
@@ -115,10 +158,11 @@ export function createRelay(o: RelayOptions): Relay {
     const listed = rows.filter((r) => r.hash === null);
     if (listed.length === 0) return rows.map((r) => r.envelope);
     return o.ds.transaction(async (tx) => {
-      const got = (await tx.query('select pg_try_advisory_xact_lock(hashtext($1)) as ok', [`peerlog-seal:${o.clusterId}`])) as { ok: boolean }[];
+      // The seal lock, then the chain head (made if missing) locked and read, in one statement: the
+      // head is reached only once the lock is held, so a second sealer never waits on it.
+      const got = (await tx.query(HEAD_UNDER_SEAL_LOCK, [`peerlog-seal:${o.clusterId}`, o.clusterId, GENESIS_HASH])) as { ok: boolean; last_hash: string | null }[];
       if (!got[0]!.ok) return undefined;
-      await tx.query('insert into peerlog_log_head (cluster_id, last_hash, events) values ($1, $2, 0) on conflict do nothing', [o.clusterId, GENESIS_HASH]);
-      let prev = ((await tx.query('select last_hash from peerlog_log_head where cluster_id = $1 for update', [o.clusterId])) as { last_hash: string }[])[0]!.last_hash;
+      let prev = got[0]!.last_hash!;
       // Only positions: an unsealed row changes only by being sealed, so its listed envelope holds.
       const still = new Set(((await tx.query(
         `select position from peerlog_outbox where position = any(array(select json_array_elements_text($1::json))::bigint[]) and hash is null order by position for update`,
@@ -131,11 +175,7 @@ export function createRelay(o: RelayOptions): Relay {
         prev = e.hash;
       }
       if (sealed.size > 0) {
-        // One JSON document: as array parameters pg would escape every envelope and PostgreSQL parse it back.
-        await tx.query(
-          `update peerlog_outbox o set envelope = x.e, hash = x.h from json_to_recordset($1::json) as x(p bigint, e jsonb, h text) where o.position = x.p`,
-          [JSON.stringify([...sealed].map(([p, e]) => ({ p, e, h: e.hash })))]);
-        await tx.query('update peerlog_log_head set last_hash = $2, events = events + $3 where cluster_id = $1', [o.clusterId, prev, sealed.size]);
+        await tx.query(SEAL_ROWS_AND_HEAD, [JSON.stringify([...sealed].map(([p, e]) => ({ p, e, h: e.hash }))), o.clusterId, prev, sealed.size]);
       }
       // Rows another sealer sealed since they were listed: published as it sealed them.
       const theirs = listed.filter((r) => !sealed.has(String(r.position))).map((r) => r.position);
@@ -238,6 +278,8 @@ export function createRelay(o: RelayOptions): Relay {
       aborts.abort();
       wake?.();
       await loop;
+      // Published batches are marked before the session goes, or the next relay publishes them again.
+      await Promise.all([...marks]);
       await producer?.disconnect().catch(() => undefined);
       await lock?.release();
       log.info('relay stopped', { ...stats });
