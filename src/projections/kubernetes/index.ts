@@ -6,7 +6,7 @@ import type { ViewStore } from '../ports.js';
 import type { Logger } from '../../adapters/log/index.js';
 import { GROUP_VERSION, LABELS } from '../../resources/constants.js';
 import { tenantNamespaceFor } from '../../resources/names.js';
-import { forgeRequestStatus, forgeWithdrawnRequestStatus } from '../../resources/objects.js';
+import { forgeRequestStatus } from '../../resources/objects.js';
 import { createAppliedMemo, createEffectProjection, type EffectProjection } from '../views/effects.js';
 import type { RemoteViews } from '../views/view.js';
 import { forgeForeignClusterStatus } from './forge.js';
@@ -61,12 +61,9 @@ export function createKubernetesProjection(d: KubernetesProjectionDeps): EffectP
         reason: n.reason, message: n.message,
       }));
       await applyStatus(`rr/${inc.identity.tenantNamespace}/${inc.requestName}`, forgeRequestStatus({ namespace: inc.identity.tenantNamespace, requestName: inc.requestName, offerName: inc.offer.offerName, namespaces }) as KubeObject, forced);
-    } else if (inc?.status === 'offerWithdrawn' && inc.reason === 'IncomingDisabled') {
-      // How the consumer learns that this side ended the peering: it reads its request's status.
-      await applyStatus(`rr/${inc.identity.tenantNamespace}/${inc.requestName}`, forgeWithdrawnRequestStatus({
-        namespace: inc.identity.tenantNamespace, requestName: inc.requestName, offerName: inc.offer.offerName, reason: inc.reason, consumerId: remote,
-      }) as KubeObject, forced);
     }
+    // A request withdrawn by this side (incoming Disabled) says so from the replication projection's
+    // teardown, which must write it before it deletes the offer the consumer watches.
   }
 
   /**

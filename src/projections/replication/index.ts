@@ -209,7 +209,8 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
     const tenant = tenantNamespaceFor(consumer);
     const inc = views.incoming?.state;
     if (inc?.status === 'offerWithdrawn' && inc.reason === 'IncomingDisabled') {
-      // The consumer reads why its offer went on its request: said before the offer goes.
+      // The consumer reads why its offer went on its request: said here, the one place that writes
+      // it, before the offer goes (the consumer looks at its request when it sees the offer deleted).
       await d.kube.applyStatus(forgeWithdrawnRequestStatus({
         namespace: inc.identity.tenantNamespace, requestName: inc.requestName, offerName: inc.offer.offerName, reason: inc.reason, consumerId: consumer,
       }) as KubeObject).catch((e: unknown) => { if ((e as { status?: number }).status !== 404) throw e; });
