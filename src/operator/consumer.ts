@@ -213,6 +213,11 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     if (!fc || fc.spec.outgoing === 'Disabled' || fc.metadata?.deletionTimestamp || !s.remote) return;
     // The ForeignCluster moved on (another endpoint): its watch is sending the new intent.
     if (fc.spec.authUrl !== s.remote.authUrl) return;
+    // The view is folded from the log and may trail the write side by an attempt: the view still
+    // says identityRequested while the provider's refusal is already recorded. Only a view that
+    // agrees with the aggregate acts, else one refusal would be asked again until the limiter
+    // answers 429; the view catches up and wakes this step again.
+    if ((await d.load(remote)).status !== s.status) return;
     const intent = await intentOf(fc);
     if ('blocked' in intent) {
       await d.send(remote, { type: 'BlockPeering', data: { reason: intent.blocked, message: intent.message } }, actorOf(fc));

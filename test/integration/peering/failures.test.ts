@@ -18,6 +18,17 @@ async function condition(consumer: Plane, name: string, type: string, reason: st
   }, 20_000);
 }
 
+/**
+ * A definitive refusal is asked once: a few seconds later the consumer's log still holds one
+ * IdentityRequested and one AuthenticationFailed (no new attempt until the ForeignCluster or its
+ * token Secret changes; retrying would only spend the provider's failure limiter).
+ */
+async function askedOnce(consumer: Plane, provider: Plane): Promise<void> {
+  await new Promise((r) => setTimeout(r, 3000));
+  const types = (await outboxEvents(consumer.cp.runtime)).filter((e) => e.streamId === `outgoing-${provider.config.clusterId}`).map((e) => e.type);
+  assert.deepEqual(types.filter((t) => t === 'IdentityRequested' || t === 'AuthenticationFailed'), ['IdentityRequested', 'AuthenticationFailed'], types.join(', '));
+}
+
 async function nothingLeftOn(provider: Plane, consumer: Plane): Promise<void> {
   assert.notEqual(provider.kubectl(['get', 'namespace', tenantNamespaceFor(consumer.config.clusterId)]).status, 0, 'no tenant namespace on the provider');
   const issued = await driversOf(provider.cp.runtime).ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
@@ -37,6 +48,7 @@ test('wrong token: AuthenticationFailed with the provider\'s reason on the Forei
   const out = await condition(consumer, provider.config.clusterId, 'OutgoingPeering', 'AuthenticationFailed');
   assert.equal(out.status, 'False');
   assert.match(consumer.kubectl(['get', 'foreigncluster', provider.config.clusterId]).stdout, /AuthenticationFailed/);
+  await askedOnce(consumer, provider);
   await nothingLeftOn(provider, consumer);
 });
 
@@ -82,6 +94,7 @@ test('a provider with incoming Disabled refuses with a clear reason', async (t) 
   const cond = await condition(consumer, provider.config.clusterId, 'Authenticated', 'AuthenticationFailed');
   assert.match(cond.message, /403 PolicyRefused \(IncomingDisabled\)/);
   assert.match(cond.message, /does not accept incoming peerings/);
+  await askedOnce(consumer, provider);
   await nothingLeftOn(provider, consumer);
 });
 
