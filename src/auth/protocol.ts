@@ -5,6 +5,8 @@ import { AuthRefusal } from './errors.js';
 
 export const IDS_PATH = '/ids';
 export const IDENTITY_PATH = '/identity';
+/** The public key that verifies this control plane's signed checkpoints. */
+export const AUDIT_KEY_PATH = '/audit/key';
 /** Bodies beyond this are refused with 413 before they are read to the end. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -96,4 +98,31 @@ export function parseIdentityResponse(body: unknown): IdentityResponse {
     if (typeof b[k] !== 'string' || b[k] === '') throw new ValidationError(`the provider's answer lacks ${k}`, { code: 'InvalidResponse', field: k });
   }
   return b as unknown as IdentityResponse;
+}
+
+/** What GET /audit/key answers. */
+export interface AuditKeyAnswer {
+  readonly clusterId: string;
+  readonly algorithm: 'Ed25519';
+  readonly keyId: string;
+  readonly publicKey: string;
+}
+
+/** An /audit/key answer checked field by field; anything else is refused with what is wrong. */
+export function parseAuditKeyAnswer(body: unknown): AuditKeyAnswer {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const text = (field: string): string => {
+    const v = b[field];
+    if (typeof v !== 'string' || v === '') throw new ValidationError(`${field}: expected a non-empty string`, { field });
+    return v;
+  };
+  const clusterId = text('clusterId');
+  const algorithm = text('algorithm');
+  if (algorithm !== 'Ed25519') throw new ValidationError(`algorithm: expected Ed25519, got ${JSON.stringify(algorithm).slice(0, 40)}`, { field: 'algorithm' });
+  const keyId = text('keyId');
+  const publicKey = text('publicKey');
+  if (!/^-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----\r?\n?$/.test(publicKey)) {
+    throw new ValidationError('publicKey: expected one PEM "PUBLIC KEY" block', { field: 'publicKey' });
+  }
+  return { clusterId, algorithm, keyId, publicKey };
 }

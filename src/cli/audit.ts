@@ -10,6 +10,8 @@ import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom, type PeerlogConfig }
 import { createKafka, topicFor } from '../adapters/kafka/client.js';
 import { readTopic, topicPartitions } from '../adapters/kafka/log-reader.js';
 import { loadCheckpointKey, signatureCheck } from '../adapters/crypto/checkpoint-key.js';
+import { fetchAuditKey } from '../adapters/http/auth-client.js';
+import { ValidationError } from '../errors.js';
 import { createLogVerifier, type LogRecord, type Verdict } from '../audit/verify.js';
 import { parseEventJson } from '../events/schemas.js';
 import { parseDurationSeconds } from '../duration.js';
@@ -31,9 +33,12 @@ export const auditVerb: Verb = {
   name: 'audit',
   summary: 'verify the log\'s hash chain and signed checkpoints from offset 0 (verify), export the audit trail (export), print the checkpoint key (key)',
   usage: [
-    'peerlog audit verify [--topic T] [--public-key FILE | --no-signatures] [--max-unsigned N] [-o table|json|yaml] [--stack alpha|beta | --cluster-id ID --kafka-brokers B]',
+    'peerlog audit verify [--topic T] [--public-key FILE | --key-from URL --auth-fingerprint SHA256 | --no-signatures] [--max-unsigned N] [-o table|json|yaml] [--stack alpha|beta | --cluster-id ID --kafka-brokers B]',
     '       peerlog audit export [--since TIME|DURATION] [--until TIME|DURATION] [--topic T] [...]   (JSON lines on stdout)',
-    '       peerlog audit key [-o table|json|yaml] [--stack alpha|beta | --cluster-id ID --audit-key FILE]',
+    '       peerlog audit key [-o table|json|yaml] [--stack alpha|beta | --cluster-id ID --audit-key FILE | --key-from URL --auth-fingerprint SHA256]',
+    '',
+    '--key-from takes the key from a control plane\'s authentication endpoint (GET /audit/key), over TLS pinned to',
+    '--auth-fingerprint (the endpoint certificate\'s SHA-256, as in the peering token): an unpinned key proves nothing.',
     '',
     'Exit codes: 0 OK; 4 the hash chain is broken (Altered, Missing, Reordered, Inserted); 6 a signed checkpoint fails',
     '(BadSignature, CheckpointMismatch: the log was rewritten with its hashes recomputed; Unsigned: more events after',
@@ -43,6 +48,8 @@ export const auditVerb: Verb = {
     ...configFlags([...LOG_SETTINGS, 'audit-key']),
     { name: 'topic', type: 'string', description: 'the topic to read (default peerlog.<cluster-id>.events)' },
     { name: 'public-key', type: 'string', description: 'PEM file(s), comma-separated, of the public key that verifies checkpoints (default: the one of --audit-key)' },
+    { name: 'key-from', type: 'string', description: 'the authentication endpoint (https://host:port) whose GET /audit/key gives the public key' },
+    { name: 'auth-fingerprint', type: 'string', description: 'SHA-256 fingerprint of that endpoint\'s certificate; --key-from needs it' },
     { name: 'no-signatures', type: 'boolean', description: 'check hashes and links only, not checkpoints' },
     { name: 'max-unsigned', type: 'number', description: 'fail when more events than this follow the last checkpoint', default: 10_000 },
     { name: 'since', type: 'string', description: 'export: events at or after this RFC 3339 time, or this long ago (1h, 7d)' },
@@ -54,10 +61,11 @@ export const auditVerb: Verb = {
     if (!(SUBVERBS as readonly (string | undefined)[]).includes(sub)) throw new UsageError(`expected one of ${SUBVERBS.join(', ')}${sub ? `, not ${JSON.stringify(sub)}` : ''} (see peerlog audit --help)`);
     const format = outputFormat(flags.output);
     const config = loadConfig(sourceFrom(flags), { log: false });
-    if (sub === 'key') return key(config, format);
+    const published = await publishedKey(flags, config);
+    if (sub === 'key') return key(config, format, published);
     if (config.kafkaBrokers.length === 0) throw new UsageError('--kafka-brokers (or PEERLOG_KAFKA_BROKERS, or --stack) is needed to read the log');
     const topic = typeof flags.topic === 'string' ? flags.topic : topicFor(config.clusterId);
-    const verifySignature = flags['no-signatures'] === true ? undefined : signatureCheck(publicKeys(flags['public-key'], config));
+    const verifySignature = flags['no-signatures'] === true ? undefined : signatureCheck(published ? [published.publicKey] : publicKeys(flags['public-key'], config));
     const maxUnsigned = Number(flags['max-unsigned']);
     if (!Number.isInteger(maxUnsigned) || maxUnsigned < 0) throw new UsageError(`--max-unsigned must be a non-negative integer, got ${String(flags['max-unsigned'])}`);
     if (sub === 'export') {
@@ -111,7 +119,31 @@ function publicKeys(flag: unknown, config: PeerlogConfig): string[] {
   throw new UsageError('checking the signed checkpoints needs the control plane\'s public key: --public-key FILE (from `peerlog audit key` or GET /audit/key), or --audit-key; --no-signatures checks hashes and links only');
 }
 
-function key(config: PeerlogConfig, format: ReturnType<typeof outputFormat>): number {
+/** The key fetched from --key-from over the pinned connection, for this cluster only. */
+async function publishedKey(flags: Record<string, unknown>, config: PeerlogConfig): Promise<{ keyId: string; publicKey: string } | undefined> {
+  const from = flags['key-from'];
+  if (from === undefined || from === '') {
+    if (flags['auth-fingerprint'] !== undefined) throw new UsageError('--auth-fingerprint pins the endpoint of --key-from; give both');
+    return undefined;
+  }
+  if (typeof flags['public-key'] === 'string') throw new UsageError('give one of --public-key and --key-from');
+  if (flags['no-signatures'] === true) throw new UsageError('--no-signatures checks no key: drop --key-from');
+  const pin = flags['auth-fingerprint'];
+  if (typeof pin !== 'string' || !/^(sha256:)?[0-9a-fA-F:]{64,95}$/.test(pin)) {
+    throw new UsageError('--key-from needs --auth-fingerprint SHA256 (the endpoint certificate\'s fingerprint, as in the peering token): a key fetched over an unpinned connection proves nothing');
+  }
+  const answer = await fetchAuditKey(String(from), pin);
+  if (answer.clusterId !== config.clusterId) {
+    throw new ValidationError(`${String(from)} publishes the checkpoint key of cluster ${answer.clusterId}, not of ${config.clusterId}`, { field: 'key-from' });
+  }
+  return answer;
+}
+
+function key(config: PeerlogConfig, format: ReturnType<typeof outputFormat>, published?: { keyId: string; publicKey: string }): number {
+  if (published) {
+    printData(format, { clusterId: config.clusterId, algorithm: 'Ed25519', keyId: published.keyId, publicKey: published.publicKey }, () => published.publicKey.trimEnd());
+    return 0;
+  }
   if (!config.auditKey) throw new UsageError('--audit-key (or PEERLOG_AUDIT_KEY, or --stack) names the control plane\'s checkpoint key');
   const k = loadCheckpointKey(config.auditKey);
   printData(format, { clusterId: config.clusterId, algorithm: 'Ed25519', keyId: k.keyId, publicKey: k.publicKeyPem }, () => k.publicKeyPem.trimEnd());

@@ -4,7 +4,7 @@
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { PeerlogError } from '../../errors.js';
-import { IDENTITY_PATH, IDS_PATH, type ClusterIds, type IdentityRequest } from '../../auth/protocol.js';
+import { AUDIT_KEY_PATH, IDENTITY_PATH, IDS_PATH, parseAuditKeyAnswer, type AuditKeyAnswer, type ClusterIds, type IdentityRequest } from '../../auth/protocol.js';
 import { WITHDRAWAL_PATH, type WithdrawalRequest } from '../../auth/withdrawal.js';
 
 export class ProviderUnreachableError extends PeerlogError {
@@ -109,6 +109,30 @@ export async function fetchClusterIds(authUrl: string, pin?: string, timeoutMs =
   const b = a.body as Partial<ClusterIds>;
   if (a.status !== 200 || typeof b?.clusterId !== 'string') throw new ProviderUnreachableError(authUrl, `GET /ids answered ${a.status}`);
   return { clusterId: b.clusterId, clusterName: b.clusterName ?? b.clusterId, fingerprint: a.fingerprint };
+}
+
+/** The endpoint answered GET /audit/key with something other than a key. */
+export class AuditKeyUnavailableError extends PeerlogError {
+  constructor(address: string, why: string) {
+    super('AuditKeyUnavailable', `the authentication endpoint ${address} gave no checkpoint key: ${why}`);
+  }
+}
+
+/**
+ * The checkpoint key a control plane publishes, fetched only over a pinned connection: a key taken
+ * from whoever answers would let that party sign a rewritten log.
+ */
+export async function fetchAuditKey(authUrl: string, pin: string, timeoutMs = 10_000): Promise<AuditKeyAnswer & { fingerprint: string }> {
+  const a = await call(authUrl, 'GET', AUDIT_KEY_PATH.slice(1), undefined, pin, timeoutMs);
+  if (a.status !== 200) {
+    const said = (a.body as { error?: { message?: unknown } } | undefined)?.error?.message;
+    throw new AuditKeyUnavailableError(authUrl, `GET ${AUDIT_KEY_PATH} answered ${a.status}${typeof said === 'string' ? `: ${said.slice(0, 200)}` : ''}`);
+  }
+  try {
+    return { ...parseAuditKeyAnswer(a.body), fingerprint: a.fingerprint };
+  } catch (e) {
+    throw new AuditKeyUnavailableError(authUrl, (e as Error).message);
+  }
 }
 
 export function postIdentityRequest(authUrl: string, body: IdentityRequest, pin?: string, timeoutMs = 15_000): Promise<AuthAnswer> {

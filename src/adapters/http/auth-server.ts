@@ -10,7 +10,7 @@ import { AuthRefusal } from '../../auth/errors.js';
 import { BodyTooLargeError, ProxyHeaderError, isRetriable, isPeerlogError } from '../../errors.js';
 import { sourceKey, type FailureLimiter } from '../../auth/rate-limit.js';
 import { parseProxyHeader, startsWithProxyHeader } from './proxy-protocol.js';
-import { IDENTITY_PATH, IDS_PATH, MAX_BODY_BYTES, parseIdentityRequest, type ClusterIds, type IdentityRequest, type IdentityResponse } from '../../auth/protocol.js';
+import { AUDIT_KEY_PATH, IDENTITY_PATH, IDS_PATH, MAX_BODY_BYTES, parseIdentityRequest, type ClusterIds, type IdentityRequest, type IdentityResponse } from '../../auth/protocol.js';
 import { WITHDRAWAL_PATH, parseWithdrawalRequest, type WithdrawalRequest } from '../../auth/withdrawal.js';
 
 export interface Readiness {
@@ -40,7 +40,7 @@ export interface AuthServerOptions {
   readonly auditKey?: { readonly keyId: string; readonly publicKeyPem: string };
 }
 
-export const AUDIT_KEY_PATH = '/audit/key';
+export { AUDIT_KEY_PATH };
 
 export interface AuthServer {
   readonly server: Server;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { AUTH_STATUS, AuthRefusal, failureReasonOf } from '../../../src/auth/errors.js';
-import { parseIdentityRequest, parseIdentityResponse } from '../../../src/auth/protocol.js';
+import { parseAuditKeyAnswer, parseIdentityRequest, parseIdentityResponse } from '../../../src/auth/protocol.js';
 import { PeerlogError } from '../../../src/errors.js';
 
 const CSR = '-----BEGIN CERTIFICATE REQUEST-----\nMIIBfake\n-----END CERTIFICATE REQUEST-----\n';
@@ -258,4 +258,19 @@ describe('failureReasonOf', () => {
       assert.equal(failureReasonOf(status), code === 'PayloadTooLarge' ? 'MalformedRequest' : code);
     }
   });
+});
+
+test('an /audit/key answer: every field checked, the PEM one PUBLIC KEY block', () => {
+  const pem = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n';
+  const good = { clusterId: 'beta', algorithm: 'Ed25519', keyId: 'k1', publicKey: pem };
+  assert.deepEqual(parseAuditKeyAnswer(good), good);
+  assert.deepEqual(parseAuditKeyAnswer({ ...good, extra: 1 }), good);
+  for (const [body, field] of [
+    [null, 'clusterId'], ['text', 'clusterId'], [{ ...good, clusterId: '' }, 'clusterId'],
+    [{ ...good, algorithm: 'RSA' }, 'algorithm'], [{ ...good, keyId: 7 }, 'keyId'],
+    [{ ...good, publicKey: pem.replace('PUBLIC KEY', 'PRIVATE KEY') }, 'publicKey'],
+    [{ ...good, publicKey: `${pem}${pem}` }, 'publicKey'], [{ ...good, publicKey: 'MCowBQYDK2VwAyEA' }, 'publicKey'],
+  ] as const) {
+    assert.throws(() => parseAuditKeyAnswer(body), (e: Error & { field?: string }) => e.name === 'ValidationError' && new RegExp(`^${field}:`).test(e.message), JSON.stringify(body).slice(0, 80));
+  }
 });
