@@ -12,6 +12,7 @@ import { DNS_LABEL_PATTERN as DNS_LABEL } from './events/constants.js';
 export interface PeerlogConfig {
   readonly clusterId: string;
   readonly clusterName: string;
+  /** Undefined: the in-cluster ServiceAccount (`peerlog serve` in a pod). */
   readonly kubeconfig: string | undefined;
   readonly kafkaBrokers: readonly string[];
   readonly databaseUrl: string;
@@ -58,9 +59,33 @@ export interface PeerlogConfig {
   readonly kubeletAddress: string;
   /** The control plane's checkpoint signing key (Ed25519 PKCS#8 PEM); unset: no checkpoints are signed. */
   readonly auditKey: string | undefined;
+  /** TLS to the Kafka brokers (files read at start); undefined: plaintext. */
+  readonly kafkaTls: KafkaTlsSettings | undefined;
+  /** SASL authentication to the Kafka brokers; undefined: none. */
+  readonly kafkaSasl: KafkaSaslSettings | undefined;
   /** Every this many seconds the chain head is signed, when events were sealed since the last checkpoint. */
   readonly checkpointSeconds: number;
 }
+
+export interface KafkaTlsSettings {
+  /** CA bundle file that verifies the brokers (undefined: the system's trusted CAs). */
+  readonly ca: string | undefined;
+  /** Client certificate and key files (mutual TLS), both or neither. */
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+}
+
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+export interface KafkaSaslSettings {
+  readonly mechanism: (typeof KAFKA_SASL_MECHANISMS)[number];
+  readonly username: string;
+  /** The password as given in PEERLOG_KAFKA_SASL_PASSWORD, or the file that holds it (read at start). */
+  readonly password: { readonly value: string } | { readonly file: string };
+}
+
+/** The sslmode values peerlog's PostgreSQL driver honours (it cannot fall back, so no prefer or allow). */
+export const DATABASE_SSLMODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
 
 export interface ConfigSource {
   readonly stack?: string;
@@ -92,6 +117,17 @@ export interface ConfigSource {
   readonly kubeletPort?: number | string;
   readonly kubeletHost?: string;
   readonly kubeletAddress?: string;
+  readonly kafkaTls?: boolean | string;
+  readonly kafkaCa?: string;
+  readonly kafkaCert?: string;
+  readonly kafkaKey?: string;
+  readonly kafkaSaslMechanism?: string;
+  readonly kafkaSaslUsername?: string;
+  /** Only from the environment (PEERLOG_KAFKA_SASL_PASSWORD): a flag would show it in `ps`. */
+  readonly kafkaSaslPassword?: string;
+  readonly kafkaSaslPasswordFile?: string;
+  readonly databaseSslmode?: string;
+  readonly databaseCa?: string;
 }
 
 function fail(setting: string, why: string): never {
@@ -131,6 +167,15 @@ export const CONFIG_FLAGS = [
   { name: 'audit-key', env: 'PEERLOG_AUDIT_KEY', description: 'Ed25519 private key (PKCS#8 PEM) that signs the log\'s checkpoints, made there when missing (default with --stack: the cluster\'s audit/checkpoint.key in the stack dir; otherwise none is signed)' },
   { name: 'checkpoint-seconds', env: 'PEERLOG_CHECKPOINT_SECONDS', description: 'time between two signed checkpoints of the log\'s head: seconds or a duration like 30s, 5m (default 30s)' },
   { name: 'kubelet-address', env: 'PEERLOG_KUBELET_ADDRESS', description: 'IP address the virtual nodes announce as their InternalIP, where kube-apiserver reaches the kubelet API (default the kubelet host)' },
+  { name: 'kafka-tls', env: 'PEERLOG_KAFKA_TLS', type: 'boolean', description: 'connect to the Kafka brokers over TLS (implied by --kafka-ca, --kafka-cert, --kafka-key)' },
+  { name: 'kafka-ca', env: 'PEERLOG_KAFKA_CA', description: 'CA bundle (PEM file) that verifies the Kafka brokers (default the system\'s trusted CAs)' },
+  { name: 'kafka-cert', env: 'PEERLOG_KAFKA_CERT', description: 'client certificate (PEM file) for mutual TLS to Kafka, with --kafka-key' },
+  { name: 'kafka-key', env: 'PEERLOG_KAFKA_KEY', description: 'key (PEM file) of the Kafka client certificate' },
+  { name: 'kafka-sasl-mechanism', env: 'PEERLOG_KAFKA_SASL_MECHANISM', description: 'SASL to Kafka: plain (over TLS only), scram-sha-256 or scram-sha-512' },
+  { name: 'kafka-sasl-username', env: 'PEERLOG_KAFKA_SASL_USERNAME', description: 'SASL username' },
+  { name: 'kafka-sasl-password-file', env: 'PEERLOG_KAFKA_SASL_PASSWORD_FILE', description: 'file holding the SASL password (or set PEERLOG_KAFKA_SASL_PASSWORD; there is no flag for the password itself)' },
+  { name: 'database-sslmode', env: 'PEERLOG_DATABASE_SSLMODE', description: 'TLS to PostgreSQL: disable, require, verify-ca or verify-full, as libpq means them (default the URL\'s sslmode, else verify-full with --database-ca, else disable)' },
+  { name: 'database-ca', env: 'PEERLOG_DATABASE_CA', description: 'CA bundle (PEM file) that verifies PostgreSQL\'s server certificate (the URL\'s sslrootcert does the same)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -160,14 +205,82 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
     kubeletPort, kubeletHost: get('kubelet-host'), kubeletAddress: get('kubelet-address'),
     auditKey: get('audit-key'), checkpointSeconds: duration('checkpoint-seconds'),
+    kafkaTls: typeof flags['kafka-tls'] === 'boolean' ? flags['kafka-tls'] : env.PEERLOG_KAFKA_TLS || undefined,
+    kafkaCa: get('kafka-ca'), kafkaCert: get('kafka-cert'), kafkaKey: get('kafka-key'),
+    kafkaSaslMechanism: get('kafka-sasl-mechanism'), kafkaSaslUsername: get('kafka-sasl-username'),
+    kafkaSaslPassword: env.PEERLOG_KAFKA_SASL_PASSWORD || undefined, kafkaSaslPasswordFile: get('kafka-sasl-password-file'),
+    databaseSslmode: get('database-sslmode'), databaseCa: get('database-ca'),
   };
+}
+
+function flag(setting: string, v: boolean | string | undefined): boolean {
+  if (v === undefined || v === false || v === 'false' || v === '0') return false;
+  if (v === true || v === 'true' || v === '1') return true;
+  return fail(setting, `${JSON.stringify(v)} is neither true nor false`);
+}
+
+/** TLS and SASL to Kafka, refusing combinations that would not connect or would send a password in clear. */
+function kafkaSecurity(s: ConfigSource): { kafkaTls: KafkaTlsSettings | undefined; kafkaSasl: KafkaSaslSettings | undefined } {
+  if ((s.kafkaCert === undefined) !== (s.kafkaKey === undefined)) {
+    fail(s.kafkaCert === undefined ? 'kafka-cert' : 'kafka-key', 'the Kafka client certificate and its key go together: give both --kafka-cert and --kafka-key, or neither');
+  }
+  const files = s.kafkaCa !== undefined || s.kafkaCert !== undefined;
+  const asked = s.kafkaTls === undefined ? undefined : flag('kafka-tls', s.kafkaTls);
+  if (asked === false && files) fail('kafka-tls', 'false, but --kafka-ca or --kafka-cert is given: those are TLS settings');
+  const kafkaTls = asked === true || files ? Object.freeze({ ca: s.kafkaCa, cert: s.kafkaCert, key: s.kafkaKey }) : undefined;
+  const { kafkaSaslMechanism: mechanism, kafkaSaslUsername: username, kafkaSaslPassword: password, kafkaSaslPasswordFile: passwordFile } = s;
+  if (mechanism === undefined) {
+    if (username !== undefined || password !== undefined || passwordFile !== undefined) fail('kafka-sasl-mechanism', 'missing: a SASL username or password is given, but no mechanism (plain, scram-sha-256 or scram-sha-512)');
+    return { kafkaTls, kafkaSasl: undefined };
+  }
+  const m = mechanism.toLowerCase();
+  if (!(KAFKA_SASL_MECHANISMS as readonly string[]).includes(m)) fail('kafka-sasl-mechanism', `${JSON.stringify(mechanism)} is not one of ${KAFKA_SASL_MECHANISMS.join(', ')}`);
+  if (!username) fail('kafka-sasl-username', `missing: SASL ${m} needs a username`);
+  if (password !== undefined && passwordFile !== undefined) fail('kafka-sasl-password-file', 'given together with PEERLOG_KAFKA_SASL_PASSWORD: keep one');
+  if (password === undefined && passwordFile === undefined) fail('kafka-sasl-password-file', `missing: SASL ${m} needs a password (PEERLOG_KAFKA_SASL_PASSWORD or --kafka-sasl-password-file)`);
+  // PLAIN sends the password itself; SCRAM never does, so only PLAIN is refused without TLS.
+  if (m === 'plain' && !kafkaTls) fail('kafka-sasl-mechanism', 'plain sends the password as is: it needs TLS (--kafka-tls, or --kafka-ca), or use scram-sha-256 / scram-sha-512');
+  const kafkaSasl: KafkaSaslSettings = Object.freeze({
+    mechanism: m as KafkaSaslSettings['mechanism'], username: username!,
+    password: Object.freeze(password !== undefined ? { value: password } : { file: passwordFile! }),
+  });
+  return { kafkaTls, kafkaSasl };
+}
+
+/**
+ * The database URL with its TLS settings in its query (sslmode, sslrootcert), where the PostgreSQL
+ * adapter reads them: --database-sslmode and --database-ca add to a URL such as the one
+ * CloudNativePG publishes (which has neither), and must not contradict what the URL says.
+ */
+function databaseTls(url: URL, s: ConfigSource): string {
+  const q = url.searchParams;
+  for (const key of ['sslcert', 'sslkey']) if (q.has(key)) fail('database-url', `${key}: client certificates to PostgreSQL are not supported; authenticate with a password`);
+  if (q.has('ssl')) fail('database-url', 'ssl=: say sslmode=disable, require, verify-ca or verify-full instead');
+  const urlMode = q.get('sslmode') ?? undefined;
+  const urlCa = q.get('sslrootcert') ?? undefined;
+  if (s.databaseSslmode !== undefined && urlMode !== undefined && s.databaseSslmode !== urlMode) {
+    fail('database-sslmode', `${JSON.stringify(s.databaseSslmode)} contradicts the URL's sslmode=${urlMode}`);
+  }
+  if (s.databaseCa !== undefined && urlCa !== undefined && s.databaseCa !== urlCa) fail('database-ca', `${s.databaseCa} contradicts the URL's sslrootcert=${urlCa}`);
+  const ca = s.databaseCa ?? urlCa;
+  const mode = s.databaseSslmode ?? urlMode ?? (ca !== undefined ? 'verify-full' : undefined);
+  const setting = s.databaseSslmode !== undefined ? 'database-sslmode' : 'database-url';
+  if (mode === undefined) return s.databaseUrl!;
+  if (!(DATABASE_SSLMODES as readonly string[]).includes(mode)) {
+    fail(setting, `sslmode ${JSON.stringify(mode)} is not one of ${DATABASE_SSLMODES.join(', ')} (the driver cannot fall back between TLS and plaintext, so prefer and allow are refused)`);
+  }
+  if (mode === 'disable' && ca !== undefined) fail(setting, 'sslmode disable, but a CA to verify the server is given (--database-ca or sslrootcert)');
+  if (mode === 'verify-ca' && ca === undefined) fail('database-ca', 'missing: sslmode verify-ca checks the server against a CA, give it with --database-ca (or verify-full to use the system\'s trusted CAs)');
+  q.set('sslmode', mode);
+  if (ca !== undefined) q.set('sslrootcert', ca);
+  return url.toString();
 }
 
 /**
  * Validates the settings. `needs.log: false` is for verbs that touch only the cluster (`peerlog
  * token`): Kafka and PostgreSQL may then be left unset.
  */
-export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?: boolean; log?: boolean } = {}): PeerlogConfig {
+export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?: boolean; log?: boolean } = {}, inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST)): PeerlogConfig {
   let base: ConfigSource = {};
   if (src.stack !== undefined) {
     if (!(CLUSTERS as readonly string[]).includes(src.stack)) fail('stack', `${JSON.stringify(src.stack)} is not a local stack cluster (alpha or beta)`);
@@ -191,21 +304,20 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
   const needsLog = needs.log ?? true;
   const kafkaBrokers = (s.kafkaBrokers ?? (needsLog ? fail('kafka-brokers', 'missing') : '')).split(',').map((b) => b.trim()).filter(Boolean);
   for (const b of kafkaBrokers) if (!/^[^:\s]+:\d{1,5}$/.test(b)) fail('kafka-brokers', `${JSON.stringify(b)} is not host:port`);
-  const databaseUrl = s.databaseUrl ?? (needsLog ? fail('database-url', 'missing') : 'postgres://unset/unset');
-  try {
-    const u = new URL(databaseUrl);
-    if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') fail('database-url', `scheme must be postgres://, got ${u.protocol}`);
-  } catch (e) {
-    if (e instanceof ValidationError) throw e;
-    fail('database-url', 'not a URL');
-  }
+  const givenUrl = s.databaseUrl ?? (needsLog ? fail('database-url', 'missing') : 'postgres://unset/unset');
+  let parsedUrl: URL | undefined;
+  try { parsedUrl = new URL(givenUrl); } catch { fail('database-url', 'not a URL'); }
+  if (parsedUrl.protocol !== 'postgres:' && parsedUrl.protocol !== 'postgresql:') fail('database-url', `scheme must be postgres://, got ${parsedUrl.protocol}`);
+  const databaseUrl = databaseTls(parsedUrl, { ...s, databaseUrl: givenUrl });
+  const { kafkaTls, kafkaSasl } = kafkaSecurity(s);
   const dbSchema = s.dbSchema ?? `peerlog_${clusterId.replace(/-/g, '_')}`;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(dbSchema)) fail('db-schema', `${JSON.stringify(dbSchema)} is not a plain lowercase identifier`);
   const authPort = s.authPort ?? 0;
   if (!Number.isInteger(authPort) || authPort < 0 || authPort > 65535) fail('auth-port', `${String(s.authPort)} is not a TCP port`);
   if (needs.kubernetes) {
-    if (!s.kubeconfig) fail('kubeconfig', 'missing');
-    if (!existsSync(s.kubeconfig)) fail('kubeconfig', `${s.kubeconfig} does not exist`);
+    // With no kubeconfig, a control plane in a pod uses its ServiceAccount (the in-cluster config).
+    if (!s.kubeconfig && !inCluster) fail('kubeconfig', 'missing (and not in a pod: KUBERNETES_SERVICE_HOST is unset, so there is no in-cluster ServiceAccount to use)');
+    if (s.kubeconfig && !existsSync(s.kubeconfig)) fail('kubeconfig', `${s.kubeconfig} does not exist`);
   }
   if (needs.ca) {
     for (const [k, v] of [['ca-cert', s.caCert], ['ca-key', s.caKey]] as const) {
@@ -277,6 +389,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     kubeletPort, kubeletHost, kubeletAddress,
     auditKey: s.auditKey,
     checkpointSeconds: positive('checkpoint-seconds', s.checkpointSeconds, 30),
+    kafkaTls, kafkaSasl,
   });
 }
 

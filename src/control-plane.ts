@@ -7,7 +7,7 @@ import { StartError } from './errors.js';
 import type { Logger } from './adapters/log/index.js';
 import { driversOf, openRuntime, type Runtime } from './runtime.js';
 import { createKubeClient, type KubeClient } from './adapters/kubernetes/client.js';
-import { kubeConfigFromFile } from './adapters/kubernetes/kubeconfig.js';
+import { loadKubeConfig } from './adapters/kubernetes/kubeconfig.js';
 import { installCrds } from './adapters/kubernetes/crds.js';
 import { createTokenStore, ensureNamespace, loadOrStoreServingCert } from './adapters/kubernetes/secrets.js';
 import { certificateFingerprint, createSelfSignedServerCert, inspectCertificate } from './adapters/x509/index.js';
@@ -121,8 +121,8 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     undo.push(async () => { await projections.cancel(); await readModels.stop(); });
 
     // 2. The cluster: CRDs installed (idempotent), the system namespace, the token created once.
-    const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
-    const crds = await step('kubernetes', `the kube-apiserver of ${config.kubeconfig}`, () => installCrds(kube));
+    const kube = createKubeClient(loadKubeConfig(config.kubeconfig));
+    const crds = await step('kubernetes', `the kube-apiserver of ${config.kubeconfig ?? 'the in-cluster ServiceAccount'}`, () => installCrds(kube));
     log.info('CRDs installed', { crds });
     await ensureNamespace(kube, config.systemNamespace);
     const { created } = await createTokenStore(kube, config.systemNamespace).ensure(generateToken);

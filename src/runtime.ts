@@ -17,7 +17,7 @@ import { SchemaNotMigratedError } from './errors.js';
 import { createEventStore } from './adapters/postgres/event-store.js';
 import { createViewStore, type ViewStore } from './adapters/postgres/views.js';
 import { READ_MODEL_ENTITIES } from './adapters/postgres/entities.js';
-import { createKafka, prepareEventTopic, topicFor, type TopicReport, type TopicSettings } from './adapters/kafka/client.js';
+import { createKafka, kafkaSecurityOptions, prepareEventTopic, topicFor, type TopicReport, type TopicSettings } from './adapters/kafka/client.js';
 import { uuidv7 } from './adapters/ids/index.js';
 import { createRelay, type Relay, type RelayOptions } from './adapters/kafka/relay.js';
 import type { Logger } from './adapters/log/index.js';
@@ -73,7 +73,9 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger, options
     await ds.destroy();
     throw e;
   }
-  const kafka = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}`, logger.child({ component: 'kafka' }));
+  // TLS and SASL files are read once, now: a bad one fails the start naming its setting.
+  const security = kafkaSecurityOptions(config);
+  const kafka = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}`, logger.child({ component: 'kafka' }), security);
   const store = createEventStore(ds);
   const ports: HandlerPorts = { store, clusterId: config.clusterId, newId: () => uuidv7(), cache: createStreamCache() };
   const topic: TopicSettings = {
@@ -92,7 +94,7 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger, options
       decode: (value) => parseEventJson(value), logger, topic, kafkaBrokers, ...extra,
     }),
     async checkTopic() {
-      const quick = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}-check`, logger.child({ component: 'kafka' }), { retry: { retries: 1, initialRetryTime: 100 } });
+      const quick = createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}-check`, logger.child({ component: 'kafka' }), { ...security, retry: { retries: 1, initialRetryTime: 100 } });
       return prepareEventTopic(quick, topicFor(config.clusterId), topic, logger.child({ component: 'kafka' }));
     },
     readModels: (extra = {}) => rt.projection(createReadModelProjection(streamFolder), extra),

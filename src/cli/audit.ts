@@ -7,7 +7,7 @@
 //   key     the public key that verifies this control plane's checkpoints (also GET /audit/key).
 import { existsSync, readFileSync } from 'node:fs';
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom, type PeerlogConfig } from '../config.js';
-import { createKafka, topicFor } from '../adapters/kafka/client.js';
+import { createKafka, kafkaSecurityOptions, topicFor } from '../adapters/kafka/client.js';
 import { readTopic, topicPartitions } from '../adapters/kafka/log-reader.js';
 import { loadCheckpointKey, signatureCheck } from '../adapters/crypto/checkpoint-key.js';
 import { fetchAuditKey } from '../adapters/http/auth-client.js';
@@ -92,7 +92,7 @@ export const auditVerb: Verb = {
 /** The chain walked over the whole topic; the partitions read as the walk can take them. */
 async function walk(config: PeerlogConfig, topic: string, o: { verifySignature: ReturnType<typeof signatureCheck> | undefined; maxUnsigned: number },
   onEvent?: (record: LogRecord) => void): Promise<Verdict> {
-  const kafka = createKafka(config.kafkaBrokers, 'peerlog-audit');
+  const kafka = createKafka(config.kafkaBrokers, 'peerlog-audit', undefined, kafkaSecurityOptions(config));
   const ends = await topicPartitions(kafka, topic);
   const v = createLogVerifier(ends.map((e) => e.partition), {
     clusterId: config.clusterId, verifySignature: o.verifySignature, maxUnsigned: o.verifySignature ? o.maxUnsigned : undefined,

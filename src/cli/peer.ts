@@ -6,7 +6,7 @@ import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js'
 import { createLogger } from '../adapters/log/index.js';
 import { openRuntime } from '../runtime.js';
 import { createKubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
-import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
+import { loadKubeConfig } from '../adapters/kubernetes/kubeconfig.js';
 import { ensureNamespace, writePeeringToken } from '../adapters/kubernetes/secrets.js';
 import { fetchClusterIds } from '../adapters/http/auth-client.js';
 import { ANNOTATIONS, GROUP_VERSION } from '../resources/constants.js';
@@ -60,7 +60,7 @@ export const peerVerb: Verb = {
 
       // 3. The intent: the token in a Secret bound to this provider and its endpoint (the operator
       //    sends it nowhere else), the ForeignCluster pointing at it.
-      const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
+      const kube = createKubeClient(loadKubeConfig(config.kubeconfig));
       await ensureNamespace(kube, config.systemNamespace);
       const secretName = `peerlog-token-${name}`.slice(0, 253);
       const authFingerprint = `sha256:${pin ? pin.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase() : ids.fingerprint}`;

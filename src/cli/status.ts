@@ -4,7 +4,7 @@
 // for which ForeignClusters exist and the remote cluster each one names.
 import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js';
 import { createKubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
-import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
+import { loadKubeConfig } from '../adapters/kubernetes/kubeconfig.js';
 import { createLogger } from '../adapters/log/index.js';
 import { openRuntime } from '../runtime.js';
 import { GROUP_VERSION } from '../resources/constants.js';
@@ -27,7 +27,7 @@ export const statusVerb: Verb = {
   async run({ flags, positionals }) {
     const format = outputFormat(flags.output);
     const config = loadConfig(sourceFrom(flags), { kubernetes: true });
-    const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
+    const kube = createKubeClient(loadKubeConfig(config.kubeconfig));
     const list = await kube.request<{ items: Fc[] }>('GET', `/apis/${GROUP_VERSION}/foreignclusters`);
     const name = positionals[0];
     const items = list.items.filter((f) => !name || f.metadata?.name === name);

@@ -3,7 +3,7 @@
 // The command reads the token from a file: a token in argv shows in `ps` and stays in shell history.
 import { ALL_SETTINGS, configFlags, loadConfig, sourceFrom } from '../config.js';
 import { createKubeClient } from '../adapters/kubernetes/client.js';
-import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
+import { loadKubeConfig } from '../adapters/kubernetes/kubeconfig.js';
 import { createTokenStore, readServingCert } from '../adapters/kubernetes/secrets.js';
 import { certificateFingerprint } from '../adapters/x509/index.js';
 import { generateToken } from '../auth/token.js';
@@ -24,7 +24,7 @@ export const tokenVerb: Verb = {
     const format = outputFormat(flags.output);
     const config = loadConfig(sourceFrom(flags), { kubernetes: true, log: false });
     if (!config.authUrl) throw new ValidationError('setting auth-url: missing (or set auth-port) — peers need to know where to authenticate', { code: 'InvalidSetting', field: 'auth-url' });
-    const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
+    const kube = createKubeClient(loadKubeConfig(config.kubeconfig));
     const store = createTokenStore(kube, config.systemNamespace);
     let token: string;
     if (flags.rotate) {

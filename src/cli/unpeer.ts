@@ -7,7 +7,7 @@ import { configFlags, loadConfig, LOG_SETTINGS, sourceFrom } from '../config.js'
 import { createLogger } from '../adapters/log/index.js';
 import { openRuntime } from '../runtime.js';
 import { createKubeClient, type KubeObject } from '../adapters/kubernetes/client.js';
-import { kubeConfigFromFile } from '../adapters/kubernetes/kubeconfig.js';
+import { loadKubeConfig } from '../adapters/kubernetes/kubeconfig.js';
 import { ANNOTATIONS, GROUP_VERSION } from '../resources/constants.js';
 import { CONDITION_TYPES } from '../resources/conditions.js';
 import { streamIdOf } from '../commands/registry.js';
@@ -40,7 +40,7 @@ export const unpeerVerb: Verb = {
     const started = Date.now();
     const say = (line: string) => process.stderr.write(`[${elapsed(started)}] ${line}\n`);
 
-    const kube = createKubeClient(kubeConfigFromFile(config.kubeconfig!));
+    const kube = createKubeClient(loadKubeConfig(config.kubeconfig));
     const fc = await kube.get<ForeignClusterObject>(GROUP_VERSION, 'ForeignCluster', name);
     if (!fc) {
       process.stderr.write(`peerlog unpeer: no ForeignCluster ${name} in this cluster (\`kubectl get foreignclusters\` lists them)\n`);

@@ -16,6 +16,7 @@ import { generateToken } from '../../src/auth/token.js';
 import type { CsrPolicy } from '../../src/auth/policy.js';
 import { tenantNamespaceFor } from '../../src/resources/names.js';
 import { freePort, stackEnv, uniqueName } from './env.js';
+import { shippedKubeconfig, shippedRbacAsked } from './rbac.js';
 import { driversOf } from '../../src/runtime.js';
 
 export interface Captured {
@@ -34,8 +35,11 @@ export function clusterConfig(cluster: 'alpha' | 'beta', prefix: string, extra: 
   const env = stackEnv();
   const c = env.clusters[cluster];
   const clusterId = uniqueName(prefix);
+  const namespace = typeof extra.namespace === 'string' ? extra.namespace : `${clusterId}-system`;
+  // PEERLOG_TEST_RBAC=shipped: the control plane holds only the RBAC deploy/ ships.
+  const kubeconfig = shippedRbacAsked() ? shippedKubeconfig(cluster, namespace, clusterId) : c.kubeconfig;
   return loadConfig({
-    clusterId, clusterName: clusterId, kubeconfig: c.kubeconfig, caCert: c.caCert, caKey: c.caKey,
+    clusterId, clusterName: clusterId, kubeconfig, caCert: c.caCert, caKey: c.caKey,
     kafkaBrokers: env.kafkaBrokers.join(','), databaseUrl: env.databaseUrl, dbSchema: `t_${clusterId.replace(/-/g, '_')}`,
     // Each control plane serves its own virtual nodes' kubelet API on a fixed port of its own.
     authPort: 0, kubeletPort: freePort(), namespace: `${clusterId}-system`, foreignClusterSelector: `peerlog.dev/test=${clusterId}`, ...extra,

@@ -94,7 +94,8 @@ export function logFlags(p: Plane): string[] {
 
 /** Every setting of a plane as flags: what `--stack alpha` gives on the real stack. */
 export function planeFlags(p: Plane): string[] {
-  return [...logFlags(p), '--kubeconfig', p.config.kubeconfig!, '--namespace', p.config.systemNamespace];
+  // The user's kubeconfig (the admin's), not the control plane's, which may hold only the shipped RBAC.
+  return [...logFlags(p), '--kubeconfig', stackEnv().clusters[p.cluster].kubeconfig, '--namespace', p.config.systemNamespace];
 }
 
 const BIN = join(process.cwd(), 'bin', 'peerlog');

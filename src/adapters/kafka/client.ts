@@ -1,6 +1,8 @@
 // Kafka adapter: client factory, the per-cluster topic, and translation of kafkajs errors into ours.
-import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
-import { PeerlogError } from '../../errors.js';
+import { readFileSync } from 'node:fs';
+import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { PeerlogError, ValidationError } from '../../errors.js';
+import type { KafkaSaslSettings, KafkaTlsSettings } from '../../config.js';
 import type { Logger } from '../log/index.js';
 
 /** The client's types that code outside the adapters names (the client itself stays here). */
@@ -28,6 +30,40 @@ export function createKafka(brokers: readonly string[], clientId: string, logger
     },
     ...extra,
   });
+}
+
+export interface KafkaSecurity {
+  readonly kafkaTls: KafkaTlsSettings | undefined;
+  readonly kafkaSasl: KafkaSaslSettings | undefined;
+}
+
+/**
+ * kafkajs's `ssl` and `sasl` options from the settings, the files read now (at start) with `read`.
+ * A file that cannot be read fails naming its setting.
+ */
+export function kafkaSecurityOptions(sec: KafkaSecurity, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const file = (setting: string, path: string) => {
+    try { return read(path); } catch (e) {
+      throw new ValidationError(`setting ${setting}: cannot read ${path}: ${(e as Error).message}`, { field: setting, code: 'InvalidSetting', cause: e });
+    }
+  };
+  const out: { ssl?: KafkaConfig['ssl']; sasl?: SASLOptions } = {};
+  const t = sec.kafkaTls;
+  if (t) {
+    out.ssl = {
+      rejectUnauthorized: true,
+      ...(t.ca !== undefined ? { ca: [file('kafka-ca', t.ca)] } : {}),
+      ...(t.cert !== undefined ? { cert: file('kafka-cert', t.cert) } : {}),
+      ...(t.key !== undefined ? { key: file('kafka-key', t.key) } : {}),
+    };
+  }
+  const a = sec.kafkaSasl;
+  if (a) {
+    // A password file may end with the newline an editor or `kubectl create secret --from-file` leaves.
+    const password = 'value' in a.password ? a.password.value : file('kafka-sasl-password-file', a.password.file).replace(/\r?\n$/, '');
+    out.sasl = { mechanism: a.mechanism, username: a.username, password } as SASLOptions;
+  }
+  return out;
 }
 
 /** Kafka is unreachable or refused a request that may succeed later. */

@@ -31,6 +31,18 @@ export function kubeConfigFromFile(path: string): k8s.KubeConfig {
   return kc;
 }
 
+/**
+ * The kubeconfig file given, or with none the in-cluster configuration: the pod's ServiceAccount
+ * token (re-read as the kubelet rotates it), its CA and KUBERNETES_SERVICE_HOST/PORT. `root` is
+ * where the ServiceAccount volume's path starts (tests point it at a directory of their own).
+ */
+export function loadKubeConfig(path: string | undefined, root = ''): k8s.KubeConfig {
+  if (path) return kubeConfigFromFile(path);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromCluster(root);
+  return kc;
+}
+
 export function kubeConfigFromString(yaml: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromString(yaml);

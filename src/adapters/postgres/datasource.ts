@@ -2,6 +2,7 @@
 import { DataSource, type EntitySchema } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations/index.js';
 import { ValidationError } from '../../errors.js';
+import { pgConnection, type PgTls } from './tls.js';
 
 /** The driver's types that code outside the adapters names (the driver itself stays here). */
 export type { DataSource, EntityManager } from 'typeorm';
@@ -16,19 +17,25 @@ export interface DataSourceOptions {
   readonly createSchema?: boolean;
 }
 
+/** typeorm's spelling of a pg connection. */
+function pgOptions(url: string): { url: string; ssl: false | PgTls } {
+  const c = pgConnection(url);
+  return { url: c.connectionString, ssl: c.ssl };
+}
+
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openDataSource(opts: DataSourceOptions): Promise<DataSource> {
   if (opts.schema !== undefined && !SCHEMA_RE.test(opts.schema)) throw new ValidationError(`invalid schema name ${JSON.stringify(opts.schema)}`, { code: 'InvalidSchemaName' });
   if (opts.schema !== undefined && opts.createSchema !== false) {
     // The schema must exist before a pooled connection sets it as its search_path.
-    const boot = new DataSource({ type: 'postgres', url: opts.url });
+    const boot = new DataSource({ type: 'postgres', ...pgOptions(opts.url) });
     await boot.initialize();
     try { await boot.query(`create schema if not exists "${opts.schema}"`); } finally { await boot.destroy(); }
   }
   const ds = new DataSource({
     type: 'postgres',
-    url: opts.url,
+    ...pgOptions(opts.url),
     schema: opts.schema,
     entities: [...(opts.entities ?? [])],
     migrations: [...MIGRATIONS],
@@ -61,7 +68,7 @@ export async function pendingMigrations(ds: DataSource): Promise<string[]> {
 
 export async function dropSchema(url: string, schema: string): Promise<void> {
   if (!SCHEMA_RE.test(schema)) throw new ValidationError(`invalid schema name ${JSON.stringify(schema)}`, { code: 'InvalidSchemaName' });
-  const ds = new DataSource({ type: 'postgres', url });
+  const ds = new DataSource({ type: 'postgres', ...pgOptions(url) });
   await ds.initialize();
   try { await ds.query(`drop schema if exists "${schema}" cascade`); } finally { await ds.destroy(); }
 }

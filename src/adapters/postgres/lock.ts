@@ -3,6 +3,7 @@
 // always handled, and whoever holds the lock learns of the loss through `lost`, stops the work the
 // lock protects and takes the lock again; the process never dies of it.
 import pg from 'pg';
+import { pgConnection } from './tls.js';
 import { AbortedError, PeerlogError } from '../../errors.js';
 
 export interface LockSession {
@@ -37,7 +38,7 @@ export function applicationName(...parts: readonly string[]): string {
 /** Takes the lock; resolves with its session, or with undefined when `wait` is false and another session holds it. */
 export async function openLockSession(o: LockOptions): Promise<LockSession | undefined> {
   // TCP keepalive: a session whose peer vanished without a word (a half-open connection) errors too.
-  const client = new pg.Client({ connectionString: o.databaseUrl, application_name: o.applicationName, keepAlive: true });
+  const client = new pg.Client({ ...pgConnection(o.databaseUrl), application_name: o.applicationName, keepAlive: true });
   let released = false;
   let lostWith: Error | undefined;
   let markLost!: (e: Error) => void;
