@@ -60,6 +60,9 @@ export interface PeerlogConfig {
   readonly auditKey: string | undefined;
   /** Every this many seconds the chain head is signed, when events were sealed since the last checkpoint. */
   readonly checkpointSeconds: number;
+  /** The port of the Prometheus `/metrics` endpoint (0: any free port); undefined: no endpoint. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
 }
 
 export interface ConfigSource {
@@ -92,6 +95,8 @@ export interface ConfigSource {
   readonly kubeletPort?: number | string;
   readonly kubeletHost?: string;
   readonly kubeletAddress?: string;
+  readonly metricsPort?: number | string;
+  readonly metricsHost?: string;
 }
 
 function fail(setting: string, why: string): never {
@@ -131,6 +136,8 @@ export const CONFIG_FLAGS = [
   { name: 'audit-key', env: 'PEERLOG_AUDIT_KEY', description: 'Ed25519 private key (PKCS#8 PEM) that signs the log\'s checkpoints, made there when missing (default with --stack: the cluster\'s audit/checkpoint.key in the stack dir; otherwise none is signed)' },
   { name: 'checkpoint-seconds', env: 'PEERLOG_CHECKPOINT_SECONDS', description: 'time between two signed checkpoints of the log\'s head: seconds or a duration like 30s, 5m (default 30s)' },
   { name: 'kubelet-address', env: 'PEERLOG_KUBELET_ADDRESS', description: 'IP address the virtual nodes announce as their InternalIP, where kube-apiserver reaches the kubelet API (default the kubelet host)' },
+  { name: 'metrics-port', env: 'PEERLOG_METRICS_PORT', description: 'port of the Prometheus /metrics endpoint (plain HTTP), 0 for any free port (default: none; with --stack the cluster\'s metrics port)' },
+  { name: 'metrics-host', env: 'PEERLOG_METRICS_HOST', description: 'address the /metrics endpoint listens on (default 127.0.0.1)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -160,6 +167,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
     kubeletPort, kubeletHost: get('kubelet-host'), kubeletAddress: get('kubelet-address'),
     auditKey: get('audit-key'), checkpointSeconds: duration('checkpoint-seconds'),
+    metricsPort: get('metrics-port'), metricsHost: get('metrics-host'),
   };
 }
 
@@ -179,6 +187,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
       kafkaBrokers: env.KAFKA_BROKERS, databaseUrl: env.DATABASE_URL, authPort: Number(env[`${P}_AUTH_PORT`]),
       caCert: env[`${P}_CA_CERT`], caKey: env[`${P}_CA_KEY`], kubeletPort: Number(env[`${P}_KUBELET_PORT`]),
       auditKey: join(clusterDir(layout, src.stack as ClusterName), 'audit', 'checkpoint.key'),
+      ...(env[`${P}_METRICS_PORT`] ? { metricsPort: Number(env[`${P}_METRICS_PORT`]) } : {}),
     };
   }
   const s: ConfigSource = { ...base, ...Object.fromEntries(Object.entries(src).filter(([, v]) => v !== undefined)) };
@@ -260,6 +269,15 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
   if (kubeletPort === authPort && (kubeletHost === authHost || wildcard || authHost === '0.0.0.0' || authHost === '::')) {
     fail('kubelet-port', `${kubeletPort} is the authentication endpoint's port too`);
   }
+  // Metrics: off unless a port is given; the text of a flag or variable is checked as typed.
+  const rawMetricsPort = s.metricsPort;
+  const metricsPort = rawMetricsPort === undefined ? undefined : typeof rawMetricsPort === 'number' ? rawMetricsPort : /^\d{1,5}$/.test(rawMetricsPort) ? Number(rawMetricsPort) : NaN;
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) fail('metrics-port', `${JSON.stringify(rawMetricsPort)} is not a TCP port (0 to 65535)`);
+  const metricsHost = s.metricsHost ?? '127.0.0.1';
+  if (isIP(metricsHost) === 0 && metricsHost !== 'localhost') fail('metrics-host', `${JSON.stringify(metricsHost)} is not an IP address`);
+  if (metricsPort !== undefined && metricsPort !== 0 && (metricsPort === authPort || metricsPort === kubeletPort)) {
+    fail('metrics-port', `${metricsPort} is the ${metricsPort === authPort ? 'authentication endpoint' : 'kubelet API'}'s port too`);
+  }
   const offerAcceptance = s.offerAcceptance ?? 'auto';
   if (offerAcceptance !== 'auto' && offerAcceptance !== 'manual') fail('offer-acceptance', `${JSON.stringify(offerAcceptance)} is neither auto nor manual`);
   return Object.freeze({
@@ -277,6 +295,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     kubeletPort, kubeletHost, kubeletAddress,
     auditKey: s.auditKey,
     checkpointSeconds: positive('checkpoint-seconds', s.checkpointSeconds, 30),
+    metricsPort, metricsHost,
   });
 }
 
