@@ -43,6 +43,8 @@ export function createMetricsEndpoint(config: PeerlogConfig, rt: Runtime, logger
   const auth = createCounter('peerlog_auth_identity_requests_total',
     'Identity requests to the authentication endpoint (POST /identity) by how they ended: result issued, refused, rate_limited or failed, and the reason answered.',
     ['result', 'reason']);
+  // At zero from the start, so that rate() and a dashboard have the series before the first request.
+  for (const reason of ['Identity', 'Renewal']) auth.inc({ result: 'issued', reason }, 0);
   const { queries, ends } = rt.metricsSources();
   const topic = topicFor(config.clusterId);
   let server: ReturnType<typeof createMetricsServer> | undefined;
