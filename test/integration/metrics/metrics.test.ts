@@ -12,6 +12,8 @@ import { pinnedTo, removeNamespaces } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
 import { parseExposition, promParseBinary, type ParsedExposition, type ParsedMetric } from '../../support/promparse.js';
 import { driversOf } from '../../../src/runtime.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const BOUNDS = ['0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30', '60', '120', '300', '600', '+Inf'];
 const PROJECTIONS = ['kubernetes', 'metrics', 'process', 'read-models', 'replication', 'virtual-kubelet'];
@@ -177,7 +179,13 @@ test('/metrics after a peering and an offloaded pod: every family, read by Prome
     return m.peerlog_projection_lag_events!.metrics.every((s) => s.value === 0) ? true : undefined;
   }, 30_000);
 
-  // 8. Nothing but GET /metrics is served.
+  // 8. The sample Grafana dashboard asks only for families the endpoint serves.
+  const dashboard = readFileSync(join(process.cwd(), 'deploy', 'grafana', 'peerlog-dashboard.json'), 'utf8');
+  const asked = [...new Set([...dashboard.matchAll(/peerlog_[a-z_]+/g)].map((x) => x[0].replace(/_bucket$/, '')))].sort();
+  assert.ok(asked.length >= 10, `the dashboard names ${asked.length} families`);
+  for (const name of asked) assert.ok(name in consumerMetrics || name in providerMetrics, `the dashboard's ${name} is served`);
+
+  // 9. Nothing but GET /metrics is served.
   const base = new URL(consumer.cp.metricsUrl!);
   assert.equal((await fetch(new URL('/other', base))).status, 404);
   assert.equal((await fetch(base, { method: 'POST' })).status, 405);
