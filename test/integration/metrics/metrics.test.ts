@@ -9,7 +9,7 @@ import { outboxEvents } from '../../support/core.js';
 import { eventually, uniqueName } from '../../support/env.js';
 import { rawRequest } from '../../support/auth.js';
 import { pinnedTo, removeNamespaces } from '../../support/offloading.js';
-import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
+import { cleanupPlanes, foreignClusterManifest, logFlags, peerlog, startPlane, type Plane } from '../../support/peering.js';
 import { parseExposition, promParseBinary, type ParsedExposition, type ParsedMetric } from '../../support/promparse.js';
 import { driversOf } from '../../../src/runtime.js';
 import { readFileSync } from 'node:fs';
@@ -189,4 +189,23 @@ test('/metrics after a peering and an offloaded pod: every family, read by Prome
   const base = new URL(consumer.cp.metricsUrl!);
   assert.equal((await fetch(new URL('/other', base))).status, 404);
   assert.equal((await fetch(base, { method: 'POST' })).status, 405);
+
+  // 10. The histograms are the log's: `replay --projection metrics` rebuilds the same views from
+  //     offset 0 (read with a runtime of the test's own, once the plane is stopped and nothing writes).
+  await consumer.stop();
+  const { openRuntime } = await import('../../../src/runtime.js');
+  const { createLogger } = await import('../../../src/adapters/log/index.js');
+  const rt = await openRuntime(consumer.config, createLogger({ level: 'error' }), { migrate: false });
+  try {
+    const viewsOf = async () => await driversOf(rt).ds.query(`select stream_id, version, view from peerlog_views where projection = 'metrics' order by stream_id`) as unknown[];
+    const before = await viewsOf();
+    assert.ok(before.length >= 2, 'views of the outgoing and pods streams');
+    const replayed = await peerlog(['replay', '--projection', 'metrics', ...logFlags(consumer)]);
+    assert.equal(replayed.status, 0, replayed.stderr);
+    assert.deepEqual(await viewsOf(), before);
+    const generation = await driversOf(rt).ds.query(`select generation from peerlog_projection_generations where projection = 'metrics'`) as { generation: number }[];
+    assert.equal(generation[0]?.generation, 1, 'rebuilt once, from offset 0');
+  } finally {
+    await rt.close();
+  }
 });
