@@ -65,6 +65,9 @@ export interface PeerlogConfig {
   readonly kafkaSasl: KafkaSaslSettings | undefined;
   /** Every this many seconds the chain head is signed, when events were sealed since the last checkpoint. */
   readonly checkpointSeconds: number;
+  /** The port of the Prometheus `/metrics` endpoint (0: any free port); undefined: no endpoint. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
 }
 
 export interface KafkaTlsSettings {
@@ -128,6 +131,8 @@ export interface ConfigSource {
   readonly kafkaSaslPasswordFile?: string;
   readonly databaseSslmode?: string;
   readonly databaseCa?: string;
+  readonly metricsPort?: number | string;
+  readonly metricsHost?: string;
 }
 
 function fail(setting: string, why: string): never {
@@ -176,6 +181,8 @@ export const CONFIG_FLAGS = [
   { name: 'kafka-sasl-password-file', env: 'PEERLOG_KAFKA_SASL_PASSWORD_FILE', description: 'file holding the SASL password (or set PEERLOG_KAFKA_SASL_PASSWORD; there is no flag for the password itself)' },
   { name: 'database-sslmode', env: 'PEERLOG_DATABASE_SSLMODE', description: 'TLS to PostgreSQL: disable, require, verify-ca or verify-full, as libpq means them (default the URL\'s sslmode, else verify-full with --database-ca, else disable)' },
   { name: 'database-ca', env: 'PEERLOG_DATABASE_CA', description: 'CA bundle (PEM file) that verifies PostgreSQL\'s server certificate (the URL\'s sslrootcert does the same)' },
+  { name: 'metrics-port', env: 'PEERLOG_METRICS_PORT', description: 'port of the Prometheus /metrics endpoint (plain HTTP), 0 for any free port (default: none; with --stack the cluster\'s metrics port)' },
+  { name: 'metrics-host', env: 'PEERLOG_METRICS_HOST', description: 'address the /metrics endpoint listens on (default 127.0.0.1)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -210,6 +217,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     kafkaSaslMechanism: get('kafka-sasl-mechanism'), kafkaSaslUsername: get('kafka-sasl-username'),
     kafkaSaslPassword: env.PEERLOG_KAFKA_SASL_PASSWORD || undefined, kafkaSaslPasswordFile: get('kafka-sasl-password-file'),
     databaseSslmode: get('database-sslmode'), databaseCa: get('database-ca'),
+    metricsPort: get('metrics-port'), metricsHost: get('metrics-host'),
   };
 }
 
@@ -292,6 +300,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
       kafkaBrokers: env.KAFKA_BROKERS, databaseUrl: env.DATABASE_URL, authPort: Number(env[`${P}_AUTH_PORT`]),
       caCert: env[`${P}_CA_CERT`], caKey: env[`${P}_CA_KEY`], kubeletPort: Number(env[`${P}_KUBELET_PORT`]),
       auditKey: join(clusterDir(layout, src.stack as ClusterName), 'audit', 'checkpoint.key'),
+      ...(env[`${P}_METRICS_PORT`] ? { metricsPort: Number(env[`${P}_METRICS_PORT`]) } : {}),
     };
   }
   const s: ConfigSource = { ...base, ...Object.fromEntries(Object.entries(src).filter(([, v]) => v !== undefined)) };
@@ -372,6 +381,15 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
   if (kubeletPort === authPort && (kubeletHost === authHost || wildcard || authHost === '0.0.0.0' || authHost === '::')) {
     fail('kubelet-port', `${kubeletPort} is the authentication endpoint's port too`);
   }
+  // Metrics: off unless a port is given; the text of a flag or variable is checked as typed.
+  const rawMetricsPort = s.metricsPort;
+  const metricsPort = rawMetricsPort === undefined ? undefined : typeof rawMetricsPort === 'number' ? rawMetricsPort : /^\d{1,5}$/.test(rawMetricsPort) ? Number(rawMetricsPort) : NaN;
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) fail('metrics-port', `${JSON.stringify(rawMetricsPort)} is not a TCP port (0 to 65535)`);
+  const metricsHost = s.metricsHost ?? '127.0.0.1';
+  if (isIP(metricsHost) === 0 && metricsHost !== 'localhost') fail('metrics-host', `${JSON.stringify(metricsHost)} is not an IP address`);
+  if (metricsPort !== undefined && metricsPort !== 0 && (metricsPort === authPort || metricsPort === kubeletPort)) {
+    fail('metrics-port', `${metricsPort} is the ${metricsPort === authPort ? 'authentication endpoint' : 'kubelet API'}'s port too`);
+  }
   const offerAcceptance = s.offerAcceptance ?? 'auto';
   if (offerAcceptance !== 'auto' && offerAcceptance !== 'manual') fail('offer-acceptance', `${JSON.stringify(offerAcceptance)} is neither auto nor manual`);
   return Object.freeze({
@@ -390,6 +408,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     auditKey: s.auditKey,
     checkpointSeconds: positive('checkpoint-seconds', s.checkpointSeconds, 30),
     kafkaTls, kafkaSasl,
+    metricsPort, metricsHost,
   });
 }
 

@@ -25,6 +25,7 @@ import { loadCheckpointKey } from './adapters/crypto/checkpoint-key.js';
 import { createCheckpointer } from './adapters/postgres/checkpoints.js';
 import type { ProjectionRunner } from './adapters/kafka/projection-runner.js';
 import { isKafkaError } from './adapters/kafka/client.js';
+import { createMetricsEndpoint } from './wiring/metrics.js';
 
 export interface ControlPlane {
   readonly config: PeerlogConfig;
@@ -38,6 +39,8 @@ export interface ControlPlane {
   readonly operator: Operator;
   /** The virtual nodes' kubelet API (`kubectl logs` of offloaded pods). */
   readonly kubelet: KubeletServer;
+  /** The URL of the Prometheus /metrics endpoint, when --metrics-port is set. */
+  readonly metricsUrl: string | undefined;
   /** What /readyz answers: each check's state (the relay, the projections, the database, the cluster). */
   readiness(): Promise<Readiness>;
   stop(): Promise<void>;
@@ -165,7 +168,17 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     }));
     undo.push(() => kubelet.close());
 
-    // 6. The authentication endpoint and probes.
+    // 6. Metrics, when a port is set: the projection that times each step from the log, run like
+    //    the others, and /metrics on its own port (listening once the endpoint below is up).
+    const metrics = config.metricsPort === undefined ? undefined : createMetricsEndpoint(config, runtime, logger);
+    if (metrics) {
+      const runner = runtime.projection(metrics.projection);
+      const starting = keepStarting('metrics projection', () => runner.start(), log);
+      undo.push(async () => { await starting.cancel(); await runner.stop(); await metrics.close(); });
+      effectRunners.push({ name: metrics.projection.name, runner });
+    }
+
+    // 7. The authentication endpoint and probes.
     const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY, (id) => operator.incomingAllowed(id));
     const runners: readonly ProjectionRunner[] = [readModels, ...effectRunners.map((r) => r.runner)];
     const names: readonly string[] = ['read-models', ...effectRunners.map((r) => r.name)];
@@ -186,13 +199,15 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       acceptWithdrawal: (req) => acceptWithdrawal(ports, req),
       limiter: createFailureLimiter({ burst: config.authFailureBurst, refillSeconds: config.authFailureRefillSeconds }),
       auditKey,
+      ...(metrics ? { onIdentityOutcome: metrics.onIdentityOutcome } : {}),
     });
     const addr = await step('listen', `${config.authHost}:${config.authPort}`, () => server.listen());
     undo.push(() => server.close());
     const url = config.authUrl ?? `https://${config.authHost.includes(':') ? `[${config.authHost}]` : config.authHost}:${addr.port}`;
     const fingerprint = certificateFingerprint(tls.certPem);
-    log.info('control plane ready', { authUrl: url, fingerprint, dbSchema: config.dbSchema });
-    return { config, runtime, kube, server, url, fingerprint, operator, kubelet, readiness, stop };
+    const metricsUrl = metrics && await step('metrics', `${config.metricsHost}:${config.metricsPort}`, () => metrics.listen({ relay, runners: [{ name: 'read-models', runner: readModels }, ...effectRunners] }));
+    log.info('control plane ready', { authUrl: url, fingerprint, dbSchema: config.dbSchema, ...(metricsUrl ? { metricsUrl } : {}) });
+    return { config, runtime, kube, server, url, fingerprint, operator, kubelet, metricsUrl, readiness, stop };
   } catch (e) {
     await stop();
     throw e;

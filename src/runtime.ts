@@ -24,6 +24,8 @@ import type { Logger } from './adapters/log/index.js';
 import { createProjectionRunner, resetProjection, type Projection, type ProjectionRunner, type RunnerOptions } from './adapters/kafka/projection-runner.js';
 import { createReadModelProjection } from './adapters/postgres/read-models.js';
 import { streamFolder } from './projections/read-models/folder.js';
+import { createMetricsQueries, type MetricsQueries } from './adapters/postgres/metrics.js';
+import { createEndOffsets, type EndOffsets } from './adapters/kafka/offsets.js';
 
 export interface Runtime {
   readonly config: PeerlogConfig;
@@ -46,6 +48,8 @@ export interface Runtime {
   readonly topic: TopicSettings;
   /** Creates or checks the event topic once, with a client that does not wait long for an absent Kafka. */
   checkTopic(): Promise<TopicReport>;
+  /** What /metrics reads at each scrape: the database's counts and checkpoints, and the event topic's ends. */
+  metricsSources(): { readonly queries: MetricsQueries; readonly ends: EndOffsets };
   close(): Promise<void>;
 }
 
@@ -98,6 +102,11 @@ export async function openRuntime(config: PeerlogConfig, logger: Logger, options
       return prepareEventTopic(quick, topicFor(config.clusterId), topic, logger.child({ component: 'kafka' }));
     },
     readModels: (extra = {}) => rt.projection(createReadModelProjection(streamFolder), extra),
+    metricsSources: () => ({
+      queries: createMetricsQueries(ds),
+      // A client that gives up at once: a scrape with Kafka away answers the rest without waiting.
+      ends: createEndOffsets(createKafka(config.kafkaBrokers, `peerlog-${config.clusterId}-metrics`, logger.child({ component: 'kafka' }), { retry: { retries: 0 } }), topicFor(config.clusterId)),
+    }),
     close: async () => { await ds.destroy(); },
   };
   drivers.set(rt, { ds, kafka });

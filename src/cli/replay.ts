@@ -21,6 +21,7 @@ import { createVirtualKubeletProjection, VIRTUAL_KUBELET } from '../projections/
 import { createIdentityKeeper } from '../operator/identity.js';
 import { createOffloadSnapshot, type OffloadSnapshot } from '../operator/offload-snapshot.js';
 import { PROCESS } from '../operator/index.js';
+import { createMetricsProjection, METRICS_PROJECTION } from '../projections/metrics/index.js';
 import { GROUP_VERSION } from '../resources/constants.js';
 import { UsageError } from './args.js';
 import { chainVerdict } from './history.js';
@@ -28,7 +29,9 @@ import type { Verb } from './index.js';
 
 const READ_MODELS = 'read-models';
 const EFFECT_NAMES = ['kubernetes', 'replication', 'virtual-kubelet', PROCESS] as const;
-export const PROJECTION_NAMES = [READ_MODELS, ...EFFECT_NAMES] as const;
+// metrics is rebuilt only when named: its checkpoint stands apart from the others' (a rebuild is
+// for new bucket bounds), and `serve` without --metrics-port does not run it.
+export const PROJECTION_NAMES = [READ_MODELS, ...EFFECT_NAMES, METRICS_PROJECTION] as const;
 
 /** The effect projections as replay runs them: folding only until caught up, effects applied once after. */
 async function effectProjections(rt: Runtime, kube: KubeClient, logger: Logger, clusterId: string, clusterName: string): Promise<{ projections: EffectProjection[]; pods: OffloadSnapshot }> {
@@ -78,7 +81,7 @@ export const replayVerb: Verb = {
   usage: 'peerlog replay [--projection NAME] [--stack alpha|beta | --cluster-id ID --kafka-brokers B --database-url URL --kubeconfig F] [--timeout DURATION]',
   flags: [
     ...configFlags([...LOG_SETTINGS, 'kubeconfig', 'namespace', 'kubelet-port', 'kubelet-host', 'kubelet-address']),
-    { name: 'projection', type: 'string', description: `rebuild only this one (${PROJECTION_NAMES.join(', ')}); default: all` },
+    { name: 'projection', type: 'string', description: `rebuild only this one (${PROJECTION_NAMES.join(', ')}); default: all but ${METRICS_PROJECTION}` },
     { name: 'timeout', type: 'duration', description: 'give up after this long', default: 600 },
   ],
   async run({ flags }) {
@@ -100,7 +103,8 @@ export const replayVerb: Verb = {
         totals.deadLetters += r.stats.deadLetters; totals.projections += 1;
       };
       if (only === undefined || only === READ_MODELS) add(await rebuild(rt, createReadModelProjection(streamFolder), timeoutMs));
-      if (only !== READ_MODELS) {
+      if (only === METRICS_PROJECTION) add(await rebuild(rt, createMetricsProjection(rt.views), timeoutMs));
+      else if (only !== READ_MODELS) {
         // With the cluster at hand the rebuilt views are applied now; without it (no --kubeconfig)
         // they are rebuilt only, and the control plane applies them all when it next starts.
         const kube = config.kubeconfig ? createKubeClient(kubeConfigFromFile(config.kubeconfig)) : undefined;

@@ -76,6 +76,8 @@ export interface ViewStore {
   clear(tx: ProjectionTx, projection: string): Promise<void>;
   /** Outside any batch: the rows of one remote cluster (its outgoing and incoming streams). */
   ofRemote<V>(projection: string, remoteClusterId: string): Promise<ViewRow<V>[]>;
+  /** Outside any batch: every row of the projection (the metrics projection's, a handful per remote). */
+  all<V>(projection: string): Promise<ViewRow<V>[]>;
   /** Every remote cluster the projection has a view of. */
   remotes(projection: string): Promise<string[]>;
   /** The remote clusters whose view of one stream kind is in one of `statuses`. */

@@ -27,6 +27,8 @@ export interface ClusterLayout {
   readonly kwokPort: number;
   /** Port of the kubelet API of this cluster's virtual nodes (`peerlog serve --stack <name>`). */
   readonly kubeletPort: number;
+  /** Port of this cluster's peerlog Prometheus `/metrics` endpoint (`peerlog serve --stack <name>`). */
+  readonly metricsPort: number;
   readonly nodeCidr: string;
   readonly nodes: NodeShape;
 }
@@ -81,12 +83,12 @@ export function loadLayout(): StackLayout {
     clusters: {
       alpha: {
         name: 'alpha', clusterId: 'alpha', apiserverPort: p.apiserverAlpha, controllerManagerPort: p.controllerManagerAlpha,
-        schedulerPort: p.schedulerAlpha, authPort: p.authAlpha, kwokPort: p.kwokAlpha, kubeletPort: p.kubeletAlpha, nodeCidr: '10.244.0.0/16',
+        schedulerPort: p.schedulerAlpha, authPort: p.authAlpha, kwokPort: p.kwokAlpha, kubeletPort: p.kubeletAlpha, metricsPort: p.metricsAlpha, nodeCidr: '10.244.0.0/16',
         nodes: { count: 2, cpu: '4', memory: '8Gi', pods: '110' },
       },
       beta: {
         name: 'beta', clusterId: 'beta', apiserverPort: p.apiserverBeta, controllerManagerPort: p.controllerManagerBeta,
-        schedulerPort: p.schedulerBeta, authPort: p.authBeta, kwokPort: p.kwokBeta, kubeletPort: p.kubeletBeta, nodeCidr: '10.245.0.0/16',
+        schedulerPort: p.schedulerBeta, authPort: p.authBeta, kwokPort: p.kwokBeta, kubeletPort: p.kubeletBeta, metricsPort: p.metricsBeta, nodeCidr: '10.245.0.0/16',
         nodes: { count: 3, cpu: '8', memory: '32Gi', pods: '110' },
       },
     },
@@ -152,6 +154,7 @@ export function stackEnv(layout: StackLayout): Record<string, string> {
     env[`${P}_CLUSTER_ID`] = layout.clusters[cl].clusterId;
     env[`${P}_AUTH_PORT`] = String(layout.clusters[cl].authPort);
     env[`${P}_KUBELET_PORT`] = String(layout.clusters[cl].kubeletPort);
+    env[`${P}_METRICS_PORT`] = String(layout.clusters[cl].metricsPort);
   }
   return env;
 }

@@ -151,6 +151,12 @@ async function demo(layout: StackLayout, env: Record<string, string>): Promise<v
   peerlog(['status', '--stack', 'alpha']);
   heading('peerlog history beta --stack alpha');
   peerlog(['history', 'beta', '--stack', 'alpha']);
+  // The same peering as numbers: alpha's /metrics (an excerpt), durations folded from the log.
+  const metricsUrl = `http://127.0.0.1:${layout.clusters.alpha.metricsPort}/metrics`;
+  heading(`curl ${metricsUrl} (excerpt)`);
+  const scraped = await fetch(metricsUrl).then((r) => r.text(), (e: Error) => `(not available: ${e.message})`);
+  const shown = /^(peerlog_peering_step_duration_seconds_(sum|count)\{direction="outgoing"|peerlog_offloaded_pod_start_duration_seconds_count|peerlog_virtual_nodes|peerlog_offloaded_pods|peerlog_projection_lag_events|peerlog_auth_identity|\(not)/;
+  process.stdout.write(`${scraped.split('\n').filter((l) => shown.test(l)).join('\n')}\n`);
 
   // 6. Unpeer: the virtual node is drained (its pods evicted), deleted, the request withdrawn, and
   //    beta removes everything it made for alpha.

@@ -6,7 +6,7 @@
 /** Each port's offset from the base, and what listens there. */
 export const PORT_OFFSETS = {
   postgres: 32, etcdClient: 79, etcdPeer: 80, kafka: 92, kafkaController: 93,
-  kwokAlpha: 250, kwokBeta: 251, kubeletAlpha: 252, kubeletBeta: 253,
+  kwokAlpha: 250, kwokBeta: 251, kubeletAlpha: 252, kubeletBeta: 253, metricsAlpha: 254, metricsBeta: 255,
   controllerManagerAlpha: 257, controllerManagerBeta: 258, schedulerAlpha: 259, schedulerBeta: 260,
   apiserverAlpha: 443, apiserverBeta: 444, authAlpha: 601, authBeta: 602,
 } as const;

@@ -38,6 +38,18 @@ export interface AuthServerOptions {
   readonly proxyHeaderTimeoutMs?: number;
   /** The public key that verifies this cluster's signed log checkpoints, for peers and auditors (GET /audit/key). */
   readonly auditKey?: { readonly keyId: string; readonly publicKeyPem: string };
+  /** Told how each identity request ended (for /metrics): the HTTP status, and a refusal's code and reason. */
+  readonly onIdentityOutcome?: (outcome: IdentityOutcome) => void;
+}
+
+export interface IdentityOutcome {
+  readonly status: number;
+  /** The refusal's code (`TokenRejected`, …), `OK`, or for a server fault `Unavailable`, `CaExpiring`, `Internal`. */
+  readonly code: string;
+  /** The refusal's reason as answered (a field name for a malformed request: the caller may choose it). */
+  readonly reason: string;
+  /** Whether the request was a renewal (known once its body parsed). */
+  readonly renewal: boolean;
 }
 
 export { AUDIT_KEY_PATH };
@@ -77,10 +89,12 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   const refuse = (res: ServerResponse, e: AuthRefusal, headers: Record<string, string> = {}) => send(res, e.status, e.toJSON(), headers);
 
   /** A JSON POST under the failure limiter: a refused attempt costs the source one of its tries. */
-  async function post(req: IncomingMessage, res: ServerResponse, source: string, handle: (body: unknown) => Promise<unknown>): Promise<number> {
+  async function post(req: IncomingMessage, res: ServerResponse, source: string, handle: (body: unknown) => Promise<unknown>, refused?: (e: AuthRefusal) => void): Promise<number> {
     const wait = opts.limiter.take(source);
     if (wait > 0) {
-      refuse(res, new AuthRefusal('TooManyAttempts', 'TooManyAttempts', `too many failed attempts from ${source}; retry in ${wait} s`), { 'retry-after': String(wait) });
+      const e = new AuthRefusal('TooManyAttempts', 'TooManyAttempts', `too many failed attempts from ${source}; retry in ${wait} s`);
+      refused?.(e);
+      refuse(res, e, { 'retry-after': String(wait) });
       return 429;
     }
     try {
@@ -100,6 +114,7 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
     } catch (e) {
       // A refusal keeps the attempt it took; anything else was not the caller's fault.
       if (!(e instanceof AuthRefusal)) { opts.limiter.refund(source); throw e; }
+      refused?.(e);
       // 413 closes the connection: the rest of an oversized body is not worth reading.
       refuse(res, e, e.status === 413 ? { connection: 'close' } : {});
       return e.status;
@@ -119,9 +134,23 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
         if (!only('GET')) return 405;
         send(res, 200, opts.ids);
         return 200;
-      case IDENTITY_PATH:
+      case IDENTITY_PATH: {
         if (!only('POST')) return 405;
-        return post(req, res, source, (body) => opts.issueIdentity(parseIdentityRequest(body)));
+        let renewal = false;
+        let refusal: AuthRefusal | undefined;
+        const status = await post(req, res, source, (body) => {
+          const parsed = parseIdentityRequest(body);
+          renewal = parsed.renewal !== undefined;
+          return opts.issueIdentity(parsed);
+        }, (e) => { refusal = e; }).catch((e: unknown) => {
+          // A server fault, answered below (5xx): reported here, where the path is known.
+          const code = isPeerlogError(e) && e.code === 'CaExpiring' ? 'CaExpiring' : isRetriable(e) ? 'Unavailable' : 'Internal';
+          opts.onIdentityOutcome?.({ status: code === 'Internal' ? 500 : 503, code, reason: code, renewal });
+          throw e;
+        });
+        opts.onIdentityOutcome?.(refusal ? { status, code: refusal.code, reason: refusal.reason, renewal } : { status, code: 'OK', reason: '', renewal });
+        return status;
+      }
       case WITHDRAWAL_PATH:
         if (!only('POST')) return 405;
         return post(req, res, source, (body) => opts.acceptWithdrawal(parseWithdrawalRequest(body)));

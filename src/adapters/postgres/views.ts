@@ -54,6 +54,10 @@ export function createViewStore(ds: DataSource): ViewStore {
       const rows = await ds.query('select stream_id, stream_type, remote_cluster_id, version, view from peerlog_views where projection = $1 and remote_cluster_id = $2', [projection, remoteClusterId]) as Raw[];
       return rows.map((r) => rowOf<V>(r));
     },
+    async all<V>(projection: string) {
+      const rows = await ds.query('select stream_id, stream_type, remote_cluster_id, version, view from peerlog_views where projection = $1 order by stream_id', [projection]) as Raw[];
+      return rows.map((r) => rowOf<V>(r));
+    },
     async remotes(projection) {
       const rows = await ds.query('select distinct remote_cluster_id from peerlog_views where projection = $1', [projection]) as { remote_cluster_id: string }[];
       return rows.map((r) => r.remote_cluster_id);

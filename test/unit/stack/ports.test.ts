@@ -22,7 +22,7 @@ test('the base is checked against the range this machine reports, not a fixed on
 test('portChanges lists each port that moved, and nothing when the base is the same', () => {
   assert.deepEqual(portChanges(portsFor(24000), portsFor(24000)), []);
   const moved = portChanges(portsFor(47000), portsFor(24000));
-  assert.equal(moved.length, 17);
+  assert.equal(moved.length, 19);
   assert.ok(moved.includes('postgres 47032 → 24032'));
   assert.ok(moved.includes('authBeta 47602 → 24602'));
   assert.ok(moved.includes('kwokBeta 47251 → 24251'));
@@ -40,6 +40,6 @@ test('a port the record does not name is an addition, not a move: nothing holds 
   assert.deepEqual(portChanges(beforeKubelet, portsFor(24000)), []);
   assert.deepEqual(portAdditions(beforeKubelet, portsFor(24000)), ['kubeletAlpha 24252', 'kubeletBeta 24253']);
   // Moved and added at once: the moves are listed, the additions apart.
-  assert.equal(portChanges(portsFor(26000), portsFor(24000)).length, 17);
+  assert.equal(portChanges(portsFor(26000), portsFor(24000)).length, 19);
   assert.equal(portChanges({ ...older, postgres: 26032 }, portsFor(24000)).length, 1);
 });
