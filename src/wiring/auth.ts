@@ -14,33 +14,62 @@ import { fetchClusterIds, postIdentityRequest, postWithdrawal } from '../adapter
 import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tenant.js';
 import { forgeOffloadRoleBinding } from '../resources/offloading.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from '../auth/policy.js';
-import type { ProviderPorts } from '../auth/provider.js';
+import type { ProviderPorts, SigningRequest } from '../auth/provider.js';
+import { signWithCsrApi } from '../adapters/kubernetes/csr.js';
+import { forgeApprovalCondition, forgeIdentityCsr } from '../resources/csr.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
 import { apiServerOf, parseCertificates } from '../auth/wire.js';
-import { ValidationError } from '../errors.js';
+import { InternalError, ValidationError } from '../errors.js';
+
+/** Signing with the client CA's key, which this process then holds. */
+async function caKeySigner(config: PeerlogConfig, policy: CsrPolicy): Promise<(req: SigningRequest) => Promise<string>> {
+  if (!config.caCert || !config.caKey) throw new ValidationError('setting ca-cert/ca-key: the client CA is needed to sign identities', { code: 'InvalidSetting', field: 'ca-cert' });
+  const caCertPem = readFileSync(config.caCert, 'utf8');
+  const caKeys = await importAnyKeyPair(readFileSync(config.caKey, 'utf8'));
+  return (req) => issueCertificate({
+    subject: { commonName: req.commonName, organizations: [req.organization] }, publicKey: req.publicKeyDer,
+    caCertPem, caKeys, notBefore: req.notBefore, notAfter: req.notAfter, usage: 'client', minValiditySeconds: policy.minValiditySeconds,
+  });
+}
+
+/**
+ * Signing through the Kubernetes CSR API: the consumer's CSR (whose subject the provider named and
+ * the policy checked) goes to the signer as it came, approved by this process and deleted after.
+ */
+function csrApiSigner(config: PeerlogConfig, kube: KubeClient): (req: SigningRequest) => Promise<string> {
+  return (req) => signWithCsrApi(kube, {
+    csr: forgeIdentityCsr({
+      clusterId: config.clusterId, remoteClusterId: req.remoteClusterId, csrPem: req.csrPem, validitySeconds: req.validitySeconds,
+      lifetime: req.lifetime, signerName: config.csrSignerName,
+    }),
+    approval: forgeApprovalCondition({ clusterId: config.clusterId, remoteClusterId: req.remoteClusterId, lifetime: req.lifetime, now: new Date() }),
+    deadlineMs: config.csrSigningTimeoutSeconds * 1000,
+  });
+}
 
 export async function providerPorts(
   config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger, policy: CsrPolicy = DEFAULT_CSR_POLICY,
   incomingAllowed: (clusterId: string) => boolean = () => true,
 ): Promise<ProviderPorts> {
-  if (!config.caCert || !config.caKey) throw new ValidationError('setting ca-cert/ca-key: the client CA is needed to sign identities', { code: 'InvalidSetting', field: 'ca-cert' });
-  const caCertPem = readFileSync(config.caCert, 'utf8');
-  const caKeys = await importAnyKeyPair(readFileSync(config.caKey, 'utf8'));
+  const signer = config.signer === 'ca-key' ? await caKeySigner(config, policy) : csrApiSigner(config, kube);
   const tokens = createTokenStore(kube, config.systemNamespace);
   const certificates = rt.certificates;
   return {
     ids: { clusterId: config.clusterId, clusterName: config.clusterName },
     policy,
+    signer: config.signer,
     apiServer: apiServerOf(kube),
     readToken: () => tokens.read(),
     incomingAllowed,
     parseCsr: (pem) => inspectCsr(pem),
     async sign(req) {
-      const pem = await issueCertificate({
-        subject: { commonName: req.commonName, organizations: [req.organization] }, publicKey: req.publicKeyDer,
-        caCertPem, caKeys, notBefore: req.notBefore, notAfter: req.notAfter, usage: 'client', minValiditySeconds: policy.minValiditySeconds,
-      });
+      const pem = await signer(req);
       const info = inspectCertificate(pem);
+      // Whatever signed it, the certificate is what was asked for: the key, the user and the group.
+      if (info.publicKeyFingerprint !== createHash('sha256').update(Buffer.from(req.publicKeyDer)).digest('hex')
+        || info.subject.commonName !== req.commonName || (info.subject.organizations ?? []).join('\n') !== req.organization) {
+        throw new InternalError('SignedCertificateMismatch', `the certificate signed for ${req.commonName} is for ${info.subject.commonName} or another key`);
+      }
       return { pem, fingerprint: info.fingerprint, serialNumber: info.serialNumber.toLowerCase(), notAfter: info.notAfter.toISOString() };
     },
     loadIncoming: (remote) => rt.bus.loadIncoming(remote),

@@ -46,7 +46,7 @@ const cmd = {
   }),
   issueCertificate: (publicKeyFingerprint = KEY, notAfter = NOT_AFTER, lifetime = 1): IncomingCommand => ({
     type: 'IssueCertificate',
-    data: { publicKeyFingerprint, certFingerprint: CERT, serialNumber: SERIAL, notAfter, tenantNamespace: TENANT, lifetime },
+    data: { publicKeyFingerprint, certFingerprint: CERT, serialNumber: SERIAL, notAfter, tenantNamespace: TENANT, lifetime, signer: 'csr-api' },
     metadata,
   }),
   receiveResourceRequest: (requestName = REQUEST): IncomingCommand => ({
@@ -68,7 +68,7 @@ const cmd = {
   revokeIdentity: (): IncomingCommand => ({ type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' }, metadata }),
   renewCertificate: (previousCertFingerprint = CERT, notAfter = RENEWED_NOT_AFTER, lifetime = 2): IncomingCommand => ({
     type: 'RenewCertificate',
-    data: { previousCertFingerprint, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter, lifetime },
+    data: { previousCertFingerprint, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter, lifetime, signer: 'csr-api' },
     metadata,
   }),
   receiveNamespaces: (...namespaces: NamespacePair[]): IncomingCommand => ({ type: 'ReceiveNamespaceOffload', data: { namespaces }, metadata }),
