@@ -91,6 +91,7 @@ const ev = {
       notAfter: NOT_AFTER,
       tenantNamespace: TENANT,
       lifetime,
+      signer: 'csr-api',
     },
   }),
   resourceRequestReceived: (): IncomingEvent => ({
@@ -104,7 +105,7 @@ const ev = {
     type: 'CertRenewed',
     data: {
       side: 'provider', previousCertFingerprint: CERT, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT,
-      serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER, lifetime,
+      serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER, lifetime, signer: 'csr-api',
     },
   }),
   identityRevoked: (certSerialNumber: string | null = SERIAL): IncomingEvent => ({
