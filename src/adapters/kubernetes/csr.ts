@@ -62,11 +62,11 @@ export async function signWithCsrApi(kube: KubeClient, o: CsrSigningOptions): Pr
     }
     // 2. Approve (unless a previous attempt did).
     if (!current.status?.conditions?.some((c) => c.type === 'Approved' && c.status === 'True')) {
+      // The whole object as read, conditions added: an update of /approval takes its metadata from
+      // the body, so one without the labels would strip them (and leftovers could not be found).
       await kube.request('PUT', `${CSR_PATH}/${encodeURIComponent(name)}/approval`, {
-        apiVersion: CSR_API, kind: CSR_KIND,
-        metadata: { name, resourceVersion: current.metadata.resourceVersion },
-        spec: current.spec,
-        status: { conditions: [...(current.status?.conditions ?? []), o.approval] },
+        ...current, apiVersion: CSR_API, kind: CSR_KIND,
+        status: { ...current.status, conditions: [...(current.status?.conditions ?? []), o.approval] },
       });
     }
     // 3. The signer's answer, within the deadline.
