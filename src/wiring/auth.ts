@@ -16,7 +16,7 @@ import { forgeOffloadRoleBinding } from '../resources/offloading.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from '../auth/policy.js';
 import type { ProviderPorts, SigningRequest } from '../auth/provider.js';
 import { signWithCsrApi } from '../adapters/kubernetes/csr.js';
-import { forgeApprovalCondition, forgeIdentityCsr } from '../resources/csr.js';
+import { MIN_CSR_EXPIRATION_SECONDS, forgeApprovalCondition, forgeIdentityCsr } from '../resources/csr.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
 import { apiServerOf, parseCertificates } from '../auth/wire.js';
 import { InternalError, ValidationError } from '../errors.js';
@@ -36,7 +36,11 @@ async function caKeySigner(config: PeerlogConfig, policy: CsrPolicy): Promise<(r
  * Signing through the Kubernetes CSR API: the consumer's CSR (whose subject the provider named and
  * the policy checked) goes to the signer as it came, approved by this process and deleted after.
  */
-function csrApiSigner(config: PeerlogConfig, kube: KubeClient): (req: SigningRequest) => Promise<string> {
+function csrApiSigner(config: PeerlogConfig, kube: KubeClient, policy: CsrPolicy): (req: SigningRequest) => Promise<string> {
+  // certificates.k8s.io refuses expirationSeconds below 600: a policy allowing shorter ones could not be served.
+  if (policy.minValiditySeconds < MIN_CSR_EXPIRATION_SECONDS) {
+    throw new ValidationError(`setting ca-key: identities of ${policy.minValiditySeconds} s (the policy's minimum) cannot be signed through the Kubernetes CSR API, which signs for ${MIN_CSR_EXPIRATION_SECONDS} s at least; give --ca-key or raise the minimum`, { code: 'InvalidSetting', field: 'ca-key' });
+  }
   return (req) => signWithCsrApi(kube, {
     csr: forgeIdentityCsr({
       clusterId: config.clusterId, remoteClusterId: req.remoteClusterId, csrPem: req.csrPem, validitySeconds: req.validitySeconds,
@@ -51,7 +55,7 @@ export async function providerPorts(
   config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger, policy: CsrPolicy = DEFAULT_CSR_POLICY,
   incomingAllowed: (clusterId: string) => boolean = () => true,
 ): Promise<ProviderPorts> {
-  const signer = config.signer === 'ca-key' ? await caKeySigner(config, policy) : csrApiSigner(config, kube);
+  const signer = config.signer === 'ca-key' ? await caKeySigner(config, policy) : csrApiSigner(config, kube, policy);
   const tokens = createTokenStore(kube, config.systemNamespace);
   const certificates = rt.certificates;
   return {
