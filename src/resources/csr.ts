@@ -77,3 +77,8 @@ export function forgeApprovalCondition(p: { readonly clusterId: string; readonly
     lastUpdateTime: p.now.toISOString(),
   };
 }
+
+/** The label selector of the CertificateSigningRequests one control plane makes. */
+export function identityCsrSelector(clusterId: string): string {
+  return `${LABELS.type}=${IDENTITY_CSR_TYPE},${LABELS.clusterId}=${clusterId}`;
+}

@@ -15,8 +15,8 @@ import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tena
 import { forgeOffloadRoleBinding } from '../resources/offloading.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from '../auth/policy.js';
 import type { ProviderPorts, SigningRequest } from '../auth/provider.js';
-import { signWithCsrApi } from '../adapters/kubernetes/csr.js';
-import { MIN_CSR_EXPIRATION_SECONDS, forgeApprovalCondition, forgeIdentityCsr } from '../resources/csr.js';
+import { signWithCsrApi, sweepLeftoverCsrs } from '../adapters/kubernetes/csr.js';
+import { MIN_CSR_EXPIRATION_SECONDS, forgeApprovalCondition, forgeIdentityCsr, identityCsrSelector } from '../resources/csr.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
 import { apiServerOf, parseCertificates } from '../auth/wire.js';
 import { InternalError, ValidationError } from '../errors.js';
@@ -56,6 +56,15 @@ export async function providerPorts(
   incomingAllowed: (clusterId: string) => boolean = () => true,
 ): Promise<ProviderPorts> {
   const signer = config.signer === 'ca-key' ? await caKeySigner(config, policy) : csrApiSigner(config, kube, policy);
+  if (config.signer === 'csr-api') {
+    // What a process killed while signing left behind; one still in flight (another replica's) is
+    // younger than any signing can take.
+    const leftoverAgeMs = config.csrSigningTimeoutSeconds * 1000 + 60_000;
+    sweepLeftoverCsrs(kube, identityCsrSelector(config.clusterId), leftoverAgeMs).then(
+      (names) => { if (names.length > 0) logger.info('deleted CertificateSigningRequests left by an earlier process', { names }); },
+      (e: unknown) => logger.warn('could not look for CertificateSigningRequests left by an earlier process', { error: e }),
+    );
+  }
   const tokens = createTokenStore(kube, config.systemNamespace);
   const certificates = rt.certificates;
   return {

@@ -2,7 +2,7 @@
 // CertificateSigningRequest peerlog forged, approve it (peerlog's own policy has been checked by
 // then), wait for the signer's certificate within a deadline, and delete the object whatever
 // happened. The provider needs, cluster-wide:
-//   certificates.k8s.io certificatesigningrequests: create, get, delete
+//   certificates.k8s.io certificatesigningrequests: create, get, delete, list (the sweep at start)
 //   certificates.k8s.io certificatesigningrequests/approval: update
 //   certificates.k8s.io signers, resourceName <signerName> (kubernetes.io/kube-apiserver-client): approve
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -89,6 +89,19 @@ export async function signWithCsrApi(kube: KubeClient, o: CsrSigningOptions): Pr
     // 4. Never left behind: the certificate is in hand (or the attempt failed), the object has done its job.
     await kube.delete(CSR_API, CSR_KIND, name).catch(() => undefined);
   }
+}
+
+/**
+ * Deletes the CertificateSigningRequests this control plane made (by its `clusterIdLabel`) that are
+ * older than `olderThanMs`: what a process killed while it signed left behind (a consumer's retry
+ * comes with a new CSR, so under another name). Younger ones may be another replica's in flight.
+ * Returns the names deleted.
+ */
+export async function sweepLeftoverCsrs(kube: KubeClient, selector: string, olderThanMs: number, now: Date = new Date()): Promise<string[]> {
+  const list = await kube.request<{ items: CsrObject[] }>('GET', `${CSR_PATH}?labelSelector=${encodeURIComponent(selector)}`);
+  const old = list.items.filter((c) => now.getTime() - new Date((c.metadata as { creationTimestamp?: string }).creationTimestamp ?? now).getTime() >= olderThanMs);
+  for (const c of old) await kube.delete(CSR_API, CSR_KIND, c.metadata.name);
+  return old.map((c) => c.metadata.name);
 }
 
 function refusal(csr: CsrObject): { type: string; reason?: string; message?: string } | undefined {

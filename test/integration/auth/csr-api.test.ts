@@ -167,3 +167,29 @@ test('a CSR object left by a crashed attempt under the same name is found again,
   assert.equal(openssl(['x509', '-noout', '-pubkey', '-in', file]), openssl(['req', '-noout', '-pubkey', '-in', join(dir, 'r')]));
   assert.deepEqual(leftoverCsrs(id), []);
 });
+
+test('CertificateSigningRequests left by an earlier process of this control plane are swept by label and age, others kept', async (t) => {
+  const env = stackEnv();
+  const kube = createKubeClient(kubeConfigFromFile(env.clusters.beta.kubeconfig));
+  const dir = mkdtempSync(join(tmpdir(), 'peerlog-csr-'));
+  const mine = uniqueName('csrs');
+  const other = uniqueName('csro');
+  const { forgeIdentityCsr, identityCsrSelector } = await import('../../../src/resources/csr.js');
+  const { sweepLeftoverCsrs } = await import('../../../src/adapters/kubernetes/csr.js');
+  const made: string[] = [];
+  for (const [i, clusterId] of [[1, mine], [2, mine], [3, other]] as const) {
+    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, `k${i}`), '-subj', `/CN=peerlog:cluster:c${i}:1/O=peerlog:peers`, '-out', join(dir, `r${i}`)]);
+    const csr = forgeIdentityCsr({ clusterId, remoteClusterId: `c${i}`, csrPem: openssl(['req', '-in', join(dir, `r${i}`)]), validitySeconds: 3600, lifetime: 1 });
+    await kube.create(csr as never);
+    made.push((csr.metadata as { name: string }).name);
+  }
+  t.after(async () => { for (const name of made) await kube.delete('certificates.k8s.io/v1', 'CertificateSigningRequest', name); });
+  assert.equal(leftoverCsrs(mine).length, 2);
+
+  // Younger than the age given: possibly in flight, kept.
+  assert.deepEqual(await sweepLeftoverCsrs(kube, identityCsrSelector(mine), 3_600_000), []);
+  assert.equal(leftoverCsrs(mine).length, 2);
+  assert.deepEqual((await sweepLeftoverCsrs(kube, identityCsrSelector(mine), 0)).sort(), made.slice(0, 2).sort());
+  assert.deepEqual(leftoverCsrs(mine), []);
+  assert.deepEqual(leftoverCsrs(other), [`certificatesigningrequest.certificates.k8s.io/${made[2]}`]);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { csrFingerprint, forgeApprovalCondition, forgeIdentityCsr, identityCsrName } from '../../../src/resources/csr.js';
+import { csrFingerprint, forgeApprovalCondition, forgeIdentityCsr, identityCsrName, identityCsrSelector } from '../../../src/resources/csr.js';
 
 // Made with `openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj "/CN=peerlog:cluster:alpha-1:1/O=peerlog:peers"`;
 // its DER's SHA-256 is `openssl req -in u.csr -outform DER | sha256sum`, its base64 `base64 -w0 u.csr`.
@@ -27,6 +27,10 @@ describe('identity CertificateSigningRequests', () => {
     const longest = identityCsrName('a'.repeat(63), CSR_PEM);
     assert.equal(longest.length, 8 + 63 + 1 + 40);
     assert.match(longest, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  });
+
+  it('are found by the labels of the control plane that made them', () => {
+    assert.equal(identityCsrSelector('beta'), 'peerlog.dev/type=identity-csr,peerlog.dev/cluster-id=beta');
   });
 
   it('refuse what is not a PEM CSR', () => {
