@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { ValidationError } from './errors.js';
 import { join } from 'node:path';
 import { clusterDir, loadLayout, stackEnv, CLUSTERS, type ClusterName } from './stack/config.js';
-import { DEFAULT_SYSTEM_NAMESPACE } from './resources/constants.js';
+import { DEFAULT_SYSTEM_NAMESPACE, KUBE_APISERVER_CLIENT_SIGNER } from './resources/constants.js';
 import { parseDurationSeconds } from './duration.js';
 import { DNS_LABEL_PATTERN as DNS_LABEL } from './events/constants.js';
 
@@ -22,6 +22,15 @@ export interface PeerlogConfig {
   readonly authHost: string;
   readonly caCert: string | undefined;
   readonly caKey: string | undefined;
+  /**
+   * How identities are signed: with --ca-key, by peerlog with that key (`ca-key`); without one,
+   * through the Kubernetes CSR API (`csr-api`), so that no peerlog process holds a CA key.
+   */
+  readonly signer: 'ca-key' | 'csr-api';
+  /** The CSR API's signer (default kubernetes.io/kube-apiserver-client, whose certificates kube-apiserver accepts). */
+  readonly csrSignerName: string;
+  /** How long the CSR API's signer has to sign an approved request. */
+  readonly csrSigningTimeoutSeconds: number;
   /** Namespace of this control plane's own objects (token, serving certificate). */
   readonly systemNamespace: string;
   /** The authentication URL peers are told to use (default https://<auth-host>:<auth-port>). */
@@ -102,6 +111,8 @@ export interface ConfigSource {
   readonly authHost?: string;
   readonly caCert?: string;
   readonly caKey?: string;
+  readonly csrSignerName?: string;
+  readonly csrSigningTimeoutSeconds?: number;
   readonly namespace?: string;
   readonly authUrl?: string;
   readonly authFailureBurst?: number;
@@ -154,7 +165,9 @@ export const CONFIG_FLAGS = [
   { name: 'auth-port', env: 'PEERLOG_AUTH_PORT', description: 'port of the authentication endpoint' },
   { name: 'auth-host', env: 'PEERLOG_AUTH_HOST', description: 'address the authentication endpoint listens on (default 127.0.0.1)' },
   { name: 'ca-cert', env: 'PEERLOG_CA_CERT', description: 'client CA certificate that the cluster\'s kube-apiserver trusts' },
-  { name: 'ca-key', env: 'PEERLOG_CA_KEY', description: 'key of that client CA' },
+  { name: 'ca-key', env: 'PEERLOG_CA_KEY', description: 'key of that client CA: peerlog then signs identities itself (without it, and with --stack, they are signed through the Kubernetes CSR API and no CA key is read)' },
+  { name: 'csr-signer-name', env: 'PEERLOG_CSR_SIGNER_NAME', description: 'signerName of the CertificateSigningRequests identities are signed through when there is no --ca-key (default kubernetes.io/kube-apiserver-client)' },
+  { name: 'csr-signing-timeout', env: 'PEERLOG_CSR_SIGNING_TIMEOUT', description: 'how long the CSR API\'s signer has to sign an approved request: seconds or a duration like 500ms, 10s (default 10s; the endpoint answers within 15 s)' },
   { name: 'namespace', env: 'PEERLOG_NAMESPACE', description: 'namespace of peerlog\'s own objects (default peerlog-system)' },
   { name: 'auth-url', env: 'PEERLOG_AUTH_URL', description: 'authentication URL announced to peers (default https://<auth-host>:<auth-port>)' },
   { name: 'auth-failure-burst', env: 'PEERLOG_AUTH_FAILURE_BURST', description: 'failed identity requests per source before 429 (default 10)' },
@@ -196,7 +209,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   const port = get('auth-port');
   const kubeletPort = get('kubelet-port');
   const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent' | 'kafka-replication-factor' | 'kafka-min-insync-replicas') => { const v = get(n); return v === undefined ? undefined : Number(v); };
-  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds' | 'checkpoint-seconds') => {
+  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds' | 'checkpoint-seconds' | 'csr-signing-timeout') => {
     const v = get(n);
     return v === undefined ? undefined : parseDurationSeconds(v, `setting ${n}`, (m) => new ValidationError(m, { field: n, code: 'InvalidSetting' }));
   };
@@ -210,6 +223,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     stack: get('stack'), clusterId: get('cluster-id'), clusterName: get('cluster-name'), kubeconfig: get('kubeconfig'),
     kafkaBrokers: get('kafka-brokers'), databaseUrl: get('database-url'), dbSchema: get('db-schema'),
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
+    csrSignerName: get('csr-signer-name'), csrSigningTimeoutSeconds: duration('csr-signing-timeout'),
     kubeletPort, kubeletHost: get('kubelet-host'), kubeletAddress: get('kubelet-address'),
     auditKey: get('audit-key'), checkpointSeconds: duration('checkpoint-seconds'),
     kafkaTls: typeof flags['kafka-tls'] === 'boolean' ? flags['kafka-tls'] : env.PEERLOG_KAFKA_TLS || undefined,
@@ -298,7 +312,9 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     base = {
       clusterId: env[`${P}_CLUSTER_ID`], clusterName: src.stack, kubeconfig: env[`${P}_KUBECONFIG`],
       kafkaBrokers: env.KAFKA_BROKERS, databaseUrl: env.DATABASE_URL, authPort: Number(env[`${P}_AUTH_PORT`]),
-      caCert: env[`${P}_CA_CERT`], caKey: env[`${P}_CA_KEY`], kubeletPort: Number(env[`${P}_KUBELET_PORT`]),
+      // The client CA's certificate (the kubelet API verifies kube-apiserver with it), never its key:
+      // the stack's kube-controller-manager signs identities through the CSR API. --ca-key opts in.
+      caCert: env[`${P}_CA_CERT`], kubeletPort: Number(env[`${P}_KUBELET_PORT`]),
       auditKey: join(clusterDir(layout, src.stack as ClusterName), 'audit', 'checkpoint.key'),
       ...(env[`${P}_METRICS_PORT`] ? { metricsPort: Number(env[`${P}_METRICS_PORT`]) } : {}),
     };
@@ -328,11 +344,21 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     if (!s.kubeconfig && !inCluster) fail('kubeconfig', 'missing (and not in a pod: KUBERNETES_SERVICE_HOST is unset, so there is no in-cluster ServiceAccount to use)');
     if (s.kubeconfig && !existsSync(s.kubeconfig)) fail('kubeconfig', `${s.kubeconfig} does not exist`);
   }
+  // The client CA's certificate is needed (the kubelet API knows kube-apiserver by it); its key only
+  // to sign identities in-process (--ca-key), otherwise they are signed through the CSR API.
   if (needs.ca) {
-    for (const [k, v] of [['ca-cert', s.caCert], ['ca-key', s.caKey]] as const) {
-      if (!v) fail(k, 'missing');
-      if (!existsSync(v)) fail(k, `${v} does not exist`);
-    }
+    if (!s.caCert) fail('ca-cert', 'missing');
+    if (!existsSync(s.caCert)) fail('ca-cert', `${s.caCert} does not exist`);
+  }
+  if (s.caKey !== undefined && !existsSync(s.caKey)) fail('ca-key', `${s.caKey} does not exist`);
+  const csrSignerName = s.csrSignerName ?? KUBE_APISERVER_CLIENT_SIGNER;
+  // A signerName is a domain-qualified path: <DNS subdomain>/<path>.
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9][-A-Za-z0-9_.\/]*$/.test(csrSignerName) || csrSignerName.length > 571) {
+    fail('csr-signer-name', `${JSON.stringify(csrSignerName)} is not a signerName (<domain>/<path>, e.g. kubernetes.io/kube-apiserver-client)`);
+  }
+  const csrSigningTimeoutSeconds = s.csrSigningTimeoutSeconds ?? 10;
+  if (!Number.isFinite(csrSigningTimeoutSeconds) || csrSigningTimeoutSeconds <= 0 || csrSigningTimeoutSeconds > 14) {
+    fail('csr-signing-timeout', `${String(s.csrSigningTimeoutSeconds)} is not between 0 and 14 seconds (the endpoint answers a request within 15 s)`);
   }
   const systemNamespace = s.namespace ?? DEFAULT_SYSTEM_NAMESPACE;
   if (!DNS_LABEL.test(systemNamespace)) fail('namespace', `${JSON.stringify(systemNamespace)} is not a namespace name (DNS label)`);
@@ -395,6 +421,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
   return Object.freeze({
     clusterId, clusterName, kubeconfig: s.kubeconfig, kafkaBrokers: Object.freeze(kafkaBrokers),
     databaseUrl, dbSchema, authPort, authHost, caCert: s.caCert, caKey: s.caKey, systemNamespace, authUrl,
+    signer: s.caKey === undefined ? 'csr-api' : 'ca-key', csrSignerName, csrSigningTimeoutSeconds,
     authFailureBurst: Math.floor(positive('auth-failure-burst', s.authFailureBurst, 10)),
     authFailureRefillSeconds: positive('auth-failure-refill-seconds', s.authFailureRefillSeconds, 6),
     authProxyProtocol,

@@ -157,22 +157,29 @@ export async function obtainIdentity(
     keyPem = await ports.newPrivateKey();
     await ports.writeIdentity(localNamespace, remoteClusterId, { keyPem });
   }
-  const commonName = identityCommonNameFor(ports.ids.clusterId);
-  const csr = await ports.createCsr(keyPem, { commonName, organization: PEERS_GROUP });
-  await handle({ type: 'RequestIdentity', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint, ...(pinOf(pin) ? { authFingerprint: pinOf(pin)! } : {}) } });
-
-  // 5. Ask. Every failure is recorded with the provider's reason before it reaches the caller.
+  // 5. Ask. Every failure is recorded with the provider's reason before it reaches the caller. A
+  //    provider that signs through the Kubernetes CSR API names the CN its signer is to copy
+  //    (SubjectRequired): the same key asks again with a CSR carrying it.
+  let commonName = identityCommonNameFor(ports.ids.clusterId);
+  let csr: Awaited<ReturnType<ConsumerPorts['createCsr']>>;
   let answer: ProviderAnswer;
-  try {
-    answer = await ports.postIdentity(target.authUrl, {
-      clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, token, csr: csr.pem,
-    }, pin);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'FingerprintMismatch' || code === 'AnswerTooLarge') {
-      return fail(null, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 0, code, code, (e as Error).message));
+  for (let attempt = 1; ; attempt++) {
+    csr = await ports.createCsr(keyPem, { commonName, organization: PEERS_GROUP });
+    await handle({ type: 'RequestIdentity', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint, ...(pinOf(pin) ? { authFingerprint: pinOf(pin)! } : {}) } });
+    try {
+      answer = await ports.postIdentity(target.authUrl, {
+        clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, token, csr: csr.pem,
+      }, pin);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'FingerprintMismatch' || code === 'AnswerTooLarge') {
+        return fail(null, 'InvalidResponse', new AuthenticationFailedError(target.authUrl, 0, code, code, (e as Error).message));
+      }
+      return fail(null, 'Unreachable', e as Error);
     }
-    return fail(null, 'Unreachable', e as Error);
+    const asked = attempt < MAX_SUBJECT_ATTEMPTS ? subjectRequired(answer, ports.ids.clusterId) : undefined;
+    if (asked === undefined) break;
+    commonName = asked;
   }
   if (answer.status !== 200) {
     return fail(answer.status, failureReasonOf(answer.status), refusalOf(target.authUrl, answer));
@@ -213,6 +220,22 @@ function wordsOf(authUrl: string, error: Error): { authUrl: string; detail?: str
   const e = error as { reason?: unknown; code?: unknown };
   const detail = typeof e.reason === 'string' ? e.reason : typeof e.code === 'string' ? e.code : undefined;
   return { authUrl, ...(detail ? { detail } : {}), message: error.message };
+}
+
+/** Asks with a CSR for the CN a provider names: the plain one, then the one named (once more if a race moved it). */
+const MAX_SUBJECT_ATTEMPTS = 3;
+
+/**
+ * The CN a provider asks the CSR to carry (409 SubjectRequired), when it is one this cluster's
+ * identity may have: the plain name followed by a lifetime. Anything else is not followed (the
+ * refusal is then recorded as it came).
+ */
+function subjectRequired(answer: ProviderAnswer, clusterId: string): string | undefined {
+  if (answer.status !== 409) return undefined;
+  const err = (answer.body as { error?: { code?: unknown; commonName?: unknown } } | undefined)?.error;
+  if (err?.code !== 'SubjectRequired' || typeof err.commonName !== 'string') return undefined;
+  const cn = err.commonName;
+  return cn !== identityCommonNameFor(clusterId) && isIdentityUserOf(cn, clusterId) ? cn : undefined;
 }
 
 /** The provider's refusal, in its own words (bounded). */
@@ -321,8 +344,8 @@ export async function renewIdentityIfDue(
     nextKey = await ports.newPrivateKey();
     await ports.writeIdentity(localNamespace, remoteClusterId, { ...stored, renewalKeyPem: nextKey });
   }
-  const commonName = identityCommonNameFor(ports.ids.clusterId);
-  const csr = await ports.createCsr(nextKey, { commonName, organization: PEERS_GROUP });
+  let commonName = identityCommonNameFor(ports.ids.clusterId);
+  let csr = await ports.createCsr(nextKey, { commonName, organization: PEERS_GROUP });
   await handle({ type: 'RequestIdentityRenewal', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint } });
 
   // 3. Ask, signed by the current key. Every failure is recorded before it reaches the caller.
@@ -335,17 +358,25 @@ export async function renewIdentityIfDue(
     log.warn('identity renewal failed', { reason, httpStatus: status, error: error.message, notAfter: held.notAfter });
     throw error;
   };
-  const signature = ports.signProof(stored.keyPem, renewalStatement({
-    providerClusterId: remoteClusterId, consumerClusterId: ports.ids.clusterId, certFingerprint: held.fingerprint, csrPem: csr.pem,
-  }));
   let answer: ProviderAnswer;
-  try {
-    answer = await ports.postIdentity(target.authUrl, {
-      clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, token: '', csr: csr.pem, renewal: { certFingerprint: held.fingerprint, signature },
-    }, target.authFingerprint);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    return fail(null, code === 'FingerprintMismatch' || code === 'AnswerTooLarge' ? 'InvalidResponse' : 'Unreachable', e as Error);
+  for (let attempt = 1; ; attempt++) {
+    const signature = ports.signProof(stored.keyPem, renewalStatement({
+      providerClusterId: remoteClusterId, consumerClusterId: ports.ids.clusterId, certFingerprint: held.fingerprint, csrPem: csr.pem,
+    }));
+    try {
+      answer = await ports.postIdentity(target.authUrl, {
+        clusterId: ports.ids.clusterId, clusterName: ports.ids.clusterName, token: '', csr: csr.pem, renewal: { certFingerprint: held.fingerprint, signature },
+      }, target.authFingerprint);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      return fail(null, code === 'FingerprintMismatch' || code === 'AnswerTooLarge' ? 'InvalidResponse' : 'Unreachable', e as Error);
+    }
+    // As for a first identity: the CN a CSR-API provider names, for the same new key.
+    const asked = attempt < MAX_SUBJECT_ATTEMPTS ? subjectRequired(answer, ports.ids.clusterId) : undefined;
+    if (asked === undefined) break;
+    commonName = asked;
+    csr = await ports.createCsr(nextKey, { commonName, organization: PEERS_GROUP });
+    await handle({ type: 'RequestIdentityRenewal', data: { publicKeyFingerprint: csr.publicKeyFingerprint, csrFingerprint: csr.fingerprint } });
   }
   if (answer.status !== 200) {
     return fail(answer.status, failureReasonOf(answer.status), refusalOf(target.authUrl, answer));

@@ -8,6 +8,8 @@ export const AUTH_STATUS = {
   TokenRejected: 401,
   PolicyRefused: 403,
   IdentityConflict: 409,
+  /** The CSR must name the subject the provider gives (signing through the Kubernetes CSR API): `commonName` says which. */
+  SubjectRequired: 409,
   PayloadTooLarge: 413,
   TooManyAttempts: 429,
 } as const;
@@ -19,14 +21,18 @@ export class AuthRefusal extends PeerlogError {
   /** The specific reason (a policy rule, a token rejection reason, the offending field). */
   readonly reason: string;
 
-  constructor(code: AuthRefusalCode, reason: string, message: string) {
+  /** For SubjectRequired: the CN the CSR must carry (the provider's, never anything the caller sent). */
+  readonly commonName: string | undefined;
+
+  constructor(code: AuthRefusalCode, reason: string, message: string, commonName?: string) {
     super(code, message, { retriable: code === 'TooManyAttempts' });
     this.status = AUTH_STATUS[code];
     this.reason = reason;
+    this.commonName = commonName;
   }
 
-  toJSON(): { error: { code: string; reason: string; message: string } } {
-    return { error: { code: this.code, reason: this.reason, message: this.message } };
+  toJSON(): { error: { code: string; reason: string; message: string; commonName?: string } } {
+    return { error: { code: this.code, reason: this.reason, message: this.message, ...(this.commonName === undefined ? {} : { commonName: this.commonName }) } };
   }
 }
 

@@ -14,6 +14,12 @@ export interface CsrFacts {
   readonly rsaBits: number;
   /** RSA public exponent (0 for other key types). */
   readonly rsaExponent: number;
+  /**
+   * OIDs of the CSR's attributes (an extensionRequest is 1.2.840.113549.1.9.14). A CSR carries
+   * none: the Kubernetes signer honours requested subject alternative names, so the CSR API could
+   * otherwise be made to sign what the policy never saw.
+   */
+  readonly attributeTypes?: readonly string[];
 }
 
 export interface CsrPolicy {
@@ -49,6 +55,7 @@ export const POLICY_REASONS = [
   'OrganizationNotAllowed',
   'SubjectNotAllowed',
   'ValidityBeyondPolicy',
+  'CsrAttributesNotAllowed',
 ] as const;
 export type PolicyReason = (typeof POLICY_REASONS)[number];
 
@@ -66,7 +73,10 @@ function refuse(reason: PolicyReason, message: string): PolicyVerdict {
  * Checks a CSR from the cluster claiming `clusterId`. Checked in this order so that the reason
  * names the most basic fault: a CSR whose signature fails says nothing trustworthy about itself.
  */
-export function checkCsr(facts: CsrFacts, clusterId: string, requestedValiditySeconds: number | undefined, policy: CsrPolicy = DEFAULT_CSR_POLICY): PolicyVerdict {
+export function checkCsr(
+  facts: CsrFacts, clusterId: string, requestedValiditySeconds: number | undefined, policy: CsrPolicy = DEFAULT_CSR_POLICY,
+  options: { readonly commonNames?: readonly string[] } = {},
+): PolicyVerdict {
   if (!facts.signatureValid) return refuse('CsrSignatureInvalid', 'the CSR\'s signature does not verify with its own public key');
   switch (facts.keyAlgorithm) {
     case 'ECDSA':
@@ -88,11 +98,17 @@ export function checkCsr(facts: CsrFacts, clusterId: string, requestedValiditySe
   const orgs = facts.subjectAttributes.filter(([t]) => t === 'O').map(([, v]) => v);
   const others = facts.subjectAttributes.filter(([t]) => t !== 'CN' && t !== 'O').map(([t]) => t);
   const expectedCn = identityCommonNameFor(clusterId);
-  if (cns.length !== 1 || cns[0] !== expectedCn) {
-    return refuse('CommonNameMismatch', `the subject CN must be exactly ${JSON.stringify(expectedCn)} (${IDENTITY_CN_PREFIX} followed by the requesting cluster id)`);
+  // The plain name, or the one CN the provider asked for (a provider signing through the Kubernetes
+  // CSR API names the identity lifetime: that signer copies the CSR's subject). The lifetime is the
+  // provider's to choose: a CSR that picks another (an earlier lifetime's user) is refused.
+  if (cns.length !== 1 || (cns[0] !== expectedCn && !(options.commonNames ?? []).includes(cns[0]!))) {
+    return refuse('CommonNameMismatch', `the subject CN must be exactly ${JSON.stringify(expectedCn)} (${IDENTITY_CN_PREFIX} followed by the requesting cluster id)${(options.commonNames ?? []).length > 0 ? ` or ${options.commonNames!.map((c) => JSON.stringify(c)).join(', ')}` : ''}`);
   }
   if (orgs.length !== 1 || orgs[0] !== PEERS_GROUP) {
     return refuse('OrganizationNotAllowed', `the subject must have exactly one O, ${JSON.stringify(PEERS_GROUP)}; got ${orgs.length === 0 ? 'none' : JSON.stringify(orgs)}`);
+  }
+  if ((facts.attributeTypes ?? []).length > 0) {
+    return refuse('CsrAttributesNotAllowed', `the CSR must carry no attributes (no extension request): it has ${[...new Set(facts.attributeTypes)].join(', ')}`);
   }
   if (others.length > 0) return refuse('SubjectNotAllowed', `subject attributes other than CN and O are not allowed: ${[...new Set(others)].join(', ')}`);
   const validity = requestedValiditySeconds ?? policy.defaultValiditySeconds;

@@ -11,6 +11,7 @@ import type { IncomingState } from '../commands/incoming/state.js';
 import { nextLifetime } from '../commands/incoming/decider.js';
 import { ConflictError, InternalError, InvalidTransitionError, ValidationError } from '../errors.js';
 import type { CommandMetadata } from '../commands/command.js';
+import type { CertificateSigner } from '../events/catalogue.js';
 import { PEERS_GROUP } from '../resources/constants.js';
 import { identityUserFor } from '../resources/names.js';
 import { AuthRefusal } from './errors.js';
@@ -32,6 +33,19 @@ export interface SignedCertificate {
   readonly notAfter: string;
 }
 
+/** What a certificate is signed for; the CSR as it came along, for a signer that takes the CSR itself. */
+export interface SigningRequest {
+  readonly commonName: string;
+  readonly organization: string;
+  readonly publicKeyDer: ArrayBuffer;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly csrPem: string;
+  readonly validitySeconds: number;
+  readonly remoteClusterId: string;
+  readonly lifetime: number;
+}
+
 export interface StoredCertificate {
   readonly certFingerprint: string;
   readonly remoteClusterId: string;
@@ -44,13 +58,19 @@ export interface StoredCertificate {
 export interface ProviderPorts {
   readonly ids: ClusterIds;
   readonly policy: CsrPolicy;
+  /**
+   * What signs: `ca-key` (the client CA's key, held here; the certificate is built from scratch) or
+   * `csr-api` (the Kubernetes CSR API, which copies the CSR's subject: the CSR must then carry the
+   * CN of the lifetime it opens, which the provider names in a SubjectRequired answer).
+   */
+  readonly signer: CertificateSigner;
   readonly apiServer: { readonly url: string; readonly caPem: string };
   readToken(): Promise<string | undefined>;
   /** False when this cluster refuses incoming peerings from that cluster (its ForeignCluster says Disabled). */
   incomingAllowed(clusterId: string): boolean;
   /** Throws on anything that is not a PEM CSR. */
   parseCsr(pem: string): Promise<ParsedCsr>;
-  sign(req: { commonName: string; organization: string; publicKeyDer: ArrayBuffer; notBefore: Date; notAfter: Date }): Promise<SignedCertificate>;
+  sign(req: SigningRequest): Promise<SignedCertificate>;
   loadIncoming(remoteClusterId: string): Promise<IncomingState>;
   handleIncoming(remoteClusterId: string, command: IncomingCommand): Promise<HandledCommand>;
   saveCertificate(cert: StoredCertificate): Promise<void>;
@@ -137,15 +157,15 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
     throw new AuthRefusal('PolicyRefused', 'IncomingDisabled', `cluster ${ports.ids.clusterId} does not accept incoming peerings from ${req.clusterId} (its ForeignCluster has incoming: Disabled)`);
   }
 
-  // 4. The CSR policy.
-  const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy);
+  // 4. The CSR policy (with the CN of the lifetime a certificate would open, where the signer copies it).
+  const state = await ports.loadIncoming(req.clusterId);
+  const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy, { commonNames: requiredCommonNames(ports, req.clusterId, state) });
   if (!verdict.allowed) {
     log.warn('CSR refused', { reason: verdict.reason });
     throw new AuthRefusal('PolicyRefused', verdict.reason, verdict.message);
   }
 
   // 5. An identity already granted: the same key gets the same certificate back, another key a 409.
-  const state = await ports.loadIncoming(req.clusterId);
   const granted = 'identity' in state ? state.identity : null;
   if (granted !== null) {
     if (granted.publicKeyFingerprint !== csr.publicKeyFingerprint) {
@@ -163,6 +183,7 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
     }
     return signRenewal(ports, req, csr, state, stored, verdict.validitySeconds, correlationId);
   }
+  requireSubject(ports, req.clusterId, csr, state);
 
   // 6. Tenant first, bound to the user of the lifetime this certificate opens, so that the
   //    certificate works the moment the consumer holds it (and no earlier certificate does).
@@ -174,6 +195,7 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
   const signing = ports.sign({
     commonName: user, organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
     notBefore: new Date(now.getTime() - backdateMs(verdict.validitySeconds)), notAfter: new Date(now.getTime() + verdict.validitySeconds * 1000),
+    csrPem: req.csr, validitySeconds: verdict.validitySeconds, remoteClusterId: req.clusterId, lifetime,
   });
   const [tenant, signed] = await Promise.allSettled([ports.ensureTenant(req.clusterId, [user]), signing]);
   if (tenant.status === 'rejected') throw tenant.reason;
@@ -187,7 +209,7 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
   });
   const handled = await ports.handleIncoming(req.clusterId, {
     type: 'IssueCertificate',
-    data: { publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace, lifetime },
+    data: { publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace, lifetime, signer: ports.signer },
     metadata: metadata(ports, req, correlationId),
   }).catch(translate);
   if (handled.events.length === 0) {
@@ -196,8 +218,28 @@ export async function issueIdentity(ports: ProviderPorts, req: IdentityRequest):
     const winner = 'identity' in current ? await ports.findCertificate(current.identity.certFingerprint) : undefined;
     if (winner) return answer(ports, winner.pem, tenantNamespace, winner.notAfter);
   }
-  log.info('identity issued', { certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace, lifetime });
+  log.info('identity issued', { certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, tenantNamespace, lifetime, signer: ports.signer });
   return answer(ports, cert.pem, tenantNamespace, cert.notAfter);
+}
+
+/** The CN a CSR may carry besides the plain name: where the signer copies it, the next lifetime's user. */
+function requiredCommonNames(ports: ProviderPorts, clusterId: string, state: IncomingState): readonly string[] {
+  return ports.signer === 'csr-api' ? [identityUserFor(clusterId, nextLifetime(state))] : [];
+}
+
+/**
+ * Signing through the Kubernetes CSR API, the certificate's subject is the CSR's: the CSR must name
+ * the user of the lifetime the certificate opens. A CSR with the plain name (all a consumer can know
+ * at first) is answered 409 SubjectRequired with that CN, and the consumer asks again with a CSR
+ * for the same key that carries it. The provider still chooses the subject; the CSR only repeats it.
+ */
+function requireSubject(ports: ProviderPorts, clusterId: string, csr: ParsedCsr, state: IncomingState): void {
+  if (ports.signer !== 'csr-api') return;
+  const required = identityUserFor(clusterId, nextLifetime(state));
+  const cn = csr.subjectAttributes.find(([t]) => t === 'CN')?.[1];
+  if (cn !== required) {
+    throw new AuthRefusal('SubjectRequired', 'CommonNameRequired', `this cluster signs through the Kubernetes CSR API, which keeps the CSR's subject: send a CSR for the same key with CN=${required}, O=${PEERS_GROUP}`, required);
+  }
 }
 
 /** More than the renewal share of its validity left: worth sending again as it is. */
@@ -223,7 +265,7 @@ async function renewIdentity(ports: ProviderPorts, req: IdentityRequest, csr: Pa
   const granted = state.identity;
   const current = await ports.findCertificate(granted.certFingerprint);
   if (!current) throw new InternalError('CertificateNotStored', `the certificate ${granted.certFingerprint} named by the log is not stored`);
-  const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy);
+  const verdict = checkCsr(csr, req.clusterId, req.validitySeconds, ports.policy, { commonNames: requiredCommonNames(ports, req.clusterId, state) });
   if (!verdict.allowed) {
     log.warn('renewal CSR refused', { reason: verdict.reason });
     throw new AuthRefusal('PolicyRefused', verdict.reason, verdict.message);
@@ -267,6 +309,7 @@ async function signRenewal(
   validitySeconds: number, correlationId: string,
 ): Promise<IdentityResponse> {
   const log = ports.logger.child({ remoteClusterId: req.clusterId, streamId: `incoming-${req.clusterId}` });
+  requireSubject(ports, req.clusterId, csr, state);
   const lifetime = nextLifetime(state);
   const user = identityUserFor(req.clusterId, lifetime);
   const both = [identityUserFor(req.clusterId, state.identity.lifetime), user];
@@ -277,6 +320,7 @@ async function signRenewal(
   const cert = await ports.sign({
     commonName: user, organization: PEERS_GROUP, publicKeyDer: csr.publicKeyDer,
     notBefore: new Date(now.getTime() - backdateMs(validitySeconds)), notAfter: new Date(now.getTime() + validitySeconds * 1000),
+    csrPem: req.csr, validitySeconds, remoteClusterId: req.clusterId, lifetime,
   });
   await ports.saveCertificate({
     certFingerprint: cert.fingerprint, remoteClusterId: req.clusterId, publicKeyFingerprint: csr.publicKeyFingerprint,
@@ -284,7 +328,7 @@ async function signRenewal(
   });
   await ports.handleIncoming(req.clusterId, {
     type: 'RenewCertificate',
-    data: { previousCertFingerprint: previous.certFingerprint, publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, lifetime },
+    data: { previousCertFingerprint: previous.certFingerprint, publicKeyFingerprint: csr.publicKeyFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, lifetime, signer: ports.signer },
     metadata: metadata(ports, req, correlationId),
   }).catch(translate);
   log.info('identity renewed', { previousCertFingerprint: previous.certFingerprint, certFingerprint: cert.fingerprint, serialNumber: cert.serialNumber, notAfter: cert.notAfter, lifetime });

@@ -11,7 +11,7 @@ const STOP_GRACE_MS = 15_000;
 export const serveVerb: Verb = {
   name: 'serve',
   summary: 'run this cluster\'s control plane: log relay, projections, CRDs, and the HTTPS authentication endpoint',
-  usage: 'peerlog serve [--stack alpha|beta | --cluster-id ID --kubeconfig F --kafka-brokers B --database-url URL --auth-port P --ca-cert F --ca-key F ...]',
+  usage: 'peerlog serve [--stack alpha|beta | --cluster-id ID --kubeconfig F --kafka-brokers B --database-url URL --auth-port P --ca-cert F [--ca-key F] ...]',
   flags: [
     ...configFlags(ALL_SETTINGS),
     { name: 'log-level', type: 'string', description: 'debug, info, warn or error (env PEERLOG_LOG_LEVEL)', default: process.env.PEERLOG_LOG_LEVEL ?? 'info' },

@@ -3,6 +3,7 @@
 import type {
   ACTOR_KINDS,
   AUTHENTICATION_FAILURE_REASONS,
+  CERTIFICATE_SIGNERS,
   CONDITION_STATUSES,
   CONTAINER_STATES,
   DRAIN_WAIT_REASONS,
@@ -21,6 +22,7 @@ import type {
 
 export type ActorKind = (typeof ACTOR_KINDS)[number];
 export type AuthenticationFailureReason = (typeof AUTHENTICATION_FAILURE_REASONS)[number];
+export type CertificateSigner = (typeof CERTIFICATE_SIGNERS)[number];
 export type TokenRejectionReason = (typeof TOKEN_REJECTION_REASONS)[number];
 export type OfferRefusalReason = (typeof OFFER_REFUSAL_REASONS)[number];
 export type DrainWaitReason = (typeof DRAIN_WAIT_REASONS)[number];
@@ -106,7 +108,14 @@ export interface CertSignedData {
    * events, whose certificates carry the plain `peerlog:cluster:<id>`.
    */
   readonly lifetime?: number;
+  /**
+   * What signed the certificate (v3): `ca-key`, the cluster's client-CA key held by the control
+   * plane, or `csr-api`, the Kubernetes CSR API (signerName kubernetes.io/kube-apiserver-client),
+   * with no CA key in peerlog. Absent in v1 and v2 events, which were all signed with the CA key.
+   */
+  readonly signer?: CertificateSigner;
 }
+
 
 export type CertIssuedData = CertReceivedData | CertSignedData;
 
@@ -138,6 +147,8 @@ export interface CertRenewedSignedData {
   readonly notAfter: string;
   /** The lifetime the renewed certificate opened (v2), as in CertSignedData; absent in v1 events. */
   readonly lifetime?: number;
+  /** What signed it (v3), as in CertSignedData; absent in v1 and v2 events (the CA key). */
+  readonly signer?: CertificateSigner;
 }
 
 export type CertRenewedData = CertRenewedReceivedData | CertRenewedSignedData;

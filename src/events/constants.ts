@@ -20,6 +20,12 @@ export const AUTHENTICATION_FAILURE_REASONS = [
   'InvalidResponse',
 ] as const;
 
+/**
+ * What signed a provider's certificate (CertIssued/CertRenewed v3): the cluster's client-CA key held
+ * by the control plane, or the Kubernetes CSR API (signer kubernetes.io/kube-apiserver-client).
+ */
+export const CERTIFICATE_SIGNERS = ['ca-key', 'csr-api'] as const;
+
 /** Why a peering could not even start: what the ForeignCluster or its token Secret lacks. */
 export const PEERING_BLOCK_REASONS = ['TokenMissing', 'TokenMalformed', 'TokenSecretNotAllowed', 'MissingAuthUrl'] as const;
 

@@ -3,6 +3,7 @@
 import {
   ACTOR_KINDS,
   AUTHENTICATION_FAILURE_REASONS,
+  CERTIFICATE_SIGNERS,
   CLUSTER_ID_PATTERN,
   CONDITION_STATUSES,
   CONTAINER_STATES,
@@ -189,6 +190,17 @@ const certRenewedV2: Schema<CertRenewedData> = taggedUnion<CertRenewedData>('sid
   provider: object({ ...certRenewedV1Sides.providerFields, lifetime }),
 });
 
+/** v3: the provider's side names what signed the certificate (the CA key or the Kubernetes CSR API). */
+const signer = enumOf(CERTIFICATE_SIGNERS);
+const certIssuedV3: Schema<CertIssuedData> = taggedUnion<CertIssuedData>('side', {
+  consumer: certIssuedV1Sides.consumer,
+  provider: object({ ...certIssuedV1Sides.providerFields, lifetime, signer }),
+});
+const certRenewedV3: Schema<CertRenewedData> = taggedUnion<CertRenewedData>('side', {
+  consumer: certRenewedV1Sides.consumer,
+  provider: object({ ...certRenewedV1Sides.providerFields, lifetime, signer }),
+});
+
 const authenticationFailedV1 = object({ reason: enumOf(AUTHENTICATION_FAILURE_REASONS), httpStatus: nullable(integer({ min: 100, max: 599 })) });
 /** v2: the endpoint tried, the refusal's own code and its message (bounded). */
 const authenticationFailedV2 = object({
@@ -213,9 +225,9 @@ export const EVENT_SCHEMAS: SchemaTable = {
     1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }),
     2: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint, authFingerprint: nullable(fingerprint) }),
   },
-  CertIssued: { 1: certIssuedV1, 2: certIssuedV2 },
+  CertIssued: { 1: certIssuedV1, 2: certIssuedV2, 3: certIssuedV3 },
   IdentityRenewalRequested: { 1: object({ publicKeyFingerprint: fingerprint, csrFingerprint: fingerprint }) },
-  CertRenewed: { 1: certRenewedV1, 2: certRenewedV2 },
+  CertRenewed: { 1: certRenewedV1, 2: certRenewedV2, 3: certRenewedV3 },
   IdentityRenewalFailed: { 1: authenticationFailedV1, 2: authenticationFailedV2 },
   AuthenticationFailed: { 1: authenticationFailedV1, 2: authenticationFailedV2 },
   ProviderHealthChanged: { 1: object({ ready: boolean(), reason: nullable(enumOf(PROVIDER_HEALTH_REASONS)), message: messageText }) },

@@ -40,6 +40,8 @@ export const LABELS = {
   remoteClusterId: 'peerlog.dev/remote-cluster-id',
   tenant: 'peerlog.dev/tenant',
   type: 'peerlog.dev/type',
+  /** The control plane (its cluster id) that made a cluster-scoped object such as a CertificateSigningRequest. */
+  clusterId: 'peerlog.dev/cluster-id',
 } as const;
 
 export const MANAGED_BY = 'peerlog';
@@ -65,3 +67,12 @@ export const PEERING_SWITCH = ['Enabled', 'Disabled'] as const;
  * kubeadm gives it, and the local stack too). The virtual nodes' kubelet API serves this user only.
  */
 export const APISERVER_KUBELET_CLIENT_CN = 'kube-apiserver-kubelet-client';
+
+/**
+ * Identities signed through the Kubernetes CSR API (no CA key in peerlog): the signer whose
+ * certificates kube-apiserver accepts as client certificates, the `peerlog.dev/type` of the
+ * CertificateSigningRequests peerlog makes, and the reason of the Approved condition it sets.
+ */
+export const KUBE_APISERVER_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
+export const IDENTITY_CSR_TYPE = 'identity-csr';
+export const CSR_APPROVAL_REASON = 'PeerlogPolicy';

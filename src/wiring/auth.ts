@@ -14,33 +14,75 @@ import { fetchClusterIds, postIdentityRequest, postWithdrawal } from '../adapter
 import { forgeLocalTenantNamespace, forgeTenantObjects } from '../resources/tenant.js';
 import { forgeOffloadRoleBinding } from '../resources/offloading.js';
 import { DEFAULT_CSR_POLICY, type CsrPolicy } from '../auth/policy.js';
-import type { ProviderPorts } from '../auth/provider.js';
+import type { ProviderPorts, SigningRequest } from '../auth/provider.js';
+import { signWithCsrApi, sweepLeftoverCsrs } from '../adapters/kubernetes/csr.js';
+import { MIN_CSR_EXPIRATION_SECONDS, forgeApprovalCondition, forgeIdentityCsr, identityCsrSelector } from '../resources/csr.js';
 import type { ConsumerPorts } from '../auth/consumer.js';
 import { apiServerOf, parseCertificates } from '../auth/wire.js';
-import { ValidationError } from '../errors.js';
+import { InternalError, ValidationError } from '../errors.js';
+
+/** Signing with the client CA's key, which this process then holds. */
+async function caKeySigner(config: PeerlogConfig, policy: CsrPolicy): Promise<(req: SigningRequest) => Promise<string>> {
+  if (!config.caCert || !config.caKey) throw new ValidationError('setting ca-cert/ca-key: the client CA is needed to sign identities', { code: 'InvalidSetting', field: 'ca-cert' });
+  const caCertPem = readFileSync(config.caCert, 'utf8');
+  const caKeys = await importAnyKeyPair(readFileSync(config.caKey, 'utf8'));
+  return (req) => issueCertificate({
+    subject: { commonName: req.commonName, organizations: [req.organization] }, publicKey: req.publicKeyDer,
+    caCertPem, caKeys, notBefore: req.notBefore, notAfter: req.notAfter, usage: 'client', minValiditySeconds: policy.minValiditySeconds,
+  });
+}
+
+/**
+ * Signing through the Kubernetes CSR API: the consumer's CSR (whose subject the provider named and
+ * the policy checked) goes to the signer as it came, approved by this process and deleted after.
+ */
+function csrApiSigner(config: PeerlogConfig, kube: KubeClient, policy: CsrPolicy): (req: SigningRequest) => Promise<string> {
+  // certificates.k8s.io refuses expirationSeconds below 600: a policy allowing shorter ones could not be served.
+  if (policy.minValiditySeconds < MIN_CSR_EXPIRATION_SECONDS) {
+    throw new ValidationError(`setting ca-key: identities of ${policy.minValiditySeconds} s (the policy's minimum) cannot be signed through the Kubernetes CSR API, which signs for ${MIN_CSR_EXPIRATION_SECONDS} s at least; give --ca-key or raise the minimum`, { code: 'InvalidSetting', field: 'ca-key' });
+  }
+  return (req) => signWithCsrApi(kube, {
+    csr: forgeIdentityCsr({
+      clusterId: config.clusterId, remoteClusterId: req.remoteClusterId, csrPem: req.csrPem, validitySeconds: req.validitySeconds,
+      lifetime: req.lifetime, signerName: config.csrSignerName,
+    }),
+    approval: forgeApprovalCondition({ clusterId: config.clusterId, remoteClusterId: req.remoteClusterId, lifetime: req.lifetime, now: new Date() }),
+    deadlineMs: config.csrSigningTimeoutSeconds * 1000,
+  });
+}
 
 export async function providerPorts(
   config: PeerlogConfig, rt: Runtime, kube: KubeClient, logger: Logger, policy: CsrPolicy = DEFAULT_CSR_POLICY,
   incomingAllowed: (clusterId: string) => boolean = () => true,
 ): Promise<ProviderPorts> {
-  if (!config.caCert || !config.caKey) throw new ValidationError('setting ca-cert/ca-key: the client CA is needed to sign identities', { code: 'InvalidSetting', field: 'ca-cert' });
-  const caCertPem = readFileSync(config.caCert, 'utf8');
-  const caKeys = await importAnyKeyPair(readFileSync(config.caKey, 'utf8'));
+  const signer = config.signer === 'ca-key' ? await caKeySigner(config, policy) : csrApiSigner(config, kube, policy);
+  if (config.signer === 'csr-api') {
+    // What a process killed while signing left behind; one still in flight (another replica's) is
+    // younger than any signing can take.
+    const leftoverAgeMs = config.csrSigningTimeoutSeconds * 1000 + 60_000;
+    sweepLeftoverCsrs(kube, identityCsrSelector(config.clusterId), leftoverAgeMs).then(
+      (names) => { if (names.length > 0) logger.info('deleted CertificateSigningRequests left by an earlier process', { names }); },
+      (e: unknown) => logger.warn('could not look for CertificateSigningRequests left by an earlier process', { error: e }),
+    );
+  }
   const tokens = createTokenStore(kube, config.systemNamespace);
   const certificates = rt.certificates;
   return {
     ids: { clusterId: config.clusterId, clusterName: config.clusterName },
     policy,
+    signer: config.signer,
     apiServer: apiServerOf(kube),
     readToken: () => tokens.read(),
     incomingAllowed,
     parseCsr: (pem) => inspectCsr(pem),
     async sign(req) {
-      const pem = await issueCertificate({
-        subject: { commonName: req.commonName, organizations: [req.organization] }, publicKey: req.publicKeyDer,
-        caCertPem, caKeys, notBefore: req.notBefore, notAfter: req.notAfter, usage: 'client', minValiditySeconds: policy.minValiditySeconds,
-      });
+      const pem = await signer(req);
       const info = inspectCertificate(pem);
+      // Whatever signed it, the certificate is what was asked for: the key, the user and the group.
+      if (info.publicKeyFingerprint !== createHash('sha256').update(Buffer.from(req.publicKeyDer)).digest('hex')
+        || info.subject.commonName !== req.commonName || (info.subject.organizations ?? []).join('\n') !== req.organization) {
+        throw new InternalError('SignedCertificateMismatch', `the certificate signed for ${req.commonName} is for ${info.subject.commonName} or another key`);
+      }
       return { pem, fingerprint: info.fingerprint, serialNumber: info.serialNumber.toLowerCase(), notAfter: info.notAfter.toISOString() };
     },
     loadIncoming: (remote) => rt.bus.loadIncoming(remote),

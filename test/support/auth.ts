@@ -31,6 +31,10 @@ export function captureLogs(): Captured {
   return { lines, logger: createLogger({ level: 'debug', write: (l) => { lines.push(l); if (echo) process.stderr.write(l + '\n'); } }) };
 }
 
+/**
+ * A test plane's settings. Identities are signed through the Kubernetes CSR API, as on the stack,
+ * and no CA key is given to peerlog; `{ caKey: caKeyOf(cluster) }` in `extra` pins the CA-key signer.
+ */
 export function clusterConfig(cluster: 'alpha' | 'beta', prefix: string, extra: Partial<Record<string, string | number>> = {}): PeerlogConfig {
   const env = stackEnv();
   const c = env.clusters[cluster];
@@ -39,11 +43,16 @@ export function clusterConfig(cluster: 'alpha' | 'beta', prefix: string, extra: 
   // PEERLOG_TEST_RBAC=shipped: the control plane holds only the RBAC deploy/ ships.
   const kubeconfig = shippedRbacAsked() ? shippedKubeconfig(cluster, namespace, clusterId) : c.kubeconfig;
   return loadConfig({
-    clusterId, clusterName: clusterId, kubeconfig, caCert: c.caCert, caKey: c.caKey,
+    clusterId, clusterName: clusterId, kubeconfig, caCert: c.caCert,
     kafkaBrokers: env.kafkaBrokers.join(','), databaseUrl: env.databaseUrl, dbSchema: `t_${clusterId.replace(/-/g, '_')}`,
     // Each control plane serves its own virtual nodes' kubelet API on a fixed port of its own.
     authPort: 0, kubeletPort: freePort(), namespace: `${clusterId}-system`, foreignClusterSelector: `peerlog.dev/test=${clusterId}`, ...extra,
   }, { kubernetes: true, ca: true });
+}
+
+/** The stack cluster's client-CA key, for tests of the CA-key signer (`--ca-key`). */
+export function caKeyOf(cluster: 'alpha' | 'beta'): string {
+  return stackEnv().clusters[cluster].caKey;
 }
 
 export interface TestProvider {

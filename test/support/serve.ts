@@ -9,13 +9,15 @@ export function serveFlags(c: PeerlogConfig): string[] {
   const flags = [
     '--cluster-id', c.clusterId, '--cluster-name', c.clusterName, '--kubeconfig', c.kubeconfig!,
     '--kafka-brokers', c.kafkaBrokers.join(','), '--database-url', c.databaseUrl, '--db-schema', c.dbSchema,
-    '--auth-port', String(c.authPort), '--auth-host', c.authHost, '--ca-cert', c.caCert!, '--ca-key', c.caKey!,
+    '--auth-port', String(c.authPort), '--auth-host', c.authHost, '--ca-cert', c.caCert!,
     '--namespace', c.systemNamespace, '--auth-failure-burst', String(c.authFailureBurst),
     '--sharing-percent', String(c.sharingPercent), '--offer-threshold-percent', String(c.offerThresholdPercent),
     '--offer-acceptance', c.offerAcceptance, '--foreign-cluster-selector', c.foreignClusterSelector,
     '--kubelet-port', String(c.kubeletPort), '--kubelet-host', c.kubeletHost, '--kubelet-address', c.kubeletAddress,
   ];
   if (c.authUrl !== undefined) flags.push('--auth-url', c.authUrl);
+  // Only a plane pinned to the CA-key signer is given the key; the others sign through the CSR API.
+  if (c.caKey !== undefined) flags.push('--ca-key', c.caKey);
   return flags;
 }
 

@@ -36,3 +36,20 @@ test('an address to announce must be an IP address, and a wildcard host needs on
   assert.throws(() => load({ 'kubelet-host': '0.0.0.0' }), refused('kubelet-address', /missing: the kubelet API listens on 0\.0\.0\.0/));
   assert.equal(load({ 'kubelet-host': '::', 'kubelet-address': 'fd00::5' }).kubeletAddress, 'fd00::5');
 });
+
+test('without --ca-key identities are signed through the Kubernetes CSR API by the kube-apiserver-client signer, within 10 s', () => {
+  const c = load({});
+  assert.deepEqual([c.signer, c.caKey, c.csrSignerName, c.csrSigningTimeoutSeconds], ['csr-api', undefined, 'kubernetes.io/kube-apiserver-client', 10]);
+  const named = load({ 'csr-signer-name': 'example.com/peers', 'csr-signing-timeout': '500ms' });
+  assert.deepEqual([named.csrSignerName, named.csrSigningTimeoutSeconds], ['example.com/peers', 0.5]);
+  assert.equal(load({}, { PEERLOG_CSR_SIGNING_TIMEOUT: '3s' }).csrSigningTimeoutSeconds, 3);
+});
+
+test('a signer name that is not <domain>/<path>, or a deadline the endpoint could not wait for, is refused naming the setting', () => {
+  for (const bad of ['kube-apiserver-client', 'Example.com/x', '/x', 'example.com/']) {
+    assert.throws(() => load({ 'csr-signer-name': bad }), refused('csr-signer-name', /is not a signerName/), bad);
+  }
+  // The endpoint answers a request within 15 s: the signer's deadline must leave room for the rest.
+  assert.throws(() => load({ 'csr-signing-timeout': '15s' }), refused('csr-signing-timeout', /not between 0 and 14 seconds/));
+  assert.throws(() => load({ 'csr-signing-timeout': 'soon' }), refused('csr-signing-timeout', /./));
+});

@@ -49,6 +49,8 @@ export interface CsrInfo {
   readonly rsaBits: number;
   /** RSA public exponent; 0 for other algorithms. */
   readonly rsaExponent: number;
+  /** OIDs of the CSR's attributes (extensionRequest, challengePassword, ...). */
+  readonly attributeTypes: readonly string[];
   readonly publicKeyFingerprint: string;
   readonly publicKeyDer: ArrayBuffer;
 }
@@ -279,6 +281,7 @@ export async function inspectCsr(pem: string): Promise<CsrInfo> {
     keyDetail: kind === 'ec' ? String(key.asymmetricKeyDetails?.namedCurve ?? '') : kind ?? '',
     rsaBits: kind === 'rsa' ? Number(key.asymmetricKeyDetails?.modulusLength ?? 0) : 0,
     rsaExponent: kind === 'rsa' ? Number(key.asymmetricKeyDetails?.publicExponent ?? 0) : 0,
+    attributeTypes: csr.attributes.map((a) => a.type),
     publicKeyFingerprint: sha256Hex(spkiDer),
     publicKeyDer: spkiDer,
   };

@@ -1,5 +1,6 @@
 // Commands of the provider-side aggregate (stream incoming-<remoteId>).
 import type {
+  CertificateSigner,
   IdentityRevocationReason,
   NamespaceOffloadData,
   NamespaceRefusalReason,
@@ -27,7 +28,8 @@ export type ValidateToken = Command<
 /**
  * Sent after the adapter checked the CSR policy and signed; the domain decides whether it stands.
  * `lifetime` is the one the certificate's CN names, read from the state before signing
- * (nextLifetime): one that is not the next any more lost a race and is refused.
+ * (nextLifetime): one that is not the next any more lost a race and is refused. `signer` says what
+ * signed it (the client-CA key, or the Kubernetes CSR API).
  */
 export type IssueCertificate = Command<
   'IssueCertificate',
@@ -38,6 +40,7 @@ export type IssueCertificate = Command<
     readonly notAfter: string;
     readonly tenantNamespace: string;
     readonly lifetime: number;
+    readonly signer: CertificateSigner;
   }
 >;
 
@@ -55,6 +58,7 @@ export type RenewCertificate = Command<
     readonly serialNumber: string;
     readonly notAfter: string;
     readonly lifetime: number;
+    readonly signer: CertificateSigner;
   }
 >;
 

@@ -125,7 +125,7 @@ function validateToken(command: ValidateToken, state: IncomingState): Events {
 }
 
 function issueCertificate(command: IssueCertificate, state: IncomingState): Events {
-  const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, lifetime } = command.data;
+  const { publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, lifetime, signer } = command.data;
   if (state.status === 'tokenValidated') {
     if (!isAfter(notAfter, command.metadata.now)) {
       throw new ValidationError(`the certificate would expire at ${notAfter}, before now`, { field: 'notAfter' });
@@ -134,7 +134,7 @@ function issueCertificate(command: IssueCertificate, state: IncomingState): Even
     return [
       {
         type: 'CertIssued',
-        data: { side: 'provider', publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, lifetime },
+        data: { side: 'provider', publicKeyFingerprint, certFingerprint, serialNumber, notAfter, tenantNamespace, lifetime, signer },
       },
     ];
   }
@@ -149,7 +149,7 @@ function issueCertificate(command: IssueCertificate, state: IncomingState): Even
 }
 
 function renewCertificate(command: RenewCertificate, state: IncomingState): Events {
-  const { previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter, lifetime } = command.data;
+  const { previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter, lifetime, signer } = command.data;
   switch (state.status) {
     case 'authenticated':
     case 'resourcesRequested':
@@ -167,7 +167,7 @@ function renewCertificate(command: RenewCertificate, state: IncomingState): Even
     throw new ValidationError(`the certificate would expire at ${notAfter}, before now`, { field: 'notAfter' });
   }
   checkLifetime(lifetime, state);
-  return [{ type: 'CertRenewed', data: { side: 'provider', previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter, lifetime } }];
+  return [{ type: 'CertRenewed', data: { side: 'provider', previousCertFingerprint, publicKeyFingerprint, certFingerprint, serialNumber, notAfter, lifetime, signer } }];
 }
 
 function receiveResourceRequest(command: ReceiveResourceRequest, state: IncomingState): Events {

@@ -15,11 +15,17 @@ import type { KubeObject } from '../../../src/adapters/kubernetes/client.js';
 import { DEFAULT_CSR_POLICY } from '../../../src/auth/policy.js';
 import { IDENTITY_SECRET_NAME, PEERS_GROUP } from '../../../src/resources/constants.js';
 import { identityCommonNameFor, tenantNamespaceFor, virtualNodeNameFor } from '../../../src/resources/names.js';
-import { startProvider } from '../../support/auth.js';
+import { caKeyOf, startProvider } from '../../support/auth.js';
 import { outboxEvents } from '../../support/core.js';
 import { eventually } from '../../support/env.js';
 import { clusterEndpoint, openssl, statusAs } from '../../support/identity.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../../support/peering.js';
+
+/**
+ * These certificates live 30 to 60 seconds, so that renewal and expiry happen within a test: the
+ * CA-key signer's (the Kubernetes CSR API signs for 600 s at least).
+ */
+const CA_KEY_SIGNER = { caKey: caKeyOf('beta') };
 
 interface Cond { type: string; status: string; reason: string; message: string; lastTransitionTime: string }
 
@@ -56,7 +62,7 @@ function readyOf(consumer: Plane, nodeName: string): Cond | undefined {
 
 test('a certificate is renewed with a new key before it expires; the old one then gets 403, and 401 once expired; the node stays Ready', async (t) => {
   const consumer = await startPlane('alpha', 'rnc');
-  const provider = await startPlane('beta', 'rnp', {}, { policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 60 } });
+  const provider = await startPlane('beta', 'rnp', CA_KEY_SIGNER, { policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 60 } });
   t.after(async () => {
     await cleanupPlanes([consumer, provider]);
     // The side request's cluster: its tenant and the ForeignCluster beta made for it.
@@ -144,7 +150,7 @@ test('a certificate is renewed with a new key before it expires; the old one the
 
 test('a virtual node whose identity can no longer be renewed turns NotReady with IdentityExpired once it expires', async (t) => {
   const consumer = await startPlane('alpha', 'exc');
-  const provider = await startPlane('beta', 'exp', {}, { policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 30 } });
+  const provider = await startPlane('beta', 'exp', CA_KEY_SIGNER, { policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 30 } });
   t.after(async () => { await cleanupPlanes([consumer, provider]); });
   const nodeName = virtualNodeNameFor(provider.config.clusterId);
 
@@ -175,7 +181,7 @@ test('a virtual node whose identity can no longer be renewed turns NotReady with
 test('the provider lets a new key replace an identity only with a statement signed by the current certificate\'s key', async (t) => {
   // Short certificates, so that a renewal is due at once (one asked while more than half of the
   // validity remains is refused as RenewalNotDue).
-  const provider = await startProvider({ prefix: 'rnq', policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 60 } });
+  const provider = await startProvider({ prefix: 'rnq', settings: CA_KEY_SIGNER, policy: { ...DEFAULT_CSR_POLICY, minValiditySeconds: 30, defaultValiditySeconds: 60 } });
   const id = `${provider.config.clusterId}-c`;
   t.after(async () => { await provider.cleanup([id]); });
   const forge = async () => {

@@ -184,6 +184,29 @@ describe('checkCsr', () => {
     });
   });
 
+  describe('a CN the provider asks for (signing through the Kubernetes CSR API)', () => {
+    const asked = `peerlog:cluster:${CLUSTER}:4`;
+    it('is allowed when it is the one asked for, and the plain name still is', () => {
+      assert.equal(reasonOf(checkCsr(facts({ subjectAttributes: [['CN', asked], ['O', 'peerlog:peers']] }), CLUSTER, undefined, DEFAULT_CSR_POLICY, { commonNames: [asked] })), 'allowed');
+      assert.equal(reasonOf(checkCsr(facts(), CLUSTER, undefined, DEFAULT_CSR_POLICY, { commonNames: [asked] })), 'allowed');
+    });
+    it('refuses another lifetime than the one asked for', () => {
+      const verdict = checkCsr(facts({ subjectAttributes: [['CN', `peerlog:cluster:${CLUSTER}:3`], ['O', 'peerlog:peers']] }), CLUSTER, undefined, DEFAULT_CSR_POLICY, { commonNames: [asked] });
+      assertRefused(verdict, 'CommonNameMismatch');
+      assert.ok(!verdict.allowed && verdict.message.includes(asked));
+    });
+  });
+
+  describe('CsrAttributesNotAllowed', () => {
+    it('refuses a CSR with an extension request (the CSR API signer would honour its subject alternative names)', () => {
+      assertRefused(checkCsr(facts({ attributeTypes: ['1.2.840.113549.1.9.14'] }), CLUSTER, undefined), 'CsrAttributesNotAllowed');
+    });
+    it('refuses a challenge password too, and allows none', () => {
+      assertRefused(checkCsr(facts({ attributeTypes: ['1.2.840.113549.1.9.7'] }), CLUSTER, undefined), 'CsrAttributesNotAllowed');
+      assert.equal(reasonOf(checkCsr(facts({ attributeTypes: [] }), CLUSTER, undefined)), 'allowed');
+    });
+  });
+
   describe('OrganizationNotAllowed', () => {
     const cn = ['CN', `peerlog:cluster:${CLUSTER}`] as const;
     const cases: ReadonlyArray<readonly [string, CsrFacts['subjectAttributes']]> = [
@@ -260,6 +283,7 @@ describe('checkCsr', () => {
       reasonOf(checkCsr(facts({ subjectAttributes: [cn] }), CLUSTER, undefined)),
       reasonOf(checkCsr(facts({ subjectAttributes: [cn, o, ['OU', 'x']] }), CLUSTER, undefined)),
       reasonOf(checkCsr(facts(), CLUSTER, 1)),
+      reasonOf(checkCsr(facts({ attributeTypes: ['1.2.840.113549.1.9.14'] }), CLUSTER, undefined)),
     ]);
     assert.deepEqual([...reached].sort(), [...POLICY_REASONS].sort());
   });

@@ -230,6 +230,7 @@ describe('AUTH_STATUS', () => {
       TokenRejected: 401,
       PolicyRefused: 403,
       IdentityConflict: 409,
+      SubjectRequired: 409,
       PayloadTooLarge: 413,
       TooManyAttempts: 429,
     });
@@ -253,9 +254,10 @@ describe('failureReasonOf', () => {
     it(`records ${status} as ${reason}`, () => assert.equal(failureReasonOf(status), reason));
   }
 
-  it('is the inverse of AUTH_STATUS for every code a provider sends, but PayloadTooLarge', () => {
+  it('is the inverse of AUTH_STATUS for every code a provider sends, but PayloadTooLarge and SubjectRequired', () => {
+    // A SubjectRequired the consumer could not follow is recorded as the conflict it is (409).
     for (const [code, status] of Object.entries(AUTH_STATUS)) {
-      assert.equal(failureReasonOf(status), code === 'PayloadTooLarge' ? 'MalformedRequest' : code);
+      assert.equal(failureReasonOf(status), code === 'PayloadTooLarge' ? 'MalformedRequest' : code === 'SubjectRequired' ? 'IdentityConflict' : code);
     }
   });
 });

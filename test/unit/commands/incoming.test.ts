@@ -46,7 +46,7 @@ const cmd = {
   }),
   issueCertificate: (publicKeyFingerprint = KEY, notAfter = NOT_AFTER, lifetime = 1): IncomingCommand => ({
     type: 'IssueCertificate',
-    data: { publicKeyFingerprint, certFingerprint: CERT, serialNumber: SERIAL, notAfter, tenantNamespace: TENANT, lifetime },
+    data: { publicKeyFingerprint, certFingerprint: CERT, serialNumber: SERIAL, notAfter, tenantNamespace: TENANT, lifetime, signer: 'csr-api' },
     metadata,
   }),
   receiveResourceRequest: (requestName = REQUEST): IncomingCommand => ({
@@ -68,7 +68,7 @@ const cmd = {
   revokeIdentity: (): IncomingCommand => ({ type: 'RevokeIdentity', data: { reason: 'ConsumerUnpeered' }, metadata }),
   renewCertificate: (previousCertFingerprint = CERT, notAfter = RENEWED_NOT_AFTER, lifetime = 2): IncomingCommand => ({
     type: 'RenewCertificate',
-    data: { previousCertFingerprint, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter, lifetime },
+    data: { previousCertFingerprint, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT, serialNumber: RENEWED_SERIAL, notAfter, lifetime, signer: 'csr-api' },
     metadata,
   }),
   receiveNamespaces: (...namespaces: NamespacePair[]): IncomingCommand => ({ type: 'ReceiveNamespaceOffload', data: { namespaces }, metadata }),
@@ -91,6 +91,7 @@ const ev = {
       notAfter: NOT_AFTER,
       tenantNamespace: TENANT,
       lifetime,
+      signer: 'csr-api',
     },
   }),
   resourceRequestReceived: (): IncomingEvent => ({
@@ -104,7 +105,7 @@ const ev = {
     type: 'CertRenewed',
     data: {
       side: 'provider', previousCertFingerprint: CERT, publicKeyFingerprint: OTHER_KEY, certFingerprint: RENEWED_CERT,
-      serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER, lifetime,
+      serialNumber: RENEWED_SERIAL, notAfter: RENEWED_NOT_AFTER, lifetime, signer: 'csr-api',
     },
   }),
   identityRevoked: (certSerialNumber: string | null = SERIAL): IncomingEvent => ({

@@ -27,7 +27,8 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
   IdentityRenewalRequested: [{ publicKeyFingerprint: 'd'.repeat(64), csrFingerprint: 'b'.repeat(64) }],
   CertRenewed: [
     { side: 'consumer', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), notAfter: '2026-01-01T00:00:00.000Z' },
-    { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z', lifetime: 2 },
+    { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z', lifetime: 2, signer: 'csr-api' },
+    { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z', lifetime: 3, signer: 'ca-key' },
   ],
   IdentityRenewalFailed: [
     { reason: 'Unreachable', httpStatus: null, authUrl: 'https://127.0.0.1:7443', detail: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:7443' },
@@ -49,6 +50,17 @@ export const SAMPLES: { readonly [T in EventType]: readonly EventDataMap[T][] } 
       notAfter: '2026-01-01T00:00:00Z',
       tenantNamespace: 'peerlog-tenant-beta',
       lifetime: 1,
+      signer: 'csr-api',
+    },
+    {
+      side: 'provider',
+      publicKeyFingerprint: FP,
+      certFingerprint: 'c'.repeat(64),
+      serialNumber: '7e',
+      notAfter: '2026-01-01T00:00:00Z',
+      tenantNamespace: 'peerlog-tenant-beta',
+      lifetime: 2,
+      signer: 'ca-key',
     },
   ],
   AuthenticationFailed: [
@@ -178,11 +190,19 @@ export const EARLIER_SAMPLES: { readonly [T in EventType]?: Readonly<Record<numb
       { side: 'consumer', certFingerprint: FP, notAfter: '2026-01-01T00:00:00.000Z', tenantNamespace: 'peerlog-tenant-alpha', apiServerUrl: 'https://127.0.0.1:6443' },
       { side: 'provider', publicKeyFingerprint: FP, certFingerprint: 'c'.repeat(64), serialNumber: '7e', notAfter: '2026-01-01T00:00:00Z', tenantNamespace: 'peerlog-tenant-beta' },
     ],
+    2: [
+      { side: 'consumer', certFingerprint: FP, notAfter: '2026-01-01T00:00:00.000Z', tenantNamespace: 'peerlog-tenant-alpha', apiServerUrl: 'https://127.0.0.1:6443' },
+      { side: 'provider', publicKeyFingerprint: FP, certFingerprint: 'c'.repeat(64), serialNumber: '7e', notAfter: '2026-01-01T00:00:00Z', tenantNamespace: 'peerlog-tenant-beta', lifetime: 1 },
+    ],
   },
   CertRenewed: {
     1: [
       { side: 'consumer', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), notAfter: '2026-01-01T00:00:00.000Z' },
       { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z' },
+    ],
+    2: [
+      { side: 'consumer', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), notAfter: '2026-01-01T00:00:00.000Z' },
+      { side: 'provider', previousCertFingerprint: FP, publicKeyFingerprint: 'd'.repeat(64), certFingerprint: 'e'.repeat(64), serialNumber: '7f', notAfter: '2026-01-01T00:00:00Z', lifetime: 2 },
     ],
   },
   IdentityRenewalFailed: { 1: [{ reason: 'Unreachable', httpStatus: null }] },

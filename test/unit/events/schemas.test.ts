@@ -81,12 +81,29 @@ describe('event catalogue', () => {
     assert.deepEqual([...EVENT_TYPES].sort(), Object.keys(SAMPLES).sort());
   });
 
-  it('nine types are at schema version 2, every other type at version 1', () => {
-    const v2 = ['AuthenticationFailed', 'CertIssued', 'CertRenewed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected', 'ResourceRequestWithdrawn', 'UnpeeringRequested'];
+  it('two types are at schema version 3, eight at version 2, every other type at version 1', () => {
+    const v3 = ['CertIssued', 'CertRenewed'];
+    const v2 = ['AuthenticationFailed', 'IdentityRenewalFailed', 'IdentityRequested', 'PeeringRequested', 'PodOffloaded', 'PodStatusReflected', 'ResourceRequestWithdrawn', 'UnpeeringRequested'];
+    assert.deepEqual(EVENT_TYPES.filter((t) => currentSchemaVersion(t) === 3).sort(), v3);
     assert.deepEqual(EVENT_TYPES.filter((t) => currentSchemaVersion(t) === 2).sort(), v2);
-    for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), v2.includes(type) ? 2 : 1, type);
-    // A v2 type still reads its v1 events.
+    for (const type of EVENT_TYPES) assert.equal(currentSchemaVersion(type), v3.includes(type) ? 3 : v2.includes(type) ? 2 : 1, type);
+    // A newer type still reads its older events.
     for (const type of v2) assert.ok(EVENT_SCHEMAS[type as EventType][1] !== undefined, type);
+    for (const type of v3) for (const v of [1, 2]) assert.ok(EVENT_SCHEMAS[type as EventType][v] !== undefined, `${type} v${v}`);
+  });
+
+  it('CertIssued and CertRenewed v3 name the signer on the provider side; v1 and v2 events without it still decode', () => {
+    for (const signer of ['ca-key', 'csr-api']) {
+      assert.equal((validateEventData('CertIssued', { ...SAMPLES.CertIssued[1]!, signer }) as { signer?: string }).signer, signer);
+    }
+    assert.throws(() => validateEventData('CertIssued', { ...SAMPLES.CertIssued[1]!, signer: 'openssl' }), /signer/);
+    const { signer: _dropped, ...withoutSigner } = SAMPLES.CertIssued[1] as unknown as Record<string, unknown>;
+    assert.throws(() => validateEventData('CertIssued', withoutSigner), /signer/);
+    assert.equal((validateEventData('CertIssued', withoutSigner, 2) as { signer?: string }).signer, undefined);
+    assert.equal((validateEventData('CertIssued', EARLIER_SAMPLES.CertIssued![1]![1], 1) as { signer?: string }).signer, undefined);
+    // The consumer's side has no signer, in any version.
+    assert.throws(() => validateEventData('CertIssued', { ...SAMPLES.CertIssued[0]!, signer: 'csr-api' }), /signer/);
+    assert.equal((validateEventData('CertRenewed', { ...SAMPLES.CertRenewed[1]!, signer: 'csr-api' }) as { signer?: string }).signer, 'csr-api');
   });
 
   it('every schema version of every type has samples: the current in SAMPLES, the older in EARLIER_SAMPLES', () => {
