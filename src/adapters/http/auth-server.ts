@@ -49,6 +49,9 @@ export interface AuthServer {
 }
 
 const PROXY_HEADER_TIMEOUT_MS = 5_000;
+/** A TLS handshake must be done within this; an honest client needs a round trip or two. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const CONNECTIONS_CHECK_MS = 1_000;
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -149,7 +152,15 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
     }
   }
 
-  const server = createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
+  const server = createServer({
+    cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2',
+    // TLS's own handshake timeout (120 s by default) is one of inactivity, so a client that drips a
+    // byte now and then never meets it: handshakes get a deadline of their own below.
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    // The header and request timeouts below are enforced only when node checks its connections
+    // (every 30 s by default): a silent or dripping client then lived up to 30 s past them.
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+  }, (req, res) => {
     const started = Date.now();
     route(req, res).then(
       (status) => log.debug('request', { method: req.method, path: (req.url ?? '').slice(0, 100), status, source: clientAddress(req.socket), ms: Date.now() - started }),
@@ -190,7 +201,10 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   const clients = new Map<string, string>();
   /** Connections still before TLS (reading their first bytes): close() ends them too. */
   const early = new Set<Socket>();
+  /** Handshake deadlines of connections handed to TLS, by tuple, cleared once the handshake is done. */
+  const handshakes = new Map<string, NodeJS.Timeout>();
   const tupleOf = (s: Socket) => `${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
+  server.on('secureConnection', (s: Socket) => { const tuple = tupleOf(s); clearTimeout(handshakes.get(tuple)); handshakes.delete(tuple); });
   const clientAddress = (s: Socket): string => clients.get(tupleOf(s)) ?? s.remoteAddress ?? 'unknown';
   const badRequest = (raw: Socket, why: string) => {
     log.debug('connection refused', { source: raw.remoteAddress, why });
@@ -207,8 +221,10 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
     const done = () => { clearTimeout(timer); early.delete(raw); raw.off('data', onData); raw.pause(); };
     const handOff = (rest: Buffer, client: string | null) => {
       done();
+      const tuple = tupleOf(raw);
+      handshakes.set(tuple, setTimeout(() => { log.debug('connection refused', { source: raw.remoteAddress, why: `no TLS handshake within ${HANDSHAKE_TIMEOUT_MS} ms` }); raw.destroy(); }, HANDSHAKE_TIMEOUT_MS));
+      raw.once('close', () => { clearTimeout(handshakes.get(tuple)); handshakes.delete(tuple); });
       if (client !== null) {
-        const tuple = tupleOf(raw);
         clients.set(tuple, client);
         raw.once('close', () => { if (clients.get(tuple) === client) clients.delete(tuple); });
       }
