@@ -15,6 +15,7 @@ function facts(overrides: Partial<CsrFacts> = {}): CsrFacts {
     keyDetail: 'prime256v1',
     rsaBits: 0,
     rsaExponent: overrides.keyAlgorithm === 'RSA' ? 65537 : 0,
+    requestedAttributes: [],
     ...overrides,
   };
 }
@@ -249,6 +250,24 @@ describe('checkCsr', () => {
     });
   });
 
+  describe('given a CSR that asks for more than its subject and key', () => {
+    const asks: ReadonlyArray<readonly [string, readonly string[]]> = [
+      ['subject alternative names', ['subjectAltName']],
+      ['a CA certificate', ['basicConstraints']],
+      ['server usage', ['extendedKeyUsage']],
+      ['several extensions', ['subjectAltName', 'keyUsage']],
+      ['a challenge password', ['challengePassword']],
+      ['an unknown attribute', ['1.3.6.1.4.1.99999.1']],
+    ];
+    for (const [name, requested] of asks) {
+      it(`refuses one asking for ${name}, naming what it asks for`, () => {
+        const verdict = checkCsr(facts({ requestedAttributes: requested }), CLUSTER, undefined);
+        assertRefused(verdict, 'CsrAttributesNotAllowed');
+        for (const r of requested) assert.ok(!verdict.allowed && verdict.message.includes(r), `the message names ${r}`);
+      });
+    }
+  });
+
   it('every policy reason is reachable', () => {
     const cn = ['CN', `peerlog:cluster:${CLUSTER}`] as const;
     const o = ['O', 'peerlog:peers'] as const;
@@ -259,6 +278,7 @@ describe('checkCsr', () => {
       reasonOf(checkCsr(facts({ subjectAttributes: [o] }), CLUSTER, undefined)),
       reasonOf(checkCsr(facts({ subjectAttributes: [cn] }), CLUSTER, undefined)),
       reasonOf(checkCsr(facts({ subjectAttributes: [cn, o, ['OU', 'x']] }), CLUSTER, undefined)),
+      reasonOf(checkCsr(facts({ requestedAttributes: ['subjectAltName'] }), CLUSTER, undefined)),
       reasonOf(checkCsr(facts(), CLUSTER, 1)),
     ]);
     assert.deepEqual([...reached].sort(), [...POLICY_REASONS].sort());
