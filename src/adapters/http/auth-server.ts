@@ -92,6 +92,9 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
         raw = await readBody(req, MAX_BODY_BYTES);
       } catch (e) {
         if (e instanceof BodyTooLargeError) throw new AuthRefusal('PayloadTooLarge', 'body', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+        // The client went away mid-body: its doing, so the attempt counts (dropping connections must
+        // not be a free way to try) and nothing failed here; the answer goes nowhere.
+        if (req.destroyed || (e as { code?: string }).code === 'ECONNRESET') throw new AuthRefusal('MalformedRequest', 'body', 'the connection closed before the body ended');
         throw e;
       }
       let body: unknown;
