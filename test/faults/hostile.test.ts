@@ -393,7 +393,12 @@ test(`hostile input: ${REQUESTS} malformed or hostile requests to the provider's
   const certIssued = async () => Number((await db.query<{ n: string }>(`select count(*) as n from peerlog_outbox where type = 'CertIssued'`)).rows[0]!.n);
   let issued = await issuedCount() + await certIssued();
   t.diagnostic(`after part A: ${issued} certificates or CertIssued events`);
-  const internalErrors = () => beta.child.lines.filter((l) => l.includes('"request failed"') || l.includes('"request deferred"')).length;
+  const errorLines: string[] = [];
+  const internalErrors = () => {
+    const found = beta.child.lines.filter((l) => l.includes('"request failed"') || l.includes('"request deferred"'));
+    for (const l of found) if (errorLines.length < 5 && !errorLines.includes(l)) errorLines.push(l.slice(0, 600));
+    return found.length;
+  };
   const errorsA = internalErrors();
 
   // ---- B. PROXY protocol on, the default burst: broken headers refused, the limiter per named client ----
@@ -479,6 +484,7 @@ test(`hostile input: ${REQUESTS} malformed or hostile requests to the provider's
   const line = `hostile input: ${total} requests (${JSON.stringify(all)}), ${crs.length} custom resources (${refused} refused by schema), `
     + `certificates issued ${issued}, crashes ${crashes}, server errors logged ${errors}, RSS before/after ${mb(before.rss)}/${mb(after.rss)} `
     + `(heap ${mb(before.heapUsed)}/${mb(after.heapUsed)}; at the end RSS ${mb(end.rss)}), duration ${((Date.now() - began) / 1000).toFixed(0)} s (seed ${SEED})`;
+  for (const l of errorLines) t.diagnostic(`server error: ${l}`);
   t.diagnostic(line);
   process.stderr.write(`${line}\n`);
   assert.deepEqual([...a.unexpected, ...slow.unexpected, ...b.unexpected, ...c.unexpected], [], 'every hostile request answered with a 4xx (or, without HTTP, a closed connection), none hanging');
