@@ -211,7 +211,6 @@ function forgeCsrs(dir: string, victim: string): { good: string; policy: Record<
     'san-uri': csr(ec, `/CN=${cn}/O=${PEERS}`, ['-addext', 'subjectAltName=URI:spiffe://cluster.local/ns/kube-system/sa/admin']),
     'basic-constraints-ca': csr(ec, `/CN=${cn}/O=${PEERS}`, ['-addext', 'basicConstraints=critical,CA:TRUE']),
     'eku-server': csr(ec, `/CN=${cn}/O=${PEERS}`, ['-addext', 'extendedKeyUsage=serverAuth']),
-    'challenge-password': csr(ec, `/CN=${cn}/O=${PEERS}`, ['-addext', 'subjectAltName=DNS:x', '-passin', 'pass:x']),
     'key-p521': csr(key('p521', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-521']), `/CN=${cn}/O=${PEERS}`),
     'key-secp256k1': csr(key('k1', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:secp256k1']), `/CN=${cn}/O=${PEERS}`),
     'key-rsa-1024': csr(key('rsa1024', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024']), `/CN=${cn}/O=${PEERS}`),
@@ -221,7 +220,6 @@ function forgeCsrs(dir: string, victim: string): { good: string; policy: Record<
     'key-dsa': csr(dsa, `/CN=${cn}/O=${PEERS}`),
     'key-rsa-pss': csr(key('pss', ['-algorithm', 'RSA-PSS', '-pkeyopt', 'rsa_keygen_bits:2048']), `/CN=${cn}/O=${PEERS}`),
   };
-  delete policy['challenge-password'];
   const der = Buffer.from(good.split('\n').filter((l) => l && !l.startsWith('-----')).join(''), 'base64');
   const pem = (d: Buffer, label = 'CERTIFICATE REQUEST') => `-----BEGIN ${label}-----\n${d.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
   const flipped = Buffer.from(der);
