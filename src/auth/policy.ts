@@ -15,11 +15,10 @@ export interface CsrFacts {
   /** RSA public exponent (0 for other key types). */
   readonly rsaExponent: number;
   /**
-   * OIDs of the CSR's attributes (an extensionRequest is 1.2.840.113549.1.9.14). A CSR carries
-   * none: the Kubernetes signer honours requested subject alternative names, so the CSR API could
-   * otherwise be made to sign what the policy never saw.
+   * What the CSR asks for beyond its subject and key: each extension of an extensionRequest
+   * attribute (subjectAltName, basicConstraints, ...) and each other attribute, by name or OID.
    */
-  readonly attributeTypes?: readonly string[];
+  readonly requestedAttributes: readonly string[];
 }
 
 export interface CsrPolicy {
@@ -54,8 +53,8 @@ export const POLICY_REASONS = [
   'CommonNameMismatch',
   'OrganizationNotAllowed',
   'SubjectNotAllowed',
-  'ValidityBeyondPolicy',
   'CsrAttributesNotAllowed',
+  'ValidityBeyondPolicy',
 ] as const;
 export type PolicyReason = (typeof POLICY_REASONS)[number];
 
@@ -107,10 +106,13 @@ export function checkCsr(
   if (orgs.length !== 1 || orgs[0] !== PEERS_GROUP) {
     return refuse('OrganizationNotAllowed', `the subject must have exactly one O, ${JSON.stringify(PEERS_GROUP)}; got ${orgs.length === 0 ? 'none' : JSON.stringify(orgs)}`);
   }
-  if ((facts.attributeTypes ?? []).length > 0) {
-    return refuse('CsrAttributesNotAllowed', `the CSR must carry no attributes (no extension request): it has ${[...new Set(facts.attributeTypes)].join(', ')}`);
-  }
   if (others.length > 0) return refuse('SubjectNotAllowed', `subject attributes other than CN and O are not allowed: ${[...new Set(others)].join(', ')}`);
+  // The certificate is built here, never from what the CSR asks: a CSR asking for names, a CA bit or
+  // other usages would get a certificate other than it asked for, signed in its name. Refused, so
+  // that a requester never holds a certificate that differs from its request.
+  if (facts.requestedAttributes.length > 0) {
+    return refuse('CsrAttributesNotAllowed', `the CSR may ask for nothing beyond its subject and key (the certificate's extensions are the provider's); it asks for ${[...new Set(facts.requestedAttributes)].join(', ')}`);
+  }
   const validity = requestedValiditySeconds ?? policy.defaultValiditySeconds;
   if (!Number.isInteger(validity) || validity < policy.minValiditySeconds || validity > policy.maxValiditySeconds) {
     return refuse('ValidityBeyondPolicy', `validity must be between ${policy.minValiditySeconds} and ${policy.maxValiditySeconds} seconds; ${validity} was asked`);

@@ -18,6 +18,8 @@ export function serveFlags(c: PeerlogConfig): string[] {
   if (c.authUrl !== undefined) flags.push('--auth-url', c.authUrl);
   // Only a plane pinned to the CA-key signer is given the key; the others sign through the CSR API.
   if (c.caKey !== undefined) flags.push('--ca-key', c.caKey);
+  if (c.authProxyProtocol) flags.push('--auth-proxy-protocol');
+  flags.push('--auth-failure-refill-seconds', String(c.authFailureRefillSeconds));
   return flags;
 }
 
@@ -35,13 +37,16 @@ export interface ServeChild {
 
 /** The preload that makes a child SIGKILL itself before one request (test/fixtures/kill-on-request.ts). */
 const KILL_ON_REQUEST = new URL('../fixtures/kill-on-request.js', import.meta.url).href;
+/** The preload that answers SIGUSR2 with one line of the process's memory (test/fixtures/memory-probe.ts). */
+const MEMORY_PROBE = new URL('../fixtures/memory-probe.js', import.meta.url).href;
 
 /**
  * `peerlog serve` with `config`'s settings. `killOn` ("METHOD /path") makes the process SIGKILL
- * itself the moment it is about to send that request to a kube-apiserver, before it is sent.
+ * itself the moment it is about to send that request to a kube-apiserver, before it is sent;
+ * `memoryProbe` makes it answer SIGUSR2 with a `memory probe` line (see memoryOf).
  */
-export function startServe(config: PeerlogConfig, opts: { killOn?: string } = {}): ServeChild {
-  const preload = opts.killOn ? ['--import', KILL_ON_REQUEST] : [];
+export function startServe(config: PeerlogConfig, opts: { killOn?: string; memoryProbe?: boolean } = {}): ServeChild {
+  const preload = [...(opts.killOn ? ['--import', KILL_ON_REQUEST] : []), ...(opts.memoryProbe ? ['--expose-gc', '--import', MEMORY_PROBE] : [])];
   const env = opts.killOn ? { ...process.env, PEERLOG_KILL_ON: opts.killOn } : process.env;
   const child = spawn(process.execPath, [...preload, PEERLOG, 'serve', ...serveFlags(config), '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const lines: string[] = [];
@@ -64,4 +69,19 @@ export function startServe(config: PeerlogConfig, opts: { killOn?: string } = {}
       try { return await exited; } finally { clearTimeout(timer); }
     },
   };
+}
+
+export interface MemorySample { readonly rss: number; readonly heapUsed: number; readonly heapTotal: number; readonly external: number }
+
+/** The child's memory after a full garbage collection (it must run with `memoryProbe`). */
+export async function memoryOf(c: ServeChild, timeoutMs = 10_000): Promise<MemorySample> {
+  const from = c.lines.length;
+  c.child.kill('SIGUSR2');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = c.lines.slice(from).find((l) => l.includes('"memory probe"'));
+    if (line) return JSON.parse(line) as MemorySample;
+    if (Date.now() > deadline) throw new Error('no memory probe line from peerlog serve');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -159,8 +159,11 @@ export interface ServedPlane extends Kubectl {
   readonly token: string;
   /** The child of the current run. */
   readonly child: ServeChild;
-  /** Starts it (again) and waits until it is ready; `killOn` makes it SIGKILL itself before that request. */
-  start(opts?: { killOn?: string }): Promise<void>;
+  /**
+   * Starts it (again) and waits until it is ready; `killOn` makes it SIGKILL itself before that
+   * request, `settings` run it with some settings changed (the same log), `memoryProbe` see startServe.
+   */
+  start(opts?: { killOn?: string; settings?: Partial<PeerlogConfig>; memoryProbe?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -176,7 +179,7 @@ export function servedPlane(cluster: 'alpha' | 'beta', prefix: string, lend: { c
     get child() { assert.ok(child, 'started'); return child; },
     async start(opts = {}) {
       assert.ok(!child || ended(child), 'the previous run has ended');
-      const c = startServe(config, opts);
+      const c = startServe({ ...config, ...opts.settings }, opts);
       child = c;
       // A run meant to die may die before it says it is ready: that is as good. One that ends
       // otherwise (an apiserver away at its start) fails at once, with its last words.

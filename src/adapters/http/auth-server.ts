@@ -61,6 +61,9 @@ export interface AuthServer {
 }
 
 const PROXY_HEADER_TIMEOUT_MS = 5_000;
+/** A TLS handshake must be done within this; an honest client needs a round trip or two. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const CONNECTIONS_CHECK_MS = 1_000;
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -103,6 +106,9 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
         raw = await readBody(req, MAX_BODY_BYTES);
       } catch (e) {
         if (e instanceof BodyTooLargeError) throw new AuthRefusal('PayloadTooLarge', 'body', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+        // The client went away mid-body: its doing, so the attempt counts (dropping connections must
+        // not be a free way to try) and nothing failed here; the answer goes nowhere.
+        if (req.destroyed || (e as { code?: string }).code === 'ECONNRESET') throw new AuthRefusal('MalformedRequest', 'body', 'the connection closed before the body ended');
         throw e;
       }
       let body: unknown;
@@ -178,7 +184,15 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
     }
   }
 
-  const server = createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
+  const server = createServer({
+    cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2',
+    // TLS's own handshake timeout (120 s by default) is one of inactivity, so a client that drips a
+    // byte now and then never meets it: handshakes get a deadline of their own below.
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    // The header and request timeouts below are enforced only when node checks its connections
+    // (every 30 s by default): a silent or dripping client then lived up to 30 s past them.
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+  }, (req, res) => {
     const started = Date.now();
     route(req, res).then(
       (status) => log.debug('request', { method: req.method, path: (req.url ?? '').slice(0, 100), status, source: clientAddress(req.socket), ms: Date.now() - started }),
@@ -219,7 +233,10 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
   const clients = new Map<string, string>();
   /** Connections still before TLS (reading their first bytes): close() ends them too. */
   const early = new Set<Socket>();
+  /** Handshake deadlines of connections handed to TLS, by tuple, cleared once the handshake is done. */
+  const handshakes = new Map<string, NodeJS.Timeout>();
   const tupleOf = (s: Socket) => `${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
+  server.on('secureConnection', (s: Socket) => { const tuple = tupleOf(s); clearTimeout(handshakes.get(tuple)); handshakes.delete(tuple); });
   const clientAddress = (s: Socket): string => clients.get(tupleOf(s)) ?? s.remoteAddress ?? 'unknown';
   const badRequest = (raw: Socket, why: string) => {
     log.debug('connection refused', { source: raw.remoteAddress, why });
@@ -236,8 +253,10 @@ export function createAuthServer(opts: AuthServerOptions): AuthServer {
     const done = () => { clearTimeout(timer); early.delete(raw); raw.off('data', onData); raw.pause(); };
     const handOff = (rest: Buffer, client: string | null) => {
       done();
+      const tuple = tupleOf(raw);
+      handshakes.set(tuple, setTimeout(() => { log.debug('connection refused', { source: raw.remoteAddress, why: `no TLS handshake within ${HANDSHAKE_TIMEOUT_MS} ms` }); raw.destroy(); }, HANDSHAKE_TIMEOUT_MS));
+      raw.once('close', () => { clearTimeout(handshakes.get(tuple)); handshakes.delete(tuple); });
       if (client !== null) {
-        const tuple = tupleOf(raw);
         clients.set(tuple, client);
         raw.once('close', () => { if (clients.get(tuple) === client) clients.delete(tuple); });
       }

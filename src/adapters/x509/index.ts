@@ -5,7 +5,7 @@ import { webcrypto, createHash, createPrivateKey, createPublicKey, verify as ver
 import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
-import { InternalError, PeerlogError } from '../../errors.js';
+import { InternalError, PeerlogError, ValidationError } from '../../errors.js';
 
 // Node's WebCrypto types live under the webcrypto namespace, not as DOM globals.
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -49,8 +49,8 @@ export interface CsrInfo {
   readonly rsaBits: number;
   /** RSA public exponent; 0 for other algorithms. */
   readonly rsaExponent: number;
-  /** OIDs of the CSR's attributes (extensionRequest, challengePassword, ...). */
-  readonly attributeTypes: readonly string[];
+  /** Each extension the CSR requests and each other CSR attribute, by name (or OID when unnamed). */
+  readonly requestedAttributes: readonly string[];
   readonly publicKeyFingerprint: string;
   readonly publicKeyDer: ArrayBuffer;
 }
@@ -265,8 +265,22 @@ export async function createCsr(subject: DistinguishedName | x509.JsonName, keys
   return csr.toString('pem') + '\n';
 }
 
+/**
+ * Exactly one PEM CSR block and nothing else but whitespace: the parser reads the first block of
+ * whatever it is given, so a second block (or anything after the first) would be ignored, not refused.
+ */
+const ONE_CSR_PEM = /^\s*-----BEGIN CERTIFICATE REQUEST-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE REQUEST-----\s*$/;
+
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const NAMED_OIDS: Readonly<Record<string, string>> = {
+  '2.5.29.17': 'subjectAltName', '2.5.29.19': 'basicConstraints', '2.5.29.15': 'keyUsage', '2.5.29.37': 'extendedKeyUsage',
+  '2.5.29.14': 'subjectKeyIdentifier', '2.5.29.30': 'nameConstraints', '1.2.840.113549.1.9.7': 'challengePassword',
+};
+const nameOfOid = (oid: string) => NAMED_OIDS[oid] ?? oid;
+
 /** Parses a PEM CSR; throws on anything that is not one. */
 export async function inspectCsr(pem: string): Promise<CsrInfo> {
+  if (!ONE_CSR_PEM.test(pem)) throw new ValidationError('not exactly one PEM certificate request', { field: 'csr' });
   const csr = new x509.Pkcs10CertificateRequest(pem);
   const spkiDer = csr.publicKey.rawData;
   const key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
@@ -281,7 +295,9 @@ export async function inspectCsr(pem: string): Promise<CsrInfo> {
     keyDetail: kind === 'ec' ? String(key.asymmetricKeyDetails?.namedCurve ?? '') : kind ?? '',
     rsaBits: kind === 'rsa' ? Number(key.asymmetricKeyDetails?.modulusLength ?? 0) : 0,
     rsaExponent: kind === 'rsa' ? Number(key.asymmetricKeyDetails?.publicExponent ?? 0) : 0,
-    attributeTypes: csr.attributes.map((a) => a.type),
+    requestedAttributes: csr.attributes.flatMap((a) => (a.type === EXTENSION_REQUEST
+      ? (csr.extensions.length > 0 ? csr.extensions.map((e) => nameOfOid(e.type)) : ['extensionRequest'])
+      : [nameOfOid(a.type)])),
     publicKeyFingerprint: sha256Hex(spkiDer),
     publicKeyDer: spkiDer,
   };

@@ -194,3 +194,40 @@ test('a cluster name the log would refuse gets 400 clusterName before the token 
   const ok = await rawRequest(provider.cp.url, '/identity', { body: JSON.stringify({ csr, clusterId: requester, clusterName: 'alpha-eu', token: provider.token }) });
   assert.equal(ok.status, 200, ok.text);
 });
+
+test('a CSR asking for names, a CA bit or server usage (written by openssl) gets 403 CsrAttributesNotAllowed, and two CSRs in one PEM 400; nothing issued', async (t) => {
+  const provider = await startProvider({ prefix: 'refattr' });
+  const requester = uniqueName('req');
+  const dir = mkdtempSync(join(tmpdir(), 'peerlog-csr-'));
+  t.after(async () => { rmSync(dir, { recursive: true, force: true }); await provider.cleanup([requester]); });
+  const key = join(dir, 'k.pem');
+  assert.equal(spawnSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]).status, 0);
+  const csr = (extra: string[]) => {
+    const r = spawnSync('openssl', ['req', '-new', '-key', key, '-subj', `/CN=peerlog:cluster:${requester}/O=peerlog:peers`, ...extra], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const plain = csr([]);
+  const cases: { name: string; csr: string; status: number; reason: string }[] = [
+    { name: 'subjectAltName', csr: csr(['-addext', 'subjectAltName=DNS:kubernetes.default,IP:10.0.0.1']), status: 403, reason: 'CsrAttributesNotAllowed' },
+    { name: 'basicConstraints CA:TRUE', csr: csr(['-addext', 'basicConstraints=critical,CA:TRUE']), status: 403, reason: 'CsrAttributesNotAllowed' },
+    { name: 'extendedKeyUsage serverAuth', csr: csr(['-addext', 'extendedKeyUsage=serverAuth']), status: 403, reason: 'CsrAttributesNotAllowed' },
+    { name: 'two CSRs in one PEM', csr: plain + plain, status: 400, reason: 'csr' },
+    { name: 'text after the CSR', csr: `${plain}trailing text\n`, status: 400, reason: 'csr' },
+  ];
+  for (const c of cases) {
+    const a = await rawRequest(provider.cp.url, '/identity', {
+      body: JSON.stringify({ clusterId: requester, clusterName: requester, token: provider.token, csr: c.csr }), headers: { 'content-type': 'application/json' },
+    });
+    const err = (JSON.parse(a.text) as { error?: { reason: string } }).error;
+    assert.deepEqual([a.status, err?.reason], [c.status, c.reason], `${c.name}: ${a.text.slice(0, 300)}`);
+  }
+  const issued = await driversOf(provider.cp.runtime).ds.query('select count(*)::int as n from peerlog_issued_certificates') as { n: number }[];
+  assert.equal(issued[0]!.n, 0);
+  assert.ok(!(await outboxEvents(provider.cp.runtime)).some((e) => e.type === 'CertIssued'));
+  // The same key's CSR with nothing asked is the consumer's ordinary one, and is signed.
+  const ok = await rawRequest(provider.cp.url, '/identity', {
+    body: JSON.stringify({ clusterId: requester, clusterName: requester, token: provider.token, csr: plain }), headers: { 'content-type': 'application/json' },
+  });
+  assert.equal(ok.status, 200, ok.text.slice(0, 300));
+});

@@ -15,6 +15,7 @@ function facts(overrides: Partial<CsrFacts> = {}): CsrFacts {
     keyDetail: 'prime256v1',
     rsaBits: 0,
     rsaExponent: overrides.keyAlgorithm === 'RSA' ? 65537 : 0,
+    requestedAttributes: [],
     ...overrides,
   };
 }
@@ -199,11 +200,11 @@ describe('checkCsr', () => {
 
   describe('CsrAttributesNotAllowed', () => {
     it('refuses a CSR with an extension request (the CSR API signer would honour its subject alternative names)', () => {
-      assertRefused(checkCsr(facts({ attributeTypes: ['1.2.840.113549.1.9.14'] }), CLUSTER, undefined), 'CsrAttributesNotAllowed');
+      assertRefused(checkCsr(facts({ requestedAttributes: ['extensionRequest'] }), CLUSTER, undefined), 'CsrAttributesNotAllowed');
     });
     it('refuses a challenge password too, and allows none', () => {
-      assertRefused(checkCsr(facts({ attributeTypes: ['1.2.840.113549.1.9.7'] }), CLUSTER, undefined), 'CsrAttributesNotAllowed');
-      assert.equal(reasonOf(checkCsr(facts({ attributeTypes: [] }), CLUSTER, undefined)), 'allowed');
+      assertRefused(checkCsr(facts({ requestedAttributes: ['challengePassword'] }), CLUSTER, undefined), 'CsrAttributesNotAllowed');
+      assert.equal(reasonOf(checkCsr(facts({ requestedAttributes: [] }), CLUSTER, undefined)), 'allowed');
     });
   });
 
@@ -272,6 +273,24 @@ describe('checkCsr', () => {
     });
   });
 
+  describe('given a CSR that asks for more than its subject and key', () => {
+    const asks: ReadonlyArray<readonly [string, readonly string[]]> = [
+      ['subject alternative names', ['subjectAltName']],
+      ['a CA certificate', ['basicConstraints']],
+      ['server usage', ['extendedKeyUsage']],
+      ['several extensions', ['subjectAltName', 'keyUsage']],
+      ['a challenge password', ['challengePassword']],
+      ['an unknown attribute', ['1.3.6.1.4.1.99999.1']],
+    ];
+    for (const [name, requested] of asks) {
+      it(`refuses one asking for ${name}, naming what it asks for`, () => {
+        const verdict = checkCsr(facts({ requestedAttributes: requested }), CLUSTER, undefined);
+        assertRefused(verdict, 'CsrAttributesNotAllowed');
+        for (const r of requested) assert.ok(!verdict.allowed && verdict.message.includes(r), `the message names ${r}`);
+      });
+    }
+  });
+
   it('every policy reason is reachable', () => {
     const cn = ['CN', `peerlog:cluster:${CLUSTER}`] as const;
     const o = ['O', 'peerlog:peers'] as const;
@@ -282,8 +301,9 @@ describe('checkCsr', () => {
       reasonOf(checkCsr(facts({ subjectAttributes: [o] }), CLUSTER, undefined)),
       reasonOf(checkCsr(facts({ subjectAttributes: [cn] }), CLUSTER, undefined)),
       reasonOf(checkCsr(facts({ subjectAttributes: [cn, o, ['OU', 'x']] }), CLUSTER, undefined)),
+      reasonOf(checkCsr(facts({ requestedAttributes: ['subjectAltName'] }), CLUSTER, undefined)),
       reasonOf(checkCsr(facts(), CLUSTER, 1)),
-      reasonOf(checkCsr(facts({ attributeTypes: ['1.2.840.113549.1.9.14'] }), CLUSTER, undefined)),
+      reasonOf(checkCsr(facts({ requestedAttributes: ['extensionRequest'] }), CLUSTER, undefined)),
     ]);
     assert.deepEqual([...reached].sort(), [...POLICY_REASONS].sort());
   });
