@@ -2,11 +2,14 @@
 // per local pod, the objects a finished peering left, and both logs' invariants — per stream
 // contiguous versions with none twice, in the outbox and on Kafka, and every event in the audit read
 // model once — plus the summary line each scenario prints.
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { readTopic } from './core.js';
-import { eventually } from './env.js';
+import { eventually, uniqueName } from './env.js';
 import { logClient } from './log.js';
-import type { Plane } from './peering.js';
-import { get, listed, type Obj, type ServedPlane } from './unpeering.js';
+import { offloadedDeployment, pinnedTo, removeNamespaces } from './offloading.js';
+import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from './peering.js';
+import { assertConsumerClean, assertProviderClean, get, listed, servedPlane, type Obj, type ServedPlane } from './unpeering.js';
 import { topicFor } from '../../src/adapters/kafka/client.js';
 import type { PeerlogConfig } from '../../src/config.js';
 
@@ -174,4 +177,119 @@ export function outageMs(ciSeconds: number): number {
   const set = process.env.PEERLOG_FAULTS_OUTAGE_S;
   if (set !== undefined) return Number(set) * 1000;
   return process.env.PEERLOG_FAULTS === 'full' ? 60_000 : ciSeconds * 1000;
+}
+
+/** What an outage trial hands its fault: both planes and where the pods go. */
+export interface OutageContext {
+  readonly t: TestContext;
+  readonly alpha: Plane | ServedPlane;
+  readonly beta: Plane | ServedPlane;
+  /** The plane run as `peerlog serve` (a child process), when the trial asked for one. */
+  readonly served?: ServedPlane;
+  readonly ns: string;
+  readonly remoteNs: string;
+  readonly nodeName: string;
+  readonly pods: number;
+  /** Applies the offloaded Deployment (once; a second call does nothing). */
+  workload(): void;
+}
+
+/**
+ * One outage trial: alpha (consumer) peers with beta (provider) and offloads a Deployment of `pods`
+ * pods; `fault` cuts a component and brings it back, and returns when it came back. With `during:
+ * 'peering'` the ForeignCluster and the Deployment are applied first and the fault runs at once;
+ * with `during: 'offloading'` the peering completes first and the fault applies the workload itself
+ * (ctx.workload) when it likes. Then: every pod Running with one Running twin, the unpeering leaves
+ * both sides clean, and both logs pass checkBothLogs. `serve` runs that side as `peerlog serve`.
+ */
+export async function outageTrial(t: TestContext, result: TrialResult, opts: {
+  readonly prefix: string; readonly pods: number; readonly during: 'peering' | 'offloading';
+  readonly serve?: 'alpha' | 'beta';
+  readonly fault: (ctx: OutageContext) => Promise<number>;
+  /** Runs once the pods converged, before the unpeering (checks of the recovered state). */
+  readonly converged?: (ctx: OutageContext) => Promise<void>;
+}): Promise<void> {
+  const { prefix, pods } = opts;
+  let alpha: Plane | ServedPlane;
+  let beta: Plane | ServedPlane;
+  let served: ServedPlane | undefined;
+  if (opts.serve === 'alpha') {
+    beta = await startPlane('beta', `${prefix}p`);
+    served = servedPlane('alpha', `${prefix}c`, beta);
+    alpha = served;
+  } else if (opts.serve === 'beta') {
+    alpha = await startPlane('alpha', `${prefix}c`);
+    served = servedPlane('beta', `${prefix}p`, alpha);
+    beta = served;
+  } else {
+    alpha = await startPlane('alpha', `${prefix}c`);
+    beta = await startPlane('beta', `${prefix}p`);
+  }
+  const alphaId = alpha.config.clusterId;
+  const betaId = beta.config.clusterId;
+  const ns = uniqueName('outw');
+  const remoteNs = `${ns}-${alphaId}`;
+  const nodeName = `peerlog-${betaId}`;
+  const secs = (from: number) => `${((Date.now() - from) / 1000).toFixed(1)} s`;
+  t.after(async () => {
+    await cleanupPlanes([alpha, beta]);
+    await removeNamespaces(beta, [remoteNs]);
+    await removeNamespaces(alpha, [ns]);
+  });
+  if (served) await served.start();
+  let applied = false;
+  const workload = () => {
+    if (applied) return;
+    applied = true;
+    const r = alpha.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'work', pods, { resources: { requests: { cpu: '10m', memory: '16Mi' } } }, pinnedTo(betaId)));
+    assert.equal(r.status, 0, r.stderr);
+  };
+  const ctx: OutageContext = { t, alpha, beta, served, ns, remoteNs, nodeName, pods, workload };
+
+  // 1. The peering; its workload before the fault or within it.
+  assert.equal(alpha.kubectl(['create', 'namespace', ns]).status, 0);
+  assert.equal(alpha.kubectl(['apply', '-f', '-'], foreignClusterManifest(alpha, beta)).status, 0);
+  if (opts.during === 'peering') workload();
+  else {
+    await eventually('the virtual node Ready', async () => (
+      get<{ status: { conditions: { type: string; status: string }[] } }>(alpha, ['get', 'node', nodeName])?.status.conditions.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined), 60_000);
+  }
+  const restoredAt = await opts.fault(ctx);
+  workload();
+
+  // 2. Converged: every pod Running on the virtual node with exactly one Running twin, no orphans.
+  let last = twinsOf(alpha, beta, ns, remoteNs, pods, nodeName);
+  try {
+    await eventually(`${pods} pods Running on alpha, each with one Running twin on beta`, async () => {
+      last = twinsOf(alpha, beta, ns, remoteNs, pods, nodeName);
+      return last.ready ? true : undefined;
+    }, 240_000);
+  } catch (e) {
+    result.objects += last.duplicates + last.orphans;
+    t.diagnostic(`${prefix}: not converged: ${last.local} local pods, ${last.duplicates} duplicate twins, ${last.orphans} orphans`);
+    throw e;
+  }
+  result.convergeMs = Date.now() - restoredAt;
+  t.diagnostic(`${prefix}: converged ${secs(restoredAt)} after the component came back`);
+  await opts.converged?.(ctx);
+
+  // 3. The unpeering leaves nothing of the peering on either side.
+  const unpeering = Date.now();
+  assert.equal(alpha.kubectl(['patch', 'foreigncluster', betaId, '--type=merge', '-p', '{"spec":{"outgoing":"Disabled"}}']).status, 0);
+  try {
+    await eventually('the ForeignCluster says Terminated', async () => (
+      get<Obj & { status?: { outgoing?: { phase?: string } } }>(alpha, ['get', 'foreigncluster', betaId])?.status?.outgoing?.phase === 'Terminated' ? true : undefined), 120_000);
+    await assertConsumerClean(alpha, betaId, { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
+    await assertProviderClean(beta, alphaId, [remoteNs]);
+  } catch (e) {
+    result.objects += leftovers(alpha, beta);
+    throw e;
+  }
+  t.diagnostic(`${prefix}: unpeered in ${secs(unpeering)}`);
+  result.converged = true;
+
+  // 4. Both logs.
+  const problems = await checkBothLogs(result, alpha, beta);
+  t.diagnostic(`${prefix}: ${result.republished} events published twice (deduped)`);
+  assert.deepEqual(problems, [], `${prefix}: the logs`);
 }
