@@ -90,7 +90,12 @@ test(`PostgreSQL restarted mid-run (${DOWN_MS / 1000} s down; ${TRIALS} trials, 
           assert.equal(c.exitCode, null, 'peerlog serve never exited');
           assert.equal(c.signalCode, null, 'peerlog serve was never killed');
           assert.equal(ctx.served!.child.child.pid, pid, 'the same process');
-          assert.equal((await readyz(ctx.served!.cp.url)).status, 200);
+          // Resumed: its relay and every projection say ok again (each took its lock and checkpoint back).
+          const z = await eventually('relay and projections ok in /readyz', async () => {
+            const x = await readyz(ctx.served!.cp.url);
+            return x.status === 200 && x.body.checks?.relay === 'ok' && x.body.checks.projections === 'ok' ? x : undefined;
+          }, 60_000);
+          tt.diagnostic(`trial ${i}: resumed, /readyz ${JSON.stringify(z.body)}`);
         },
       });
     });
