@@ -51,6 +51,7 @@ test(`the provider's kube-apiserver stopped ${OUTAGE_MS / 1000} s with pods offl
     await t.test(`trial ${i}: beta's kube-apiserver stopped ${OUTAGE_MS / 1000} s`, async (tt) => {
       await outageTrial(tt, r, {
         prefix: `apo${i}`, pods: PODS, during: 'offloading',
+        restore: async () => { if (down) { await startComponent('kube-apiserver-beta'); down = false; } },
         fault: async (ctx) => {
           ctx.workload();
           await eventually(`${PODS} pods offloaded, each with one Running twin`, async () => (twinsOf(ctx.alpha, ctx.beta, ctx.ns, ctx.remoteNs, PODS, ctx.nodeName).ready ? true : undefined), 120_000);

@@ -41,6 +41,7 @@ test(`Kafka stopped ${OUTAGE_MS / 1000} s during a peering and during offloading
     await t.test(`trial ${i}: Kafka stopped ${OUTAGE_MS / 1000} s during the ${during}, at +${afterMs} ms`, async (tt) => {
       await outageTrial(tt, r, {
         prefix: `kfo${i}`, pods: PODS, during,
+        restore: async () => { if (down) { await startComponent('kafka'); down = false; } },
         fault: async (ctx) => {
           await sleep(afterMs);
           const before = await unpublished(ctx);

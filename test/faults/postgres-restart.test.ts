@@ -56,6 +56,7 @@ test(`PostgreSQL restarted mid-run (${DOWN_MS / 1000} s down; ${TRIALS} trials, 
       let pid: number | undefined;
       await outageTrial(tt, r, {
         prefix: `pgr${i}`, pods: PODS, during, serve,
+        restore: async () => { if (down) { await startComponent('postgres'); down = false; } },
         fault: async (ctx) => {
           const served = ctx.served!;
           pid = served.child.child.pid;

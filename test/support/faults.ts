@@ -206,6 +206,8 @@ export async function outageTrial(t: TestContext, result: TrialResult, opts: {
   readonly prefix: string; readonly pods: number; readonly during: 'peering' | 'offloading';
   readonly serve?: 'alpha' | 'beta';
   readonly fault: (ctx: OutageContext) => Promise<number>;
+  /** Brings the component back if the fault left it down (a failed check): the clean-up needs it. */
+  readonly restore?: () => Promise<void>;
   /** Runs once the pods converged, before the unpeering (checks of the recovered state). */
   readonly converged?: (ctx: OutageContext) => Promise<void>;
 }): Promise<void> {
@@ -254,7 +256,8 @@ export async function outageTrial(t: TestContext, result: TrialResult, opts: {
     await eventually('the virtual node Ready', async () => (
       get<{ status: { conditions: { type: string; status: string }[] } }>(alpha, ['get', 'node', nodeName])?.status.conditions.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined), 60_000);
   }
-  const restoredAt = await opts.fault(ctx);
+  let restoredAt: number;
+  try { restoredAt = await opts.fault(ctx); } finally { await opts.restore?.(); }
   workload();
 
   // 2. Converged: every pod Running on the virtual node with exactly one Running twin, no orphans.
