@@ -36,8 +36,9 @@ test(`Kafka stopped ${OUTAGE_MS / 1000} s during a peering and during offloading
     const r = newResult();
     results.push(r);
     const random = rng(SEED + i);
-    // During a peering: stopped within the ~10 s the peering and its pods take undisturbed.
-    const afterMs = during === 'peering' ? Math.floor(random() * 8_000) : 0;
+    // During a peering: stopped within its first 4 s (authentication, offer, the first pods); later
+    // moments of a 10-pod peering could fall after it converged (seen at +8.0 s: nothing waited).
+    const afterMs = during === 'peering' ? Math.floor(random() * 4_000) : 0;
     await t.test(`trial ${i}: Kafka stopped ${OUTAGE_MS / 1000} s during the ${during}, at +${afterMs} ms`, async (tt) => {
       await outageTrial(tt, r, {
         prefix: `kfo${i}`, pods: PODS, during,
