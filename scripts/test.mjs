@@ -4,8 +4,9 @@
 //   node scripts/test.mjs            unit + integration
 //   node scripts/test.mjs --unit     unit only
 //   node scripts/test.mjs --integration [name-filter]
-//   node scripts/test.mjs --faults   also the fault suite (CI-sized: 10 crash trials), after the integration tests
-//   node scripts/test.mjs --full     the fault suite's long run (50 crash trials)
+//   node scripts/test.mjs --faults   also the fault suite (CI-sized: 10 crash trials; Kafka, PostgreSQL and
+//                                    kube-apiserver outages, which stop servers of this stack), after the integration tests
+//   node scripts/test.mjs --full     the fault suite's long run (50 crash trials, 60 s outages)
 // The fault suite (dist/test/faults) is opt-in until it has run green enough times to gate every
 // change (PEERLOG_FAULTS=ci or full selects it too).
 import { spawnSync } from 'node:child_process';

@@ -14,30 +14,16 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { readTopic } from '../support/core.js';
 import { eventually, uniqueName } from '../support/env.js';
-import { logClient } from '../support/log.js';
+import { checkLog, leftovers, rng, settled, summaryLine, twinsOf, type TrialResult } from '../support/faults.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from '../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../support/peering.js';
-import { assertConsumerClean, assertProviderClean, get, listed, servedPlane, type Obj, type ServedPlane } from '../support/unpeering.js';
-import { topicFor } from '../../src/adapters/kafka/client.js';
-import type { PeerlogConfig } from '../../src/config.js';
+import { assertConsumerClean, assertProviderClean, get, servedPlane, type Obj, type ServedPlane } from '../support/unpeering.js';
 
 const FULL = process.env.PEERLOG_FAULTS === 'full';
 const TRIALS = Number(process.env.PEERLOG_FAULTS_TRIALS ?? (FULL ? 50 : 10));
 const SEED = Number(process.env.PEERLOG_FAULTS_SEED ?? randomInt(1, 2 ** 31));
 const ONLY = process.env.PEERLOG_FAULTS_ONLY === undefined ? undefined : Number(process.env.PEERLOG_FAULTS_ONLY);
-
-/** mulberry32: a small seeded generator, so that a failing trial can be run again. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Phase = 'peering' | 'unpeering';
 type Victim = 'alpha' | 'beta';
@@ -55,121 +41,6 @@ function classOf(i: number): { phase: Phase; victim: Victim; pods: number } {
   ];
   const k = kinds[i % kinds.length]!;
   return { ...k, pods: k.phase === 'peering' ? 20 : 5 };
-}
-
-interface Pod extends Obj { spec: { nodeName?: string }; status?: { phase?: string } }
-
-/** What a trial found, filled in as it goes (so a failed trial still counts what it saw). */
-interface TrialResult {
-  converged: boolean;
-  lost: number;
-  duplicateEvents: number;
-  republished: number;
-  objects: number;
-  convergeMs?: number;
-}
-
-/** What the twins on beta say about the pods on alpha: the pods whose twin is not (yet) one Running pod, and twins of no local pod. */
-function twinsOf(alpha: Plane | ServedPlane, beta: Plane | ServedPlane, ns: string, remoteNs: string, n: number, nodeName: string): { ready: boolean; duplicates: number; orphans: number; local: number } {
-  const local = (get<{ items: Pod[] }>(alpha, ['get', 'pods', '-n', ns, '-l', 'app=work'])?.items ?? []).filter((p) => !p.metadata.deletionTimestamp);
-  const twins = (get<{ items: Pod[] }>(beta, ['get', 'pods', '-n', remoteNs])?.items ?? []).filter((p) => !p.metadata.deletionTimestamp);
-  const byOrigin = new Map<string, Pod[]>();
-  for (const tw of twins) {
-    const origin = tw.metadata.labels?.['peerlog.dev/origin-uid'] ?? '';
-    byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), tw]);
-  }
-  const uids = new Set(local.map((p) => p.metadata.uid!));
-  const duplicates = [...byOrigin.values()].reduce((s, l) => s + Math.max(0, l.length - 1), 0);
-  const orphans = twins.filter((tw) => !uids.has(tw.metadata.labels?.['peerlog.dev/origin-uid'] ?? '')).length;
-  const ready = local.length === n && local.every((p) => p.status?.phase === 'Running' && p.spec.nodeName === nodeName
-    && byOrigin.get(p.metadata.uid!)?.length === 1 && byOrigin.get(p.metadata.uid!)![0]!.status?.phase === 'Running' && byOrigin.get(p.metadata.uid!)![0]!.metadata.name === p.metadata.name)
-    && duplicates === 0 && orphans === 0;
-  return { ready, duplicates, orphans, local: local.length };
-}
-
-interface LogCheck { readonly lost: number; readonly duplicateVersions: number; readonly republished: number; readonly problems: string[] }
-
-/**
- * One cluster log, once its control plane is stopped: the outbox (contiguous versions per stream),
- * the Kafka topic (every published event there, per (stream, version) one event id; the same event
- * published twice is counted apart), the audit read model (every event the plane had settled, once).
- */
-async function checkLog(config: PeerlogConfig, settledPosition: number): Promise<LogCheck> {
-  const db = await logClient(config);
-  const problems: string[] = [];
-  try {
-    const outbox = (await db.query<{ position: string; event_id: string; stream_id: string; stream_version: number; published: boolean }>(
-      'select position, event_id, stream_id, stream_version, published_at is not null as published from peerlog_outbox order by position')).rows;
-    const audit = (await db.query<{ event_id: string; n: string }>('select event_id, count(*) as n from peerlog_audit group by event_id')).rows;
-    let lost = 0;
-    let duplicateVersions = 0;
-    // 1. The outbox: per stream 1..n in append order.
-    const versions = new Map<string, number[]>();
-    for (const r of outbox) versions.set(r.stream_id, [...(versions.get(r.stream_id) ?? []), r.stream_version]);
-    for (const [stream, vs] of versions) {
-      const gaps = vs.filter((v, i) => v !== i + 1);
-      if (gaps.length > 0) {
-        problems.push(`outbox ${stream}: versions ${vs.join(',')}`);
-        duplicateVersions += vs.length - new Set(vs).size;
-        lost += Math.max(...vs) - new Set(vs).size;
-      }
-    }
-    // 2. Kafka: every published outbox event, and nothing else under its (stream, version).
-    const published = outbox.filter((r) => r.published);
-    const messages = published.length === 0 ? [] : await readTopic(config.kafkaBrokers, topicFor(config.clusterId), published.length);
-    const seen = new Map<string, Map<string, number>>();
-    for (const m of messages) {
-      const e = JSON.parse(m.value) as { id: string; streamId: string; streamVersion: number };
-      const key = `${e.streamId}@${e.streamVersion}`;
-      const ids = seen.get(key) ?? new Map<string, number>();
-      ids.set(e.id, (ids.get(e.id) ?? 0) + 1);
-      seen.set(key, ids);
-    }
-    let republished = 0;
-    for (const [key, ids] of seen) {
-      if (ids.size > 1) { duplicateVersions += ids.size - 1; problems.push(`kafka ${key}: ${ids.size} different events`); }
-      for (const n of ids.values()) republished += n - 1;
-    }
-    for (const r of published) {
-      if (!seen.get(`${r.stream_id}@${r.stream_version}`)?.has(r.event_id)) { lost++; problems.push(`kafka lacks ${r.stream_id}@${r.stream_version}`); }
-    }
-    for (const key of seen.keys()) {
-      const [stream, v] = [key.slice(0, key.lastIndexOf('@')), Number(key.slice(key.lastIndexOf('@') + 1))];
-      if (!(versions.get(stream) ?? []).includes(v)) { lost++; problems.push(`kafka holds ${key}, the outbox does not`); }
-    }
-    // 3. The audit read model: every settled event once (its key is the event id; counted anyway).
-    const audited = new Map(audit.map((a) => [a.event_id, Number(a.n)]));
-    for (const r of outbox.filter((x) => Number(x.position) <= settledPosition)) {
-      const n = audited.get(r.event_id) ?? 0;
-      if (n === 0) { lost++; problems.push(`audit lacks ${r.stream_id}@${r.stream_version}`); }
-      if (n > 1) { duplicateVersions += n - 1; problems.push(`audit holds ${r.stream_id}@${r.stream_version} ${n} times`); }
-    }
-    const ids = new Set(outbox.map((r) => r.event_id));
-    for (const a of audit) if (!ids.has(a.event_id)) { lost++; problems.push(`audit holds ${a.event_id}, the outbox does not`); }
-    return { lost, duplicateVersions, republished, problems };
-  } finally { await db.end(); }
-}
-
-/** Waits until the plane's relay and read models have caught up with its outbox; the last position then. */
-async function settled(config: PeerlogConfig, timeoutMs: number): Promise<number> {
-  const db = await logClient(config);
-  try {
-    return await eventually(`${config.clusterId}'s outbox published and audited`, async () => {
-      const r = (await db.query<{ last: string | null; unpublished: string; unaudited: string }>(`
-        select max(o.position) as last, count(*) filter (where o.published_at is null) as unpublished,
-               count(*) filter (where a.event_id is null) as unaudited
-        from peerlog_outbox o left join peerlog_audit a on a.event_id = o.event_id`)).rows[0]!;
-      return Number(r.unpublished) === 0 && Number(r.unaudited) === 0 ? Number(r.last ?? 0) : undefined;
-    }, timeoutMs);
-  } finally { await db.end(); }
-}
-
-/** Objects of the peering left on either side (by label), for the summary; the assertions say which. */
-function leftovers(alpha: Plane | ServedPlane, beta: Plane | ServedPlane): number {
-  const alphaId = alpha.config.clusterId;
-  const betaId = beta.config.clusterId;
-  return listed(beta, 'namespaces,resourcerequests,resourceoffers,roles,rolebindings,resourcequotas,pods,configmaps', `peerlog.dev/remote-cluster-id=${alphaId}`).length
-    + listed(alpha, 'nodes,resourcerequests,resourceoffers', `peerlog.dev/remote-cluster-id=${betaId}`).length;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -279,13 +150,7 @@ test(`crash trials: SIGKILL of alpha's or beta's peerlog serve during a peering 
     results.push(r);
     await t.test(`trial ${i}: kill ${classOf(i).victim} during the ${classOf(i).phase} (${classOf(i).pods} pods)`, async (tt) => { await trial(tt, i, r); });
   }
-  const times = results.flatMap((r) => (r.convergeMs === undefined ? [] : [r.convergeMs])).sort((a, b) => a - b);
-  const s = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
-  const sum = (f: (r: TrialResult) => number) => results.reduce((a, r) => a + f(r), 0);
-  const line = `crash trials: ${results.length} trials, ${results.filter((r) => r.converged).length} converged, ${sum((r) => r.lost)} events lost, `
-    + `${sum((r) => r.duplicateEvents)} duplicate events, ${sum((r) => r.objects)} orphan/duplicate objects, `
-    + `convergence p50/max ${s(times[Math.floor((times.length - 1) / 2)])}/${s(times[times.length - 1])}s `
-    + `(${sum((r) => r.republished)} events published twice and deduped; seed ${SEED})`;
+  const line = summaryLine('crash trials', results, `seed ${SEED}`);
   t.diagnostic(line);
   process.stderr.write(`${line}\n`);
 });

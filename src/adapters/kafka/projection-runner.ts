@@ -422,6 +422,14 @@ export function createProjectionRunner(o: RunnerOptions): ProjectionRunner {
     consumer = c;
     pipeline = p;
     void p.closed.then((error) => { if (error !== undefined) restarting ??= restartAfter(error); });
+    // kafkajs starts a crashed consumer again only after an error it counts as retriable; after any
+    // other (a broker away for longer than its retries, met while it joins the group) the consumer
+    // stays down and nothing else says so: the projection would stop for good while its state said
+    // ok. Such a crash is handled as a failed batch: a new consumer resumes from the checkpoint.
+    c.on(c.events.CRASH, (event) => {
+      if (event.payload.restart || consumer !== c || stopping) return;
+      restarting ??= restartAfter(event.payload.error);
+    });
     await c.connect();
     await c.subscribe({ topic, fromBeginning: true });
     await c.run({
