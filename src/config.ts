@@ -8,6 +8,7 @@ import { clusterDir, loadLayout, stackEnv, CLUSTERS, type ClusterName } from './
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources/constants.js';
 import { parseDurationSeconds } from './duration.js';
 import { DNS_LABEL_PATTERN as DNS_LABEL } from './events/constants.js';
+import { timingProblem, type ElectionTiming } from './leader/election.js';
 
 export interface PeerlogConfig {
   readonly clusterId: string;
@@ -60,6 +61,8 @@ export interface PeerlogConfig {
   readonly auditKey: string | undefined;
   /** Every this many seconds the chain head is signed, when events were sealed since the last checkpoint. */
   readonly checkpointSeconds: number;
+  /** The replicas' leader election over a Lease in the system namespace (client-go's defaults 15s/10s/2s). */
+  readonly leaderElection: ElectionTiming;
 }
 
 export interface ConfigSource {
@@ -92,6 +95,9 @@ export interface ConfigSource {
   readonly kubeletPort?: number | string;
   readonly kubeletHost?: string;
   readonly kubeletAddress?: string;
+  readonly leaderElectLeaseDuration?: number;
+  readonly leaderElectRenewDeadline?: number;
+  readonly leaderElectRetryPeriod?: number;
 }
 
 function fail(setting: string, why: string): never {
@@ -131,6 +137,9 @@ export const CONFIG_FLAGS = [
   { name: 'audit-key', env: 'PEERLOG_AUDIT_KEY', description: 'Ed25519 private key (PKCS#8 PEM) that signs the log\'s checkpoints, made there when missing (default with --stack: the cluster\'s audit/checkpoint.key in the stack dir; otherwise none is signed)' },
   { name: 'checkpoint-seconds', env: 'PEERLOG_CHECKPOINT_SECONDS', description: 'time between two signed checkpoints of the log\'s head: seconds or a duration like 30s, 5m (default 30s)' },
   { name: 'kubelet-address', env: 'PEERLOG_KUBELET_ADDRESS', description: 'IP address the virtual nodes announce as their InternalIP, where kube-apiserver reaches the kubelet API (default the kubelet host)' },
+  { name: 'leader-elect-lease-duration', env: 'PEERLOG_LEADER_ELECT_LEASE_DURATION', description: 'how long a replica that does not lead waits, after the leader\'s last renewal it saw, before it takes over: a duration like 15s (default 15s)' },
+  { name: 'leader-elect-renew-deadline', env: 'PEERLOG_LEADER_ELECT_RENEW_DEADLINE', description: 'how long the leader goes on leading without a successful renewal of its Lease before it stops its leader-only work (default 10s)' },
+  { name: 'leader-elect-retry-period', env: 'PEERLOG_LEADER_ELECT_RETRY_PERIOD', description: 'time between two attempts to take or renew the leader Lease (default 2s)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -144,7 +153,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   const port = get('auth-port');
   const kubeletPort = get('kubelet-port');
   const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent' | 'kafka-replication-factor' | 'kafka-min-insync-replicas') => { const v = get(n); return v === undefined ? undefined : Number(v); };
-  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds' | 'checkpoint-seconds') => {
+  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds' | 'checkpoint-seconds' | 'leader-elect-lease-duration' | 'leader-elect-renew-deadline' | 'leader-elect-retry-period') => {
     const v = get(n);
     return v === undefined ? undefined : parseDurationSeconds(v, `setting ${n}`, (m) => new ValidationError(m, { field: n, code: 'InvalidSetting' }));
   };
@@ -160,6 +169,8 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     authPort: port === undefined ? undefined : Number(port), authHost: get('auth-host'), caCert: get('ca-cert'), caKey: get('ca-key'),
     kubeletPort, kubeletHost: get('kubelet-host'), kubeletAddress: get('kubelet-address'),
     auditKey: get('audit-key'), checkpointSeconds: duration('checkpoint-seconds'),
+    leaderElectLeaseDuration: duration('leader-elect-lease-duration'), leaderElectRenewDeadline: duration('leader-elect-renew-deadline'),
+    leaderElectRetryPeriod: duration('leader-elect-retry-period'),
   };
 }
 
@@ -260,6 +271,13 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
   if (kubeletPort === authPort && (kubeletHost === authHost || wildcard || authHost === '0.0.0.0' || authHost === '::')) {
     fail('kubelet-port', `${kubeletPort} is the authentication endpoint's port too`);
   }
+  const leaderElection: ElectionTiming = Object.freeze({
+    leaseDurationMs: positive('leader-elect-lease-duration', s.leaderElectLeaseDuration, 15) * 1000,
+    renewDeadlineMs: positive('leader-elect-renew-deadline', s.leaderElectRenewDeadline, 10) * 1000,
+    retryPeriodMs: positive('leader-elect-retry-period', s.leaderElectRetryPeriod, 2) * 1000,
+  });
+  const electionProblem = timingProblem(leaderElection);
+  if (electionProblem) fail(electionProblem.setting, electionProblem.why);
   const offerAcceptance = s.offerAcceptance ?? 'auto';
   if (offerAcceptance !== 'auto' && offerAcceptance !== 'manual') fail('offer-acceptance', `${JSON.stringify(offerAcceptance)} is neither auto nor manual`);
   return Object.freeze({
@@ -277,6 +295,7 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     kubeletPort, kubeletHost, kubeletAddress,
     auditKey: s.auditKey,
     checkpointSeconds: positive('checkpoint-seconds', s.checkpointSeconds, 30),
+    leaderElection,
   });
 }
 

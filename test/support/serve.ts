@@ -14,6 +14,8 @@ export function serveFlags(c: PeerlogConfig): string[] {
     '--sharing-percent', String(c.sharingPercent), '--offer-threshold-percent', String(c.offerThresholdPercent),
     '--offer-acceptance', c.offerAcceptance, '--foreign-cluster-selector', c.foreignClusterSelector,
     '--kubelet-port', String(c.kubeletPort), '--kubelet-host', c.kubeletHost, '--kubelet-address', c.kubeletAddress,
+    '--leader-elect-lease-duration', `${c.leaderElection.leaseDurationMs}ms`, '--leader-elect-renew-deadline', `${c.leaderElection.renewDeadlineMs}ms`,
+    '--leader-elect-retry-period', `${c.leaderElection.retryPeriodMs}ms`,
   ];
   if (c.authUrl !== undefined) flags.push('--auth-url', c.authUrl);
   return flags;
