@@ -112,8 +112,13 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       log.warn('Kafka is unreachable at start: commands wait in the outbox, projections start once it answers', { brokers: config.kafkaBrokers, error: e });
     });
     const relay: Relay = runtime.relay();
-    await relay.start();
-    undo.push(() => relay.stop());
+    // Another replica's relay may hold the log's relay lock: this one then stands by (start waits
+    // for the lock) while the rest of the control plane starts.
+    const relayStarting = relay.start();
+    relayStarting.catch(() => undefined);
+    const standby = await Promise.race([relayStarting.then(() => false), new Promise<boolean>((r) => { setTimeout(() => r(true), 2000).unref(); })]);
+    if (standby) log.info('the relay stands by: another replica\'s relay publishes this log');
+    undo.push(async () => { await relay.stop(); await relayStarting.catch(() => undefined); });
     // The log's signed checkpoints (issue: audit), with a key of this control plane's own.
     const auditKey = config.auditKey ? loadCheckpointKey(config.auditKey, { create: true }) : undefined;
     if (auditKey) {
