@@ -29,7 +29,7 @@ export interface ReplicatedPlane extends Kubectl {
   /** For cleanupPlanes: another plane's runtime, lent to drop this one's topic. */
   readonly cp: { readonly runtime: Runtime };
   /** Starts replica `r` and waits until it says it is ready; `killOn` as startServe's. */
-  start(r: Replica, opts?: { killOn?: string }): Promise<void>;
+  start(r: Replica, opts?: { killOn?: string; traceRequests?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +76,17 @@ export function firstArrival(r: Replica, msg: string): number | undefined {
   return undefined;
 }
 
+/** The writes (any method but GET) the replica sent once it was ready: "METHOD host path". */
+export function writesAfterReady(r: Replica): string[] {
+  const lines = r.child?.lines ?? [];
+  const ready = lines.findIndex((l) => l.includes(READY));
+  return lines.slice(ready + 1).flatMap((l) => {
+    if (!l.includes('"request sent"')) return [];
+    const x = JSON.parse(l) as { method: string; host: string; path: string };
+    return x.method === 'GET' ? [] : [`${x.method} ${x.host} ${x.path}`];
+  });
+}
+
 /** The holder of the cluster's leader Lease, read with kubectl. */
 export function leaseHolder(p: ReplicatedPlane): string | undefined {
   return get<Obj & { spec?: { holderIdentity?: string } }>(p, ['get', 'lease', '-n', p.config.systemNamespace, 'peerlog-leader'])?.spec?.holderIdentity;
@@ -117,6 +128,8 @@ export interface LogFacts {
   readonly broken: number;
   readonly unaudited: number;
   readonly events: number;
+  /** Every stream's event types in append order, for the diagnostics. */
+  readonly streams: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Waits until every outbox row of the plane is published and in the audit index; the last position then. */
@@ -148,6 +161,8 @@ export async function logFacts(config: PeerlogConfig, streamId: string, settled:
     const gaps = [...versions].filter(([, vs]) => vs.some((v, i) => v !== i + 1)).map(([s, vs]) => `${s}: ${vs.join(',')}`);
     const types = new Map<string, number>();
     for (const r of outbox) if (r.stream_id === streamId) types.set(r.type, (types.get(r.type) ?? 0) + 1);
+    const streams: Record<string, string[]> = {};
+    for (const r of outbox) (streams[r.stream_id] ??= []).push(r.type);
     const links = (await db.query<{ forks: string; broken: string; n: string }>(`
       select (select count(*) from (select prev_hash from peerlog_audit group by prev_hash having count(*) > 1) f) as forks,
              (select count(*) from peerlog_audit a where a.prev_hash <> $1 and not exists (select 1 from peerlog_audit b where b.hash = a.prev_hash)) as broken,
@@ -155,7 +170,7 @@ export async function logFacts(config: PeerlogConfig, streamId: string, settled:
     const audited = new Set((await db.query<{ event_id: string }>('select event_id from peerlog_audit')).rows.map((r) => r.event_id));
     return {
       gaps, duplicateIds: outbox.length - new Set(outbox.map((r) => r.event_id)).size, types,
-      forks: Number(links.forks), broken: Number(links.broken), events: Number(links.n),
+      forks: Number(links.forks), broken: Number(links.broken), events: Number(links.n), streams,
       unaudited: outbox.filter((r) => Number(r.position) <= settled && !audited.has(r.event_id)).length,
     };
   } finally { await db.end(); }

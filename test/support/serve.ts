@@ -35,13 +35,16 @@ export interface ServeChild {
 
 /** The preload that makes a child SIGKILL itself before one request (test/fixtures/kill-on-request.ts). */
 const KILL_ON_REQUEST = new URL('../fixtures/kill-on-request.js', import.meta.url).href;
+/** The preload that logs every HTTP request a child sends (test/fixtures/trace-requests.ts). */
+const TRACE_REQUESTS = new URL('../fixtures/trace-requests.js', import.meta.url).href;
 
 /**
  * `peerlog serve` with `config`'s settings. `killOn` ("METHOD /path") makes the process SIGKILL
- * itself the moment it is about to send that request to a kube-apiserver, before it is sent.
+ * itself the moment it is about to send that request to a kube-apiserver, before it is sent;
+ * `traceRequests` makes it log each request it sends ("request sent", method, host, path).
  */
-export function startServe(config: PeerlogConfig, opts: { killOn?: string } = {}): ServeChild {
-  const preload = opts.killOn ? ['--import', KILL_ON_REQUEST] : [];
+export function startServe(config: PeerlogConfig, opts: { killOn?: string; traceRequests?: boolean } = {}): ServeChild {
+  const preload = [...(opts.killOn ? ['--import', KILL_ON_REQUEST] : []), ...(opts.traceRequests ? ['--import', TRACE_REQUESTS] : [])];
   const env = opts.killOn ? { ...process.env, PEERLOG_KILL_ON: opts.killOn } : process.env;
   const child = spawn(process.execPath, [...preload, PEERLOG, 'serve', ...serveFlags(config), '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const lines: string[] = [];

@@ -1,7 +1,8 @@
 // Issue 17 item 4: two replicas of alpha's `peerlog serve` (real child processes, one log) against
 // beta's control plane, a peering with offloaded pods. Exactly one replica leads (the Lease holder,
 // read with kubectl, is the one that logged "started leading"; the other never did), only it does
-// the process work (the identity is obtained in its log alone), and the work is done once: per
+// the process work (the identity is obtained in its log alone; the follower, its requests traced,
+// sends no write to either cluster once ready), and the work is done once: per
 // stream versions 1..n, no event twice, one CertIssued and one VirtualNodeCreated, exactly one
 // twin per local pod, one hash chain over the audit index.
 import { test } from 'node:test';
@@ -9,7 +10,7 @@ import assert from 'node:assert/strict';
 import { eventually, uniqueName } from '../../support/env.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane } from '../../support/peering.js';
-import { assertDoneOnce, identityOf, leaseHolder, linesOf, logFacts, replicatedPlane, settle, twins } from '../../support/replicas.js';
+import { assertDoneOnce, identityOf, leaseHolder, linesOf, logFacts, replicatedPlane, settle, twins, writesAfterReady } from '../../support/replicas.js';
 
 const PODS = 5;
 
@@ -27,7 +28,7 @@ test('two replicas of peerlog serve: one leads, it alone does the process work, 
     await removeNamespaces(alpha, [ns]);
   });
   await alpha.start(a);
-  await alpha.start(b);
+  await alpha.start(b, { traceRequests: true });
   // a started first on a cluster with no Lease: it takes it; b waits for it to lapse.
   await eventually('replica a leads', async () => (identityOf(a) !== undefined && leaseHolder(alpha) === identityOf(a) ? true : undefined), 30_000);
 
@@ -50,6 +51,8 @@ test('two replicas of peerlog serve: one leads, it alone does the process work, 
   // 2. The process work in the leader's log alone.
   assert.equal(linesOf(a, 'identity obtained').length, 1, 'the leader obtained the identity once');
   assert.deepEqual(linesOf(b, 'identity obtained'), [], 'the follower obtained none');
+  // What the follower sent once ready: reads only (watches, the Lease), never a write to either cluster.
+  assert.deepEqual(writesAfterReady(b), [], 'the follower wrote nothing');
   for (const p of ['process', 'virtual-kubelet', 'kubernetes', 'replication']) {
     assert.deepEqual(linesOf(b, 'projection started').filter((l) => l.projection === p), [], `the follower ran no ${p} projection`);
   }
@@ -62,5 +65,5 @@ test('two replicas of peerlog serve: one leads, it alone does the process work, 
   assertDoneOnce(facts, 'alpha');
   assert.equal(facts.types.get('CertIssued'), 1, 'one CertIssued');
   assert.equal(facts.types.get('VirtualNodeCreated'), 1, 'one VirtualNodeCreated');
-  t.diagnostic(`alpha's log: ${facts.events} events, one chain`);
+  t.diagnostic(`alpha's log: ${facts.events} events, one chain: ${JSON.stringify(facts.streams)}`);
 });

@@ -66,5 +66,5 @@ test('the leader replica SIGKILLed mid-peering: the other takes over and the pee
   assert.equal(facts.types.get('CertIssued'), 1, 'one CertIssued');
   assert.equal(facts.types.get('VirtualNodeCreated'), 1, 'one VirtualNodeCreated');
   assert.equal(facts.types.get('IdentityRequested'), 1, 'one IdentityRequested');
-  t.diagnostic(`alpha's log: ${facts.events} events, one chain`);
+  t.diagnostic(`alpha's log: ${facts.events} events, one chain: ${JSON.stringify(facts.streams)}`);
 });
