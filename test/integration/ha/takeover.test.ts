@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { eventually, uniqueName } from '../../support/env.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane } from '../../support/peering.js';
-import { assertDoneOnce, firstArrival, identityOf, leaseHolder, linesOf, logFacts, replicatedPlane, settle, twins } from '../../support/replicas.js';
+import { assertDoneOnce, firstArrival, identityOf, leaseHolder, linesOf, logFacts, replicatedPlane, settle, twins, writesAfterReady } from '../../support/replicas.js';
 
 const PODS = 5;
 const LEASE_SECONDS = 6;
@@ -29,7 +29,7 @@ test('the leader replica SIGKILLed mid-peering: the other takes over and the pee
   });
   // a dies the moment it is about to apply the virtual node (its identity issued, the node decided).
   await alpha.start(a, { killOn: `PATCH /api/v1/nodes/${nodeName}` });
-  await alpha.start(b);
+  await alpha.start(b, { traceRequests: true });
   await eventually('replica a leads', async () => (identityOf(a) !== undefined && leaseHolder(alpha) === identityOf(a) ? true : undefined), 30_000);
 
   assert.equal(alpha.kubectl(['create', 'namespace', ns]).status, 0);
@@ -44,6 +44,7 @@ test('the leader replica SIGKILLed mid-peering: the other takes over and the pee
   assert.equal(end, 'SIGKILL', 'the leader was killed');
   assert.equal(linesOf(a, 'killed on request').length, 1, 'killed before it applied the virtual node');
   assert.deepEqual(linesOf(b, 'started leading'), [], 'b did not lead while a lived');
+  assert.deepEqual(writesAfterReady(b), [], 'b wrote nothing to either cluster while a lived');
 
   // 2. b takes over once the Lease lapses (liveness bound only: 60 s, ten lease durations).
   await eventually('replica b leads', async () => (identityOf(b) !== undefined && leaseHolder(alpha) === identityOf(b) ? true : undefined), 60_000);
