@@ -3,6 +3,7 @@
 // checks that the replicated plane did the work once: the Lease holder read with kubectl, each
 // replica's leadership log lines, the outbox and audit index read with pg, twins read with kubectl.
 import assert from 'node:assert/strict';
+import { get as httpsGet } from 'node:https';
 import type { PeerlogConfig } from '../../src/config.js';
 import type { Runtime } from '../../src/runtime.js';
 import { GENESIS_HASH } from '../../src/events/constants.js';
@@ -84,6 +85,17 @@ export function writesAfterReady(r: Replica): string[] {
     if (!l.includes('"request sent"')) return [];
     const x = JSON.parse(l) as { method: string; host: string; path: string };
     return x.method === 'GET' ? [] : [`${x.method} ${x.host} ${x.path}`];
+  });
+}
+
+/** What the replica's /readyz answers (its endpoint's certificate is self-signed: not verified here). */
+export function readyz(r: Replica): Promise<{ status: number; body: { ready?: boolean; leader?: boolean; checks?: Record<string, string> } }> {
+  return new Promise((resolve, reject) => {
+    httpsGet(`https://127.0.0.1:${r.config.authPort}/readyz`, { rejectUnauthorized: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => { try { resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as never }); } catch (e) { reject(e as Error); } });
+    }).on('error', reject);
   });
 }
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { eventually, uniqueName } from '../../support/env.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from '../../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane } from '../../support/peering.js';
-import { assertDoneOnce, identityOf, leaseHolder, linesOf, logFacts, replicatedPlane, settle, twins, writesAfterReady } from '../../support/replicas.js';
+import { assertDoneOnce, identityOf, leaseHolder, linesOf, logFacts, readyz, replicatedPlane, settle, twins, writesAfterReady } from '../../support/replicas.js';
 
 const PODS = 5;
 
@@ -48,6 +48,12 @@ test('two replicas of peerlog serve: one leads, it alone does the process work, 
   assert.equal(linesOf(a, 'started leading').length, 1, 'a started leading once');
   assert.deepEqual(linesOf(b, 'started leading'), [], 'b never led');
   assert.ok(linesOf(b, 'another replica leads').some((l) => l.holder === identityOf(a)), 'b saw a lead');
+  // Each replica's /readyz says which it is.
+  const [ra, rb] = await Promise.all([readyz(a), readyz(b)]);
+  assert.equal(ra.body.leader, true, 'a\'s /readyz: leader');
+  assert.equal(ra.body.checks?.leadership, 'leader');
+  assert.equal(rb.body.leader, false, 'b\'s /readyz: follower');
+  assert.equal(rb.body.checks?.leadership, 'follower');
   // 2. The process work in the leader's log alone.
   assert.equal(linesOf(a, 'identity obtained').length, 1, 'the leader obtained the identity once');
   assert.deepEqual(linesOf(b, 'identity obtained'), [], 'the follower obtained none');
