@@ -15,7 +15,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { eventually, uniqueName } from '../support/env.js';
-import { checkLog, leftovers, rng, settled, summaryLine, twinsOf, type TrialResult } from '../support/faults.js';
+import { checkBothLogs, leftovers, rng, summaryLine, twinsOf, type TrialResult } from '../support/faults.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from '../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../support/peering.js';
 import { assertConsumerClean, assertProviderClean, get, servedPlane, type Obj, type ServedPlane } from '../support/unpeering.js';
@@ -129,16 +129,7 @@ async function trial(t: TestContext, i: number, result: TrialResult): Promise<vo
 
   // 3. Both logs, once settled and stopped.
   const checking = Date.now();
-  const [alphaSettled, betaSettled] = await Promise.all([settled(alpha.config, 30_000), settled(beta.config, 30_000)]);
-  await Promise.all([alpha.stop(), beta.stop()]);
-  const checks = await Promise.all([checkLog(alpha.config, alphaSettled), checkLog(beta.config, betaSettled)]);
-  const problems: string[] = [];
-  for (const [name, c] of [['alpha', checks[0]], ['beta', checks[1]]] as const) {
-    result.lost += c.lost;
-    result.duplicateEvents += c.duplicateVersions;
-    result.republished += c.republished;
-    problems.push(...c.problems.map((x) => `${name}: ${x}`));
-  }
+  const problems = await checkBothLogs(result, alpha, beta);
   t.diagnostic(`trial ${i}: converged ${((result.convergeMs ?? 0) / 1000).toFixed(1)} s after the kill; logs checked in ${secs(checking)}; ${result.republished} events published twice (deduped)`);
   assert.deepEqual(problems, [], `trial ${i} (seed ${SEED}): the logs`);
 }

@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { eventually, uniqueName } from '../support/env.js';
+import { rng } from '../support/faults.js';
 import { logClient } from '../support/log.js';
 import { cleanupPlanes, startPlane } from '../support/peering.js';
 import { memoryOf, type MemorySample } from '../support/serve.js';
@@ -46,17 +47,6 @@ const REQUEST_TIMEOUT_MS = 15_000;
 const SLACK_MS = 10_000;
 const CN_PREFIX = 'peerlog:cluster:';
 const PEERS = 'peerlog:peers';
-
-/** mulberry32: a small seeded generator, so that a failing run can be drawn again. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** How one hostile exchange ended: an HTTP status, or the connection closed with none (by whom). */
 interface Outcome { readonly status?: number; readonly closed?: 'server' | 'client'; readonly hang?: boolean; readonly ms: number }
