@@ -41,5 +41,8 @@ export function offloadedDeployment(ns: string, name: string, replicas: number, 
  */
 export async function removeNamespaces(p: { kubectl(args: readonly string[]): { status: number | null } }, names: readonly string[]): Promise<void> {
   for (const n of names) p.kubectl(['delete', 'namespace', n, '--wait=false', '--ignore-not-found']);
+  // Pods bound to a virtual node that is gone have no kubelet to confirm their deletion: left to
+  // the pod garbage collector, a loaded machine can take minutes. Forced, as an operator would.
+  for (const n of names) p.kubectl(['delete', 'pods', '--all', '-n', n, '--force', '--grace-period=0', '--wait=false', '--ignore-not-found']);
   await eventually(`namespaces ${names.join(', ')} gone`, async () => (names.every((n) => p.kubectl(['get', 'namespace', n]).status !== 0) ? true : undefined), 90_000);
 }
