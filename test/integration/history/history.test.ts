@@ -28,13 +28,16 @@ async function json<T>(p: Plane, args: string[]): Promise<T> {
  * instant: what `history --as-of` at it must say.
  */
 async function settled(p: Plane, name: string, what: string, ready: (s: Status) => boolean): Promise<{ at: string; status: Status }> {
+  let last = '';
   return eventually(`${what}, and status settled`, async () => {
     const before = await json<Status>(p, ['status', name]);
+    last = JSON.stringify(before);
     if (!ready(before)) return undefined;
     const at = new Date().toISOString();
     const after = await json<Status>(p, ['status', name]);
+    if (JSON.stringify(after) !== last) last = `${last} then ${JSON.stringify(after)}`;
     return JSON.stringify(before) === JSON.stringify(after) ? { at, status: after } : undefined;
-  }, 90_000);
+  }, 90_000).catch((e: Error) => { throw new Error(`${e.message}; status -o json said ${last.slice(0, 3000)}`); });
 }
 
 test('history --as-of at three instants of peer → offload → unpeer equals status -o json then; the HTML timeline draws every phase in headless Chromium', async (t) => {
