@@ -55,6 +55,11 @@ export function caKeyOf(cluster: 'alpha' | 'beta'): string {
   return stackEnv().clusters[cluster].caKey;
 }
 
+/** A client of a stack cluster as its admin: what tests clean up with, whatever the planes may do. */
+export function adminKube(cluster: 'alpha' | 'beta'): KubeClient {
+  return createKubeClient(kubeConfigFromFile(stackEnv().clusters[cluster].kubeconfig));
+}
+
 export interface TestProvider {
   readonly cp: ControlPlane;
   readonly config: PeerlogConfig;
@@ -83,11 +88,13 @@ export async function startProvider(opts: { prefix?: string; burst?: number; pol
     async cleanup(consumerIds = []) {
       await cp.stop();
       await dropLog(config, cp.runtime);
-      for (const ns of [config.systemNamespace, ...consumerIds.map(tenantNamespaceFor)]) await cp.kube.delete('v1', 'Namespace', ns);
+      // As the admin: under PEERLOG_TEST_RBAC=shipped the control plane may not delete all it made.
+      const admin = adminKube('beta');
+      for (const ns of [config.systemNamespace, ...consumerIds.map(tenantNamespaceFor)]) await admin.delete('v1', 'Namespace', ns);
       // The ForeignClusters the provider made for the consumers it authenticated.
       for (const id of consumerIds) {
-        const list = await cp.kube.request<{ items: { metadata: { name: string } }[] }>('GET', `/apis/peering.peerlog.dev/v1alpha1/foreignclusters?labelSelector=${encodeURIComponent(`peerlog.dev/remote-cluster-id=${id}`)}`);
-        for (const fc of list.items) await cp.kube.delete('peering.peerlog.dev/v1alpha1', 'ForeignCluster', fc.metadata.name);
+        const list = await admin.request<{ items: { metadata: { name: string } }[] }>('GET', `/apis/peering.peerlog.dev/v1alpha1/foreignclusters?labelSelector=${encodeURIComponent(`peerlog.dev/remote-cluster-id=${id}`)}`);
+        for (const fc of list.items) await admin.delete('peering.peerlog.dev/v1alpha1', 'ForeignCluster', fc.metadata.name);
       }
     },
   };
@@ -119,7 +126,8 @@ export async function openConsumer(prefix = 'cons'): Promise<TestConsumer> {
       await relay.stop();
       await rt.close();
       await dropLog(config, rt);
-      for (const id of providerIds) await kube.delete('v1', 'Namespace', tenantNamespaceFor(id));
+      const admin = adminKube('alpha');
+      for (const id of providerIds) await admin.delete('v1', 'Namespace', tenantNamespaceFor(id));
     },
   };
 }
