@@ -9,7 +9,7 @@ import { eventually, uniqueName } from './env.js';
 import { logClient } from './log.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from './offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from './peering.js';
-import { assertConsumerClean, assertProviderClean, get, listed, servedPlane, type Kubectl, type Obj, type ServedPlane } from './unpeering.js';
+import { assertConsumerClean, assertProviderClean, get, listed, servedPlane, type Obj, type ServedPlane } from './unpeering.js';
 import { topicFor } from '../../src/adapters/kafka/client.js';
 import type { PeerlogConfig } from '../../src/config.js';
 
@@ -26,9 +26,6 @@ export function rng(seed: number): () => number {
 
 export interface Pod extends Obj { spec: { nodeName?: string }; status?: { phase?: string } }
 
-/** A side of a trial: a test plane, one served, or a replicated one (test/support/replicas.ts). */
-export type Side = Kubectl & { readonly config: PeerlogConfig };
-
 /** What a trial found, filled in as it goes (so a failed trial still counts what it saw). */
 export interface TrialResult {
   converged: boolean;
@@ -40,7 +37,7 @@ export interface TrialResult {
 }
 
 /** What the twins on beta say about the pods on alpha: the pods whose twin is not (yet) one Running pod, and twins of no local pod. */
-export function twinsOf(alpha: Side, beta: Side, ns: string, remoteNs: string, n: number, nodeName: string): { ready: boolean; duplicates: number; orphans: number; local: number } {
+export function twinsOf(alpha: Plane | ServedPlane, beta: Plane | ServedPlane, ns: string, remoteNs: string, n: number, nodeName: string): { ready: boolean; duplicates: number; orphans: number; local: number } {
   const local = (get<{ items: Pod[] }>(alpha, ['get', 'pods', '-n', ns, '-l', 'app=work'])?.items ?? []).filter((p) => !p.metadata.deletionTimestamp);
   const twins = (get<{ items: Pod[] }>(beta, ['get', 'pods', '-n', remoteNs])?.items ?? []).filter((p) => !p.metadata.deletionTimestamp);
   const byOrigin = new Map<string, Pod[]>();
@@ -135,7 +132,7 @@ export async function settled(config: PeerlogConfig, timeoutMs: number): Promise
 }
 
 /** Objects of the peering left on either side (by label), for the summary; the assertions say which. */
-export function leftovers(alpha: Side, beta: Side): number {
+export function leftovers(alpha: Plane | ServedPlane, beta: Plane | ServedPlane): number {
   const alphaId = alpha.config.clusterId;
   const betaId = beta.config.clusterId;
   return listed(beta, 'namespaces,resourcerequests,resourceoffers,roles,rolebindings,resourcequotas,pods,configmaps', `peerlog.dev/remote-cluster-id=${alphaId}`).length
