@@ -8,7 +8,6 @@ import { clusterDir, loadLayout, stackEnv, CLUSTERS, type ClusterName } from './
 import { DEFAULT_SYSTEM_NAMESPACE, KUBE_APISERVER_CLIENT_SIGNER } from './resources/constants.js';
 import { parseDurationSeconds } from './duration.js';
 import { DNS_LABEL_PATTERN as DNS_LABEL } from './events/constants.js';
-import { timingProblem, type ElectionTiming } from './leader/election.js';
 
 export interface PeerlogConfig {
   readonly clusterId: string;
@@ -78,8 +77,6 @@ export interface PeerlogConfig {
   /** The port of the Prometheus `/metrics` endpoint (0: any free port); undefined: no endpoint. */
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
-  /** The replicas' leader election over a Lease in the system namespace (client-go's defaults 15s/10s/2s). */
-  readonly leaderElection: ElectionTiming;
 }
 
 export interface KafkaTlsSettings {
@@ -147,9 +144,6 @@ export interface ConfigSource {
   readonly databaseCa?: string;
   readonly metricsPort?: number | string;
   readonly metricsHost?: string;
-  readonly leaderElectLeaseDuration?: number;
-  readonly leaderElectRenewDeadline?: number;
-  readonly leaderElectRetryPeriod?: number;
 }
 
 function fail(setting: string, why: string): never {
@@ -202,9 +196,6 @@ export const CONFIG_FLAGS = [
   { name: 'database-ca', env: 'PEERLOG_DATABASE_CA', description: 'CA bundle (PEM file) that verifies PostgreSQL\'s server certificate (the URL\'s sslrootcert does the same)' },
   { name: 'metrics-port', env: 'PEERLOG_METRICS_PORT', description: 'port of the Prometheus /metrics endpoint (plain HTTP), 0 for any free port (default: none; with --stack the cluster\'s metrics port)' },
   { name: 'metrics-host', env: 'PEERLOG_METRICS_HOST', description: 'address the /metrics endpoint listens on (default 127.0.0.1)' },
-  { name: 'leader-elect-lease-duration', env: 'PEERLOG_LEADER_ELECT_LEASE_DURATION', description: 'how long a replica that does not lead waits, after the leader\'s last renewal it saw, before it takes over: a duration like 15s (default 15s)' },
-  { name: 'leader-elect-renew-deadline', env: 'PEERLOG_LEADER_ELECT_RENEW_DEADLINE', description: 'how long the leader goes on leading without a successful renewal of its Lease before it stops its leader-only work (default 10s)' },
-  { name: 'leader-elect-retry-period', env: 'PEERLOG_LEADER_ELECT_RETRY_PERIOD', description: 'time between two attempts to take or renew the leader Lease (default 2s)' },
 ] as const;
 
 export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ConfigSource {
@@ -218,7 +209,7 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
   const port = get('auth-port');
   const kubeletPort = get('kubelet-port');
   const num = (n: 'auth-failure-burst' | 'sharing-percent' | 'offer-threshold-percent' | 'kafka-replication-factor' | 'kafka-min-insync-replicas') => { const v = get(n); return v === undefined ? undefined : Number(v); };
-  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds' | 'checkpoint-seconds' | 'csr-signing-timeout' | 'leader-elect-lease-duration' | 'leader-elect-renew-deadline' | 'leader-elect-retry-period') => {
+  const duration = (n: 'auth-failure-refill-seconds' | 'resync-seconds' | 'checkpoint-seconds' | 'csr-signing-timeout') => {
     const v = get(n);
     return v === undefined ? undefined : parseDurationSeconds(v, `setting ${n}`, (m) => new ValidationError(m, { field: n, code: 'InvalidSetting' }));
   };
@@ -241,8 +232,6 @@ export function sourceFrom(flags: Readonly<Record<string, unknown>>, env: NodeJS
     kafkaSaslPassword: env.PEERLOG_KAFKA_SASL_PASSWORD || undefined, kafkaSaslPasswordFile: get('kafka-sasl-password-file'),
     databaseSslmode: get('database-sslmode'), databaseCa: get('database-ca'),
     metricsPort: get('metrics-port'), metricsHost: get('metrics-host'),
-    leaderElectLeaseDuration: duration('leader-elect-lease-duration'), leaderElectRenewDeadline: duration('leader-elect-renew-deadline'),
-    leaderElectRetryPeriod: duration('leader-elect-retry-period'),
   };
 }
 
@@ -427,13 +416,6 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
   if (metricsPort !== undefined && metricsPort !== 0 && (metricsPort === authPort || metricsPort === kubeletPort)) {
     fail('metrics-port', `${metricsPort} is the ${metricsPort === authPort ? 'authentication endpoint' : 'kubelet API'}'s port too`);
   }
-  const leaderElection: ElectionTiming = Object.freeze({
-    leaseDurationMs: positive('leader-elect-lease-duration', s.leaderElectLeaseDuration, 15) * 1000,
-    renewDeadlineMs: positive('leader-elect-renew-deadline', s.leaderElectRenewDeadline, 10) * 1000,
-    retryPeriodMs: positive('leader-elect-retry-period', s.leaderElectRetryPeriod, 2) * 1000,
-  });
-  const electionProblem = timingProblem(leaderElection);
-  if (electionProblem) fail(electionProblem.setting, electionProblem.why);
   const offerAcceptance = s.offerAcceptance ?? 'auto';
   if (offerAcceptance !== 'auto' && offerAcceptance !== 'manual') fail('offer-acceptance', `${JSON.stringify(offerAcceptance)} is neither auto nor manual`);
   return Object.freeze({
@@ -454,7 +436,6 @@ export function loadConfig(src: ConfigSource, needs: { kubernetes?: boolean; ca?
     checkpointSeconds: positive('checkpoint-seconds', s.checkpointSeconds, 30),
     kafkaTls, kafkaSasl,
     metricsPort, metricsHost,
-    leaderElection,
   });
 }
 

@@ -26,11 +26,6 @@ import { createCheckpointer } from './adapters/postgres/checkpoints.js';
 import type { ProjectionRunner } from './adapters/kafka/projection-runner.js';
 import { isKafkaError } from './adapters/kafka/client.js';
 import { createMetricsEndpoint } from './wiring/metrics.js';
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import { createLeaseStore } from './adapters/kubernetes/lease.js';
-import { createElector, type Elector } from './leader/elector.js';
-import { LEADER_LEASE_NAME } from './resources/constants.js';
 
 export interface ControlPlane {
   readonly config: PeerlogConfig;
@@ -46,10 +41,8 @@ export interface ControlPlane {
   readonly kubelet: KubeletServer;
   /** The URL of the Prometheus /metrics endpoint, when --metrics-port is set. */
   readonly metricsUrl: string | undefined;
-  /** What /readyz answers: each check's state (the relay, the projections, the database, the cluster) and whether it leads. */
+  /** What /readyz answers: each check's state (the relay, the projections, the database, the cluster). */
   readiness(): Promise<Readiness>;
-  /** Whether this replica leads its cluster now (holds the Lease `peerlog-leader` within its renew deadline). */
-  leading(): boolean;
   stop(): Promise<void>;
 }
 
@@ -115,13 +108,8 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       log.warn('Kafka is unreachable at start: commands wait in the outbox, projections start once it answers', { brokers: config.kafkaBrokers, error: e });
     });
     const relay: Relay = runtime.relay();
-    // Another replica's relay may hold the log's relay lock: this one then stands by (start waits
-    // for the lock) while the rest of the control plane starts.
-    const relayStarting = relay.start();
-    relayStarting.catch(() => undefined);
-    const standby = await Promise.race([relayStarting.then(() => false), new Promise<boolean>((r) => { setTimeout(() => r(true), 2000).unref(); })]);
-    if (standby) log.info('the relay stands by: another replica\'s relay publishes this log');
-    undo.push(async () => { await relay.stop(); await relayStarting.catch(() => undefined); });
+    await relay.start();
+    undo.push(() => relay.stop());
     // The log's signed checkpoints (issue: audit), with a key of this control plane's own.
     const auditKey = config.auditKey ? loadCheckpointKey(config.auditKey, { create: true }) : undefined;
     if (auditKey) {
@@ -156,40 +144,17 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
 
     // 4. The operator: watches that send commands, and the projections of the log that make every
     //    effect, each a consumer group of its own (started, and caught up, once Kafka answers).
-    //    Only the replica that leads (holds the Lease) runs them: the others keep their caches warm.
-    let elector: Elector | undefined;
-    const leading = () => elector?.leading() ?? false;
     const operator = await step('operator', 'the watches of the local cluster', () => startOperator({
-      config, rt: runtime, kube, views: runtime.views, consumer: consumerPorts(config, runtime, kube, logger), logger, leading,
+      config, rt: runtime, kube, views: runtime.views, consumer: consumerPorts(config, runtime, kube, logger), logger,
     }));
     undo.push(() => operator.stop());
-    let effectRunners: { name: string; runner: ProjectionRunner; stop(): Promise<void> }[] = [];
-    let termEnded: Promise<void> = Promise.resolve();
-    const lead = () => {
-      const previous = termEnded;
-      effectRunners = operator.projections.map((p) => {
-        const runner = runtime.projection(p.projection);
-        // Started (once the last term's runners let their locks go), then everything applied once:
-        // what drifted, or was left half done by a leader that died, is made whole.
-        const starting = keepStarting(`${p.name} projection`, async () => { await previous; await runner.start(); await p.resync(); }, log);
-        return { name: p.name, runner, stop: async () => { await starting.cancel(); await runner.stop(); } };
-      });
-      void operator.resync();
-    };
-    const follow = () => {
-      const term = effectRunners;
-      effectRunners = [];
-      termEnded = Promise.all([operator.follow(), ...term.map((r) => r.stop())])
-        .then(() => undefined, (e: unknown) => log.error('stopping the leader\'s work failed', { error: e }));
-    };
-    const leaseKube = createKubeClient(loadKubeConfig(config.kubeconfig), { deadlineMs: Math.max(1000, config.leaderElection.renewDeadlineMs / 2) });
-    elector = createElector({
-      store: createLeaseStore(leaseKube, config.systemNamespace, LEADER_LEASE_NAME), identity: `${hostname()}_${randomUUID()}`,
-      timing: config.leaderElection, logger: logger.child({ clusterId: config.clusterId }), onStartedLeading: lead, onStoppedLeading: follow,
+    const effectRunners = operator.projections.map((p) => {
+      const runner = runtime.projection(p.projection);
+      // Started, then everything applied once: what drifted while this process was away is fixed.
+      const starting = keepStarting(`${p.name} projection`, async () => { await runner.start(); await p.resync(); }, log);
+      undo.push(async () => { await starting.cancel(); await runner.stop(); });
+      return { name: p.name, runner };
     });
-    elector.start();
-    const electing = elector;
-    undo.push(async () => { await electing.stop(); await termEnded; });
 
     // 5. The virtual nodes' kubelet API, where kube-apiserver asks for offloaded pods' logs. The
     //    cluster's client CA signs kube-apiserver's kubelet client certificate and peer identities
@@ -205,23 +170,19 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
 
     // 6. Metrics, when a port is set: the projection that times each step from the log, run like
     //    the others, and /metrics on its own port (listening once the endpoint below is up).
-    //    It is a read model (its lock lets one replica apply it), so it runs on every replica.
     const metrics = config.metricsPort === undefined ? undefined : createMetricsEndpoint(config, runtime, logger);
-    const readRunners: { name: string; runner: ProjectionRunner }[] = [{ name: 'read-models', runner: readModels }];
     if (metrics) {
       const runner = runtime.projection(metrics.projection);
       const starting = keepStarting('metrics projection', () => runner.start(), log);
       undo.push(async () => { await starting.cancel(); await runner.stop(); await metrics.close(); });
-      readRunners.push({ name: metrics.projection.name, runner });
+      effectRunners.push({ name: metrics.projection.name, runner });
     }
-    /** The projections running now: the read models, and the effects while this replica leads. */
-    const running = () => [...readRunners, ...effectRunners];
 
     // 7. The authentication endpoint and probes.
     const ports = await providerPorts(config, runtime, kube, logger, opts.policy ?? DEFAULT_CSR_POLICY, (id) => operator.incomingAllowed(id));
+    const runners: readonly ProjectionRunner[] = [readModels, ...effectRunners.map((r) => r.runner)];
+    const names: readonly string[] = ['read-models', ...effectRunners.map((r) => r.name)];
     const readiness = async (): Promise<Readiness> => {
-      const runners: readonly ProjectionRunner[] = running().map((r) => r.runner);
-      const names: readonly string[] = running().map((r) => r.name);
       // Unauthenticated callers see each check's name and a short state; the why goes to the log, not to them.
       const checks: Record<string, string> = {};
       await runtime.queries.ping().then(() => { checks.database = 'ok'; }, (e: Error) => { checks.database = 'failing'; log.warn('readiness: database failing', { error: e }); });
@@ -229,10 +190,8 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
       checks.relay = relay.state();
       const waiting = runners.map((r, i) => [names[i], r.state()] as const).filter(([, state]) => state !== 'ok');
       checks.projections = waiting.length === 0 ? 'ok' : waiting.map(([n, state]) => `${n}: ${state}`).join('; ');
-      const leader = leading();
-      checks.leadership = leader ? 'leader' : 'follower';
       // Kafka being away does not make the endpoint unready: commands are kept in the outbox.
-      return { ready: checks.database === 'ok' && checks.kubernetes === 'ok', checks, leader };
+      return { ready: checks.database === 'ok' && checks.kubernetes === 'ok', checks };
     };
     const server = createAuthServer({
       host: config.authHost, port: config.authPort, tls, ids: ports.ids, readiness, logger, proxyProtocol: config.authProxyProtocol,
@@ -246,9 +205,9 @@ export async function startControlPlane(config: PeerlogConfig, logger: Logger, o
     undo.push(() => server.close());
     const url = config.authUrl ?? `https://${config.authHost.includes(':') ? `[${config.authHost}]` : config.authHost}:${addr.port}`;
     const fingerprint = certificateFingerprint(tls.certPem);
-    const metricsUrl = metrics && await step('metrics', `${config.metricsHost}:${config.metricsPort}`, () => metrics.listen({ relay, runners: running }));
+    const metricsUrl = metrics && await step('metrics', `${config.metricsHost}:${config.metricsPort}`, () => metrics.listen({ relay, runners: [{ name: 'read-models', runner: readModels }, ...effectRunners] }));
     log.info('control plane ready', { authUrl: url, fingerprint, dbSchema: config.dbSchema, ...(metricsUrl ? { metricsUrl } : {}) });
-    return { config, runtime, kube, server, url, fingerprint, operator, kubelet, metricsUrl, readiness, leading, stop };
+    return { config, runtime, kube, server, url, fingerprint, operator, kubelet, metricsUrl, readiness, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -82,8 +82,6 @@ export interface ConsumerSide {
   step(remote: string, view: OutgoingView | undefined): Promise<void>;
   /** Drops the offer watch and renewal timer of a peering that ended. */
   forget(remote: string): Promise<void>;
-  /** Drops every offer watch and renewal timer (this replica stopped leading); the next step makes them again. */
-  suspend(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -430,9 +428,6 @@ export function createConsumerSide(d: ConsumerSideDeps): ConsumerSide {
     observeVirtualNode,
     step,
     forget,
-    async suspend() {
-      for (const remote of [...new Set([...offerWatches.keys(), ...renewals.keys()])]) await forget(remote);
-    },
     async stop() {
       stopped = true;
       for (const t of logChecks) clearTimeout(t);

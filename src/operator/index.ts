@@ -51,11 +51,6 @@ export interface Operator {
   podLogs(req: ContainerLogRequest, signal: AbortSignal): Promise<Readable | LogsRefusal>;
   /** Everything looked at again: every ForeignCluster observed, every projection's views applied. */
   resync(): Promise<void>;
-  /**
-   * This replica stopped leading: its leader-only work stops at once (observations and effects are
-   * dropped from here on; the virtual nodes' heartbeats, the offer watches and renewal timers end).
-   */
-  follow(): Promise<void>;
   idle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -67,17 +62,11 @@ export interface OperatorDeps {
   readonly views: ViewStore;
   readonly consumer: ConsumerPorts;
   readonly logger: Logger;
-  /**
-   * Whether this replica leads its cluster (default always). Only the leader turns observations
-   * into commands and makes effects; a follower keeps its caches warm for a quick takeover.
-   */
-  readonly leading?: () => boolean;
 }
 
 export async function startOperator(d: OperatorDeps): Promise<Operator> {
   const { config, rt, kube } = d;
   const log = d.logger.child({ component: 'operator' });
-  const leading = d.leading ?? (() => true);
   const watches = createWatches(log);
   const meta = (actor: Actor = CONTROLLER) => ({ now: new Date().toISOString(), actor, correlationId: randomUUID(), commandId: randomUUID() });
   const sendOutgoing = (remote: string, c: Omit<OutgoingCommand, 'metadata'>, actor?: Actor) => rt.bus.outgoing(remote, { ...c, metadata: meta(actor) } as OutgoingCommand);
@@ -96,9 +85,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
 
   // ---- the projections that make effects ---------------------------------------------------------------
   const identities = createIdentityKeeper({ kube, clusterId: config.clusterId });
-  const kubernetes = createKubernetesProjection({ kube, store: d.views, logger: d.logger, foreignClusterOf: fcFor, active: leading });
+  const kubernetes = createKubernetesProjection({ kube, store: d.views, logger: d.logger, foreignClusterOf: fcFor });
   const replication = createReplicationProjection({
-    kube, store: d.views, logger: d.logger, clusterId: config.clusterId, clusterName: config.clusterName, active: leading,
+    kube, store: d.views, logger: d.logger, clusterId: config.clusterId, clusterName: config.clusterName,
     providerClient: (remote, state) => identities.client(remote, state),
     recordNamespace: async (remote, outcome) => { await sendIncoming(remote, { type: 'RecordRemoteNamespace', data: outcome }); },
     recordWithdrawal: async (remote, providerReached, notice, overdue) => {
@@ -116,7 +105,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     reflect: (remote) => enqueue({ kind: 'remotePods', remoteClusterId: remote }),
   });
   const virtualKubelet = createVirtualKubeletProjection({
-    kube, store: d.views, logger: d.logger, offload: offloading.ports, kubelet: { address: config.kubeletAddress, port: config.kubeletPort }, active: leading,
+    kube, store: d.views, logger: d.logger, offload: offloading.ports, kubelet: { address: config.kubeletAddress, port: config.kubeletPort },
     check: async (remote) => identities.health(remote, await rt.bus.loadOutgoing(remote)),
     report: async (remote, h) => {
       await sendOutgoing(remote, { type: 'RecordProviderHealth', data: h.ready ? { ready: true } : { ready: false, reason: h.reason, message: h.message } });
@@ -143,7 +132,7 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     incomingDisabled: (remote) => fcFor(remote)?.spec.incoming === 'Disabled',
   });
   const processes: EffectProjection = createEffectProjection({
-    name: PROCESS, store: d.views, logger: d.logger, active: leading,
+    name: PROCESS, store: d.views, logger: d.logger,
     async effect(remote, views) {
       // Both halves, even when one fails: the other direction does not wait for it.
       const results = await Promise.allSettled([consumerSide.step(remote, views.outgoing), providerSide.step(remote, views.incoming)]);
@@ -155,8 +144,6 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
 
   // ---- observations become commands (or a re-apply, for drift) ----------------------------------------
   const queue: WorkQueue = createWorkQueue(async (encoded) => {
-    // A follower observes nothing: the leader does, and a replica that takes over looks at everything (resync).
-    if (!leading()) return;
     const key = decodeKey(encoded);
     if (!key) return;
     switch (key.kind) {
@@ -260,14 +247,9 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
 
   async function resync(): Promise<void> {
     for (const fc of fcs.list()) if (fc.metadata?.name) enqueue({ kind: 'foreignCluster', name: fc.metadata.name });
-    for (const rr of rrs.list()) if (rr.metadata?.name && rr.metadata.namespace) enqueue({ kind: 'resourceRequest', namespace: rr.metadata.namespace, name: rr.metadata.name });
     for (const n of nodes.list()) {
       const remote = remoteOfNode(n.metadata?.name);
-      if (remote) {
-        enqueue({ kind: 'virtualNode', remoteClusterId: remote });
-        enqueue({ kind: 'virtualNodePods', remoteClusterId: remote });
-        enqueue({ kind: 'remotePods', remoteClusterId: remote });
-      }
+      if (remote) { enqueue({ kind: 'virtualNodePods', remoteClusterId: remote }); enqueue({ kind: 'remotePods', remoteClusterId: remote }); }
     }
     for (const p of projections) await p.resync().catch((e: unknown) => log.warn('resync failed', { projection: p.name, error: e }));
   }
@@ -279,10 +261,6 @@ export async function startOperator(d: OperatorDeps): Promise<Operator> {
     projections,
     podLogs,
     resync,
-    async follow() {
-      virtualKubelet.suspend();
-      await consumerSide.suspend();
-    },
     async idle() {
       await queue.idle();
       for (const p of projections) await p.idle();

@@ -10,8 +10,6 @@ export const FIELD_MANAGER = 'peerlog';
 
 /** Where a control plane keeps its own objects (token, serving certificate) unless configured otherwise. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'peerlog-system';
-/** The Lease (coordination.k8s.io/v1, in the system namespace) whose holder is the replica that leads the cluster's control plane. */
-export const LEADER_LEASE_NAME = 'peerlog-leader';
 export const TOKEN_SECRET_NAME = 'peerlog-token';
 export const TOKEN_SECRET_KEY = 'token';
 /**

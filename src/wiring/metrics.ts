@@ -34,8 +34,7 @@ export interface MetricsEndpoint {
   /** For the authentication endpoint's `onIdentityOutcome`. */
   readonly onIdentityOutcome: (o: IdentityOutcome) => void;
   /** Starts serving; the URL of /metrics (the port resolved when 0 was asked). */
-  /** `runners` is asked at each scrape: the projections a replica runs change with its leadership. */
-  listen(sources: { relay: Relay; runners: () => readonly { name: string; runner: ProjectionRunner }[] }): Promise<string>;
+  listen(sources: { relay: Relay; runners: readonly { name: string; runner: ProjectionRunner }[] }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -116,7 +115,7 @@ export function createMetricsEndpoint(config: PeerlogConfig, rt: Runtime, logger
     projection: createMetricsProjection(rt.views),
     onIdentityOutcome: (o) => auth.inc(authResultOf(o)),
     async listen({ relay, runners }) {
-      server = createMetricsServer({ host: config.metricsHost, port: config.metricsPort ?? 0, logger, collect: () => collect(relay, runners()) });
+      server = createMetricsServer({ host: config.metricsHost, port: config.metricsPort ?? 0, logger, collect: () => collect(relay, runners) });
       const addr = await server.listen();
       return `http://${config.metricsHost.includes(':') ? `[${config.metricsHost}]` : config.metricsHost}:${addr.port}${METRICS_PATH}`;
     },

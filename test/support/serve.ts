@@ -14,8 +14,6 @@ export function serveFlags(c: PeerlogConfig): string[] {
     '--sharing-percent', String(c.sharingPercent), '--offer-threshold-percent', String(c.offerThresholdPercent),
     '--offer-acceptance', c.offerAcceptance, '--foreign-cluster-selector', c.foreignClusterSelector,
     '--kubelet-port', String(c.kubeletPort), '--kubelet-host', c.kubeletHost, '--kubelet-address', c.kubeletAddress,
-    '--leader-elect-lease-duration', `${c.leaderElection.leaseDurationMs}ms`, '--leader-elect-renew-deadline', `${c.leaderElection.renewDeadlineMs}ms`,
-    '--leader-elect-retry-period', `${c.leaderElection.retryPeriodMs}ms`,
   ];
   if (c.authUrl !== undefined) flags.push('--auth-url', c.authUrl);
   // Only a plane pinned to the CA-key signer is given the key; the others sign through the CSR API.
@@ -41,20 +39,14 @@ export interface ServeChild {
 const KILL_ON_REQUEST = new URL('../fixtures/kill-on-request.js', import.meta.url).href;
 /** The preload that answers SIGUSR2 with one line of the process's memory (test/fixtures/memory-probe.ts). */
 const MEMORY_PROBE = new URL('../fixtures/memory-probe.js', import.meta.url).href;
-/** The preload that logs every HTTP request a child sends (test/fixtures/trace-requests.ts). */
-const TRACE_REQUESTS = new URL('../fixtures/trace-requests.js', import.meta.url).href;
 
 /**
  * `peerlog serve` with `config`'s settings. `killOn` ("METHOD /path") makes the process SIGKILL
  * itself the moment it is about to send that request to a kube-apiserver, before it is sent;
- * `memoryProbe` makes it answer SIGUSR2 with a `memory probe` line (see memoryOf); `traceRequests`
- * makes it log each request it sends ("request sent", method, host, path).
+ * `memoryProbe` makes it answer SIGUSR2 with a `memory probe` line (see memoryOf).
  */
-export function startServe(config: PeerlogConfig, opts: { killOn?: string; memoryProbe?: boolean; traceRequests?: boolean } = {}): ServeChild {
-  const preload = [
-    ...(opts.killOn ? ['--import', KILL_ON_REQUEST] : []), ...(opts.memoryProbe ? ['--expose-gc', '--import', MEMORY_PROBE] : []),
-    ...(opts.traceRequests ? ['--import', TRACE_REQUESTS] : []),
-  ];
+export function startServe(config: PeerlogConfig, opts: { killOn?: string; memoryProbe?: boolean } = {}): ServeChild {
+  const preload = [...(opts.killOn ? ['--import', KILL_ON_REQUEST] : []), ...(opts.memoryProbe ? ['--expose-gc', '--import', MEMORY_PROBE] : [])];
   const env = opts.killOn ? { ...process.env, PEERLOG_KILL_ON: opts.killOn } : process.env;
   const child = spawn(process.execPath, [...preload, PEERLOG, 'serve', ...serveFlags(config), '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const lines: string[] = [];

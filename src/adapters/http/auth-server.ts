@@ -16,8 +16,6 @@ import { WITHDRAWAL_PATH, parseWithdrawalRequest, type WithdrawalRequest } from 
 export interface Readiness {
   readonly ready: boolean;
   readonly checks: Readonly<Record<string, string>>;
-  /** Whether this replica leads its cluster (runs the process steps and the virtual kubelet). */
-  readonly leader?: boolean;
 }
 
 export interface AuthServerOptions {

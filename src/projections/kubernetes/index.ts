@@ -30,8 +30,6 @@ export interface KubernetesProjectionDeps {
   /** The ForeignCluster of a remote cluster as the watch's cache holds it. */
   foreignClusterOf(remoteClusterId: string): ForeignClusterObject | undefined;
   readonly live?: boolean;
-  /** Whether this replica leads (default always): only the leader makes effects. */
-  readonly active?: () => boolean;
 }
 
 export function createKubernetesProjection(d: KubernetesProjectionDeps): EffectProjection {
@@ -87,5 +85,5 @@ export function createKubernetesProjection(d: KubernetesProjectionDeps): EffectP
     }
   }
 
-  return createEffectProjection({ name: KUBERNETES, store: d.store, logger: d.logger, effect, ...(d.live === undefined ? {} : { live: d.live }), ...(d.active ? { active: d.active } : {}) });
+  return createEffectProjection({ name: KUBERNETES, store: d.store, logger: d.logger, effect, ...(d.live === undefined ? {} : { live: d.live }) });
 }

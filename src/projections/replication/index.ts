@@ -57,8 +57,6 @@ export interface ReplicationProjectionDeps {
   /** Signs a withdrawal notice with the identity's key (undefined when the Secret no longer holds that certificate). */
   signWithdrawal?(remoteClusterId: string, certFingerprint: string): Promise<WithdrawalNoticeData | undefined>;
   readonly live?: boolean;
-  /** Whether this replica leads (default always): only the leader makes effects. */
-  readonly active?: () => boolean;
 }
 
 /** Consumer-side states that keep a request standing at the provider. */
@@ -323,5 +321,5 @@ export function createReplicationProjection(d: ReplicationProjectionDeps): Effec
       memo.record(key, all);
     }
   }
-  return createEffectProjection({ name: REPLICATION, store: d.store, logger: d.logger, effect, kinds: ['outgoing', 'incoming', 'pods'], ...(d.live === undefined ? {} : { live: d.live }), ...(d.active ? { active: d.active } : {}) });
+  return createEffectProjection({ name: REPLICATION, store: d.store, logger: d.logger, effect, kinds: ['outgoing', 'incoming', 'pods'], ...(d.live === undefined ? {} : { live: d.live }) });
 }

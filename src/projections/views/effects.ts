@@ -23,12 +23,6 @@ export interface EffectProjectionOptions {
   readonly concurrency?: number;
   /** The stream kinds this projection folds (default: the peering streams, outgoing and incoming). */
   readonly kinds?: readonly ViewKind[];
-  /**
-   * Whether this replica may make effects now (it leads; default always). Checked before each
-   * effect: a follower's queued work is dropped, and the replica that takes over applies every
-   * remote again (resync).
-   */
-  readonly active?: () => boolean;
 }
 
 export interface EffectProjection {
@@ -91,7 +85,6 @@ export function createEffectProjection(o: EffectProjectionOptions): EffectProjec
   /** Remotes whose next effect must not trust what it applied before (drift, resync). */
   const forcing = new Set<string>();
   const queue: WorkQueue = createWorkQueue(async (remote) => {
-    if (o.active && !o.active()) return;
     const forced = forcing.delete(remote);
     try {
       await o.effect(remote, await views(remote), forced);

@@ -73,18 +73,11 @@ export interface VirtualKubeletDeps {
   readonly heartbeat?: boolean;
   /** The pod half (offloading); without it the projection makes only nodes and Leases. */
   readonly offload?: OffloadPorts;
-  /** Whether this replica leads (default always): only the leader applies nodes and keeps their Leases. */
-  readonly active?: () => boolean;
 }
 
 export interface VirtualKubeletProjection extends EffectProjection {
   /** Stops the heartbeats (and the projection's effects). */
   stop(): Promise<void>;
-  /**
-   * Stops the heartbeats and forgets what was applied, at once (this replica stopped leading): the
-   * next leader renews the nodes' Leases, and this one applies everything again if it leads again.
-   */
-  suspend(): void;
 }
 
 const same = (a: ProviderHealth, b: ProviderHealth) => a.ready === b.ready && (a.ready || (!b.ready && a.reason === b.reason && a.message === b.message));
@@ -99,7 +92,7 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
 
   async function beat(nodeName: string): Promise<void> {
     const n = nodes.get(nodeName);
-    if (!n || n.beating || (d.active && !d.active())) return;
+    if (!n || n.beating) return;
     n.beating = true;
     try {
       await renew(nodeName, n.uid);
@@ -193,17 +186,9 @@ export function createVirtualKubeletProjection(d: VirtualKubeletDeps): VirtualKu
     beat(want.nodeName).catch((e: unknown) => log.warn('virtual node heartbeat failed', { nodeName: want.nodeName, error: e }));
   }
 
-  const base = createEffectProjection({
-    name: VIRTUAL_KUBELET, store: d.store, logger: d.logger, effect, kinds: ['outgoing', 'pods'],
-    ...(d.live === undefined ? {} : { live: d.live }), ...(d.active ? { active: d.active } : {}),
-  });
+  const base = createEffectProjection({ name: VIRTUAL_KUBELET, store: d.store, logger: d.logger, effect, kinds: ['outgoing', 'pods'], ...(d.live === undefined ? {} : { live: d.live }) });
   return {
     ...base,
-    suspend() {
-      for (const n of nodes.values()) clearInterval(n.timer);
-      nodes.clear();
-      made.clear();
-    },
     async stop() {
       for (const n of nodes.values()) clearInterval(n.timer);
       nodes.clear();
