@@ -15,7 +15,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { eventually, uniqueName } from '../support/env.js';
-import { checkBothLogs, leftovers, rng, summaryLine, twinsOf, type TrialResult } from '../support/faults.js';
+import { checkBothLogs, convergedTwins, leftovers, rng, summaryLine, type TrialResult } from '../support/faults.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from '../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../support/peering.js';
 import { assertConsumerClean, assertProviderClean, get, servedPlane, type Obj, type ServedPlane } from '../support/unpeering.js';
@@ -96,17 +96,7 @@ async function trial(t: TestContext, i: number, result: TrialResult): Promise<vo
   assert.equal(alpha.kubectl(['apply', '-f', '-'], offloadedDeployment(ns, 'work', pods, { resources: { requests: { cpu: '10m', memory: '16Mi' } } }, pinnedTo(betaId))).status, 0);
   const peeringStarted = Date.now();
   let killedAt: number | undefined = phase === 'peering' ? await killAndRestart() : undefined;
-  let last = twinsOf(alpha, beta, ns, remoteNs, pods, nodeName);
-  try {
-    await eventually(`${pods} pods Running on alpha, each with one Running twin on beta`, async () => {
-      last = twinsOf(alpha, beta, ns, remoteNs, pods, nodeName);
-      return last.ready ? true : undefined;
-    }, 180_000);
-  } catch (e) {
-    result.objects += last.duplicates + last.orphans;
-    t.diagnostic(`trial ${i}: not converged: ${last.local} local pods, ${last.duplicates} duplicate twins, ${last.orphans} orphans`);
-    throw e;
-  }
+  await convergedTwins(t, result, { alpha, beta, ns, remoteNs, pods, nodeName }, 180_000, `trial ${i}`);
   if (killedAt !== undefined) result.convergeMs = Date.now() - killedAt;
   t.diagnostic(`trial ${i}: peered with ${pods} pods in ${((Date.now() - peeringStarted) / 1000).toFixed(1)} s`);
 

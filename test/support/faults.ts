@@ -170,6 +170,25 @@ export async function checkBothLogs(result: TrialResult, alpha: Pick<Plane, 'con
 }
 
 /** A new result, nothing seen yet. */
+/**
+ * Waits until every pod runs on alpha's virtual node with exactly one Running twin on beta; on a
+ * timeout the duplicates and orphans seen last count in `result`, and the trial says what it saw.
+ */
+export async function convergedTwins(t: { diagnostic(m: string): void }, result: TrialResult,
+  w: { alpha: Plane | ServedPlane; beta: Plane | ServedPlane; ns: string; remoteNs: string; pods: number; nodeName: string }, timeoutMs: number, prefix: string): Promise<void> {
+  let last = twinsOf(w.alpha, w.beta, w.ns, w.remoteNs, w.pods, w.nodeName);
+  try {
+    await eventually(`${w.pods} pods Running on alpha, each with one Running twin on beta`, async () => {
+      last = twinsOf(w.alpha, w.beta, w.ns, w.remoteNs, w.pods, w.nodeName);
+      return last.ready ? true : undefined;
+    }, timeoutMs);
+  } catch (e) {
+    result.objects += last.duplicates + last.orphans;
+    t.diagnostic(`${prefix}: not converged: ${last.local} local pods, ${last.duplicates} duplicate twins, ${last.orphans} orphans`);
+    throw e;
+  }
+}
+
 export const newResult = (): TrialResult => ({ converged: false, lost: 0, duplicateEvents: 0, republished: 0, objects: 0 });
 
 /** How long each outage lasts: PEERLOG_FAULTS_OUTAGE_S, else 60 s for the full run and `ciSeconds` for CI. */
@@ -261,17 +280,7 @@ export async function outageTrial(t: TestContext, result: TrialResult, opts: {
   workload();
 
   // 2. Converged: every pod Running on the virtual node with exactly one Running twin, no orphans.
-  let last = twinsOf(alpha, beta, ns, remoteNs, pods, nodeName);
-  try {
-    await eventually(`${pods} pods Running on alpha, each with one Running twin on beta`, async () => {
-      last = twinsOf(alpha, beta, ns, remoteNs, pods, nodeName);
-      return last.ready ? true : undefined;
-    }, 240_000);
-  } catch (e) {
-    result.objects += last.duplicates + last.orphans;
-    t.diagnostic(`${prefix}: not converged: ${last.local} local pods, ${last.duplicates} duplicate twins, ${last.orphans} orphans`);
-    throw e;
-  }
+  await convergedTwins(t, result, { alpha, beta, ns, remoteNs, pods, nodeName }, 240_000, prefix);
   result.convergeMs = Date.now() - restoredAt;
   t.diagnostic(`${prefix}: converged ${secs(restoredAt)} after the component came back`);
   await opts.converged?.(ctx);
