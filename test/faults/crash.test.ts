@@ -14,11 +14,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { eventually, uniqueName } from '../support/env.js';
-import { checkBothLogs, convergedTwins, leftovers, rng, summaryLine, type TrialResult } from '../support/faults.js';
+import { uniqueName } from '../support/env.js';
+import { checkBothLogs, convergedTwins, rng, summaryLine, unpeeredClean, type TrialResult } from '../support/faults.js';
 import { offloadedDeployment, pinnedTo, removeNamespaces } from '../support/offloading.js';
 import { cleanupPlanes, foreignClusterManifest, startPlane, type Plane } from '../support/peering.js';
-import { assertConsumerClean, assertProviderClean, get, servedPlane, type Obj, type ServedPlane } from '../support/unpeering.js';
+import { servedPlane, type ServedPlane } from '../support/unpeering.js';
 
 const FULL = process.env.PEERLOG_FAULTS === 'full';
 const TRIALS = Number(process.env.PEERLOG_FAULTS_TRIALS ?? (FULL ? 50 : 10));
@@ -104,15 +104,7 @@ async function trial(t: TestContext, i: number, result: TrialResult): Promise<vo
   assert.equal(alpha.kubectl(['patch', 'foreigncluster', betaId, '--type=merge', '-p', '{"spec":{"outgoing":"Disabled"}}']).status, 0);
   const unpeeringStarted = Date.now();
   if (phase === 'unpeering') killedAt = await killAndRestart();
-  try {
-    await eventually('the ForeignCluster says Terminated', async () => (
-      get<Obj & { status?: { outgoing?: { phase?: string } } }>(alpha, ['get', 'foreigncluster', betaId])?.status?.outgoing?.phase === 'Terminated' ? true : undefined), 120_000);
-    await assertConsumerClean(alpha, betaId, { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
-    await assertProviderClean(beta, alphaId, [remoteNs]);
-  } catch (e) {
-    result.objects += leftovers(alpha, beta);
-    throw e;
-  }
+  await unpeeredClean(result, alpha, beta, remoteNs);
   if (phase === 'unpeering') result.convergeMs = Date.now() - killedAt!;
   t.diagnostic(`trial ${i}: unpeered in ${((Date.now() - unpeeringStarted) / 1000).toFixed(1)} s`);
   result.converged = true;

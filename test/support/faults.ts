@@ -189,6 +189,23 @@ export async function convergedTwins(t: { diagnostic(m: string): void }, result:
   }
 }
 
+/**
+ * The unpeering asked, it ends Terminated and leaves nothing of the peering on either side (the
+ * consumer keeps the token Secret); on a failure the objects left count in `result`.
+ */
+export async function unpeeredClean(result: TrialResult, alpha: Plane | ServedPlane, beta: Plane | ServedPlane, remoteNs: string): Promise<void> {
+  const betaId = beta.config.clusterId;
+  try {
+    await eventually('the ForeignCluster says Terminated', async () => (
+      get<Obj & { status?: { outgoing?: { phase?: string } } }>(alpha, ['get', 'foreigncluster', betaId])?.status?.outgoing?.phase === 'Terminated' ? true : undefined), 120_000);
+    await assertConsumerClean(alpha, betaId, { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
+    await assertProviderClean(beta, alpha.config.clusterId, [remoteNs]);
+  } catch (e) {
+    result.objects += leftovers(alpha, beta);
+    throw e;
+  }
+}
+
 export const newResult = (): TrialResult => ({ converged: false, lost: 0, duplicateEvents: 0, republished: 0, objects: 0 });
 
 /** How long each outage lasts: PEERLOG_FAULTS_OUTAGE_S, else 60 s for the full run and `ciSeconds` for CI. */
@@ -288,15 +305,7 @@ export async function outageTrial(t: TestContext, result: TrialResult, opts: {
   // 3. The unpeering leaves nothing of the peering on either side.
   const unpeering = Date.now();
   assert.equal(alpha.kubectl(['patch', 'foreigncluster', betaId, '--type=merge', '-p', '{"spec":{"outgoing":"Disabled"}}']).status, 0);
-  try {
-    await eventually('the ForeignCluster says Terminated', async () => (
-      get<Obj & { status?: { outgoing?: { phase?: string } } }>(alpha, ['get', 'foreigncluster', betaId])?.status?.outgoing?.phase === 'Terminated' ? true : undefined), 120_000);
-    await assertConsumerClean(alpha, betaId, { secrets: [`Secret/${alpha.config.systemNamespace}/token-${betaId}`] });
-    await assertProviderClean(beta, alphaId, [remoteNs]);
-  } catch (e) {
-    result.objects += leftovers(alpha, beta);
-    throw e;
-  }
+  await unpeeredClean(result, alpha, beta, remoteNs);
   t.diagnostic(`${prefix}: unpeered in ${secs(unpeering)}`);
   result.converged = true;
 
